@@ -1,0 +1,109 @@
+"""The composition root: everything is built here, inside main(), and stopped in reverse order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.config import ConfigError, Settings
+from bot.housekeeping import create_scheduler
+from bot.i18n import load_translators
+from bot.telegram.app import TelegramTransport, create_bot, create_dispatcher
+from dialogs.directory import load_directory
+from handlers.conversation import ConversationService, ConversationSettings
+from handlers.ports import Messenger
+from storage.db import create_engine, migrate
+from storage.uow import Database
+from storage.vocabulary import Platform
+
+log = logging.getLogger(__name__)
+
+
+class Application:
+    def __init__(self, settings: Settings, *, polling_timeout: int = 10) -> None:
+        self.settings = settings
+        self._polling_timeout = polling_timeout
+        self.db: Database | None = None
+        self.telegram: TelegramTransport | None = None
+        self.conversation: ConversationService | None = None
+        self._scheduler: AsyncIOScheduler | None = None
+
+    async def start(self) -> None:
+        settings = self.settings
+        if settings.vk_enabled and not settings.telegram_enabled:
+            raise ConfigError(
+                "VK_TOKEN: the VK transport is not in this version yet; set BOT_TOKEN for Telegram"
+            )
+        if settings.vk_enabled:
+            log.warning(
+                "VK_TOKEN is set, but the VK transport is not in this version yet; running Telegram only"
+            )
+        if settings.webhook_url:
+            log.warning("WEBHOOK_URL is set, but webhook mode is not in this version yet; using long polling")
+        if settings.redis_url:
+            log.warning("REDIS_URL is set, but dialog state is kept in the database in this version")
+
+        self.db = Database(create_engine(settings.database_url))
+        await migrate(self.db.engine)
+        translators = load_translators(settings.default_locale)
+        directory = load_directory()
+
+        bot = create_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url)
+        messengers: dict[Platform, Messenger] = {}
+        conversation = ConversationService(
+            self.db,
+            messengers=messengers,
+            translators=translators,
+            directory=directory,
+            settings=ConversationSettings(
+                consent_version=settings.consent_version,
+                default_locale=settings.default_locale,
+                policy_url=settings.privacy_policy_url,
+            ),
+        )
+        self.conversation = conversation
+        self.telegram = TelegramTransport(
+            bot, create_dispatcher(conversation), translators, polling_timeout=self._polling_timeout
+        )
+        messengers[Platform.TELEGRAM] = self.telegram.messenger
+        self._scheduler = create_scheduler(self.db)
+        self._scheduler.start()
+        await self.telegram.start()
+
+    async def stop(self) -> None:
+        if self.telegram is not None:
+            await self.telegram.stop()
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+        if self.db is not None:
+            await self.db.dispose()
+        log.info("stopped")
+
+    def failure(self) -> BaseException | None:
+        return self.telegram.failed if self.telegram is not None else None
+
+
+async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run until SIGINT/SIGTERM (or ``stop`` is set), then stop cleanly."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    app = Application(settings)
+    try:
+        await app.start()
+        log.info("running; press Ctrl+C to stop")
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=5)
+            failure = app.failure()
+            if failure is not None:
+                raise failure
+    finally:
+        await app.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

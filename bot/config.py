@@ -1,0 +1,210 @@
+"""Settings from the environment and `.env`, exactly as DESIGN.md's configuration contract names them.
+
+A missing or malformed setting raises ConfigError with one line naming the variable.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from dialogs.i18n import SUPPORTED_LOCALES
+from storage.vocabulary import Platform, parse_person_key
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line that names the variable."""
+
+
+def parse_duration(value: str) -> timedelta:
+    match = _DURATION.match(value)
+    if not match:
+        raise ValueError(f"{value!r} is not a duration like 15m, 2h or 3d")
+    amount, unit = match.groups()
+    return timedelta(**{_UNITS[unit]: int(amount)})
+
+
+def parse_ids(value: str) -> tuple[str, ...]:
+    """`tg:123,vk:456` (a bare number means Telegram) -> neutral keys."""
+    keys = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        try:
+            platform, ident = parse_person_key(part)
+        except ValueError:
+            raise ValueError(f"{part!r} is not an id like tg:123, vk:456 or 123") from None
+        keys.append(f"{platform.value}:{ident}")
+    return tuple(keys)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr = SecretStr("")
+    telegram_api_url: str = "https://api.telegram.org"
+    vk_token: SecretStr = SecretStr("")
+    vk_group_id: int | None = None
+    vk_api_url: str = "https://api.vk.ru"
+    database_url: str = "sqlite+aiosqlite:///data/bot.sqlite3"
+    redis_url: str | None = None
+    admin_ids: str = ""
+    coordinator_chat: str = ""
+    followup_schedule: str = "3d,14d"
+    claim_sla: str = "2h"
+    claim_sla_urgent: str = "15m"
+    quiet_hours: str = "21-09"
+    default_locale: str = "ru"
+    default_timezone: str = "Europe/Moscow"
+    broadcast_rate: float = Field(default=25, gt=0, le=1000)
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    web_host: str = "0.0.0.0"  # noqa: S104 - webhook mode listens behind a proxy; loopback by choice
+    web_port: int = Field(default=8080, ge=1, le=65535)
+    # Our additions, named in the same style (see README):
+    privacy_policy_url: str | None = None
+    consent_version: str = "2026-11"
+    log_level: str = "INFO"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token(cls, v: SecretStr) -> SecretStr:
+        token = v.get_secret_value().strip()
+        if token and not re.fullmatch(r"\d+:[\w-]+", token):
+            raise ValueError("does not look like a token from @BotFather (digits, a colon, then letters)")
+        return SecretStr(token)
+
+    @field_validator("telegram_api_url", "vk_api_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", v.strip()):
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        return v.strip().rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, v: str) -> str:
+        try:
+            url = make_url(v.strip())
+        except ArgumentError:
+            raise ValueError(f"{v!r} is not a database URL") from None
+        expected = _ASYNC_DRIVERS.get(url.get_backend_name())
+        if expected is None or url.get_driver_name() != expected:
+            raise ValueError(
+                "use sqlite+aiosqlite:///path/to/file.sqlite3 or postgresql+asyncpg://user:pass@host/db"
+            )
+        return v.strip()
+
+    @field_validator("admin_ids")
+    @classmethod
+    def _admins(cls, v: str) -> str:
+        parse_ids(v)
+        return v
+
+    @field_validator("coordinator_chat")
+    @classmethod
+    def _chat(cls, v: str) -> str:
+        if v.strip() and len(parse_ids(v)) != 1:
+            raise ValueError("must be one chat id like tg:-100123 or vk:2000000001")
+        return v.strip()
+
+    @field_validator("followup_schedule")
+    @classmethod
+    def _schedule(cls, v: str) -> str:
+        parts = [p for p in v.split(",") if p.strip()]
+        for part in parts:
+            parse_duration(part)
+        return v
+
+    @field_validator("claim_sla", "claim_sla_urgent")
+    @classmethod
+    def _sla(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, v: str) -> str:
+        if v.strip().lower() == "off":
+            return "off"
+        match = re.fullmatch(r"\s*(\d{1,2})\s*-\s*(\d{1,2})\s*", v)
+        if not match or not all(0 <= int(h) <= 23 for h in match.groups()):
+            raise ValueError(f"{v!r} is not an hour range like 21-09, or off")
+        return v.strip()
+
+    @field_validator("default_locale")
+    @classmethod
+    def _locale(cls, v: str) -> str:
+        if v not in SUPPORTED_LOCALES:
+            raise ValueError(f"{v!r} is not one of {', '.join(SUPPORTED_LOCALES)}")
+        return v
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{v!r} is not a time zone like Europe/Moscow") from None
+        return v
+
+    @model_validator(mode="after")
+    def _transports(self) -> Settings:
+        if self.vk_token.get_secret_value() and self.vk_group_id is None:
+            raise ValueError("VK_GROUP_ID: must be set together with VK_TOKEN")
+        return self
+
+    # ---- parsed views ----
+    @property
+    def admins(self) -> tuple[str, ...]:
+        return parse_ids(self.admin_ids)
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.bot_token.get_secret_value())
+
+    @property
+    def vk_enabled(self) -> bool:
+        return bool(self.vk_token.get_secret_value())
+
+    @property
+    def platforms(self) -> tuple[Platform, ...]:
+        return tuple(
+            p for p, on in ((Platform.TELEGRAM, self.telegram_enabled), (Platform.VK, self.vk_enabled)) if on
+        )
+
+    def secrets(self) -> list[str]:
+        values = [self.bot_token.get_secret_value(), self.vk_token.get_secret_value()]
+        if self.webhook_secret is not None:
+            values.append(self.webhook_secret.get_secret_value())
+        return [v for v in values if v]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and check the settings; raise ConfigError with one line naming the variable."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error.get("loc") else ""
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        if not name and ":" in message:
+            name, _, message = message.partition(":")
+        raise ConfigError(f"{name}: {message.strip()}") from None
+    if not settings.telegram_enabled and not settings.vk_enabled:
+        raise ConfigError(
+            "BOT_TOKEN: not set. Get a token from @BotFather in Telegram (see README) and put it in .env "
+            "or the environment (or set VK_TOKEN and VK_GROUP_ID for VK)."
+        )
+    return settings

@@ -1,0 +1,41 @@
+"""Logging: English messages, and never a token or a person's data."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+_TOKEN_IN_URL = re.compile(r"bot\d+:[\w-]+")
+
+
+class RedactSecrets(logging.Filter):
+    """Scrub tokens from every record, including exception texts that quote request URLs."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self._secrets = [s for s in secrets if s]
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "<redacted>")
+        return _TOKEN_IN_URL.sub("bot<redacted>", text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self._scrub(record.getMessage())
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = self._scrub(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+def setup_logging(level: str, secrets: list[str]) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO")
+    # aiogram logs every update at INFO with user ids; keep that out of production logs.
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)

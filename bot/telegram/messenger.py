@@ -1,0 +1,122 @@
+"""The Messenger port for Telegram: sends with retries, honours 429, reports blocked users."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+from typing import TypeVar
+
+from aiogram import Bot
+from aiogram.enums import ParseMode
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import InlineKeyboardMarkup, Message
+
+from bot.telegram.render import inline_markup, render, strip_html
+from dialogs.primitives import Screen
+from handlers.ports import DeliveryFailedError, RecipientUnreachableError
+from storage.vocabulary import Platform
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MAX_ATTEMPTS = 5
+MAX_RETRY_AFTER = 60.0  # longer waits are left to the outbox worker, not to a person waiting for a reply
+DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
+
+
+class TelegramMessenger:
+    platform = Platform.TELEGRAM
+
+    def __init__(self, bot: Bot, *, backoff: float = 0.5) -> None:
+        self._bot = bot
+        self._backoff = backoff
+
+    async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
+        delay = self._backoff
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return await make()
+            except TelegramRetryAfter as exc:
+                if exc.retry_after > MAX_RETRY_AFTER:
+                    raise DeliveryFailedError(f"rate limited for {exc.retry_after}s") from exc
+                log.info("Telegram asked us to wait %ss", exc.retry_after)
+                await asyncio.sleep(exc.retry_after)
+            except TelegramForbiddenError as exc:
+                raise RecipientUnreachableError(exc.message) from exc
+            except (TelegramServerError, TelegramNetworkError) as exc:
+                if attempt == MAX_ATTEMPTS:
+                    raise DeliveryFailedError(str(exc)) from exc
+                log.warning("Telegram call failed (%s), retrying", type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay *= 2
+        raise DeliveryFailedError("too many attempts")
+
+    async def send(self, chat_id: int, screen: Screen) -> int:
+        rendered = render(screen)
+        message_id = 0
+        for index, chunk in enumerate(rendered.chunks):
+            last = index == len(rendered.chunks) - 1
+            markup = rendered.markup if last else None
+            message = await self._send_text(chat_id, chunk, markup, rendered.protect)
+            message_id = message.message_id
+        return message_id
+
+    async def _send_text(self, chat_id: int, text: str, markup: object, protect: bool) -> Message:
+        def attempt(text: str, parse_mode: str | None) -> Callable[[], Awaitable[Message]]:
+            return lambda: self._bot.send_message(
+                chat_id=chat_id,
+                text=text,
+                parse_mode=parse_mode,
+                reply_markup=markup,  # type: ignore[arg-type]
+                protect_content=protect,
+            )
+
+        try:
+            return await self._call(attempt(text, ParseMode.HTML))
+        except TelegramBadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                raise RecipientUnreachableError(exc.message) from exc
+            if "parse entities" not in exc.message.lower():
+                raise DeliveryFailedError(exc.message) from exc
+            log.error("Telegram rejected our HTML; sending the text plain")
+            return await self._call(attempt(strip_html(text), None))
+
+    async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:
+        if screen.request_contact or screen.reply_buttons or len(screen.text) > 4096:
+            return False
+        markup: InlineKeyboardMarkup | None = inline_markup(screen)
+        try:
+            await self._call(
+                lambda: self._bot.edit_message_text(
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    text=screen.text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                )
+            )
+        except TelegramBadRequest as exc:
+            # Pressing a toggle twice fast yields "not modified": the message already shows this.
+            return "not modified" in exc.message
+        except DeliveryFailedError:
+            return False
+        return True
+
+    async def delete(self, chat_id: int, message_ids: Sequence[int]) -> int:
+        deleted = 0
+        for start in range(0, len(message_ids), DELETE_BATCH):
+            batch = list(message_ids[start : start + DELETE_BATCH])
+            try:
+                await self._call(partial(self._bot.delete_messages, chat_id=chat_id, message_ids=batch))
+                deleted += len(batch)
+            except (TelegramBadRequest, DeliveryFailedError, RecipientUnreachableError) as exc:
+                log.warning("could not delete %d messages: %s", len(batch), type(exc).__name__)
+        return deleted

@@ -1,0 +1,386 @@
+"""Steps around the request: consent, language, the main menu, my requests, and privacy."""
+
+from __future__ import annotations
+
+from dialogs import texts
+from dialogs.engine import CONSENT, MENU, STEPS, Step, Turn, nav_rows
+from dialogs.i18n import N_, SUPPORTED_LOCALES
+from dialogs.primitives import (
+    AddTicketInfo,
+    Button,
+    DeleteMyData,
+    GiveConsent,
+    Screen,
+    SetAnnouncements,
+    WithdrawTicket,
+)
+from dialogs.state import Attachment, DialogData, Draft, TicketView
+from dialogs.triage import add_attachment
+
+LANGUAGE_NAMES = {"ru": "🇷🇺 Русский", "en": "🇬🇧 English"}
+
+
+class Consent(Step):
+    name = CONSENT
+    needs_consent = False
+
+    def render(self, t: Turn) -> Screen:
+        lines = [
+            t._(N_("Hello! This bot helps families with children to ask for urgent help.")),
+            "",
+            t._(
+                N_(
+                    "To take your request, we need your consent to process personal data: what you tell "
+                    "us about your family, your region and how to contact you. Only the coordinators of "
+                    "the family help service see it. You can see or delete it at any time with /my_data "
+                    "and /delete_my_data."
+                )
+            ),
+        ]
+        if t.ctx.policy_url:
+            lines.append(
+                t._(N_('The full policy: <a href="{url}">{url}</a>')).format(url=texts.esc(t.ctx.policy_url))
+            )
+        lines += ["", t._(N_("If someone is in danger right now, press «Emergency»: no consent needed."))]
+        other = "en" if t.locale == "ru" else "ru"
+        rows = (
+            (t.button(t._(N_("✅ I agree")), "yes"),),
+            (t.button(t._(N_("Not now")), "no"),),
+            (
+                t.global_button(t._(texts.LABEL_SOS), "sos"),
+                t.global_button(t._(texts.LABEL_CONTACTS), "contacts"),
+            ),
+            (t.button(LANGUAGE_NAMES[other], f"lang.{other}"),),
+        )
+        return Screen(text="\n".join(lines), buttons=rows)
+
+    def on_button(self, t: Turn, value: str) -> None:
+        if value == "yes":
+            t.effect(GiveConsent(version=t.ctx.consent_version))
+            t.consented = True
+            t.notice(t._(N_("Thank you. Your consent is saved.")))
+            go_home(t)
+        elif value == "no":
+            t.go("no_consent")
+        elif value.startswith("lang.") and value[5:] in SUPPORTED_LOCALES:
+            t.set_locale(value[5:])
+        else:
+            super().on_button(t, value)
+
+
+class NoConsent(Step):
+    name = "no_consent"
+    needs_consent = False
+
+    def render(self, t: Turn) -> Screen:
+        text = t._(
+            N_(
+                "Without your consent I cannot take a request, and I keep nothing about you. "
+                "You can still call for help right away:"
+            )
+        )
+        emergency = texts.emergency_screen(t).text
+        rows = (
+            (t.button(t._(N_("✅ I agree after all")), "yes"),),
+            (t.global_button(t._(texts.LABEL_CONTACTS), "contacts"),),
+        )
+        return Screen(text=f"{text}\n\n{emergency}", buttons=rows)
+
+    def on_button(self, t: Turn, value: str) -> None:
+        if value == "yes":
+            t.state = CONSENT
+            STEPS[CONSENT].on_button(t, "yes")
+        else:
+            super().on_button(t, value)
+
+
+def go_home(t: Turn) -> None:
+    """After consent or a language change: back to an unfinished request, else the main menu."""
+    target = t.data.return_to
+    t.data.return_to = None
+    if target in STEPS and target not in {CONSENT, "no_consent", "lang"}:
+        t.state = target
+    else:
+        t.reset_to(MENU)
+
+
+class Language(Step):
+    name = "lang"
+    needs_consent = False
+
+    def render(self, t: Turn) -> Screen:
+        rows = tuple((t.button(LANGUAGE_NAMES[loc], loc),) for loc in SUPPORTED_LOCALES)
+        return Screen(text=t._(N_("Choose the language / Выберите язык")), buttons=rows)
+
+    def on_button(self, t: Turn, value: str) -> None:
+        if value not in SUPPORTED_LOCALES:
+            super().on_button(t, value)
+            return
+        t.set_locale(value)
+        t.notice(t._(N_("Done: I will write in English.")))
+        if t.consented:
+            go_home(t)
+        else:
+            t.reset_to(CONSENT)
+
+
+class Menu(Step):
+    name = MENU
+
+    def render(self, t: Turn) -> Screen:
+        rows: list[tuple[Button, ...]] = []
+        if t.data.draft is not None and t.data.draft_step in STEPS:
+            rows.append((t.button(t._(N_("▶️ Continue my unfinished request")), "continue"),))
+        rows += [
+            (t.button(t._(N_("📝 Ask for help")), "new"),),
+            (t.button(t._(N_("📂 My requests")), "requests"),),
+            (t.global_button(t._(texts.LABEL_CONTACTS), "contacts"),),
+            (t.global_button(t._(texts.LABEL_SOS), "sos"), t.global_button(t._(texts.LABEL_EXIT), "exit")),
+            (t.global_button(t._(N_("🌐 Language")), "lang"),),
+        ]
+        return Screen(text=t._(N_("How can we help? Choose below.")), buttons=tuple(rows))
+
+    def on_button(self, t: Turn, value: str) -> None:
+        if value == "new":
+            t.data.draft = Draft()
+            t.data.draft_step = None
+            t.go("t_danger")
+        elif value == "continue" and t.data.draft is not None and t.data.draft_step in STEPS:
+            t.go(t.data.draft_step)
+            t.data.draft_step = None
+        elif value == "requests":
+            t.go("mr_list")
+        else:
+            super().on_button(t, value)
+
+    def on_text(self, t: Turn, text: str) -> None:
+        t.notice(t._(N_("To ask for help, press «Ask for help»: I will ask a few short questions.")))
+
+
+def own_ticket(t: Turn, raw: str) -> TicketView | None:
+    """The ticket must be one of this person's own: the number in a button proves nothing."""
+    if not raw.isdigit():
+        return None
+    return next((tk for tk in t.ctx.tickets if tk.id == int(raw)), None)
+
+
+class MyRequests(Step):
+    name = "mr_list"
+
+    def render(self, t: Turn) -> Screen:
+        tickets = t.ctx.tickets
+        if not tickets:
+            text = t._(N_("You have no requests yet."))
+            return Screen(text=text, buttons=((t.global_button(t._(texts.LABEL_MENU), "menu"),),))
+        lines = [texts.requests_count(t, len(tickets)), ""]
+        rows: list[tuple[Button, ...]] = []
+        for ticket in tickets:
+            lines.append(texts.ticket_line(t, ticket.id, ticket.category, ticket.status))
+            if ticket.is_open:
+                rows.append(
+                    (
+                        t.button(t._(N_("➕ Add to #{n}")).format(n=ticket.id), f"add.{ticket.id}"),
+                        t.button(t._(N_("🗑 Withdraw #{n}")).format(n=ticket.id), f"wd.{ticket.id}"),
+                    )
+                )
+        rows.append((t.global_button(t._(texts.LABEL_MENU), "menu"),))
+        return Screen(text="\n".join(lines), buttons=tuple(rows), protect=True)
+
+    def on_button(self, t: Turn, value: str) -> None:
+        action, _, raw = value.partition(".")
+        ticket = own_ticket(t, raw)
+        if ticket is None or not ticket.is_open or action not in {"add", "wd"}:
+            t.toast = t._(N_("This request cannot be changed any more."))
+            t.notice(t._(N_("This request is closed or is not yours. Here is the current list:")))
+            return
+        t.data.ticket = ticket.id
+        t.data.info_text = ""
+        t.data.info_attachments = []
+        t.data.info_urgent = False
+        t.go("mr_add" if action == "add" else "mr_withdraw")
+
+
+class AddInfo(Step):
+    name = "mr_add"
+    takes_text = True
+
+    def render(self, t: Turn) -> Screen:
+        number = t.data.ticket
+        if t.data.info_text or t.data.info_attachments:
+            text = t._(N_("Got it. Add more, or press «Send» to add it to request #{n}.")).format(n=number)
+            rows: tuple[tuple[Button, ...], ...] = ((t.button(t._(N_("✅ Send")), "send"),),)
+        else:
+            text = t._(
+                N_("What would you like to add to request #{n}? Write it, or send photos or documents.")
+            ).format(n=number)
+            rows = ()
+        return Screen(text=text, buttons=(*rows, *nav_rows(t)))
+
+    def on_text(self, t: Turn, text: str) -> None:
+        joined = f"{t.data.info_text}\n\n{text}" if t.data.info_text else text
+        limit = t.ctx.limits.description
+        if len(joined) > limit:
+            t.notice(texts.too_long(t, len(joined), limit))
+            return
+        t.data.info_text = joined
+
+    def on_media(self, t: Turn, attachment: Attachment) -> None:
+        if add_attachment(t, t.data.info_attachments, attachment) and t.event.text.strip():
+            self.on_text(t, t.event.text.strip())
+
+    def on_button(self, t: Turn, value: str) -> None:
+        ticket = own_ticket(t, str(t.data.ticket))
+        if value != "send":
+            super().on_button(t, value)
+        elif ticket is None or not ticket.is_open:
+            t.notice(t._(N_("This request is already closed. You can send a new one from the menu.")))
+            t.reset_to(MENU)
+        elif t.data.info_text or t.data.info_attachments:
+            t.effect(
+                AddTicketInfo(
+                    ticket_id=ticket.id,
+                    text=t.data.info_text,
+                    attachments=tuple(t.data.info_attachments),
+                    urgent=t.data.info_urgent,
+                )
+            )
+            t.notice(t._(N_("✅ Added to request #{n}. The coordinator will see it.")).format(n=ticket.id))
+            clear_info(t)
+            t.reset_to(MENU)
+        else:
+            t.notice(t._(N_("Please write something first.")))
+
+
+def clear_info(t: Turn) -> None:
+    t.data.ticket = None
+    t.data.info_text = ""
+    t.data.info_attachments = []
+    t.data.info_urgent = False
+
+
+class Withdraw(Step):
+    name = "mr_withdraw"
+
+    def render(self, t: Turn) -> Screen:
+        text = t._(N_("Withdraw request #{n}? The coordinators will stop working on it.")).format(
+            n=t.data.ticket
+        )
+        rows = (
+            (t.button(t._(N_("Yes, withdraw it")), "yes"),),
+            (t.button(t._(N_("No, keep it")), "no"),),
+        )
+        return Screen(text=text, buttons=rows)
+
+    def on_button(self, t: Turn, value: str) -> None:
+        ticket = own_ticket(t, str(t.data.ticket))
+        if value == "yes" and ticket is not None and ticket.is_open:
+            t.effect(WithdrawTicket(ticket_id=ticket.id))
+            t.notice(t._(N_("Request #{n} is withdrawn. You can always write again.")).format(n=ticket.id))
+            clear_info(t)
+            t.reset_to(MENU)
+        elif value in {"yes", "no"}:
+            clear_info(t)
+            t.state = "mr_list"
+        else:
+            super().on_button(t, value)
+
+
+class MyData(Step):
+    name = "my_data"
+    needs_consent = False
+
+    def render(self, t: Turn) -> Screen:
+        person = t.ctx.person
+        lines = [t._(N_("🔐 <b>What we keep about you</b>")), ""]
+        lines.append(t._(N_("• Your account id in this messenger: {key}")).format(key=texts.esc(person.key)))
+        lines.append(t._(N_("• Language: {lang}")).format(lang=LANGUAGE_NAMES.get(t.locale, t.locale)))
+        if person.consent_at is not None or t.consented:
+            when = person.consent_at.strftime("%d.%m.%Y %H:%M UTC") if person.consent_at else "—"
+            lines.append(
+                t._(N_("• Consent to data processing: given {when}, version {version}")).format(
+                    when=when, version=texts.esc(person.consent_version or t.ctx.consent_version)
+                )
+            )
+        else:
+            lines.append(t._(N_("• Consent to data processing: not given")))
+        announcements = t.announcements
+        lines.append(
+            t._(N_("• Announcements: you receive them"))
+            if announcements
+            else t._(N_("• Announcements: you do not receive them"))
+        )
+        if person.region:
+            lines.append(t._(N_("• Region: {region}")).format(region=texts.esc(person.region)))
+        lines.append("• " + texts.requests_count(t, len(t.ctx.tickets)))
+        for ticket in t.ctx.tickets:
+            lines.append("   " + texts.ticket_line(t, ticket.id, ticket.category, ticket.status))
+        if t.data.draft is not None:
+            lines.append(t._(N_("• An unfinished request (your answers so far)")))
+        lines += [
+            "",
+            t._(
+                N_(
+                    "Your requests are seen only by the coordinators of the family help service. "
+                    "Files stay on the messenger's servers; we keep only references to them."
+                )
+            ),
+        ]
+        rows: list[tuple[Button, ...]] = []
+        if t.consented:
+            toggle = N_("🔕 Stop announcements") if announcements else N_("🔔 Receive announcements")
+            rows.append((t.button(t._(toggle), "ann_off" if announcements else "ann_on"),))
+        rows.append((t.button(t._(N_("🗑 Delete my data")), "delete"),))
+        rows.append((t.global_button(t._(texts.LABEL_MENU), "menu"),))
+        return Screen(text="\n".join(lines), buttons=tuple(rows), protect=True)
+
+    def on_button(self, t: Turn, value: str) -> None:
+        if value in {"ann_on", "ann_off"} and t.consented:
+            enabled = value == "ann_on"
+            t.effect(SetAnnouncements(enabled=enabled))
+            t.announcements = enabled
+            t.edit = True
+        elif value == "delete":
+            t.go("delete_confirm", remember=False)
+        else:
+            super().on_button(t, value)
+
+
+class DeleteConfirm(Step):
+    name = "delete_confirm"
+    needs_consent = False
+
+    def render(self, t: Turn) -> Screen:
+        text = t._(
+            N_(
+                "Delete all your data? Your answers, texts, files and phone number will be erased, your "
+                "open requests withdrawn, and your account id replaced. This cannot be undone."
+            )
+        )
+        rows = (
+            (t.button(t._(N_("Yes, delete everything")), "yes"),),
+            (t.button(t._(N_("No, keep my data")), "no"),),
+        )
+        return Screen(text=text, buttons=rows)
+
+    def on_button(self, t: Turn, value: str) -> None:
+        if value == "yes":
+            t.effect(DeleteMyData())
+            t.data = DialogData()
+            t.state = "start"
+            t.silent = True
+            t.show(
+                Screen(
+                    text=t._(
+                        N_(
+                            "Your data has been deleted. If you write again, we will start from the beginning."
+                        )
+                    ),
+                    remove_reply_keyboard=True,
+                )
+            )
+        elif value == "no":
+            target = t.data.return_to
+            t.data.return_to = None
+            t.state = target if target in STEPS and target != self.name else MENU
+        else:
+            super().on_button(t, value)

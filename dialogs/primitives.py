@@ -1,0 +1,177 @@
+"""Conversation primitives: what comes in (events), what goes out (screens), what must be done (effects).
+
+Payload prefixes, step names and values are persisted in chats (button payloads) and in the dialog
+state table: treat them as a schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from dialogs.state import Attachment, DialogData, Draft
+from storage.vocabulary import Platform
+
+PAYLOAD_PREFIX = "d"
+GLOBAL_STEP = "*"
+# Telegram allows 64 bytes of callback data; VK 255 bytes of payload. We stay within the smaller.
+MAX_PAYLOAD_BYTES = 64
+
+
+class Payload(BaseModel):
+    """What a button carries: the step it belongs to and the value chosen. It carries no rights."""
+
+    model_config = ConfigDict(frozen=True)
+
+    step: str
+    value: str
+
+    @field_validator("step", "value")
+    @classmethod
+    def _no_separator(cls, v: str) -> str:
+        # ":" separates the parts (the same format as aiogram's CallbackData): it cannot be inside one.
+        if not v or ":" in v:
+            raise ValueError("payload parts must be non-empty and contain no ':'")
+        return v
+
+    def pack(self) -> str:
+        packed = f"{PAYLOAD_PREFIX}:{self.step}:{self.value}"
+        if len(packed.encode()) > MAX_PAYLOAD_BYTES:
+            raise ValueError(f"payload too long: {packed!r}")
+        return packed
+
+    @classmethod
+    def unpack(cls, raw: str) -> Payload | None:
+        """Parse a packed payload; None for anything forged or malformed."""
+        if not isinstance(raw, str) or len(raw.encode()) > MAX_PAYLOAD_BYTES:
+            return None
+        parts = raw.split(":")
+        if len(parts) != 3 or parts[0] != PAYLOAD_PREFIX or not parts[1] or not parts[2]:
+            return None
+        return cls(step=parts[1], value=parts[2])
+
+
+class EventKind(StrEnum):
+    TEXT = "text"
+    COMMAND = "command"
+    BUTTON = "button"
+    MEDIA = "media"
+    CONTACT = "contact"
+    UNSUPPORTED = "unsupported"
+    # Produced by the use-case after carrying out an effect, fed back into the engine.
+    TICKET_CREATED = "ticket_created"
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: EventKind
+    text: str = ""
+    command: str = ""
+    payload: Payload | None = None
+    attachment: Attachment | None = None
+    phone: str | None = None
+    what: str = ""  # for UNSUPPORTED: "sticker", "location", ...
+    number: int = 0  # for TICKET_CREATED
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A neutral event with its envelope: who, where, which platform update."""
+
+    platform: Platform
+    user_id: int
+    chat_id: int
+    event: Event
+    update_id: int | None = None
+    message_id: int | None = None  # the parent's own message, or the message whose button was pressed
+    language_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    payload: Payload | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Screen:
+    """What to show. ``text`` is a small HTML subset (<b>, <i>); user text in it is escaped."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    # A reply keyboard: plain text buttons, optionally the platform's "share my phone" button first.
+    reply_buttons: tuple[str, ...] = ()
+    request_contact: str | None = None  # label of the share-contact button
+    remove_reply_keyboard: bool = False
+    protect: bool = False  # sensitive: the platform should not allow forwarding or saving
+    edit: bool = False  # may replace the message whose button was pressed (toggles, paging)
+
+
+# ---- effects: what the use-case must carry out, in the same transaction as the new state ----
+
+
+@dataclass(frozen=True)
+class SetLocale:
+    locale: str
+
+
+@dataclass(frozen=True)
+class GiveConsent:
+    version: str
+
+
+@dataclass(frozen=True)
+class SetAnnouncements:
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class CreateTicket:
+    draft: Draft
+
+
+@dataclass(frozen=True)
+class AddTicketInfo:
+    ticket_id: int
+    text: str
+    attachments: tuple[Attachment, ...]
+    urgent: bool
+
+
+@dataclass(frozen=True)
+class WithdrawTicket:
+    ticket_id: int
+
+
+@dataclass(frozen=True)
+class EraseChat:
+    """Delete this conversation's messages from the parent's chat (after the commit)."""
+
+
+@dataclass(frozen=True)
+class DeleteMyData:
+    pass
+
+
+Effect = (
+    SetLocale
+    | GiveConsent
+    | SetAnnouncements
+    | CreateTicket
+    | AddTicketInfo
+    | WithdrawTicket
+    | EraseChat
+    | DeleteMyData
+)
+
+
+@dataclass
+class Outcome:
+    state: str
+    data: DialogData
+    screens: list[Screen] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+    toast: str | None = None  # a short popup answer to a button press

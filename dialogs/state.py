@@ -1,0 +1,98 @@
+"""Typed dialog data (persisted as JSON) and the read-only views the engine gets from the use-case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from storage.vocabulary import AttachmentKind, Category, ContactMethod, TicketStatus
+
+
+class Attachment(BaseModel):
+    """A reference to a file kept by the platform (never the bytes)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: AttachmentKind
+    ref: str
+    name: str | None = None
+
+
+class Draft(BaseModel):
+    """A help request being filled in."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    category: Category | None = None
+    answers: dict[str, list[str]] = Field(default_factory=dict)
+    urgent: bool = False
+    danger_now: bool | None = None
+    danger: list[str] = Field(default_factory=list)
+    emergency_shown: bool = False
+    callback: bool = False
+    children: int | None = None
+    ages: list[int] = Field(default_factory=list)
+    region_code: str | None = None
+    region: str | None = None
+    description: str = ""
+    attachments: list[Attachment] = Field(default_factory=list)
+    contact: ContactMethod | None = None
+    phone: str | None = None
+
+    @property
+    def has_under4(self) -> bool:
+        return any(age < 4 for age in self.ages)
+
+
+class DialogData(BaseModel):
+    """Everything a dialog remembers between steps. Field names are persisted: a schema."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    draft: Draft | None = None
+    # Where "Continue my request" returns to; the draft survives leaving the triage for the menu.
+    draft_step: str | None = None
+    history: list[str] = Field(default_factory=list)
+    editing: str | None = None
+    page: int = 0
+    ticket: int | None = None
+    info_text: str = ""
+    info_attachments: list[Attachment] = Field(default_factory=list)
+    info_urgent: bool = False
+    return_to: str | None = None
+
+
+@dataclass(frozen=True)
+class PersonView:
+    key: str
+    locale: str
+    consent_version: str | None
+    consent_at: datetime | None
+    announcements: bool
+    region: str | None
+    created_at: datetime | None
+    stored_messages: int = 0
+
+    @property
+    def consented(self) -> bool:
+        return self.consent_version is not None
+
+
+@dataclass(frozen=True)
+class TicketView:
+    id: int
+    category: Category
+    status: TicketStatus
+    urgent: bool
+    created_at: datetime
+    description: str
+    attachments: int
+    phone: str | None
+    region: str | None
+    children: int | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (TicketStatus.NEW, TicketStatus.CLAIMED)

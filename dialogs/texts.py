@@ -1,0 +1,199 @@
+"""Texts and screens shared by several steps. Every user-facing string goes through gettext."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+from dialogs.i18n import N_
+from dialogs.primitives import Button, Screen
+from storage.vocabulary import Category, ContactMethod, TicketStatus
+
+if TYPE_CHECKING:
+    from dialogs.directory import Region
+    from dialogs.engine import Turn
+    from dialogs.state import Draft
+
+LABEL_BACK = N_("⬅️ Back")
+LABEL_CANCEL = N_("✖️ Cancel")
+LABEL_SOS = N_("🆘 Emergency")
+LABEL_EXIT = N_("🚪 Quick exit")
+LABEL_MENU = N_("🏠 Main menu")
+LABEL_CONTACTS = N_("📋 Useful contacts")
+
+CATEGORY_LABELS: dict[Category, str] = {
+    Category.PSYCHOLOGICAL: N_("🧡 Psychological support"),
+    Category.LEGAL: N_("⚖️ Legal help"),
+    Category.HUMANITARIAN: N_("🧺 Food, clothes, medicine, baby goods"),
+    Category.HOUSING: N_("🏠 Housing: shelter, eviction, utilities"),
+    Category.OTHER: N_("💬 Something else"),
+}
+
+CATEGORY_NAMES: dict[Category, str] = {
+    Category.PSYCHOLOGICAL: N_("psychological support"),
+    Category.LEGAL: N_("legal help"),
+    Category.HUMANITARIAN: N_("humanitarian help"),
+    Category.HOUSING: N_("housing"),
+    Category.OTHER: N_("other"),
+}
+
+STATUS_LABELS: dict[TicketStatus, str] = {
+    TicketStatus.NEW: N_("waiting for a coordinator"),
+    TicketStatus.CLAIMED: N_("a coordinator is working on it"),
+    TicketStatus.CLOSED: N_("closed"),
+    TicketStatus.WITHDRAWN: N_("withdrawn by you"),
+}
+
+
+def esc(text: str) -> str:
+    """User text inside formatted screens: a name like <b> must show as text."""
+    return html.escape(text, quote=False)
+
+
+def nav_label_action(t: Turn, text: str) -> str | None:
+    """Reply-keyboard buttons arrive as text: map our own labels back to their action."""
+    if text == t._(LABEL_BACK):
+        return "back"
+    if text == t._(LABEL_CANCEL):
+        return "cancel"
+    return None
+
+
+def emergency_screen(t: Turn) -> Screen:
+    lines = [
+        t._(N_("🆘 <b>If someone is in danger right now, call:</b>")),
+        "",
+        t._(N_("• <b>112</b> — emergency services (free, 24/7)")),
+        t._(N_("• <b>8-800-2000-122</b> — helpline for children and parents (free, 24/7, anonymous)")),
+        t._(N_("• <b>124</b> — the same helpline, short number from a mobile phone")),
+    ]
+    region = _known_region(t)
+    if region is not None and region.line:
+        lines.append(
+            t._(N_("• <b>{line}</b> — help line of {region}")).format(
+                line=esc(region.line), region=esc(region.name(t.locale))
+            )
+        )
+    lines += ["", t._(N_("Tap a number to call. You do not have to give your name."))]
+    rows: list[tuple[Button, ...]] = []
+    if t.consented:
+        rows.append((t.global_button(t._(N_("📞 Call me back urgently")), "callback"),))
+    rows.append((t.global_button(t._(LABEL_CONTACTS), "contacts"), t.global_button(t._(LABEL_EXIT), "exit")))
+    return Screen(text="\n".join(lines), buttons=tuple(rows))
+
+
+def _known_region(t: Turn) -> Region | None:
+    directory = t.ctx.directory
+    draft = t.data.draft
+    if draft is not None and draft.region_code:
+        return directory.region(draft.region_code)
+    if t.ctx.person.region:
+        return directory.region(t.ctx.person.region) or directory.find_region(t.ctx.person.region)
+    return None
+
+
+def contacts_screen(t: Turn) -> Screen:
+    lines = [t._(N_("📋 <b>Useful contacts</b>")), ""]
+    for contact in t.ctx.directory.contacts:
+        note = contact.note(t.locale)
+        lines.append(f"<b>{esc(contact.phone)}</b> — {esc(contact.name(t.locale))}")
+        if note:
+            lines.append(f"<i>{esc(note)}</i>")
+    return Screen(text="\n".join(lines))
+
+
+def help_text(t: Turn) -> str:
+    return t._(
+        N_(
+            "I help families with children to ask for urgent help: psychological, legal, humanitarian "
+            "or with housing. A coordinator reads every request.\n\n"
+            "/start — main menu\n/sos — emergency numbers\n/requests — my requests\n"
+            "/contacts — useful contacts\n/language — change the language\n/erase — quick exit: "
+            "delete this chat from your phone\n/my_data — what we keep about you\n"
+            "/delete_my_data — delete your data"
+        )
+    )
+
+
+def stale(t: Turn) -> str:
+    return t._(N_("That button belongs to an earlier message. Here is where we are now:"))
+
+
+def unsupported(t: Turn, what: str) -> str:
+    if what == "sticker":
+        return t._(N_("I can't read stickers, sorry. Please answer in words or with the buttons."))
+    return t._(N_("I can't use this kind of message here. Please answer in words or with the buttons."))
+
+
+def too_long(t: Turn, length: int, limit: int) -> str:
+    return t.ngettext(
+        "That message is too long for me: {length} characters, and I can take at most {limit} "
+        "character at once. Please send it in several shorter messages.",
+        "That message is too long for me: {length} characters, and I can take at most {limit} "
+        "characters at once. Please send it in several shorter messages.",
+        limit,
+    ).format(length=length, limit=limit)
+
+
+def children_text(t: Turn, count: int | None, ages: list[int]) -> str:
+    if count is None:
+        return "—"
+    if count == 0:
+        return t._(N_("no children in the family yet"))
+    text = t.ngettext("{n} child", "{n} children", count).format(n=count)
+    if ages:
+        text += t._(N_(", ages: {ages}")).format(ages=", ".join(age_label(t, a) for a in ages))
+    return text
+
+
+def age_label(t: Turn, age: int) -> str:
+    return t._(N_("under 1")) if age == 0 else str(age)
+
+
+def answers_text(t: Turn, draft: Draft) -> list[str]:
+    from dialogs.questions import QUESTIONS  # noqa: PLC0415 - questions import texts
+
+    lines = []
+    for question in QUESTIONS.get(draft.category, ()) if draft.category else ():
+        chosen = draft.answers.get(question.key)
+        if chosen:
+            shown = ", ".join(t._(question.option_label(v)) for v in chosen)
+            lines.append(f"{t._(question.short)}: {esc(shown)}")
+    return lines
+
+
+def summary_text(t: Turn, draft: Draft) -> str:
+    category = t._(CATEGORY_NAMES[draft.category]) if draft.category else "—"
+    contact = "—"
+    if draft.contact is ContactMethod.CHAT:
+        contact = t._(N_("in this chat"))
+    elif draft.contact is ContactMethod.PHONE and draft.phone:
+        contact = t._(N_("phone call to {phone}")).format(phone=esc(draft.phone))
+    description = esc(draft.description) if draft.description else "—"
+    files = t.ngettext("{n} file attached", "{n} files attached", len(draft.attachments)).format(
+        n=len(draft.attachments)
+    )
+    lines = [t._(N_("📝 <b>Please check your request</b>")), ""]
+    if draft.urgent:
+        lines.append(t._(N_("❗ Marked as <b>urgent</b>")))
+    lines.append(t._(N_("<b>Help needed:</b> {category}")).format(category=category))
+    lines += answers_text(t, draft)
+    lines.append(
+        t._(N_("<b>Children:</b> {children}")).format(children=children_text(t, draft.children, draft.ages))
+    )
+    lines.append(t._(N_("<b>Region:</b> {region}")).format(region=esc(draft.region or "—")))
+    lines.append(t._(N_("<b>What happened:</b> {text}")).format(text=description))
+    if draft.attachments:
+        lines.append(files)
+    lines.append(t._(N_("<b>How to contact you:</b> {contact}")).format(contact=contact))
+    return "\n".join(lines)
+
+
+def ticket_line(t: Turn, number: int, category: Category, status: TicketStatus) -> str:
+    return t._(N_("<b>#{number}</b> · {category} · {status}")).format(
+        number=number, category=t._(CATEGORY_NAMES[category]), status=t._(STATUS_LABELS[status])
+    )
+
+
+def requests_count(t: Turn, n: int) -> str:
+    return t.ngettext("You have {n} request.", "You have {n} requests.", n).format(n=n)

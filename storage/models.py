@@ -1,0 +1,155 @@
+"""SQLAlchemy 2 typed models. Every change here comes with an Alembic migration."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes on every backend: SQLite stores naive values, so we re-attach UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[Any]: JSON(),
+    }
+
+
+class Person(Base):
+    """A family member who writes to the bot, on one platform."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # "tg:123" / "vk:456"; replaced by "deleted:<n>" when the person erases their data.
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    platform: Mapped[str] = mapped_column(String(8))
+    locale: Mapped[str] = mapped_column(String(8))
+    region: Mapped[str | None] = mapped_column(String(200))
+    consent_version: Mapped[str | None] = mapped_column(String(32))
+    consent_at: Mapped[datetime | None]
+    announcements: Mapped[bool] = mapped_column(Boolean, default=False)
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None]
+
+
+class Ticket(Base):
+    """A request for help. ``id`` is also the public number the family sees."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_person_status", "person_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    category: Mapped[str] = mapped_column(String(32))
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    danger: Mapped[list[Any]] = mapped_column(default=list)
+    callback_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    region: Mapped[str | None] = mapped_column(String(200))
+    region_code: Mapped[str | None] = mapped_column(String(32))
+    children_count: Mapped[int | None]
+    children_ages: Mapped[list[Any]] = mapped_column(default=list)
+    has_under4: Mapped[bool] = mapped_column(Boolean, default=False)
+    description: Mapped[str] = mapped_column(Text, default="")
+    # Platform file references: [{"kind": "photo", "ref": "tg:<file_id>", ...}]; never the bytes.
+    attachments: Mapped[list[Any]] = mapped_column(default=list)
+    contact_method: Mapped[str] = mapped_column(String(16))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    locale: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[datetime | None]
+
+
+class TicketEntry(Base):
+    """Information added to a ticket after it was sent (by the family, later by coordinators)."""
+
+    __tablename__ = "ticket_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    author: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text, default="")
+    attachments: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Outbox(Base):
+    """Work for the delivery worker, written in the same transaction as the change it announces."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "done_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
+
+
+class DialogStateRow(Base):
+    """Where each person is in a dialog; survives restarts."""
+
+    __tablename__ = "dialog_states"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProcessedUpdate(Base):
+    """Platform update ids already handled: a redelivered update changes nothing."""
+
+    __tablename__ = "processed_updates"
+
+    platform: Mapped[str] = mapped_column(String(8), primary_key=True)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ChatMessage(Base):
+    """Ids of messages in a parent's private chat, so a quick exit can delete them. Ids only, no text."""
+
+    __tablename__ = "chat_messages"
+    __table_args__ = (Index("ix_chat_messages_chat", "chat", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    from_bot: Mapped[bool] = mapped_column(Boolean)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,236 @@
+"""Repositories: every SQL statement of the project lives here (and in the migrations)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    ChatMessage,
+    DialogStateRow,
+    Outbox,
+    Person,
+    ProcessedUpdate,
+    Ticket,
+    TicketEntry,
+    utcnow,
+)
+from storage.vocabulary import OPEN_STATUSES, OutboxKind, Platform, TicketStatus
+
+
+def _insert(session: AsyncSession, model: type[Any]) -> Any:
+    """A dialect-specific INSERT that supports ON CONFLICT (SQLite and PostgreSQL both do)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount) if isinstance(result, CursorResult) else 0
+
+
+class PeopleRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def get(self, key: str) -> Person | None:
+        return await self._s.scalar(select(Person).where(Person.key == key))
+
+    async def get_or_create(self, key: str, platform: Platform, locale: str) -> tuple[Person, bool]:
+        """Return the person and whether they were just created; safe against a concurrent insert."""
+        stmt = (
+            _insert(self._s, Person)
+            .values(key=key, platform=platform.value, locale=locale, announcements=False, reachable=True)
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        created = _rowcount(await self._s.execute(stmt)) == 1
+        person = await self.get(key)
+        if person is None:  # pragma: no cover - the row was just inserted or already there
+            raise RuntimeError("person vanished right after upsert")
+        return person, created
+
+    async def set_locale(self, person: Person, locale: str) -> None:
+        person.locale = locale
+
+    async def give_consent(self, person: Person, version: str, at: datetime) -> None:
+        person.consent_version = version
+        person.consent_at = at
+
+    async def set_announcements(self, person: Person, enabled: bool) -> None:
+        person.announcements = enabled
+
+    async def set_region(self, person: Person, region: str | None) -> None:
+        person.region = region
+
+    async def set_reachable(self, key: str, reachable: bool) -> None:
+        await self._s.execute(update(Person).where(Person.key == key).values(reachable=reachable))
+
+    async def anonymise(self, person: Person) -> None:
+        """Replace identifiers and drop everything personal; the row stays for statistics."""
+        person.key = f"deleted:{person.id}"
+        person.region = None
+        person.consent_version = None
+        person.consent_at = None
+        person.announcements = False
+        person.reachable = False
+        person.deleted_at = utcnow()
+
+
+class TicketsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def create(self, **fields: Any) -> Ticket:
+        ticket = Ticket(status=TicketStatus.NEW.value, **fields)
+        self._s.add(ticket)
+        await self._s.flush()
+        return ticket
+
+    async def for_person(self, person_id: int, limit: int = 20) -> Sequence[Ticket]:
+        stmt = select(Ticket).where(Ticket.person_id == person_id).order_by(Ticket.id.desc()).limit(limit)
+        return (await self._s.scalars(stmt)).all()
+
+    async def count_for_person(self, person_id: int) -> int:
+        stmt = select(func.count()).select_from(Ticket).where(Ticket.person_id == person_id)
+        return int(await self._s.scalar(stmt) or 0)
+
+    async def get_for_person(self, person_id: int, ticket_id: int) -> Ticket | None:
+        stmt = select(Ticket).where(Ticket.id == ticket_id, Ticket.person_id == person_id)
+        return await self._s.scalar(stmt)
+
+    async def withdraw(self, person_id: int, ticket_id: int) -> bool:
+        """Withdraw an open ticket of this person; one conditional UPDATE decides."""
+        stmt = (
+            update(Ticket)
+            .where(
+                Ticket.id == ticket_id,
+                Ticket.person_id == person_id,
+                Ticket.status.in_([s.value for s in OPEN_STATUSES]),
+            )
+            .values(status=TicketStatus.WITHDRAWN.value, closed_at=utcnow(), updated_at=utcnow())
+        )
+        return _rowcount(await self._s.execute(stmt)) == 1
+
+    async def add_entry(self, ticket_id: int, author: str, text: str, attachments: list[Any]) -> TicketEntry:
+        entry = TicketEntry(ticket_id=ticket_id, author=author, text=text, attachments=attachments)
+        self._s.add(entry)
+        await self._s.execute(update(Ticket).where(Ticket.id == ticket_id).values(updated_at=utcnow()))
+        await self._s.flush()
+        return entry
+
+    async def erase_for_person(self, person_id: int) -> int:
+        """Remove free texts, files and phone numbers of a person's tickets; open ones are withdrawn."""
+        ids = select(Ticket.id).where(Ticket.person_id == person_id).scalar_subquery()
+        await self._s.execute(delete(TicketEntry).where(TicketEntry.ticket_id.in_(ids)))
+        await self._s.execute(
+            update(Ticket)
+            .where(Ticket.person_id == person_id, Ticket.status.in_([s.value for s in OPEN_STATUSES]))
+            .values(status=TicketStatus.WITHDRAWN.value, closed_at=utcnow())
+        )
+        result = await self._s.execute(
+            update(Ticket)
+            .where(Ticket.person_id == person_id)
+            .values(description="", attachments=[], phone=None, region=None, updated_at=utcnow())
+        )
+        return _rowcount(result)
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(self, kind: OutboxKind, ticket_id: int, *, urgent: bool, payload: dict[str, Any]) -> None:
+        self._s.add(Outbox(kind=kind.value, ticket_id=ticket_id, urgent=urgent, payload=payload))
+        await self._s.flush()
+
+    async def pending(self, limit: int = 100) -> Sequence[Outbox]:
+        stmt = (
+            select(Outbox)
+            .where(Outbox.done_at.is_(None))
+            .order_by(Outbox.urgent.desc(), Outbox.created_at, Outbox.id)
+            .limit(limit)
+        )
+        return (await self._s.scalars(stmt)).all()
+
+
+class DialogStateStore:
+    """Persistent dialog state: one row per person, written with an upsert so two writes never race."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def load(self, key: str) -> tuple[str, dict[str, Any]] | None:
+        row = await self._s.get(DialogStateRow, key, populate_existing=True)
+        return None if row is None else (row.state, dict(row.data))
+
+    async def save(self, key: str, state: str, data: dict[str, Any]) -> None:
+        now = utcnow()
+        stmt = _insert(self._s, DialogStateRow).values(key=key, state=state, data=data, updated_at=now)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["key"], set_={"state": state, "data": data, "updated_at": now}
+        )
+        await self._s.execute(stmt)
+
+    async def delete(self, key: str) -> None:
+        await self._s.execute(delete(DialogStateRow).where(DialogStateRow.key == key))
+
+
+class UpdateLog:
+    """Update ids already processed, per platform."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def first_time(self, platform: Platform, update_id: int) -> bool:
+        """Record the update id; False when it was seen before (a redelivery)."""
+        stmt = (
+            _insert(self._s, ProcessedUpdate)
+            .values(platform=platform.value, update_id=update_id, seen_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["platform", "update_id"])
+        )
+        return _rowcount(await self._s.execute(stmt)) == 1
+
+    async def prune(self, before: datetime) -> int:
+        result = await self._s.execute(delete(ProcessedUpdate).where(ProcessedUpdate.seen_at < before))
+        return _rowcount(result)
+
+
+class ChatLog:
+    """Message ids of private chats, for the quick exit. Never message text."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(self, chat: str, message_ids: Sequence[int], *, from_bot: bool) -> None:
+        now = utcnow()
+        self._s.add_all(
+            ChatMessage(chat=chat, message_id=mid, from_bot=from_bot, sent_at=now) for mid in message_ids
+        )
+        await self._s.flush()
+
+    async def since(self, chat: str, since: datetime) -> list[int]:
+        stmt = (
+            select(ChatMessage.message_id)
+            .where(ChatMessage.chat == chat, ChatMessage.sent_at >= since)
+            .order_by(ChatMessage.message_id)
+        )
+        return list((await self._s.scalars(stmt)).all())
+
+    async def count(self, chat: str) -> int:
+        stmt = select(func.count()).select_from(ChatMessage).where(ChatMessage.chat == chat)
+        return int(await self._s.scalar(stmt) or 0)
+
+    async def forget(self, chat: str, message_ids: Sequence[int] | None = None) -> None:
+        stmt = delete(ChatMessage).where(ChatMessage.chat == chat)
+        if message_ids is not None:
+            stmt = stmt.where(ChatMessage.message_id.in_(list(message_ids)))
+        await self._s.execute(stmt)
+
+    async def prune(self, before: datetime) -> int:
+        return _rowcount(await self._s.execute(delete(ChatMessage).where(ChatMessage.sent_at < before)))

@@ -1,0 +1,73 @@
+"""The domain vocabulary shared by every layer.
+
+Values are persisted (database columns, dialog state, button payloads): treat them as a schema and
+never rename one without a migration.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Platform(StrEnum):
+    TELEGRAM = "tg"
+    VK = "vk"
+
+
+class Category(StrEnum):
+    PSYCHOLOGICAL = "psychological"
+    LEGAL = "legal"
+    HUMANITARIAN = "humanitarian"
+    HOUSING = "housing"
+    OTHER = "other"
+
+
+class TicketStatus(StrEnum):
+    NEW = "new"
+    CLAIMED = "claimed"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+OPEN_STATUSES: frozenset[TicketStatus] = frozenset({TicketStatus.NEW, TicketStatus.CLAIMED})
+
+
+class ContactMethod(StrEnum):
+    CHAT = "chat"
+    PHONE = "phone"
+
+
+class AttachmentKind(StrEnum):
+    PHOTO = "photo"
+    DOCUMENT = "document"
+    VOICE = "voice"
+    AUDIO = "audio"
+    VIDEO = "video"
+    VIDEO_NOTE = "video_note"
+
+
+class OutboxKind(StrEnum):
+    """What the delivery worker has to tell the coordinators."""
+
+    TICKET_CREATED = "ticket_created"
+    TICKET_INFO_ADDED = "ticket_info_added"
+    TICKET_WITHDRAWN = "ticket_withdrawn"
+
+
+def person_key(platform: Platform, external_id: int) -> str:
+    """The platform-qualified neutral id: ``tg:123``, ``vk:456``."""
+    return f"{platform.value}:{external_id}"
+
+
+def parse_person_key(value: str) -> tuple[Platform, int]:
+    """Parse ``tg:123`` / ``vk:456``; a bare number means Telegram. Raises ValueError."""
+    text = value.strip()
+    if ":" in text:
+        prefix, _, number = text.partition(":")
+        platform = Platform(prefix.strip().lower())
+    else:
+        platform, number = Platform.TELEGRAM, text
+    ident = int(number.strip())
+    if not -(2**63) <= ident < 2**63:
+        raise ValueError(f"id out of the 64-bit range: {value!r}")
+    return platform, ident
