@@ -27,7 +27,7 @@ def create_bot(token: str, api_url: str) -> Bot:
 def create_dispatcher(conversation: ConversationService) -> Dispatcher:
     dispatcher = Dispatcher(conversation=conversation)
     # Router order, spelled once: private chats first, then everything else.
-    dispatcher.include_routers(private.router, other_chats.router)
+    dispatcher.include_routers(private.create_router(), other_chats.create_router())
     return dispatcher
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.types import CallbackQuery
 
-router = Router(name=__name__)
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.callback_query.register(on_foreign_button)
+    return router
 
 
-@router.callback_query()
 async def on_foreign_button(query: CallbackQuery) -> None:
     # A parent's button pressed outside their private chat (forwarded, forged): do nothing with it.
     await query.answer()

@@ -16,13 +16,20 @@ from storage.vocabulary import Platform
 
 log = logging.getLogger(__name__)
 
-router = Router(name=__name__)
-router.message.filter(F.chat.type == ChatType.PRIVATE)
-router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
-router.my_chat_member.filter(F.chat.type == ChatType.PRIVATE)
+
+def create_router() -> Router:
+    """A new router per Dispatcher: a router can belong to one Dispatcher only (restarts, tests)."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+    router.my_chat_member.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.register(on_message, F.from_user)
+    router.callback_query.register(on_button, DialogCallback.filter())
+    router.callback_query.register(on_unknown_button)
+    router.my_chat_member.register(on_membership)
+    return router
 
 
-@router.message(F.from_user)
 async def on_message(message: Message, event_update: Update, conversation: ConversationService) -> None:
     user = message.from_user
     if user is None:  # excluded by the filter; kept for the type checker
@@ -40,7 +47,6 @@ async def on_message(message: Message, event_update: Update, conversation: Conve
     )
 
 
-@router.callback_query(DialogCallback.filter())
 async def on_button(
     query: CallbackQuery,
     callback_data: DialogCallback,
@@ -52,7 +58,6 @@ async def on_button(
     )
 
 
-@router.callback_query()
 async def on_unknown_button(
     query: CallbackQuery, event_update: Update, conversation: ConversationService
 ) -> None:
@@ -81,7 +86,6 @@ async def _press(
     await query.answer(text=reply.toast)
 
 
-@router.my_chat_member()
 async def on_membership(update: ChatMemberUpdated, conversation: ConversationService) -> None:
     """A parent blocked (or unblocked) the bot: stop (or resume) sending to them."""
     status = update.new_chat_member.status

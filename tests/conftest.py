@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from pathlib import Path
+
+import pytest
+
+from bot.i18n import load_translators
+from dialogs.directory import Directory, load_directory
+from dialogs.i18n import Translators
+from storage.db import create_engine, migrate
+from storage.uow import Database
+from tests.dialog_driver import DialogDriver
+
+
+@pytest.fixture(scope="session")
+def translators() -> Translators:
+    return load_translators("ru")
+
+
+@pytest.fixture(scope="session")
+def directory() -> Directory:
+    return load_directory()
+
+
+@pytest.fixture
+def driver(translators: Translators, directory: Directory) -> DialogDriver:
+    return DialogDriver(translators=translators, directory=directory)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'data' / 'bot.sqlite3'}"
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    database = Database(create_engine(db_url))
+    await migrate(database.engine)
+    yield database
+    await database.dispose()
+
+
+# ---- end to end: the emulator and the running application ----
+
+from tests import spec_telegram  # noqa: E402
+from tests.e2e import HandledUpdates, Parent, start_app  # noqa: E402
+from tests.tg_emulator import TelegramEmulator  # noqa: E402
+
+SPEC_REPORT: dict[str, bool] = {}
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[TelegramEmulator]:
+    emu = TelegramEmulator()
+    await emu.start()
+    SPEC_REPORT["telegram"] = emu.spec_checked
+    yield emu
+    await emu.stop()
+    emu.assert_no_spec_errors()
+    assert not emu.emulator_errors, emu.emulator_errors
+
+
+@pytest.fixture
+async def app(emulator: TelegramEmulator, db_url: str) -> AsyncIterator[Any]:
+    application = await start_app(emulator, db_url)
+    yield application
+    await application.stop()
+
+
+@pytest.fixture
+def handled(app: Any) -> HandledUpdates:
+    return HandledUpdates(app)
+
+
+@pytest.fixture
+def parent(emulator: TelegramEmulator, handled: HandledUpdates) -> Parent:
+    return Parent(emulator=emulator, handled=handled, user_id=5001)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if spec_telegram.spec_available():
+        terminalreporter.write_line(
+            f"Telegram requests validated against Bot API spec {spec_telegram.spec_version()}"
+        )
+    else:
+        terminalreporter.write_line(
+            "Telegram spec check NOT DONE: ../shared/specs/telegram/api.json is absent (set TELEGRAM_SPEC)",
+            yellow=True,
+        )

@@ -1,0 +1,128 @@
+"""End-to-end harness: the real Application (aiogram Bot + Dispatcher, long polling) against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.app import Application
+from bot.config import Settings
+from dialogs.primitives import Incoming
+from handlers.conversation import Reply
+from tests.tg_emulator import SentMessage, TelegramEmulator
+
+TOKEN = "123456:TEST-token_for_the_emulator"
+
+
+class HandledUpdates:
+    """Wraps the conversation service so a test can wait until one update is completely handled."""
+
+    def __init__(self, app: Application) -> None:
+        service = app.conversation
+        assert service is not None
+        self.done: set[int] = set()
+        self._changed = asyncio.Condition()
+        original = service.handle
+
+        async def handle(incoming: Incoming) -> Reply:
+            try:
+                return await original(incoming)
+            finally:
+                async with self._changed:
+                    if incoming.update_id is not None:
+                        self.done.add(incoming.update_id)
+                    self._changed.notify_all()
+
+        service.handle = handle  # type: ignore[method-assign]
+
+    async def wait(self, update_id: int, timeout: float = 10.0) -> None:
+        async def until_done() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: update_id in self.done)
+
+        await asyncio.wait_for(until_done(), timeout)
+
+
+async def start_app(emulator: TelegramEmulator, database_url: str, **overrides: Any) -> Application:
+    settings = Settings(
+        bot_token=TOKEN,
+        telegram_api_url=emulator.base_url,
+        database_url=database_url,
+        consent_version="test-1",
+        **overrides,
+    )
+    app = Application(settings, polling_timeout=1)
+    await app.start()
+    return app
+
+
+@dataclass
+class Parent:
+    """A parent in a private chat, acting through the emulator and waiting for the bot each time."""
+
+    emulator: TelegramEmulator
+    handled: HandledUpdates
+    user_id: int
+    language_code: str = "ru"
+    seen: int = field(default=0)
+
+    @property
+    def chat_id(self) -> int:
+        return self.user_id
+
+    async def _after(self, update_id: int) -> list[SentMessage]:
+        await self.handled.wait(update_id)
+        # The reply is sent after the commit, inside handle(); answers to callbacks right after.
+        await asyncio.sleep(0)
+        messages = self.emulator.sent_to(self.chat_id)
+        new = [m for m in messages if m.message_id > self.seen]
+        if messages:
+            self.seen = max(self.seen, *(m.message_id for m in messages))
+        return new
+
+    async def say(self, text: str) -> list[SentMessage]:
+        update_id = self.emulator.message(self.user_id, text, language_code=self.language_code)
+        return await self._after(update_id)
+
+    async def send(self, **kwargs: Any) -> list[SentMessage]:
+        update_id = self.emulator.message(self.user_id, language_code=self.language_code, **kwargs)
+        return await self._after(update_id)
+
+    def last_with_buttons(self) -> SentMessage:
+        for message in reversed(self.emulator.sent_to(self.chat_id)):
+            if self.emulator.buttons(message):
+                return message
+        raise AssertionError("no message with buttons:\n" + self.emulator.dump())
+
+    async def tap(self, label: str, message: SentMessage | None = None) -> list[SentMessage]:
+        """Tap the button whose label contains ``label`` on the latest message with buttons."""
+        target = message or self.last_with_buttons()
+        data = self.emulator.button_data(target, label)
+        return await self.press(target.message_id, data)
+
+    async def tap_value(self, value: str, message: SentMessage | None = None) -> list[SentMessage]:
+        """Tap the button carrying ``value`` (payload values are a schema; labels are translated)."""
+        target = message or self.last_with_buttons()
+        for _text, data in self.emulator.buttons(target):
+            if data.endswith(f":{value}"):
+                return await self.press(target.message_id, data)
+        raise AssertionError(f"no button {value!r} on {target.text!r}: {self.emulator.buttons(target)}")
+
+    async def press(self, message_id: int, data: str) -> list[SentMessage]:
+        answers = len(self.emulator.callback_answers)
+        update_id = self.emulator.callback(self.user_id, message_id, data)
+        new = await self._after(update_id)
+        await self.emulator.wait_for(lambda: len(self.emulator.callback_answers) > answers)
+        return new
+
+    def texts(self, messages: list[SentMessage]) -> str:
+        return "\n".join(m.text or "" for m in messages)
+
+
+def find(messages: list[SentMessage], predicate: Callable[[SentMessage], bool]) -> SentMessage:
+    for message in messages:
+        if predicate(message):
+            return message
+    raise AssertionError(f"no such message among {[m.text for m in messages]}")
