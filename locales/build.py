@@ -1,8 +1,8 @@
 """Catalog workflow.
 
-    python -m locales.build            compile every .po into .mo (install, tests, Docker)
-    python -m locales.build --update   extract messages.pot from the code and merge it into the .po files
-    python -m locales.build --check    fail when a catalog misses a translation or is fuzzy
+python -m locales.build            compile every .po into .mo (install, tests, Docker)
+python -m locales.build --update   extract messages.pot from the code and merge it into the .po files
+python -m locales.build --check    fail when a catalog misses a translation or is fuzzy
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ def extract() -> Catalog:
         for filename, lineno, message, comments, context in extract_from_dir(
             ROOT / source, method_map=[("**.py", "python")], keywords=KEYWORDS, comment_tags=("TRANSLATORS:",)
         ):
-            template.add(message, None, [(f"{source}/{filename}", lineno)], auto_comments=comments, context=context)
+            template.add(
+                message, None, [(f"{source}/{filename}", lineno)], auto_comments=comments, context=context
+            )
     return template
 
 
@@ -96,8 +98,12 @@ def compile_all() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--update", action="store_true", help="extract from the code and merge into the catalogs")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--update", action="store_true", help="extract from the code and merge into the catalogs"
+    )
     parser.add_argument("--check", action="store_true", help="fail on a missing or fuzzy translation")
     args = parser.parse_args(argv)
     if args.update:

@@ -42,6 +42,10 @@ class DialogDriver:
     deleted: int = 0
     last: Outcome | None = None
 
+    def reset(self, *, consent: str | None, locale: str) -> None:
+        self.state, self.data, self.created, self.tickets, self.last = None, DialogData(), [], [], None
+        self.consent, self.locale = consent, locale
+
     def context(self) -> engine.Context:
         person = PersonView(
             key="tg:1",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ class HandledUpdates:
     def __init__(self, app: Application) -> None:
         service = app.conversation
         assert service is not None
-        self.done: set[int] = set()
+        self.done: Counter[int] = Counter()
         self._changed = asyncio.Condition()
         original = service.handle
 
@@ -32,15 +33,15 @@ class HandledUpdates:
             finally:
                 async with self._changed:
                     if incoming.update_id is not None:
-                        self.done.add(incoming.update_id)
+                        self.done[incoming.update_id] += 1
                     self._changed.notify_all()
 
         service.handle = handle  # type: ignore[method-assign]
 
-    async def wait(self, update_id: int, timeout: float = 10.0) -> None:
+    async def wait(self, update_id: int, times: int = 1, timeout: float = 10.0) -> None:
         async def until_done() -> None:
             async with self._changed:
-                await self._changed.wait_for(lambda: update_id in self.done)
+                await self._changed.wait_for(lambda: self.done[update_id] >= times)
 
         await asyncio.wait_for(until_done(), timeout)
 

@@ -290,6 +290,7 @@ def test_region_paging_and_free_text(driver: DialogDriver) -> None:
     driver.press("no")
     driver.press("other")
     driver.press("0")
+    assert driver.last is not None
     first_page = {b.payload.value for row in driver.last.screens[-1].buttons for b in row if b.payload}
     driver.press("p.1")
     assert driver.state == "t_region"
@@ -346,6 +347,7 @@ def test_summary_escapes_user_text(driver: DialogDriver) -> None:
     driver.text("<script>alert(1)</script> & <i>")
     driver.press("done")
     driver.press("chat")
+    assert driver.last is not None
     summary = driver.last.screens[-1]
     assert summary.protect
     assert "&lt;script&gt;" in summary.text and "<script>" not in summary.text

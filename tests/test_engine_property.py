@@ -146,9 +146,7 @@ def on_screen(driver: DialogDriver) -> list[Payload]:
 def test_any_sequence_keeps_a_valid_state(
     driver: DialogDriver, data: st.DataObject, consented: bool, locale: str
 ):
-    driver.state, driver.data, driver.created, driver.tickets, driver.last = None, DialogData(), [], [], None
-    driver.consent = "test-1" if consented else None
-    driver.locale = locale
+    driver.reset(consent="test-1" if consented else None, locale=locale)
     visited: set[str] = set()
     for _ in range(data.draw(st.integers(1, 80), label="length")):
         buttons = on_screen(driver)

@@ -358,7 +358,7 @@ class TelegramEmulator(BotMethods):
         return [c for c in self.calls if c.method.lower() == method.lower()]
 
     # A plain `timeout` argument is this helper's documented API; asyncio.timeout would hide the dump.
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         deadline = time.monotonic() + timeout
         last_error: Exception | None = None
         while True:
@@ -377,7 +377,7 @@ class TelegramEmulator(BotMethods):
         self,
         chat_id: int,
         count: int,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 5.0,
     ) -> list[SentMessage]:
         """Wait until the bot has sent ``count`` messages to the chat in total, deleted ones included.
 

@@ -1,0 +1,160 @@
+"""The conversation use-case with a fake Messenger: transaction boundary and delivery failures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import select
+
+from dialogs.directory import Directory
+from dialogs.i18n import Translators
+from dialogs.primitives import Event, EventKind, Incoming, Payload, Screen
+from handlers.conversation import ConversationService, ConversationSettings
+from handlers.ports import DeliveryFailedError, RecipientUnreachableError
+from storage.models import Outbox, Ticket
+from storage.uow import Database
+from storage.vocabulary import Platform
+
+
+@dataclass
+class FakeMessenger:
+    platform: Platform = Platform.TELEGRAM
+    sent: list[tuple[int, Screen]] = field(default_factory=list)
+    edited: list[tuple[int, int, Screen]] = field(default_factory=list)
+    deleted: list[int] = field(default_factory=list)
+    fail_with: Exception | None = None
+    edit_ok: bool = True
+    next_id: int = 1000
+
+    async def send(self, chat_id: int, screen: Screen) -> int:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.next_id += 1
+        self.sent.append((chat_id, screen))
+        return self.next_id
+
+    async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:
+        self.edited.append((chat_id, message_id, screen))
+        return self.edit_ok
+
+    async def delete(self, chat_id: int, message_ids: Sequence[int]) -> int:
+        self.deleted += list(message_ids)
+        return len(message_ids)
+
+
+@pytest.fixture
+def messenger() -> FakeMessenger:
+    return FakeMessenger()
+
+
+@pytest.fixture
+def service(
+    db: Database, messenger: FakeMessenger, translators: Translators, directory: Directory
+) -> ConversationService:
+    return ConversationService(
+        db,
+        messengers={Platform.TELEGRAM: messenger},
+        translators=translators,
+        directory=directory,
+        settings=ConversationSettings(consent_version="v-test", default_locale="ru"),
+    )
+
+
+class Family:
+    def __init__(self, service: ConversationService, user_id: int = 42) -> None:
+        self.service, self.user_id, self.update_id, self.message_id = service, user_id, 0, 0
+
+    async def send(self, event: Event) -> None:
+        self.update_id += 1
+        self.message_id += 1
+        await self.service.handle(
+            Incoming(
+                platform=Platform.TELEGRAM,
+                user_id=self.user_id,
+                chat_id=self.user_id,
+                event=event,
+                update_id=self.update_id,
+                message_id=self.message_id,
+                language_code="ru",
+            )
+        )
+
+    async def press(self, step: str, value: str) -> None:
+        await self.send(Event(kind=EventKind.BUTTON, payload=Payload(step=step, value=value)))
+
+    async def text(self, text: str) -> None:
+        await self.send(Event(kind=EventKind.TEXT, text=text))
+
+    async def to_summary(self) -> None:
+        await self.send(Event(kind=EventKind.COMMAND, command="start"))
+        await self.press("consent", "yes")
+        await self.press("menu", "new")
+        await self.press("t_danger", "no")
+        await self.press("t_category", "other")
+        await self.press("t_children", "0")
+        await self.press("t_region", "r.msk")
+        await self.text("Нужна помощь")
+        await self.press("t_desc", "done")
+        await self.press("t_contact", "chat")
+
+
+async def test_ticket_and_outbox_are_committed_before_the_reply(
+    service: ConversationService, messenger: FakeMessenger, db: Database
+) -> None:
+    family = Family(service)
+    await family.to_summary()
+    messenger.fail_with = DeliveryFailedError("Telegram is down")
+    await family.press("t_summary", "send")
+    async with db.uow() as uow:
+        [ticket] = (await uow.session.scalars(select(Ticket))).all()
+        [outbox] = (await uow.session.scalars(select(Outbox))).all()
+        state = await uow.dialogs.load("tg:42")
+    assert outbox.ticket_id == ticket.id and outbox.kind == "ticket_created" and outbox.done_at is None
+    assert state is not None and state[0] == "menu"
+
+
+async def test_unreachable_family_is_marked(
+    service: ConversationService, messenger: FakeMessenger, db: Database
+) -> None:
+    family = Family(service)
+    messenger.fail_with = RecipientUnreachableError("blocked")
+    await family.text("привет")
+    async with db.uow() as uow:
+        person = await uow.people.get("tg:42")
+    assert person is not None and person.reachable is False
+    messenger.fail_with = None
+    await family.text("снова")
+    async with db.uow() as uow:
+        person = await uow.people.get("tg:42")
+    assert person is not None and person.reachable is True
+
+
+async def test_toggle_edits_in_place_and_falls_back_to_a_new_message(
+    service: ConversationService, messenger: FakeMessenger
+) -> None:
+    family = Family(service)
+    await family.send(Event(kind=EventKind.COMMAND, command="start"))
+    await family.press("consent", "yes")
+    await family.press("menu", "new")
+    await family.press("t_danger", "no")
+    await family.press("t_category", "humanitarian")
+    sent_before = len(messenger.sent)
+    await family.press("q_hum_needs", "food")
+    assert len(messenger.edited) == 1 and len(messenger.sent) == sent_before
+    messenger.edit_ok = False
+    await family.press("q_hum_needs", "baby")
+    assert len(messenger.edited) == 2 and len(messenger.sent) == sent_before + 1
+
+
+async def test_quick_exit_deletes_tracked_messages(
+    service: ConversationService, messenger: FakeMessenger
+) -> None:
+    family = Family(service)
+    await family.text("привет")
+    await family.text("/erase")
+    await family.send(Event(kind=EventKind.COMMAND, command="erase"))
+    # The parent's three messages and the bot's replies before the exit.
+    assert set(range(1, 4)) <= set(messenger.deleted)
+    assert {1001, 1002} <= set(messenger.deleted)

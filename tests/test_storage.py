@@ -1,0 +1,128 @@
+"""Storage on a real SQLite file: migrations, WAL, upserts, idempotency, erasure."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from storage.db import create_engine, migrate
+from storage.models import Outbox, Ticket, utcnow
+from storage.uow import Database
+from storage.vocabulary import OutboxKind, Platform, parse_person_key
+
+
+async def test_migrations_create_the_schema_in_wal_mode(db: Database, tmp_path: Path) -> None:
+    async with db.engine.connect() as conn:
+        tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+        mode = (await conn.execute(text("PRAGMA journal_mode"))).scalar()
+    assert {"people", "tickets", "ticket_entries", "outbox", "dialog_states", "processed_updates"} <= tables
+    assert {"chat_messages", "alembic_version"} <= tables
+    assert mode == "wal"
+    assert (tmp_path / "data" / "bot.sqlite3").exists()
+    await migrate(db.engine)  # applying again is harmless
+
+
+async def test_dialog_state_upsert_never_races(db: Database) -> None:
+    async def save(n: int) -> None:
+        async with db.uow() as uow:
+            await uow.dialogs.save("tg:1", f"s{n}", {"n": n})
+
+    await asyncio.gather(*(save(n) for n in range(20)))
+    async with db.uow() as uow:
+        loaded = await uow.dialogs.load("tg:1")
+    assert loaded is not None
+    state, data = loaded
+    assert state == f"s{data['n']}"
+
+
+async def test_update_ids_are_recorded_once(db: Database) -> None:
+    async with db.uow() as uow:
+        assert await uow.updates.first_time(Platform.TELEGRAM, 2**40)
+        assert not await uow.updates.first_time(Platform.TELEGRAM, 2**40)
+        assert await uow.updates.first_time(Platform.VK, 2**40)
+    async with db.uow() as uow:
+        assert await uow.updates.prune(utcnow() + timedelta(seconds=1)) == 2
+
+
+async def test_a_failed_use_case_rolls_back_everything(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.uow() as uow:
+            person, _ = await uow.people.get_or_create("tg:5", Platform.TELEGRAM, "ru")
+            await uow.tickets.create(
+                person_id=person.id, category="other", contact_method="chat", locale="ru"
+            )
+            raise RuntimeError("boom")
+    async with db.uow() as uow:
+        assert await uow.people.get("tg:5") is None
+        assert (await uow.session.scalars(select(Ticket))).all() == []
+
+
+async def test_ticket_with_outbox_and_erasure(db: Database) -> None:
+    async with db.uow() as uow:
+        person, created = await uow.people.get_or_create("tg:9", Platform.TELEGRAM, "ru")
+        again, created_again = await uow.people.get_or_create("tg:9", Platform.TELEGRAM, "en")
+        assert created and not created_again and again.id == person.id and again.locale == "ru"
+        ticket = await uow.tickets.create(
+            person_id=person.id,
+            category="housing",
+            description="текст",
+            phone="+79990001122",
+            attachments=[{"kind": "photo", "ref": "tg:x"}],
+            contact_method="phone",
+            locale="ru",
+            urgent=True,
+        )
+        await uow.outbox.add(OutboxKind.TICKET_CREATED, ticket.id, urgent=True, payload={})
+        await uow.tickets.add_entry(ticket.id, "family", "ещё", [])
+    async with db.uow() as uow:
+        [pending] = await uow.outbox.pending()
+        assert pending.ticket_id == ticket.id and pending.urgent
+        stored = await uow.people.get("tg:9")
+        assert stored is not None
+        assert await uow.tickets.withdraw(stored.id + 1, ticket.id) is False  # not theirs
+        await uow.tickets.erase_for_person(stored.id)
+        await uow.people.anonymise(stored)
+    async with db.uow() as uow:
+        erased = await uow.session.get(Ticket, ticket.id)
+        assert erased is not None
+        assert (erased.description, erased.phone, erased.attachments, erased.status) == (
+            "",
+            None,
+            [],
+            "withdrawn",
+        )
+        assert await uow.people.get("tg:9") is None
+        assert len((await uow.session.scalars(select(Outbox))).all()) == 1
+
+
+async def test_timestamps_are_timezone_aware(db: Database) -> None:
+    async with db.uow() as uow:
+        person, _ = await uow.people.get_or_create("tg:3", Platform.TELEGRAM, "ru")
+        await uow.people.give_consent(person, "v1", utcnow())
+    async with db.uow() as uow:
+        stored = await uow.people.get("tg:3")
+        assert stored is not None and stored.consent_at is not None and stored.consent_at.tzinfo is not None
+
+
+def test_person_keys() -> None:
+    assert parse_person_key("tg:123") == (Platform.TELEGRAM, 123)
+    assert parse_person_key("VK:456") == (Platform.VK, 456)
+    assert parse_person_key(" -100123 ") == (Platform.TELEGRAM, -100123)
+    assert parse_person_key(f"tg:{2**62}") == (Platform.TELEGRAM, 2**62)
+    for bad in ("xx:1", "tg:", "tg:abc", f"tg:{2**64}", ""):
+        with pytest.raises(ValueError):
+            parse_person_key(bad)
+
+
+async def test_the_default_sqlite_file_and_folder_are_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    engine = create_engine("sqlite+aiosqlite:///data/bot.sqlite3")
+    await migrate(engine)
+    await engine.dispose()
+    assert (tmp_path / "data" / "bot.sqlite3").is_file()
