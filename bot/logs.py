@@ -39,3 +39,6 @@ def setup_logging(level: str, secrets: list[str]) -> None:
     root.setLevel(level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO")
     # aiogram logs every update at INFO with user ids; keep that out of production logs.
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    # Routine chatter (migration plugins, every scheduler tick) would bury what matters.
+    for noisy in ("alembic", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,68 @@
+"""DESIGN.md's layers: aiogram only under bot/telegram/, vk_api only under bot/vk/, SQL only in storage/."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("bot", "handlers", "dialogs", "storage", "locales")
+# Which top-level packages each layer may import (imports point one way only).
+ALLOWED = {
+    "bot": {"bot", "handlers", "dialogs", "storage", "locales"},
+    "handlers": {"handlers", "dialogs", "storage"},
+    "dialogs": {"dialogs", "storage"},
+    "storage": {"storage"},
+    "locales": {"locales", "dialogs"},
+}
+
+
+def imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def sources() -> list[Path]:
+    return [p for package in PACKAGES for p in (ROOT / package).rglob("*.py")]
+
+
+@pytest.mark.parametrize("path", sources(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_layer_rules(path: Path) -> None:
+    relative = path.relative_to(ROOT).as_posix()
+    layer = relative.split("/")[0]
+    for module in imports(path):
+        top = module.split(".")[0]
+        if top == "aiogram":
+            assert relative.startswith("bot/telegram/"), f"{relative} imports aiogram"
+        if top == "vk_api":
+            assert relative.startswith("bot/vk/"), f"{relative} imports vk_api"
+        if top in {"sqlalchemy", "alembic", "aiosqlite", "asyncpg"}:
+            assert layer in {"storage", "bot"}, f"{relative} imports {top}: SQL lives in storage/"
+        if top in PACKAGES:
+            assert top in ALLOWED[layer], f"{relative} ({layer}) must not import {module}"
+
+
+def test_dialogs_do_no_io() -> None:
+    """The engine's modules import nothing that talks to the outside (the loader is called from bot/)."""
+    banned = {"asyncio", "aiohttp", "requests", "socket", "sqlalchemy", "subprocess"}
+    for path in (ROOT / "dialogs").rglob("*.py"):
+        assert not {m.split(".")[0] for m in imports(path)} & banned, path
+
+
+def test_the_bot_config_is_not_built_at_import_time() -> None:
+    for path in sources():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                name = ast.unparse(node.value.func)
+                assert name not in {"Settings", "Bot", "Dispatcher", "create_engine", "AsyncIOScheduler"}, (
+                    f"{path}: {name}() at import time"
+                )
