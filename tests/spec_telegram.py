@@ -246,6 +246,16 @@ _JSON_KEYS = frozenset(
         "permissions",
     }
 )
+_BOOL_KEYS = frozenset(
+    {
+        "protect_content",
+        "disable_notification",
+        "show_alert",
+        "drop_pending_updates",
+        "allow_sending_without_reply",
+        "allow_paid_broadcast",
+    }
+)
 _INT_KEYS = frozenset(
     {
         "chat_id",
@@ -277,7 +287,15 @@ def decode_params(method: str, params: dict[str, Any]) -> dict[str, Any]:
             continue
         types = fields.get(key)
         if types is None:
-            types = ["Array of Object"] if key in _JSON_KEYS else ["Integer"] if key in _INT_KEYS else []
+            types = (
+                ["Array of Object"]
+                if key in _JSON_KEYS
+                else ["Integer"]
+                if key in _INT_KEYS
+                else ["Boolean"]
+                if key in _BOOL_KEYS
+                else []
+            )
         decoded[key] = _decode_scalar(value, types)
     return decoded
 
