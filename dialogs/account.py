@@ -202,7 +202,6 @@ class MyRequests(Step):
 
 class AddInfo(Step):
     name = "mr_add"
-    takes_text = True
 
     def render(self, t: Turn) -> Screen:
         number = t.data.ticket
@@ -314,6 +313,12 @@ class MyData(Step):
         lines.append("• " + texts.requests_count(t, len(t.ctx.tickets)))
         for ticket in t.ctx.tickets:
             lines.append("   " + texts.ticket_line(t, ticket.id, ticket.category, ticket.status))
+            chars, files = texts.size_parts(t, len(ticket.description), ticket.attachments)
+            lines.append("      " + t._(N_("kept: your story ({chars}), {files}")).format(chars=chars, files=files))
+            if ticket.region:
+                lines.append("      " + t._(N_("region: {region}")).format(region=texts.esc(ticket.region)))
+            if ticket.phone:
+                lines.append("      " + t._(N_("phone: {phone}")).format(phone=texts.esc(ticket.phone)))
         if t.data.draft is not None:
             lines.append(t._(N_("• An unfinished request (your answers so far)")))
         lines += [

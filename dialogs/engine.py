@@ -140,7 +140,6 @@ class Step:
     name: ClassVar[str]
     needs_consent: ClassVar[bool] = True
     section: ClassVar[str | None] = None  # the summary field this step edits
-    takes_text: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -225,6 +224,9 @@ def _dispatch(t: Turn, event: Event) -> None:
         case EventKind.TEXT:
             _on_text(t, clean_text(event.text))
         case EventKind.MEDIA if event.attachment is not None:
+            caption = clean_text(event.text)
+            if caption and (is_sos(caption) or find_danger(caption)):
+                note_danger(t, sorted(find_danger(caption)))
             _current(t).on_media(t, event.attachment)
         case EventKind.CONTACT if event.phone:
             _current(t).on_contact(t, event.phone)
@@ -288,15 +290,15 @@ def _on_text(t: Turn, text: str) -> None:
 
 def note_danger(t: Turn, kinds: list[str]) -> None:
     """Danger words: mark the draft urgent and show the emergency numbers (once per request)."""
+    if t.state == "mr_add":
+        t.data.info_urgent = True
     draft = t.data.draft
-    if draft is not None:
+    if draft is not None and t.state != "mr_add":  # added info belongs to a sent ticket, not the draft
         draft.urgent = True
         draft.danger = sorted({*draft.danger, *kinds})
         if draft.emergency_shown:
             return
         draft.emergency_shown = True
-    if t.state in {"mr_add"}:
-        t.data.info_urgent = True
     t.show(texts.emergency_screen(t))
 
 

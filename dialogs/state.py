@@ -73,7 +73,6 @@ class PersonView:
     announcements: bool
     region: str | None
     created_at: datetime | None
-    stored_messages: int = 0
 
     @property
     def consented(self) -> bool:
@@ -91,7 +90,6 @@ class TicketView:
     attachments: int
     phone: str | None
     region: str | None
-    children: int | None
 
     @property
     def is_open(self) -> bool:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from dialogs.i18n import N_
 from dialogs.primitives import Button, Screen
+from dialogs.questions import QUESTIONS
 from storage.vocabulary import Category, ContactMethod, TicketStatus
 
 if TYPE_CHECKING:
@@ -151,8 +152,6 @@ def age_label(t: Turn, age: int) -> str:
 
 
 def answers_text(t: Turn, draft: Draft) -> list[str]:
-    from dialogs.questions import QUESTIONS  # noqa: PLC0415 - questions import texts
-
     lines = []
     for question in QUESTIONS.get(draft.category, ()) if draft.category else ():
         chosen = draft.answers.get(question.key)
@@ -187,6 +186,14 @@ def summary_text(t: Turn, draft: Draft) -> str:
         lines.append(files)
     lines.append(t._(N_("<b>How to contact you:</b> {contact}")).format(contact=contact))
     return "\n".join(lines)
+
+
+def size_parts(t: Turn, chars: int, files: int) -> tuple[str, str]:
+    """"{n} characters", "{n} files" with Russian plural forms."""
+    return (
+        t.ngettext("{n} character", "{n} characters", chars).format(n=chars),
+        t.ngettext("{n} file", "{n} files", files).format(n=files),
+    )
 
 
 def ticket_line(t: Turn, number: int, category: Category, status: TicketStatus) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import ClassVar
 
 from dialogs import texts
 from dialogs.engine import MENU, STEPS, Step, Turn, nav_rows
@@ -222,7 +221,6 @@ for _question in QUESTION_BY_STEP.values():
 class Children(Step):
     name = "t_children"
     section = "children"
-    takes_text = True
 
     def render(self, t: Turn) -> Screen:
         numbers = [t.button(str(n), str(n)) for n in range(1, 7)]
@@ -259,7 +257,6 @@ class Children(Step):
 class Ages(Step):
     name = "t_ages"
     section = "children"
-    takes_text = True
 
     def render(self, t: Turn) -> Screen:
         draft = t.draft
@@ -320,7 +317,6 @@ class Ages(Step):
 class RegionStep(Step):
     name = "t_region"
     section = "region"
-    takes_text = True
 
     def render(self, t: Turn) -> Screen:
         regions = t.ctx.directory.regions
@@ -376,7 +372,6 @@ class RegionStep(Step):
 class Description(Step):
     name = "t_desc"
     section = "description"
-    takes_text = True
 
     def render(self, t: Turn) -> Screen:
         draft = t.draft
@@ -438,11 +433,7 @@ def add_attachment(t: Turn, attachments: list[Attachment], attachment: Attachmen
 
 
 def _progress(t: Turn) -> str:
-    draft = t.draft
-    chars = t.ngettext("{n} character", "{n} characters", len(draft.description)).format(
-        n=len(draft.description)
-    )
-    files = t.ngettext("{n} file", "{n} files", len(draft.attachments)).format(n=len(draft.attachments))
+    chars, files = texts.size_parts(t, len(t.draft.description), len(t.draft.attachments))
     return t._(N_("So far: {chars}, {files}.")).format(chars=chars, files=files)
 
 
@@ -484,8 +475,6 @@ class Contact(Step):
 class Phone(Step):
     name = "t_phone"
     section = "contact"
-    takes_text = True
-    reply_keyboard: ClassVar[bool] = True
 
     def render(self, t: Turn) -> Screen:
         text = t._(

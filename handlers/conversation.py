@@ -67,7 +67,6 @@ class Reply:
 class _Committed:
     outcome: Outcome
     chat_key: str
-    locale: str
     erase: bool = False
     erase_ids: list[int] = field(default_factory=list)
 
@@ -76,10 +75,11 @@ class KeyedLocks:
     """One lock per person, so one family's updates are handled in order (albums, fast taps)."""
 
     def __init__(self) -> None:
+        # key -> (lock, how many handlers hold or wait for it); dropped when nobody does.
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
     @contextmanager
-    def _ref(self, key: str) -> Iterator[asyncio.Lock]:
+    def held(self, key: str) -> Iterator[asyncio.Lock]:
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = (lock, users + 1)
         try:
@@ -90,11 +90,6 @@ class KeyedLocks:
                 del self._locks[key]
             else:
                 self._locks[key] = (lock, users - 1)
-
-    @contextmanager
-    def held(self, key: str) -> Iterator[asyncio.Lock]:
-        with self._ref(key) as lock:
-            yield lock
 
 
 class ConversationService:
@@ -155,7 +150,7 @@ class ConversationService:
             tickets = await uow.tickets.for_person(person.id)
             ctx = self._context(person, tickets, person.locale)
             outcome = engine.step(state, data, incoming.event, ctx)
-            committed = _Committed(outcome=outcome, chat_key=key, locale=person.locale)
+            committed = _Committed(outcome=outcome, chat_key=key)
             for _ in range(MAX_FOLLOW_UPS):
                 follow_up = await self._apply_effects(uow, person, outcome.effects, committed)
                 if follow_up is None:
@@ -165,7 +160,6 @@ class ConversationService:
                 outcome = engine.step(outcome.state, outcome.data, follow_up, ctx)
                 outcome.screens[:0] = screens_so_far
                 committed.outcome = outcome
-            committed.locale = person.locale
             if any(isinstance(e, DeleteMyData) for e in committed.outcome.effects):
                 await uow.dialogs.delete(key)
             else:
@@ -329,5 +323,4 @@ def _ticket_view(ticket: Ticket) -> TicketView:
         attachments=len(ticket.attachments),
         phone=ticket.phone,
         region=ticket.region,
-        children=ticket.children_count,
     )

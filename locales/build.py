@@ -58,7 +58,8 @@ def update() -> None:
             catalog.update(template)
         if locale == SOURCE_LOCALE:
             for message in catalog:
-                if message.id and not _translated(message.string):
+                # A fuzzy guess is Babel's, not a translator's: the source language takes its msgid.
+                if message.id and (not _translated(message.string) or "fuzzy" in message.flags):
                     message.string = message.id
                     message.flags.discard("fuzzy")
         with path.open("wb") as fp:

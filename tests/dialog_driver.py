@@ -102,7 +102,6 @@ class DialogDriver:
                             attachments=len(draft.attachments),
                             phone=draft.phone,
                             region=draft.region,
-                            children=draft.children,
                         ),
                     )
                     follow_up = Event(kind=EventKind.TICKET_CREATED, number=number)

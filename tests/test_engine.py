@@ -439,3 +439,26 @@ def test_every_payload_fits_telegram(driver: DialogDriver) -> None:
     for name in STEPS:
         assert ":" not in name
         Payload(step=name, value="wd.2147483647").pack()
+
+
+def test_danger_words_in_a_caption_and_in_added_information(driver: DialogDriver) -> None:
+    consent(driver)
+    driver.press("new")
+    driver.press("no")
+    driver.press("other")
+    driver.press("0")
+    driver.press("r.msk")
+    screens = driver.photo(caption="Вот синяки, он избил меня вчера")
+    assert "112" in screens[0].text
+    assert driver.data.draft is not None and driver.data.draft.urgent
+    assert "избил" in driver.data.draft.description
+    driver.press("done")
+    driver.press("chat")
+    driver.press("send")
+    assert driver.created[0].urgent
+    driver.press("requests")
+    driver.press("add.101")
+    screens = driver.text("Он грозит убить детей")
+    assert "112" in screens[0].text
+    driver.press("send")
+    assert driver.added[0].urgent

@@ -1,0 +1,154 @@
+"""On-demand benchmarks: `python -m bench`. Ratios against a baseline measured in the same run.
+
+Times on shared machines are noisy, so nothing here is asserted; read the ratios, not the microseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gettext
+import statistics
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from dialogs import engine
+from dialogs.danger import find_danger
+from dialogs.directory import load_directory
+from dialogs.i18n import Translators
+from dialogs.primitives import Event, EventKind, Incoming, Payload, Screen
+from dialogs.state import DialogData, Draft, PersonView
+from handlers.conversation import ConversationService, ConversationSettings
+from storage.db import create_engine, migrate
+from storage.uow import Database
+from storage.vocabulary import Platform
+
+SHORT = "Помогите, нет денег на еду"
+STORY = ("Муж снова пришёл пьяный, кричал на детей, нам нечего есть, нужны подгузники и смесь. " * 120)[
+    :10_000
+]
+
+
+def timed(fn: Callable[[], object], rounds: int = 7, number: int = 200) -> float:
+    """Median microseconds per call."""
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        samples.append((time.perf_counter() - start) / number * 1e6)
+    return statistics.median(samples)
+
+
+async def timed_async(fn: Callable[[], Awaitable[object]], rounds: int = 5, number: int = 40) -> float:
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(number):
+            await fn()
+        samples.append((time.perf_counter() - start) / number * 1e6)
+    return statistics.median(samples)
+
+
+class NullMessenger:
+    platform = Platform.TELEGRAM
+
+    def __init__(self) -> None:
+        self.next_id = 0
+
+    async def send(self, chat_id: int, screen: Screen) -> int:
+        self.next_id += 1
+        return self.next_id
+
+    async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:
+        return True
+
+    async def delete(self, chat_id: int, message_ids: Any) -> int:
+        return len(message_ids)
+
+
+def context() -> engine.Context:
+    translators = Translators({"ru": gettext.NullTranslations(), "en": gettext.NullTranslations()}, "ru")
+    person = PersonView("tg:1", "ru", "v1", None, False, None, None)
+    return engine.Context(translators, "ru", person, (), load_directory(), "v1")
+
+
+async def database_rows(tmp: Path) -> list[tuple[str, float, float, str]]:
+    db = Database(create_engine(f"sqlite+aiosqlite:///{tmp / 'bench.sqlite3'}"))
+    await migrate(db.engine)
+    translators = Translators({"ru": gettext.NullTranslations(), "en": gettext.NullTranslations()}, "ru")
+    service = ConversationService(
+        db,
+        messengers={Platform.TELEGRAM: NullMessenger()},
+        translators=translators,
+        directory=load_directory(),
+        settings=ConversationSettings(consent_version="v1", default_locale="ru"),
+    )
+    counter = iter(range(1, 10**9))
+
+    async def update() -> None:
+        n = next(counter)
+        event = Event(kind=EventKind.TEXT, text=f"сообщение {n}")
+        await service.handle(Incoming(Platform.TELEGRAM, n % 50, n % 50, event, update_id=n, message_id=n))
+
+    async def bare_transaction() -> None:
+        n = next(counter)
+        async with db.uow() as uow:
+            await uow.dialogs.save(f"tg:{n % 50}", "menu", {"n": n})
+
+    ours = await timed_async(update)
+    base = await timed_async(bare_transaction)
+    rows = [("one update, end to end (SQLite file)", ours, base, "one upsert in one transaction")]
+
+    tracemalloc.start()
+    for _ in range(200):
+        await bare_transaction()
+    base_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.reset_peak()
+    for _ in range(200):
+        await update()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    rows.append(("peak memory, 200 updates (KiB)", peak / 1024, base_peak / 1024, "200 bare upserts"))
+    await db.dispose()
+    return rows
+
+
+def main() -> None:
+    ctx = context()
+    data = DialogData(draft=Draft(), history=["menu", "t_danger"])
+    tap = Event(kind=EventKind.BUTTON, payload=Payload(step="t_category", value="housing"))
+    dumped = data.model_dump_json()
+    rows = [
+        (
+            "danger words, 10,000 characters",
+            timed(lambda: find_danger(STORY)),
+            timed(STORY.lower),
+            "str.lower() of the same text",
+        ),
+        (
+            "danger words, a short message",
+            timed(lambda: find_danger(SHORT)),
+            timed(SHORT.lower),
+            "str.lower() of the same text",
+        ),
+        (
+            "engine step: a tap",
+            timed(lambda: engine.step("t_category", data, tap, ctx)),
+            timed(lambda: DialogData.model_validate_json(dumped)),
+            "reading the dialog state JSON",
+        ),
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        rows += asyncio.run(database_rows(Path(tmp)))
+    print(f"{'measure':40} {'ours':>12} {'baseline':>12} {'ratio':>8}  baseline is")
+    for name, ours, base, what in rows:
+        print(f"{name:40} {ours:12.1f} {base:12.1f} {ours / base:8.1f}  {what}")
+    print("times in microseconds per call (median), memory in KiB")
+
+
+if __name__ == "__main__":
+    main()
