@@ -135,9 +135,8 @@ async def test_danger_words_anywhere(parent: Parent, app: Application) -> None:
     await parent.tap_value("r.msk")
     replies = await parent.say("Сын говорит, что не хочет жить")
     assert "112" in parent.texts(replies)
-    await parent.tap_value("done")
-    await parent.tap_value("chat")
-    await parent.tap_value("send")
+    for value in ("done", "chat", "send"):
+        await parent.tap_value(value)
     [ticket] = await tickets(app)
     assert ticket.urgent and "suicide" in ticket.danger
 

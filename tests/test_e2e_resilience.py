@@ -13,7 +13,7 @@ from dialogs import engine
 from storage.models import Ticket
 from tests.e2e import HandledUpdates, Parent, start_app
 from tests.test_e2e_journeys import agree, person, tickets
-from tests.test_e2e_safety import state_of, to_description
+from tests.test_e2e_safety import finish, state_of, to_description
 from tests.tg_emulator import TelegramEmulator
 
 
@@ -32,9 +32,7 @@ async def test_restart_in_the_middle_of_a_dialog(emulator: TelegramEmulator, db_
         parent.handled = HandledUpdates(second)
         await parent.handled.wait(pending)
         assert await state_of(second, f"tg:{parent.user_id}") == "t_desc"
-        await parent.tap_value("done")
-        await parent.tap_value("chat")
-        await parent.tap_value("send")
+        await finish(parent)
         [ticket] = await tickets(second)
         assert ticket.description == "Первая часть рассказа\n\nВторая часть, пока бот был выключен"
         assert len(ticket.attachments) == 1
@@ -52,9 +50,7 @@ async def test_a_repeated_update_changes_nothing(
     sent_before = len(emulator.calls_of("sendMessage"))
     emulator.repeat_update(update_id)
     await parent.handled.wait(update_id, times=2)
-    await parent.tap_value("done")
-    await parent.tap_value("chat")
-    await parent.tap_value("send")
+    await finish(parent)
     [ticket] = await tickets(app)
     assert ticket.description == "Один раз"
     assert len(emulator.calls_of("sendMessage")) > sent_before  # the journey went on normally
@@ -130,9 +126,7 @@ async def test_an_album_arrives_whole(parent: Parent, emulator: TelegramEmulator
     ]
     for update_id in ids:
         await parent.handled.wait(update_id)
-    await parent.tap_value("done")
-    await parent.tap_value("chat")
-    await parent.tap_value("send")
+    await finish(parent)
     [ticket] = await tickets(app)
     assert len(ticket.attachments) == 5
     assert len({a["ref"] for a in ticket.attachments}) == 5
@@ -147,9 +141,7 @@ async def test_many_families_at_once(
     async def journey(p: Parent) -> None:
         await to_description(p)
         await p.say(f"Семья {p.user_id}")
-        await p.tap_value("done")
-        await p.tap_value("chat")
-        await p.tap_value("send")
+        await finish(p)
 
     await asyncio.gather(*(journey(p) for p in parents))
     saved = await tickets(app)
@@ -192,8 +184,6 @@ async def test_quick_messages_keep_their_order(
     ids = [emulator.message(parent.user_id, f"часть {i}") for i in range(12)]
     for update_id in ids:
         await parent.handled.wait(update_id)
-    await parent.tap_value("done")
-    await parent.tap_value("chat")
-    await parent.tap_value("send")
+    await finish(parent)
     [ticket] = await tickets(app)
     assert ticket.description.split("\n\n") == [f"часть {i}" for i in range(12)]

@@ -31,11 +31,15 @@ async def to_description(parent: Parent) -> None:
     await parent.tap_value("r.spb")
 
 
+async def finish(parent: Parent) -> None:
+    """From the description step: done, contact in this chat, send."""
+    for value in ("done", "chat", "send"):
+        await parent.tap_value(value)
+
+
 async def send_request(parent: Parent) -> None:
     await parent.say("Бывший муж не платит алименты")
-    await parent.tap_value("done")
-    await parent.tap_value("chat")
-    await parent.tap_value("send")
+    await finish(parent)
 
 
 async def test_bad_input_gets_a_kind_answer_and_changes_nothing(
@@ -64,9 +68,7 @@ async def test_bad_input_gets_a_kind_answer_and_changes_nothing(
     replies = await parent.say("я" * 10_000)
     assert "4000" in parent.texts(replies)
     await parent.say("Коротко: нужна помощь")
-    await parent.tap_value("done")
-    await parent.tap_value("chat")
-    await parent.tap_value("send")
+    await finish(parent)
     [ticket] = await tickets(app)
     assert ticket.description == "Коротко: нужна помощь"
 

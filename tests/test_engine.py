@@ -21,6 +21,16 @@ def consent(d: DialogDriver) -> None:
     assert d.state == "menu"
 
 
+def begin(d: DialogDriver, category: str, *answers: str) -> None:
+    """Consent, "ask for help", nobody in danger, a category and its answers."""
+    consent(d)
+    d.press("new")
+    d.press("no")
+    d.press(category)
+    for answer in answers:
+        d.press(answer)
+
+
 def fill_common_tail(d: DialogDriver, *, phone: str | None = None) -> None:
     """Children, region, description, contact, summary -> send."""
     assert d.state == "t_children"
@@ -99,21 +109,12 @@ def test_danger_now_shows_emergency_at_once_and_offers_callback(driver: DialogDr
 
 
 def test_urgent_housing_when_no_safe_place(driver: DialogDriver) -> None:
-    consent(driver)
-    driver.press("new")
-    driver.press("no")
-    driver.press("housing")
-    driver.press("shelter")
-    driver.press("no")
+    begin(driver, "housing", "shelter", "no")
     assert driver.data.draft is not None and driver.data.draft.urgent
 
 
 def test_sos_word_at_any_step_returns_to_the_step(driver: DialogDriver) -> None:
-    consent(driver)
-    driver.press("new")
-    driver.press("no")
-    driver.press("legal")
-    driver.press("custody")
+    begin(driver, "legal", "custody")
     assert driver.state == "t_children"
     for word in ("SOS", "срочно", "Срочно!"):
         screens = driver.text(word)
@@ -134,13 +135,7 @@ def test_sos_works_without_consent(driver: DialogDriver) -> None:
 
 
 def test_danger_words_mark_urgent_and_show_emergency_once(driver: DialogDriver) -> None:
-    consent(driver)
-    driver.press("new")
-    driver.press("no")
-    driver.press("other")
-    driver.press("1")
-    driver.press("5")
-    driver.press("r.msk")
+    begin(driver, "other", "1", "5", "r.msk")
     screens = driver.text("Муж избивает меня и угрожает убить")
     assert "112" in screens[0].text
     assert "051" in screens[0].text  # the region's own line, known for Moscow
@@ -206,10 +201,7 @@ def test_stale_and_forged_buttons_change_nothing(driver: DialogDriver) -> None:
 
 
 def test_bad_input_repeats_the_question(driver: DialogDriver) -> None:
-    consent(driver)
-    driver.press("new")
-    driver.press("no")
-    driver.press("legal")
+    begin(driver, "legal")
     for action in (driver.sticker, lambda: driver.text("   "), lambda: driver.command("frobnicate")):
         screens = action()
         assert driver.state == "q_legal_topic"
@@ -219,11 +211,7 @@ def test_bad_input_repeats_the_question(driver: DialogDriver) -> None:
 
 
 def test_huge_text_is_refused_with_the_limit(driver: DialogDriver) -> None:
-    consent(driver)
-    driver.press("new")
-    driver.press("no")
-    driver.press("other")
-    driver.press("0")
+    begin(driver, "other", "0")
     driver.text("Тверская область")
     assert driver.state == "t_desc"
     driver.text("а" * 10_000)
@@ -238,11 +226,7 @@ def test_huge_text_is_refused_with_the_limit(driver: DialogDriver) -> None:
 
 
 def test_attachment_limit_is_stated(driver: DialogDriver) -> None:
-    consent(driver)
-    driver.press("new")
-    driver.press("no")
-    driver.press("other")
-    driver.press("0")
+    begin(driver, "other", "0")
     driver.text("Москва")
     assert driver.data.draft is not None and driver.data.draft.region_code == "msk"
     for i in range(11):
@@ -266,10 +250,7 @@ def test_phone_validation(driver: DialogDriver) -> None:
 
 
 def test_ages_typed_and_mismatch(driver: DialogDriver) -> None:
-    consent(driver)
-    driver.press("new")
-    driver.press("no")
-    driver.press("other")
+    begin(driver, "other")
     driver.text("3")
     assert driver.state == "t_ages"
     driver.text("1, 5, 7, 9")
@@ -285,11 +266,7 @@ def test_ages_typed_and_mismatch(driver: DialogDriver) -> None:
 
 
 def test_region_paging_and_free_text(driver: DialogDriver) -> None:
-    consent(driver)
-    driver.press("new")
-    driver.press("no")
-    driver.press("other")
-    driver.press("0")
+    begin(driver, "other", "0")
     assert driver.last is not None
     first_page = {b.payload.value for row in driver.last.screens[-1].buttons for b in row if b.payload}
     driver.press("p.1")
@@ -303,11 +280,7 @@ def test_region_paging_and_free_text(driver: DialogDriver) -> None:
 
 
 def test_edit_a_field_returns_to_summary(driver: DialogDriver) -> None:
-    consent(driver)
-    driver.press("new")
-    driver.press("no")
-    driver.press("legal")
-    driver.press("benefits")
+    begin(driver, "legal", "benefits")
     fill_common_tail_without_send(driver)
     driver.press("edit")
     driver.press("region")
@@ -338,11 +311,7 @@ def fill_common_tail_without_send(d: DialogDriver) -> None:
 
 
 def test_summary_escapes_user_text(driver: DialogDriver) -> None:
-    consent(driver)
-    driver.press("new")
-    driver.press("no")
-    driver.press("other")
-    driver.press("0")
+    begin(driver, "other", "0")
     driver.text("<b>Район</b>")
     driver.text("<script>alert(1)</script> & <i>")
     driver.press("done")
@@ -355,10 +324,7 @@ def test_summary_escapes_user_text(driver: DialogDriver) -> None:
 
 
 def test_my_requests_add_withdraw_and_forged_ticket(driver: DialogDriver) -> None:
-    consent(driver)
-    driver.press("new")
-    driver.press("no")
-    driver.press("other")
+    begin(driver, "other")
     fill_common_tail(driver)
     driver.press("requests")
     assert driver.state == "mr_list"
@@ -442,12 +408,7 @@ def test_every_payload_fits_telegram(driver: DialogDriver) -> None:
 
 
 def test_danger_words_in_a_caption_and_in_added_information(driver: DialogDriver) -> None:
-    consent(driver)
-    driver.press("new")
-    driver.press("no")
-    driver.press("other")
-    driver.press("0")
-    driver.press("r.msk")
+    begin(driver, "other", "0", "r.msk")
     screens = driver.photo(caption="Вот синяки, он избил меня вчера")
     assert "112" in screens[0].text
     assert driver.data.draft is not None and driver.data.draft.urgent
