@@ -111,6 +111,13 @@ class Parent:
                 return await self.press(target.message_id, data)
         raise AssertionError(f"no button {value!r} on {target.text!r}: {self.emulator.buttons(target)}")
 
+    async def walk(self, *values: str) -> list[SentMessage]:
+        """Tap buttons one after another by payload value; returns what the last tap brought."""
+        replies: list[SentMessage] = []
+        for value in values:
+            replies = await self.tap_value(value)
+        return replies
+
     async def press(self, message_id: int, data: str) -> list[SentMessage]:
         answers = len(self.emulator.callback_answers)
         update_id = self.emulator.callback(self.user_id, message_id, data)

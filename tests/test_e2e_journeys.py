@@ -127,16 +127,10 @@ async def test_danger_path_urgent_call_back(
 
 async def test_danger_words_anywhere(parent: Parent, app: Application) -> None:
     await agree(parent)
-    await parent.tap_value("new")
-    await parent.tap_value("no")
-    await parent.tap_value("other")
-    await parent.tap_value("1")
-    await parent.tap_value("4")
-    await parent.tap_value("r.msk")
+    await parent.walk("new", "no", "other", "1", "4", "r.msk")
     replies = await parent.say("Сын говорит, что не хочет жить")
     assert "112" in parent.texts(replies)
-    for value in ("done", "chat", "send"):
-        await parent.tap_value(value)
+    await parent.walk("done", "chat", "send")
     [ticket] = await tickets(app)
     assert ticket.urgent and "suicide" in ticket.danger
 

@@ -22,19 +22,12 @@ async def state_of(app: Application, key: str) -> str | None:
 
 async def to_description(parent: Parent) -> None:
     await agree(parent)
-    await parent.tap_value("new")
-    await parent.tap_value("no")
-    await parent.tap_value("legal")
-    await parent.tap_value("alimony")
-    await parent.tap_value("1")
-    await parent.tap_value("9")
-    await parent.tap_value("r.spb")
+    await parent.walk("new", "no", "legal", "alimony", "1", "9", "r.spb")
 
 
 async def finish(parent: Parent) -> None:
     """From the description step: done, contact in this chat, send."""
-    for value in ("done", "chat", "send"):
-        await parent.tap_value(value)
+    await parent.walk("done", "chat", "send")
 
 
 async def send_request(parent: Parent) -> None:
