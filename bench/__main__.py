@@ -59,9 +59,9 @@ class NullMessenger:
     def __init__(self) -> None:
         self.next_id = 0
 
-    async def send(self, chat_id: int, screen: Screen) -> int:
+    async def send(self, chat_id: int, screen: Screen) -> list[int]:
         self.next_id += 1
-        return self.next_id
+        return [self.next_id]
 
     async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:
         return True

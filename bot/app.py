@@ -22,6 +22,8 @@ from storage.vocabulary import Platform
 
 log = logging.getLogger(__name__)
 
+DRAIN_TIMEOUT = 30.0
+
 
 class Application:
     def __init__(self, settings: Settings, *, polling_timeout: int = 10) -> None:
@@ -76,7 +78,12 @@ class Application:
 
     async def stop(self) -> None:
         if self.telegram is not None:
-            await self.telegram.stop()
+            await self.telegram.stop_polling()
+        if self.conversation is not None:
+            # Updates already taken from Telegram will not be sent again: finish them first.
+            await self.conversation.drain(timeout=DRAIN_TIMEOUT)
+        if self.telegram is not None:
+            await self.telegram.close()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
         if self.db is not None:

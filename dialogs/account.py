@@ -15,7 +15,8 @@ from dialogs.primitives import (
     WithdrawTicket,
 )
 from dialogs.state import Attachment, DialogData, Draft, TicketView
-from dialogs.triage import add_attachment
+from dialogs.triage import add_attachment, resume_step
+from dialogs.validate import as_int
 
 LANGUAGE_NAMES = {"ru": "🇷🇺 Русский", "en": "🇬🇧 English"}
 
@@ -129,7 +130,7 @@ class Menu(Step):
 
     def render(self, t: Turn) -> Screen:
         rows: list[tuple[Button, ...]] = []
-        if t.data.draft is not None and t.data.draft_step in STEPS:
+        if t.data.draft is not None and t.data.draft.started:
             rows.append((t.button(t._(N_("▶️ Continue my unfinished request")), "continue"),))
         rows += [
             (t.button(t._(N_("📝 Ask for help")), "new"),),
@@ -145,8 +146,8 @@ class Menu(Step):
             t.data.draft = Draft()
             t.data.draft_step = None
             t.go("t_danger")
-        elif value == "continue" and t.data.draft is not None and t.data.draft_step in STEPS:
-            t.go(t.data.draft_step)
+        elif value == "continue" and t.data.draft is not None:
+            t.go(resume_step(t), remember=False)
             t.data.draft_step = None
         elif value == "requests":
             t.go("mr_list")
@@ -159,9 +160,8 @@ class Menu(Step):
 
 def own_ticket(t: Turn, raw: str) -> TicketView | None:
     """The ticket must be one of this person's own: the number in a button proves nothing."""
-    if not raw.isdigit():
-        return None
-    return next((tk for tk in t.ctx.tickets if tk.id == int(raw)), None)
+    number = as_int(raw)
+    return next((tk for tk in t.ctx.tickets if tk.id == number), None)
 
 
 class MyRequests(Step):
@@ -219,12 +219,13 @@ class AddInfo(Step):
         joined = f"{t.data.info_text}\n\n{text}" if t.data.info_text else text
         limit = t.ctx.limits.description
         if len(joined) > limit:
-            t.notice(texts.too_long(t, len(joined), limit))
+            t.notice(texts.story_too_long(t, limit))
             return
         t.data.info_text = joined
 
     def on_media(self, t: Turn, attachment: Attachment) -> None:
-        if add_attachment(t, t.data.info_attachments, attachment) and t.event.text.strip():
+        add_attachment(t, t.data.info_attachments, attachment)
+        if t.event.text.strip():
             self.on_text(t, t.event.text.strip())
 
     def on_button(self, t: Turn, value: str) -> None:
@@ -314,7 +315,9 @@ class MyData(Step):
         for ticket in t.ctx.tickets:
             lines.append("   " + texts.ticket_line(t, ticket.id, ticket.category, ticket.status))
             chars, files = texts.size_parts(t, len(ticket.description), ticket.attachments)
-            lines.append("      " + t._(N_("kept: your story ({chars}), {files}")).format(chars=chars, files=files))
+            lines.append(
+                "      " + t._(N_("kept: your story ({chars}), {files}")).format(chars=chars, files=files)
+            )
             if ticket.region:
                 lines.append("      " + t._(N_("region: {region}")).format(region=texts.esc(ticket.region)))
             if ticket.phone:

@@ -9,7 +9,7 @@ COMMAND_MENU: tuple[tuple[str, str], ...] = (
     ("sos", N_("Emergency numbers")),
     ("requests", N_("My requests")),
     ("contacts", N_("Useful contacts")),
-    ("erase", N_("Quick exit: delete this chat from the phone")),
+    ("erase", N_("Quick exit: delete our messages of the last 48 hours")),
     ("language", N_("Change the language")),
     ("my_data", N_("What we keep about me")),
     ("delete_my_data", N_("Delete my data")),

@@ -93,13 +93,22 @@ class Turn:
         self.state = state
 
     def reset_to(self, state: str) -> None:
+        if (
+            state == MENU
+            and self.data.draft is not None
+            and in_triage(self.state)
+            and self.state != "t_cancel"
+        ):
+            self.data.draft_step = self.state  # "continue my request" comes back here
         self.data.history = []
         self.data.editing = None
+        self.data.rewrite = False
         self.state = state
 
     def back(self) -> None:
         if self.data.editing:
             self.data.editing = None
+            self.data.rewrite = False
             self.state = "t_summary"
             return
         history = list(self.data.history)
@@ -132,6 +141,10 @@ class Turn:
 
     def global_button(self, label: str, value: str) -> Button:
         return Button(label=label, payload=Payload(step=GLOBAL_STEP, value=value))
+
+
+def in_triage(state: str) -> bool:
+    return state.startswith(("t_", "q_"))
 
 
 class Step:
@@ -206,7 +219,7 @@ def step(state: str | None, data: DialogData, event: Event, ctx: Context) -> Out
     _start(t)
     if event.kind is EventKind.COMMAND and event.command.lower() != "start":
         _dispatch(t, event)
-    elif event.kind is EventKind.TEXT and (is_sos(event.text) or find_danger(event.text)):
+    elif event.kind in (EventKind.TEXT, EventKind.MEDIA) and (is_sos(event.text) or find_danger(event.text)):
         t.show(texts.emergency_screen(t))
     return _finish(t)
 
@@ -303,7 +316,9 @@ def note_danger(t: Turn, kinds: list[str]) -> None:
 
 
 def cancel(t: Turn) -> None:
-    if t.data.draft is not None and t.state.startswith(("t_", "q_")):
+    if t.state == "t_cancel":
+        return  # already asking; remembering this screen as the way back would trap the parent
+    if t.data.draft is not None and in_triage(t.state):
         t.data.return_to = t.state
         t.go("t_cancel", remember=False)
     else:
@@ -321,10 +336,13 @@ def _start(t: Turn) -> None:
 
 
 def _finish(t: Turn) -> Outcome:
+    left_triage = in_triage(t.started_at) and not in_triage(t.state) and t.started_at != "t_cancel"
+    if left_triage and t.data.draft is not None:
+        t.data.draft_step = t.started_at  # "continue my request" comes back here
     if t.state in STEPS and STEPS[t.state].needs_consent and not t.consented:
         t.reset_to(CONSENT)
     if not t.silent:
-        screen = STEPS[t.state].render(t)
+        screen = _with_emergency(t, STEPS[t.state].render(t))
         if t.notices:
             screen = replace(screen, text="\n\n".join([*t.notices, screen.text]))
         elif t.edit and not t.screens:
@@ -337,6 +355,21 @@ def _finish(t: Turn) -> Outcome:
     return Outcome(state=t.state, data=t.data, screens=t.screens, effects=t.effects, toast=t.toast)
 
 
+def _with_emergency(t: Turn, screen: Screen) -> Screen:
+    """Every step's screen carries the emergency and quick-exit buttons (the reply keyboard has SOS)."""
+    if screen.request_contact or screen.reply_buttons:
+        return screen
+    present = {
+        b.payload.value for row in screen.buttons for b in row if b.payload and b.payload.step == GLOBAL_STEP
+    }
+    missing = [
+        t.global_button(t._(label), value)
+        for label, value in ((texts.LABEL_SOS, "sos"), (texts.LABEL_EXIT, "exit"))
+        if value not in present
+    ]
+    return replace(screen, buttons=(*screen.buttons, tuple(missing))) if missing else screen
+
+
 # ---- commands and buttons that work at every step ----
 
 
@@ -347,8 +380,6 @@ def _cmd_start(t: Turn) -> None:
 
 @command("menu", "cancel")
 def _cmd_menu(t: Turn) -> None:
-    if t.state.startswith(("t_", "q_")) and t.data.draft is not None:
-        t.data.draft_step = t.state
     t.reset_to(MENU)
 
 
@@ -367,8 +398,6 @@ def _sos(t: Turn) -> None:
 @global_action("exit")
 def _quick_exit(t: Turn) -> None:
     t.effect(EraseChat())
-    if t.state.startswith(("t_", "q_")) and t.data.draft is not None:
-        t.data.draft_step = t.state
     t.reset_to(MENU)
     t.silent = True
     t.toast = t._(N_("Done."))
@@ -423,7 +452,12 @@ def _urgent_callback(t: Turn) -> None:
         t.notice(t._(N_("To call you back we need your consent to keep your phone number.")))
         t.reset_to(CONSENT)
         return
-    t.data.draft = Draft(danger_now=True, urgent=True, callback=True, emergency_shown=True)
+    # Whatever the parent already told us goes with the call-back request.
+    draft = t.draft
+    draft.danger_now = True
+    draft.urgent = True
+    draft.callback = True
+    draft.emergency_shown = True
     t.go("t_phone")
 
 

@@ -42,6 +42,11 @@ class Draft(BaseModel):
     phone: str | None = None
 
     @property
+    def started(self) -> bool:
+        """Anything answered at all: worth offering to continue."""
+        return self != Draft()
+
+    @property
     def has_under4(self) -> bool:
         return any(age < 4 for age in self.ages)
 
@@ -56,6 +61,7 @@ class DialogData(BaseModel):
     draft_step: str | None = None
     history: list[str] = Field(default_factory=list)
     editing: str | None = None
+    rewrite: bool = False  # the description is being written anew (edit from the summary)
     page: int = 0
     ticket: int | None = None
     info_text: str = ""

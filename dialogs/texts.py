@@ -110,8 +110,9 @@ def help_text(t: Turn) -> str:
             "or with housing. A coordinator reads every request.\n\n"
             "/start — main menu\n/sos — emergency numbers\n/requests — my requests\n"
             "/contacts — useful contacts\n/language — change the language\n/erase — quick exit: "
-            "delete this chat from your phone\n/my_data — what we keep about you\n"
-            "/delete_my_data — delete your data"
+            "delete our messages of the last 48 hours\n/my_data — what we keep about you\n"
+            "/delete_my_data — delete your data\n\n"
+            "Telegram keeps the chat itself in your list: to hide it too, press and hold it and delete it."
         )
     )
 
@@ -134,6 +135,16 @@ def too_long(t: Turn, length: int, limit: int) -> str:
         "characters at once. Please send it in several shorter messages.",
         limit,
     ).format(length=length, limit=limit)
+
+
+def story_too_long(t: Turn, limit: int) -> str:
+    return t.ngettext(
+        "This does not fit: the whole story can be at most {n} character long. "
+        "Please send a shorter message; the coordinator can ask you for details later.",
+        "This does not fit: the whole story can be at most {n} characters long. "
+        "Please send a shorter message; the coordinator can ask you for details later.",
+        limit,
+    ).format(n=limit)
 
 
 def children_text(t: Turn, count: int | None, ages: list[int]) -> str:
@@ -189,7 +200,7 @@ def summary_text(t: Turn, draft: Draft) -> str:
 
 
 def size_parts(t: Turn, chars: int, files: int) -> tuple[str, str]:
-    """"{n} characters", "{n} files" with Russian plural forms."""
+    """ "{n} characters", "{n} files" with Russian plural forms."""
     return (
         t.ngettext("{n} character", "{n} characters", chars).format(n=chars),
         t.ngettext("{n} file", "{n} files", files).format(n=files),

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from dialogs import texts
-from dialogs.engine import MENU, STEPS, Step, Turn, nav_rows
+from dialogs.engine import MENU, STEPS, Step, Turn, in_triage, nav_rows
 from dialogs.i18n import N_
 from dialogs.primitives import Button, CreateTicket, Screen
 from dialogs.questions import QUESTION_BY_STEP, QUESTIONS, Question
 from dialogs.state import Attachment
-from dialogs.validate import normalise_phone, parse_ages, parse_count
+from dialogs.validate import as_int, normalise_phone, parse_ages, parse_count
 from storage.vocabulary import Category, ContactMethod
 
 REGIONS_PER_PAGE = 8
@@ -241,8 +241,8 @@ class Children(Step):
     def on_button(self, t: Turn, value: str) -> None:
         if value == "more":
             t.notice(t._(N_("Please type the number of children, for example 8.")))
-        elif value.isdigit() and 0 <= int(value) <= 6:
-            self._set(t, int(value))
+        elif (count := as_int(value)) is not None and count <= 6:
+            self._set(t, count)
         else:
             super().on_button(t, value)
 
@@ -283,8 +283,8 @@ class Ages(Step):
         if value == "undo":
             draft.ages = draft.ages[:-1]
             t.edit = True
-        elif value.isdigit() and int(value) in AGE_BUTTONS:
-            draft.ages = [*draft.ages, int(value)][: draft.children or 0]
+        elif (age := as_int(value)) is not None and age in AGE_BUTTONS:
+            draft.ages = [*draft.ages, age][: draft.children or 0]
             self._maybe_done(t)
         else:
             super().on_button(t, value)
@@ -345,8 +345,8 @@ class RegionStep(Step):
             t.draft.region = region.name(t.locale)
             t.data.page = 0
             advance(t)
-        elif kind == "p" and arg.isdigit():
-            t.data.page = int(arg)
+        elif kind == "p" and (page := as_int(arg)) is not None:
+            t.data.page = page
             t.edit = True
         else:
             super().on_button(t, value)
@@ -398,23 +398,21 @@ class Description(Step):
     def on_text(self, t: Turn, text: str) -> None:
         draft = t.draft
         limit = t.ctx.limits.description
-        joined = f"{draft.description}\n\n{text}" if draft.description else text
+        # While rewriting, the old text stays until the first new message replaces it.
+        earlier = "" if t.data.rewrite else draft.description
+        joined = f"{earlier}\n\n{text}" if earlier else text
         if len(joined) > limit:
-            t.notice(
-                t.ngettext(
-                    "This does not fit: the whole story can be at most {n} character long. "
-                    "Please send a shorter message; the coordinator can ask you for details later.",
-                    "This does not fit: the whole story can be at most {n} characters long. "
-                    "Please send a shorter message; the coordinator can ask you for details later.",
-                    limit,
-                ).format(n=limit)
-            )
+            t.notice(texts.story_too_long(t, limit))
             return
         draft.description = joined
+        t.data.rewrite = False
 
     def on_media(self, t: Turn, attachment: Attachment) -> None:
-        if add_attachment(t, t.draft.attachments, attachment) and t.event.text.strip():
-            self.on_text(t, t.event.text.strip())  # a caption is part of the story
+        add_attachment(t, t.draft.attachments, attachment)
+        if t.event.text.strip():
+            self.on_text(
+                t, t.event.text.strip()
+            )  # a caption is part of the story, kept even without its file
 
 
 def add_attachment(t: Turn, attachments: list[Attachment], attachment: Attachment) -> bool:
@@ -564,6 +562,9 @@ def missing_step(t: Turn) -> str | None:
     draft = t.draft
     if draft.category is None:
         return "t_category"
+    for question in QUESTIONS.get(draft.category, ()):
+        if not draft.answers.get(question.key):
+            return question.step
     if draft.children is None:
         return "t_children"
     if not draft.region:
@@ -573,6 +574,16 @@ def missing_step(t: Turn) -> str | None:
     if draft.contact is None or (draft.contact is ContactMethod.PHONE and not draft.phone):
         return "t_contact"
     return None
+
+
+def resume_step(t: Turn) -> str:
+    """Where "continue my request" goes: the step the parent left, else the first unanswered one."""
+    left = t.data.draft_step
+    if left is not None and left in STEPS and in_triage(left) and left != "t_cancel":
+        return left
+    if t.draft.danger_now is None and not t.draft.callback:
+        return "t_danger"
+    return missing_step(t) or "t_summary"
 
 
 def done_screen(t: Turn, number: int) -> None:
@@ -619,7 +630,7 @@ class Edit(Step):
         elif value in SECTION_FIRST_STEP:
             t.data.editing = value
             if value == "description":
-                t.draft.description = ""
+                t.data.rewrite = True
                 t.notice(t._(N_("Please write it again; the earlier text is replaced. Files stay attached.")))
             t.state = SECTION_FIRST_STEP[value]
         else:
@@ -637,6 +648,7 @@ class CancelConfirm(Step):
         if value == "yes":
             t.data.draft = None
             t.data.draft_step = None
+            t.data.return_to = None
             t.reset_to(MENU)
             t.notice(t._(N_("The request was cancelled; nothing was sent.")))
         elif value == "no":

@@ -40,6 +40,14 @@ def normalise_phone(text: str) -> str | None:
     return None
 
 
+_NUMBER = re.compile(r"[0-9]{1,9}")
+
+
+def as_int(text: str) -> int | None:
+    """ASCII digits only: "²".isdigit() is true, but int("²") raises."""
+    return int(text) if _NUMBER.fullmatch(text) else None
+
+
 def parse_ages(text: str) -> list[int] | None:
     """Ages typed as "2, 5, 11" (0 for babies under one); None when the text is not a list of ages."""
     raw = clean_text(text).lower().replace("<1", "0")
@@ -48,18 +56,13 @@ def parse_ages(text: str) -> list[int] | None:
         return None
     ages: list[int] = []
     for part in parts:
-        if not part.isdigit():
-            return None
-        age = int(part)
-        if age > 17:
+        age = as_int(part)
+        if age is None or age > 17:
             return None
         ages.append(age)
     return ages
 
 
 def parse_count(text: str) -> int | None:
-    raw = clean_text(text)
-    if not raw.isdigit():
-        return None
-    value = int(raw)
-    return value if 0 <= value <= 20 else None
+    value = as_int(clean_text(text))
+    return value if value is not None and value <= 20 else None

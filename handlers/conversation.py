@@ -67,7 +67,8 @@ class Reply:
 class _Committed:
     outcome: Outcome
     chat_key: str
-    erase: bool = False
+    erase: bool = False  # quick exit: delete the chat, including what this turn sends
+    forget: bool = False  # data deleted: delete the chat and keep no ids
     erase_ids: list[int] = field(default_factory=list)
 
 
@@ -110,8 +111,30 @@ class ConversationService:
         self._settings = settings
         self._clock = clock
         self._locks = KeyedLocks()
+        self._in_flight: set[asyncio.Task[object]] = set()
+
+    async def drain(self, timeout: float) -> int:  # noqa: ASYNC109 - a deadline for asyncio.wait, not a cancel scope
+        """Wait for updates being handled (on shutdown: they were already taken from the platform)."""
+        pending = {task for task in self._in_flight if task is not asyncio.current_task()}
+        if not pending:
+            return 0
+        log.info("waiting for %d updates being handled", len(pending))
+        _done, still = await asyncio.wait(pending, timeout=timeout)
+        if still:
+            log.error("%d updates were still being handled at shutdown", len(still))
+        return len(still)
 
     async def handle(self, incoming: Incoming) -> Reply:
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            return await self._handle(incoming)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def _handle(self, incoming: Incoming) -> Reply:
         key = person_key(incoming.platform, incoming.user_id)
         with self._locks.held(key) as lock:
             async with lock:
@@ -164,7 +187,7 @@ class ConversationService:
                 await uow.dialogs.delete(key)
             else:
                 await uow.dialogs.save(key, outcome.state, outcome.data.model_dump(mode="json"))
-            if committed.erase:
+            if committed.erase or committed.forget:
                 committed.erase_ids = await uow.chat_log.since(key, self._clock() - ERASE_WINDOW)
                 await uow.chat_log.forget(key)
             return committed
@@ -264,8 +287,8 @@ class ConversationService:
                     committed.erase = True
                 case DeleteMyData():
                     await uow.tickets.erase_for_person(person.id)
-                    await uow.chat_log.forget(committed.chat_key)
                     await uow.people.anonymise(person)
+                    committed.forget = True
                     log.info("a person erased their data")
         return follow_up
 
@@ -274,9 +297,6 @@ class ConversationService:
     async def _deliver(self, incoming: Incoming, committed: _Committed) -> None:
         messenger = self._messengers[incoming.platform]
         chat_id = incoming.chat_id
-        if committed.erase and committed.erase_ids:
-            deleted = await messenger.delete(chat_id, committed.erase_ids)
-            log.info("quick exit: deleted %d of %d messages", deleted, len(committed.erase_ids))
         sent: list[int] = []
         try:
             for screen in committed.outcome.screens:
@@ -287,13 +307,20 @@ class ConversationService:
                     and await messenger.edit(chat_id, incoming.message_id, screen)
                 ):
                     continue
-                sent.append(await messenger.send(chat_id, screen))
+                sent += await messenger.send(chat_id, screen)
         except RecipientUnreachableError:
             log.info("a person is unreachable; marking them so")
             await self.set_reachable(incoming.platform, incoming.user_id, False)
         except DeliveryFailedError:
             log.warning("could not deliver a reply; the state is saved and the person can go on")
-        if sent and not any(isinstance(e, DeleteMyData) for e in committed.outcome.effects):
+        if committed.erase or committed.forget:
+            # A quick exit may have had to send one message (taking a keyboard away): it goes too.
+            doomed = [*committed.erase_ids, *(sent if committed.erase else [])]
+            if doomed:
+                deleted = await messenger.delete(chat_id, doomed)
+                log.info("deleted %d of %d messages from a private chat", deleted, len(doomed))
+            return
+        if sent:
             async with self._db.uow() as uow:
                 await uow.chat_log.add(committed.chat_key, sent, from_bot=True)
 

@@ -20,8 +20,11 @@ class DeliveryFailedError(Exception):
 class Messenger(Protocol):
     platform: Platform
 
-    async def send(self, chat_id: int, screen: Screen) -> int:
-        """Send a screen; return the new message id. Raises RecipientUnreachableError or DeliveryFailedError."""
+    async def send(self, chat_id: int, screen: Screen) -> list[int]:
+        """Send a screen (several messages when it is long); return every new message id.
+
+        Raises RecipientUnreachableError or DeliveryFailedError.
+        """
         ...
 
     async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:

@@ -136,7 +136,9 @@ class TicketsRepository:
         result = await self._s.execute(
             update(Ticket)
             .where(Ticket.person_id == person_id)
-            .values(description="", attachments=[], phone=None, region=None, updated_at=utcnow())
+            .values(
+                description="", attachments=[], phone=None, region=None, region_code=None, updated_at=utcnow()
+            )
         )
         return _rowcount(result)
 

@@ -28,12 +28,12 @@ class FakeMessenger:
     edit_ok: bool = True
     next_id: int = 1000
 
-    async def send(self, chat_id: int, screen: Screen) -> int:
+    async def send(self, chat_id: int, screen: Screen) -> list[int]:
         if self.fail_with is not None:
             raise self.fail_with
         self.next_id += 1
         self.sent.append((chat_id, screen))
-        return self.next_id
+        return [self.next_id]
 
     async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:
         self.edited.append((chat_id, message_id, screen))

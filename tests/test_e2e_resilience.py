@@ -187,3 +187,19 @@ async def test_quick_messages_keep_their_order(
     await finish(parent)
     [ticket] = await tickets(app)
     assert ticket.description.split("\n\n") == [f"часть {i}" for i in range(12)]
+
+
+async def test_shutdown_finishes_updates_already_taken(emulator: TelegramEmulator, db_url: str) -> None:
+    app = await start_app(emulator, db_url)
+    handled = HandledUpdates(app)
+    emulator.fail_next("sendMessage", timeout=True, delay=1.5)  # Telegram is slow right now
+    emulator.message(8001, "/start")
+    await emulator.wait_for(lambda: bool(emulator.calls_of("sendMessage")))
+    await app.stop()  # SIGTERM while the reply is on its way
+    assert emulator.sent_to(8001), "the reply was delivered before the process stopped"
+    assert handled.done
+    second = await start_app(emulator, db_url)
+    try:
+        assert await state_of(second, "tg:8001") == "consent"
+    finally:
+        await second.stop()

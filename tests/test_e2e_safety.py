@@ -161,3 +161,45 @@ async def test_group_chats_get_no_parent_dialog(parent: Parent, emulator: Telegr
     await parent.say("/start")
     await asyncio.sleep(0.2)
     assert emulator.sent_to(group) == []
+
+
+async def test_quick_exit_deletes_every_part_of_a_long_message(
+    parent: Parent, emulator: TelegramEmulator, app: Application
+) -> None:
+    await to_description(parent)
+    await parent.say("&" * 3400)  # escaped to &amp;: the summary needs two Telegram messages
+    await parent.walk("done", "phone")
+    await parent.say("+79001234567")
+    summary_parts = [m for m in emulator.sent_to(parent.chat_id) if "&&&" in (m.text or "")]
+    assert len(summary_parts) >= 2
+    await parent.say("/erase")
+    await emulator.wait_for(lambda: bool(emulator.calls_of("deleteMessages")))
+    assert emulator.sent_to(parent.chat_id) == []
+
+
+async def test_quick_exit_on_the_phone_step_leaves_no_keyboard_and_no_message(
+    parent: Parent, emulator: TelegramEmulator
+) -> None:
+    await to_description(parent)
+    await parent.say("Пишу быстро")
+    await parent.walk("done", "phone")
+    assert emulator.reply_keyboard(emulator.last_sent(parent.chat_id))
+    await parent.say("/erase")
+    await emulator.wait_for(lambda: bool(emulator.calls_of("deleteMessages")))
+    removal = [m for m in emulator.messages[parent.chat_id] if (m.reply_markup or {}).get("remove_keyboard")]
+    assert removal, "the share-contact keyboard is taken away"
+    assert emulator.sent_to(parent.chat_id) == [], "and that message is deleted too"
+
+
+async def test_deleting_data_also_clears_the_chat_and_the_region(
+    parent: Parent, emulator: TelegramEmulator, app: Application
+) -> None:
+    await to_description(parent)
+    await send_request(parent)
+    before = {m.message_id for m in emulator.sent_to(parent.chat_id)}
+    await parent.say("/delete_my_data")
+    await parent.tap_value("yes")
+    [ticket] = await tickets(app)
+    assert ticket.region is None and ticket.region_code is None
+    assert before <= emulator.deleted.get(parent.chat_id, set())
+    assert len(emulator.sent_to(parent.chat_id)) == 1, "only the confirmation stays"

@@ -423,3 +423,114 @@ def test_danger_words_in_a_caption_and_in_added_information(driver: DialogDriver
     assert "112" in screens[0].text
     driver.press("send")
     assert driver.added[0].urgent
+
+
+# ---- regressions found in review ----
+
+
+def test_an_unfinished_request_can_always_be_continued(driver: DialogDriver) -> None:
+    begin(driver, "legal", "custody")
+    driver.press("2")
+    driver.text("4, 8")
+    driver.press("r.msk")
+    driver.text("Суд через неделю")
+    for leave in (
+        lambda: driver.command("start"),
+        lambda: driver.command("my_data"),
+        lambda: driver.command("requests"),
+    ):
+        leave()
+        driver.command("menu")
+        driver.press("continue", step="menu")
+        assert driver.state == "t_desc", "the parent comes back where she left"
+        assert driver.data.draft is not None and driver.data.draft.description == "Суд через неделю"
+    driver.press("done")
+    driver.press("chat")
+    driver.press("edit")
+    driver.press("region")
+    driver.press("r.spb")
+    driver.press("back", step="t_summary")  # history was reset by the edit: back falls to the menu
+    driver.press("continue", step="menu")
+    assert driver.state == "t_summary"
+
+
+def test_urgent_call_back_keeps_what_was_told(driver: DialogDriver) -> None:
+    begin(driver, "housing", "eviction", "no")
+    driver.press("1")
+    driver.press("2")
+    driver.press("r.msk")
+    driver.text("Нас выгоняют на улицу сегодня")
+    driver.press("callback", step="*")
+    driver.text("+7 900 000-00-01")
+    draft = driver.created[0]
+    assert draft.callback and draft.urgent
+    assert draft.category is Category.HOUSING and draft.region_code == "msk"
+    assert draft.description == "Нас выгоняют на улицу сегодня" and draft.ages == [2]
+
+
+def test_rewriting_the_story_keeps_the_old_one_until_a_new_one_arrives(driver: DialogDriver) -> None:
+    begin(driver, "other")
+    fill_common_tail_without_send(driver)
+    driver.press("edit")
+    driver.press("description")
+    driver.press("back", step="t_desc")
+    assert driver.state == "t_summary"
+    assert driver.data.draft is not None and driver.data.draft.description == "Не платят пособие"
+    driver.press("edit")
+    driver.press("description")
+    driver.text("Пособие не платят три месяца")
+    driver.text("Документы есть")
+    assert driver.data.draft.description == "Пособие не платят три месяца\n\nДокументы есть"
+
+
+def test_cancel_twice_does_not_trap_the_parent(driver: DialogDriver) -> None:
+    begin(driver, "other")
+    driver.press("0")
+    driver.press("r.msk")
+    driver.press("done")  # nothing written yet: a notice
+    driver.press("chat", step="t_desc")  # stale: ignored
+    driver.press("cancel", step="t_desc")
+    assert driver.state == "t_cancel"
+    driver.text("✖️ Отмена")  # a second tap on a cancel label while already asking
+    assert driver.state == "t_cancel"
+    driver.press("no")
+    assert driver.state == "t_desc"
+
+
+@pytest.mark.parametrize("text", ["²", "5, ³", "٣", "①"])
+def test_unicode_digits_are_not_numbers(driver: DialogDriver, text: str) -> None:
+    begin(driver, "other")
+    driver.text(text)
+    assert driver.state == "t_children"
+    driver.press("3")
+    driver.text(text)
+    assert driver.state == "t_ages"
+    driver.press("²")
+    assert driver.data.draft is not None and driver.data.draft.ages == []
+
+
+def test_a_caption_is_kept_when_the_file_is_over_the_limit(driver: DialogDriver) -> None:
+    begin(driver, "other")
+    driver.press("0")
+    driver.press("r.msk")
+    for _ in range(10):
+        driver.photo()
+    driver.photo(caption="И ещё одно важное")
+    assert driver.data.draft is not None and len(driver.data.draft.attachments) == 10
+    assert driver.data.draft.description == "И ещё одно важное"
+
+
+def test_danger_in_the_caption_of_a_first_message(driver: DialogDriver) -> None:
+    screens = driver.photo(caption="Муж избил ребёнка")
+    assert "112" in screens[0].text
+
+
+def test_added_information_over_the_limit_says_so_kindly(driver: DialogDriver) -> None:
+    begin(driver, "other")
+    fill_common_tail(driver)
+    driver.press("requests")
+    driver.press("add.101")
+    driver.text("а" * 3000)
+    driver.text("б" * 1000)
+    assert "3500" in driver.texts
+    assert driver.data.info_text == "а" * 3000

@@ -166,6 +166,11 @@ def test_any_sequence_keeps_a_valid_state(
         effects = driver.last.effects if driver.last else []
         if not effects:
             assert screens, f"no answer to {event!r} in {driver.state}"
+        quiet_effect = bool(driver.last and driver.last.effects)  # quick exit, data deletion, ...
+        if screens and not quiet_effect:
+            last = screens[-1]
+            sos = [b for row in last.buttons for b in row if b.payload and b.payload.value == "sos"]
+            assert sos or last.reply_buttons, f"no emergency button on {driver.state}"
         for screen in screens:
             assert screen.text.strip()
             for row in screen.buttons:

@@ -126,3 +126,15 @@ async def test_the_default_sqlite_file_and_folder_are_created(
     await migrate(engine)
     await engine.dispose()
     assert (tmp_path / "data" / "bot.sqlite3").is_file()
+
+
+async def test_database_errors_do_not_carry_personal_data(db: Database) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    secret = "муж бьёт, телефон +79001234567"
+    with pytest.raises(IntegrityError) as caught:
+        async with db.uow() as uow:
+            await uow.tickets.create(
+                person_id=999_999, category="other", contact_method="chat", locale="ru", description=secret
+            )
+    assert "+79001234567" not in str(caught.value)

@@ -67,8 +67,10 @@ class TelegramTransport:
             allowed_updates=self.dispatcher.resolve_used_update_types(),
         )
 
-    async def stop(self) -> None:
+    async def stop_polling(self) -> None:
+        """Take no new updates; the ones being handled go on (see Application.stop)."""
         if self._task is not None:
+            # aiogram has no public "is polling"; stop_polling raises when it is not.
             if self.dispatcher._running_lock.locked():
                 await self.dispatcher.stop_polling()
             try:
@@ -76,6 +78,9 @@ class TelegramTransport:
             except Exception:
                 log.exception("Telegram polling ended with an error")
             self._task = None
+
+    async def close(self) -> None:
+        await self.stop_polling()
         await self.bot.session.close()
 
     @property

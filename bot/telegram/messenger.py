@@ -59,15 +59,15 @@ class TelegramMessenger:
                 delay *= 2
         raise DeliveryFailedError("too many attempts")
 
-    async def send(self, chat_id: int, screen: Screen) -> int:
+    async def send(self, chat_id: int, screen: Screen) -> list[int]:
         rendered = render(screen)
-        message_id = 0
+        ids: list[int] = []
         for index, chunk in enumerate(rendered.chunks):
             last = index == len(rendered.chunks) - 1
             markup = rendered.markup if last else None
             message = await self._send_text(chat_id, chunk, markup, rendered.protect)
-            message_id = message.message_id
-        return message_id
+            ids.append(message.message_id)
+        return ids
 
     async def _send_text(self, chat_id: int, text: str, markup: object, protect: bool) -> Message:
         def attempt(text: str, parse_mode: str | None) -> Callable[[], Awaitable[Message]]:
