@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dialogs import texts
+from dialogs.details import add_attachment, resume_step
 from dialogs.engine import CONSENT, MENU, STEPS, Step, Turn, nav_rows
 from dialogs.i18n import N_, SUPPORTED_LOCALES
 from dialogs.primitives import (
@@ -15,7 +16,6 @@ from dialogs.primitives import (
     WithdrawTicket,
 )
 from dialogs.state import Attachment, DialogData, Draft, TicketView
-from dialogs.triage import add_attachment, resume_step
 from dialogs.validate import as_int
 
 LANGUAGE_NAMES = {"ru": "🇷🇺 Русский", "en": "🇬🇧 English"}

@@ -14,7 +14,6 @@ from dialogs.primitives import (
     GLOBAL_STEP,
     Button,
     Effect,
-    EraseChat,
     Event,
     EventKind,
     Outcome,
@@ -208,7 +207,7 @@ def global_action(*values: str) -> Callable[[CommandHandler], CommandHandler]:
 def step(state: str | None, data: DialogData, event: Event, ctx: Context) -> Outcome:
     """Handle one event. Pure: the given data is not modified; the outcome carries a new copy."""
     # Importing here registers every step; the modules import this one, so it cannot be at the top.
-    from dialogs import account, triage  # noqa: F401, PLC0415
+    from dialogs import account, commands, details, triage  # noqa: F401, PLC0415
 
     current = state if state in STEPS else START
     t = Turn(current, data.model_copy(deep=True), ctx, event)
@@ -216,7 +215,7 @@ def step(state: str | None, data: DialogData, event: Event, ctx: Context) -> Out
         _dispatch(t, event)
         return _finish(t)
     # A first contact: whatever was written, greet; but emergencies and commands still work.
-    _start(t)
+    start_over(t)
     if event.kind is EventKind.COMMAND and event.command.lower() != "start":
         _dispatch(t, event)
     elif event.kind in (EventKind.TEXT, EventKind.MEDIA) and (is_sos(event.text) or find_danger(event.text)):
@@ -325,7 +324,7 @@ def cancel(t: Turn) -> None:
         t.reset_to(MENU)
 
 
-def _start(t: Turn) -> None:
+def start_over(t: Turn) -> None:
     t.data.history = []
     t.data.editing = None
     if t.consented:
@@ -368,97 +367,6 @@ def _with_emergency(t: Turn, screen: Screen) -> Screen:
         if value not in present
     ]
     return replace(screen, buttons=(*screen.buttons, tuple(missing))) if missing else screen
-
-
-# ---- commands and buttons that work at every step ----
-
-
-@command("start")
-def _cmd_start(t: Turn) -> None:
-    _start(t)
-
-
-@command("menu", "cancel")
-def _cmd_menu(t: Turn) -> None:
-    t.reset_to(MENU)
-
-
-@command("help")
-def _cmd_help(t: Turn) -> None:
-    t.notice(texts.help_text(t))
-
-
-@command("sos")
-@global_action("sos")
-def _sos(t: Turn) -> None:
-    t.show(texts.emergency_screen(t))
-
-
-@command("erase", "exit")
-@global_action("exit")
-def _quick_exit(t: Turn) -> None:
-    t.effect(EraseChat())
-    t.reset_to(MENU)
-    t.silent = True
-    t.toast = t._(N_("Done."))
-
-
-@global_action("menu")
-def _to_menu(t: Turn) -> None:
-    _cmd_menu(t)
-
-
-@command("contacts")
-@global_action("contacts")
-def _contacts(t: Turn) -> None:
-    t.show(texts.contacts_screen(t))
-
-
-@command("language")
-@global_action("lang")
-def _language(t: Turn) -> None:
-    t.data.return_to = t.state
-    t.go("lang", remember=False)
-
-
-@command("my_data")
-def _my_data(t: Turn) -> None:
-    t.go("my_data")
-
-
-@command("delete_my_data")
-def _delete_my_data(t: Turn) -> None:
-    t.data.return_to = t.state
-    t.go("delete_confirm", remember=False)
-
-
-@command("requests")
-def _requests(t: Turn) -> None:
-    t.go("mr_list")
-
-
-@command("new", "help_request")
-def _new_request(t: Turn) -> None:
-    t.data.draft = Draft()
-    t.data.draft_step = None
-    t.reset_to(MENU)
-    t.go("t_danger")
-
-
-@global_action("callback")
-def _urgent_callback(t: Turn) -> None:
-    """From the emergency screen: ask for an urgent call back (needs consent: it collects a phone)."""
-    if not t.consented:
-        t.notice(t._(N_("To call you back we need your consent to keep your phone number.")))
-        t.reset_to(CONSENT)
-        return
-    # Whatever the parent already told us goes with the call-back request.
-    draft = t.draft
-    draft.danger_now = True
-    draft.urgent = True
-    draft.callback = True
-    draft.emergency_shown = True
-    t.go("t_phone")
 
 
 def nav_rows(t: Turn, *, back: bool = True, cancel_: bool = True) -> tuple[tuple[Button, ...], ...]:
