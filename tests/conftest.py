@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from bot.i18n import load_translators
 from dialogs.directory import Directory, load_directory
@@ -34,9 +36,26 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'data' / 'bot.sqlite3'}"
 
 
-@pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
-    database = Database(create_engine(db_url))
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+
+
+async def _wipe_postgres(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+async def db(request: pytest.FixtureRequest, db_url: str) -> AsyncIterator[Database]:
+    """A migrated database: a SQLite file, and PostgreSQL too when TEST_POSTGRES_URL is set."""
+    url = db_url
+    if request.param == "postgresql":
+        url = POSTGRES_URL
+        await _wipe_postgres(url)
+    database = Database(create_engine(url))
     await migrate(database.engine)
     yield database
     await database.dispose()
@@ -80,6 +99,8 @@ def parent(emulator: TelegramEmulator, handled: HandledUpdates) -> Parent:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    backends = " and ".join(BACKENDS)
+    terminalreporter.write_line(f"storage and use-case tests ran on: {backends}")
     if spec_telegram.spec_available():
         terminalreporter.write_line(
             f"Telegram requests validated against Bot API spec {spec_telegram.spec_version()}"
