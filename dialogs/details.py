@@ -10,7 +10,7 @@ from dialogs.i18n import N_
 from dialogs.primitives import Button, CreateTicket, Screen
 from dialogs.questions import QUESTIONS
 from dialogs.state import Attachment
-from dialogs.triage import SECTION_FIRST_STEP, advance, choice_rows, match_label, question_screen
+from dialogs.triage import SECTION_FIRST_STEP, ChoiceStep, advance, choice_rows, question_screen
 from dialogs.validate import normalise_phone
 from storage.vocabulary import Category, ContactMethod
 
@@ -81,16 +81,16 @@ def _progress(t: Turn) -> str:
     return t._(N_("So far: {chars}, {files}.")).format(chars=chars, files=files)
 
 
-class Contact(Step):
+class Contact(ChoiceStep):
     name = "t_contact"
     section = "contact"
 
-    def _options(self, t: Turn) -> list[tuple[str, str]]:
+    def options(self, t: Turn) -> list[tuple[str, str]]:
         return [(t._(N_("💬 Here, in this chat")), "chat"), (t._(N_("📞 By phone")), "phone")]
 
     def render(self, t: Turn) -> Screen:
         text = t._(N_("How should the coordinator contact you?"))
-        return question_screen(t, text, choice_rows(t, self._options(t)))
+        return question_screen(t, text, choice_rows(t, self.options(t)))
 
     def on_button(self, t: Turn, value: str) -> None:
         if value == "chat":
@@ -107,13 +107,9 @@ class Contact(Step):
         phone = normalise_phone(text)
         if phone is not None:  # a number typed straight away: take it
             t.draft.contact = ContactMethod.PHONE
-            self_phone(t, phone)
+            take_phone(t, phone)
             return
-        value = match_label(t, text, self._options(t))
-        if value is None:
-            super().on_text(t, text)
-        else:
-            self.on_button(t, value)
+        super().on_text(t, text)
 
 
 class Phone(Step):
@@ -148,20 +144,20 @@ class Phone(Step):
                 )
             )
         else:
-            self_phone(t, phone)
+            take_phone(t, phone)
 
     def on_contact(self, t: Turn, phone: str) -> None:
         normalised = normalise_phone(phone) or normalise_phone("+" + phone.lstrip("+"))
         if normalised is None:
             t.notice(t._(N_("I could not read this number. Please type it instead.")))
         else:
-            self_phone(t, normalised)
+            take_phone(t, normalised)
 
     def on_ticket_created(self, t: Turn, number: int) -> None:
         done_screen(t, number)
 
 
-def self_phone(t: Turn, phone: str) -> None:
+def take_phone(t: Turn, phone: str) -> None:
     """A valid phone number: an urgent call back is sent at once; otherwise go on."""
     draft = t.draft
     draft.phone = phone
@@ -172,6 +168,8 @@ def self_phone(t: Turn, phone: str) -> None:
         t.effect(CreateTicket(draft=draft.model_copy(deep=True)))
         t.silent = True
         return
+    if t.state == "t_contact":
+        t.state = "t_phone"  # typed at "how to contact": the phone step is answered already
     advance(t)
 
 

@@ -74,6 +74,20 @@ def _plain(text: str) -> str:
     return " ".join("".join(c for c in text.lower() if c.isalnum() or c.isspace()).split())
 
 
+class ChoiceStep(Step):
+    """A step answered with buttons; typing a button's words counts as tapping it."""
+
+    def options(self, t: Turn) -> list[tuple[str, str]]:
+        raise NotImplementedError
+
+    def on_text(self, t: Turn, text: str) -> None:
+        value = match_label(t, text, self.options(t))
+        if value is None:
+            super().on_text(t, text)
+        else:
+            self.on_button(t, value)
+
+
 class Danger(Step):
     name = "t_danger"
 
@@ -130,15 +144,15 @@ class DangerYes(Step):
             t.go("t_category")
 
 
-class CategoryStep(Step):
+class CategoryStep(ChoiceStep):
     name = "t_category"
     section = "category"
 
-    def _options(self, t: Turn) -> list[tuple[str, str]]:
+    def options(self, t: Turn) -> list[tuple[str, str]]:
         return [(t._(label), category.value) for category, label in texts.CATEGORY_LABELS.items()]
 
     def render(self, t: Turn) -> Screen:
-        return question_screen(t, t._(N_("What kind of help do you need?")), choice_rows(t, self._options(t)))
+        return question_screen(t, t._(N_("What kind of help do you need?")), choice_rows(t, self.options(t)))
 
     def on_button(self, t: Turn, value: str) -> None:
         try:
@@ -151,15 +165,8 @@ class CategoryStep(Step):
         t.draft.category = category
         advance(t)
 
-    def on_text(self, t: Turn, text: str) -> None:
-        value = match_label(t, text, self._options(t))
-        if value is None:
-            super().on_text(t, text)
-        else:
-            self.on_button(t, value)
 
-
-class QuestionStep(Step):
+class QuestionStep(ChoiceStep):
     """One category question; instances are registered for every question in QUESTIONS."""
 
     section = "category"
@@ -167,15 +174,15 @@ class QuestionStep(Step):
     def __init__(self, question: Question) -> None:
         self.question = question
 
-    def _options(self, t: Turn) -> list[tuple[str, str]]:
+    def options(self, t: Turn) -> list[tuple[str, str]]:
         return [(t._(o.label), o.value) for o in self.question.options]
 
     def render(self, t: Turn) -> Screen:
         q = self.question
         if not q.multi:
-            return question_screen(t, t._(q.text), choice_rows(t, self._options(t)))
+            return question_screen(t, t._(q.text), choice_rows(t, self.options(t)))
         chosen = set(t.draft.answers.get(q.key, []))
-        options = [(("✅ " if v in chosen else "▫️ ") + label, v) for label, v in self._options(t)]
+        options = [(("✅ " if v in chosen else "▫️ ") + label, v) for label, v in self.options(t)]
         rows = choice_rows(t, options)
         if chosen:
             rows.append((t.button(t._(N_("➡️ Done")), "done"),))
@@ -203,13 +210,6 @@ class QuestionStep(Step):
         if value in q.urgent_values:
             t.draft.urgent = True
         advance(t)
-
-    def on_text(self, t: Turn, text: str) -> None:
-        value = match_label(t, text, self._options(t))
-        if value is None:
-            super().on_text(t, text)
-        else:
-            self.on_button(t, value)
 
 
 for _question in QUESTION_BY_STEP.values():

@@ -534,3 +534,31 @@ def test_added_information_over_the_limit_says_so_kindly(driver: DialogDriver) -
     driver.text("б" * 1000)
     assert "3500" in driver.texts
     assert driver.data.info_text == "а" * 3000
+
+
+def test_typing_a_buttons_words_counts_as_tapping_it(driver: DialogDriver) -> None:
+    consent(driver)
+    driver.press("new")
+    driver.press("no")
+    legal = (
+        next(
+            b.label
+            for s in driver.last.screens
+            for r in s.buttons
+            for b in r
+            if b.payload and b.payload.value == "legal"
+        )
+        if driver.last
+        else ""
+    )
+    driver.text(legal.split(" ", 1)[1].upper())  # without the emoji, in capitals
+    assert driver.state == "q_legal_topic"
+    driver.text("Алименты")
+    assert driver.state == "t_children"
+    driver.press("0")
+    driver.press("r.msk")
+    driver.text("Не платит")
+    driver.press("done")
+    driver.text("8 900 111-22-33")  # a phone typed at "how to contact": taken as is
+    assert driver.state == "t_summary"
+    assert driver.data.draft is not None and driver.data.draft.phone == "+79001112233"
