@@ -59,7 +59,7 @@ class NullMessenger:
     def __init__(self) -> None:
         self.next_id = 0
 
-    async def send(self, chat_id: int, screen: Screen) -> list[int]:
+    async def send(self, chat_id: int, screen: Screen, *, reply_to: int | None = None) -> list[int]:
         self.next_id += 1
         return [self.next_id]
 

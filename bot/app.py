@@ -6,16 +6,21 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, parse_ids
 from bot.housekeeping import create_scheduler
 from bot.i18n import load_translators
 from bot.telegram.app import TelegramTransport, create_bot, create_dispatcher
 from dialogs.directory import load_directory
 from handlers.conversation import ConversationService, ConversationSettings
+from handlers.delivery import DeliverySettings, DeliveryWorker
 from handlers.ports import Messenger
+from handlers.tickets import TicketDesk
 from storage.db import create_engine, migrate
 from storage.uow import Database
 from storage.vocabulary import Platform
@@ -26,9 +31,15 @@ DRAIN_TIMEOUT = 30.0
 
 
 class Application:
-    def __init__(self, settings: Settings, *, polling_timeout: int = 10) -> None:
+    def __init__(
+        self, settings: Settings, *, polling_timeout: int = 10, delivery: Mapping[str, Any] | None = None
+    ) -> None:
         self.settings = settings
         self._polling_timeout = polling_timeout
+        self._delivery_overrides = dict(delivery or {})
+        self.delivery: DeliveryWorker | None = None
+        self._delivery_task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self.db: Database | None = None
         self.telegram: TelegramTransport | None = None
         self.conversation: ConversationService | None = None
@@ -56,6 +67,23 @@ class Application:
 
         bot = create_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url)
         messengers: dict[Platform, Messenger] = {}
+        self.delivery = DeliveryWorker(
+            self.db,
+            messengers=messengers,
+            translators=translators,
+            settings=replace(
+                DeliverySettings(
+                    default_chat=parse_ids(settings.coordinator_chat)[0]
+                    if settings.coordinator_chat
+                    else None,
+                    locale=settings.default_locale,
+                ),
+                **self._delivery_overrides,
+            ),
+        )
+        desk = TicketDesk(
+            self.db, messengers=messengers, translators=translators, chat_locale=settings.default_locale
+        )
         conversation = ConversationService(
             self.db,
             messengers=messengers,
@@ -66,17 +94,22 @@ class Application:
                 default_locale=settings.default_locale,
                 policy_url=settings.privacy_policy_url,
             ),
+            on_outbox=self.delivery.wake,
         )
         self.conversation = conversation
         self.telegram = TelegramTransport(
-            bot, create_dispatcher(conversation), translators, polling_timeout=self._polling_timeout
+            bot, create_dispatcher(conversation, desk), translators, polling_timeout=self._polling_timeout
         )
         messengers[Platform.TELEGRAM] = self.telegram.messenger
         self._scheduler = create_scheduler(self.db)
         self._scheduler.start()
         await self.telegram.start()
+        self._delivery_task = asyncio.create_task(self.delivery.run(self._stopping), name="delivery")
 
     async def stop(self) -> None:
+        self._stopping.set()
+        if self._delivery_task is not None:
+            await self._delivery_task  # it finishes the row in hand; the rest waits in the outbox
         if self.telegram is not None:
             await self.telegram.stop_polling()
         if self.conversation is not None:
@@ -91,6 +124,9 @@ class Application:
         log.info("stopped")
 
     def failure(self) -> BaseException | None:
+        task = self._delivery_task
+        if task is not None and task.done() and not task.cancelled() and task.exception() is not None:
+            return task.exception()
         return self.telegram.failed if self.telegram is not None else None
 
 

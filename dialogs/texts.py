@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from dialogs.i18n import N_
 from dialogs.primitives import Button, Screen
@@ -14,6 +14,17 @@ if TYPE_CHECKING:
     from dialogs.directory import Region
     from dialogs.engine import Turn
     from dialogs.state import Draft
+
+
+class Speaks(Protocol):
+    """Anything that can translate: a dialog turn, or a card rendered for a coordinators' chat."""
+
+    locale: str
+
+    def _(self, message: str) -> str: ...
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str: ...
+
 
 LABEL_BACK = N_("⬅️ Back")
 LABEL_CANCEL = N_("✖️ Cancel")
@@ -147,7 +158,7 @@ def story_too_long(t: Turn, limit: int) -> str:
     ).format(n=limit)
 
 
-def children_text(t: Turn, count: int | None, ages: list[int]) -> str:
+def children_text(t: Speaks, count: int | None, ages: list[int]) -> str:
     if count is None:
         return "—"
     if count == 0:
@@ -158,11 +169,11 @@ def children_text(t: Turn, count: int | None, ages: list[int]) -> str:
     return text
 
 
-def age_label(t: Turn, age: int) -> str:
+def age_label(t: Speaks, age: int) -> str:
     return t._(N_("under 1")) if age == 0 else str(age)
 
 
-def answers_text(t: Turn, draft: Draft) -> list[str]:
+def answers_text(t: Speaks, draft: Draft) -> list[str]:
     lines = []
     for question in QUESTIONS.get(draft.category, ()) if draft.category else ():
         chosen = draft.answers.get(question.key)
@@ -199,7 +210,7 @@ def summary_text(t: Turn, draft: Draft) -> str:
     return "\n".join(lines)
 
 
-def size_parts(t: Turn, chars: int, files: int) -> tuple[str, str]:
+def size_parts(t: Speaks, chars: int, files: int) -> tuple[str, str]:
     """ "{n} characters", "{n} files" with Russian plural forms."""
     return (
         t.ngettext("{n} character", "{n} characters", chars).format(n=chars),

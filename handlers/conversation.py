@@ -103,8 +103,10 @@ class ConversationService:
         directory: Directory,
         settings: ConversationSettings,
         clock: Callable[[], datetime] = utcnow,
+        on_outbox: Callable[[], None] | None = None,
     ) -> None:
         self._db = db
+        self._on_outbox = on_outbox
         self._messengers = messengers
         self._translators = translators
         self._directory = directory
@@ -146,6 +148,11 @@ class ConversationService:
                     return Reply(toast=None)
                 if committed is None:
                     return Reply(duplicate=True)
+                if self._on_outbox is not None and any(
+                    isinstance(e, CreateTicket | AddTicketInfo | WithdrawTicket)
+                    for e in committed.outcome.effects
+                ):
+                    self._on_outbox()  # the delivery worker looks now instead of at its next poll
                 await self._deliver(incoming, committed)
                 return Reply(toast=committed.outcome.toast)
 

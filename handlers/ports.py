@@ -20,7 +20,7 @@ class DeliveryFailedError(Exception):
 class Messenger(Protocol):
     platform: Platform
 
-    async def send(self, chat_id: int, screen: Screen) -> list[int]:
+    async def send(self, chat_id: int, screen: Screen, *, reply_to: int | None = None) -> list[int]:
         """Send a screen (several messages when it is long); return every new message id.
 
         Raises RecipientUnreachableError or DeliveryFailedError.

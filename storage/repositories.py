@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    AuditEntry,
     ChatMessage,
     DialogStateRow,
     Outbox,
@@ -18,6 +19,7 @@ from storage.models import (
     ProcessedUpdate,
     Ticket,
     TicketEntry,
+    TicketPost,
     utcnow,
 )
 from storage.vocabulary import OPEN_STATUSES, OutboxKind, Platform, TicketStatus
@@ -41,6 +43,9 @@ class PeopleRepository:
 
     async def get(self, key: str) -> Person | None:
         return await self._s.scalar(select(Person).where(Person.key == key))
+
+    async def by_id(self, person_id: int) -> Person | None:
+        return await self._s.get(Person, person_id)
 
     async def get_or_create(self, key: str, platform: Platform, locale: str) -> tuple[Person, bool]:
         """Return the person and whether they were just created; safe against a concurrent insert."""
@@ -104,6 +109,27 @@ class TicketsRepository:
         stmt = select(Ticket).where(Ticket.id == ticket_id, Ticket.person_id == person_id)
         return await self._s.scalar(stmt)
 
+    async def get(self, ticket_id: int) -> Ticket | None:
+        return await self._s.get(Ticket, ticket_id, populate_existing=True)
+
+    async def claim(self, ticket_id: int, chat: str, actor: str, actor_name: str, at: datetime) -> bool:
+        """Exactly one coordinator wins: one conditional UPDATE on a new ticket of this chat."""
+        stmt = (
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.chat == chat, Ticket.status == TicketStatus.NEW.value)
+            .values(
+                status=TicketStatus.CLAIMED.value,
+                assignee=actor,
+                assignee_name=actor_name,
+                claimed_at=at,
+                updated_at=at,
+            )
+        )
+        return _rowcount(await self._s.execute(stmt)) == 1
+
+    async def set_chat(self, ticket_id: int, chat: str) -> None:
+        await self._s.execute(update(Ticket).where(Ticket.id == ticket_id).values(chat=chat))
+
     async def withdraw(self, person_id: int, ticket_id: int) -> bool:
         """Withdraw an open ticket of this person; one conditional UPDATE decides."""
         stmt = (
@@ -123,6 +149,9 @@ class TicketsRepository:
         await self._s.execute(update(Ticket).where(Ticket.id == ticket_id).values(updated_at=utcnow()))
         await self._s.flush()
         return entry
+
+    async def entry(self, entry_id: int) -> TicketEntry | None:
+        return await self._s.get(TicketEntry, entry_id)
 
     async def erase_for_person(self, person_id: int) -> int:
         """Remove free texts, files and phone numbers of a person's tickets; open ones are withdrawn."""
@@ -159,6 +188,36 @@ class OutboxRepository:
             .limit(limit)
         )
         return (await self._s.scalars(stmt)).all()
+
+    async def due(self, now: datetime, limit: int = 50) -> Sequence[Outbox]:
+        """Undelivered rows whose time has come: urgent first, then oldest."""
+        stmt = (
+            select(Outbox)
+            .where(Outbox.done_at.is_(None), Outbox.next_attempt_at <= now)
+            .order_by(Outbox.urgent.desc(), Outbox.created_at, Outbox.id)
+            .limit(limit)
+        )
+        return (await self._s.scalars(stmt)).all()
+
+    async def lease(self, outbox_id: int, now: datetime, until: datetime) -> bool:
+        """Take a row for delivery; a second worker (or replica) cannot take it at the same time."""
+        stmt = (
+            update(Outbox)
+            .where(Outbox.id == outbox_id, Outbox.done_at.is_(None), Outbox.next_attempt_at <= now)
+            .values(next_attempt_at=until)
+        )
+        return _rowcount(await self._s.execute(stmt)) == 1
+
+    async def done(self, outbox_id: int, at: datetime) -> None:
+        await self._s.execute(update(Outbox).where(Outbox.id == outbox_id).values(done_at=at))
+
+    async def retry_at(self, outbox_id: int, at: datetime) -> None:
+        stmt = (
+            update(Outbox)
+            .where(Outbox.id == outbox_id)
+            .values(next_attempt_at=at, attempts=Outbox.attempts + 1)
+        )
+        await self._s.execute(stmt)
 
 
 class DialogStateStore:
@@ -236,3 +295,55 @@ class ChatLog:
 
     async def prune(self, before: datetime) -> int:
         return _rowcount(await self._s.execute(delete(ChatMessage).where(ChatMessage.sent_at < before)))
+
+
+class PostsRepository:
+    """Where each ticket's card stands in coordinators' chats."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(self, ticket_id: int, chat: str, message_id: int, thread_id: int | None = None) -> None:
+        self._s.add(TicketPost(ticket_id=ticket_id, chat=chat, message_id=message_id, thread_id=thread_id))
+        await self._s.flush()
+
+    async def card(self, ticket_id: int, chat: str) -> TicketPost | None:
+        stmt = (
+            select(TicketPost)
+            .where(TicketPost.ticket_id == ticket_id, TicketPost.chat == chat)
+            .order_by(TicketPost.id)
+            .limit(1)
+        )
+        return await self._s.scalar(stmt)
+
+
+class AuditLog:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(
+        self,
+        actor: str,
+        action: str,
+        *,
+        ticket_id: int | None = None,
+        chat: str | None = None,
+        actor_name: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self._s.add(
+            AuditEntry(
+                actor=actor,
+                actor_name=actor_name,
+                action=action,
+                ticket_id=ticket_id,
+                chat=chat,
+                details=details or {},
+                at=utcnow(),
+            )
+        )
+        await self._s.flush()
+
+    async def for_ticket(self, ticket_id: int) -> Sequence[AuditEntry]:
+        stmt = select(AuditEntry).where(AuditEntry.ticket_id == ticket_id).order_by(AuditEntry.id)
+        return (await self._s.scalars(stmt)).all()

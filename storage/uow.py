@@ -10,10 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import session_factory
 from storage.repositories import (
+    AuditLog,
     ChatLog,
     DialogStateStore,
     OutboxRepository,
     PeopleRepository,
+    PostsRepository,
     TicketsRepository,
     UpdateLog,
 )
@@ -28,6 +30,8 @@ class UnitOfWork:
         self.dialogs = DialogStateStore(session)
         self.updates = UpdateLog(session)
         self.chat_log = ChatLog(session)
+        self.posts = PostsRepository(session)
+        self.audit = AuditLog(session)
 
 
 class Database:

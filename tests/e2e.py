@@ -46,6 +46,10 @@ class HandledUpdates:
         await asyncio.wait_for(until_done(), timeout)
 
 
+# Tests pace and retry fast; the defaults (3 s a message per chat) are for real Telegram.
+FAST_DELIVERY = {"per_chat_interval": 0.05, "retry_base": 0.1, "poll_interval": 0.2}
+
+
 async def start_app(emulator: TelegramEmulator, database_url: str, **overrides: Any) -> Application:
     settings = Settings(
         bot_token=TOKEN,
@@ -54,7 +58,7 @@ async def start_app(emulator: TelegramEmulator, database_url: str, **overrides: 
         consent_version="test-1",
         **overrides,
     )
-    app = Application(settings, polling_timeout=1)
+    app = Application(settings, polling_timeout=1, delivery=FAST_DELIVERY)
     await app.start()
     return app
 

@@ -28,7 +28,7 @@ class FakeMessenger:
     edit_ok: bool = True
     next_id: int = 1000
 
-    async def send(self, chat_id: int, screen: Screen) -> list[int]:
+    async def send(self, chat_id: int, screen: Screen, *, reply_to: int | None = None) -> list[int]:
         if self.fail_with is not None:
             raise self.fail_with
         self.next_id += 1

@@ -10,11 +10,12 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 
-from bot.telegram import other_chats, private
+from bot.telegram import groups, other_chats, private
 from bot.telegram.messenger import TelegramMessenger
 from dialogs.commands import COMMAND_MENU
 from dialogs.i18n import Translators
 from handlers.conversation import ConversationService
+from handlers.tickets import TicketDesk
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +25,10 @@ def create_bot(token: str, api_url: str) -> Bot:
     return Bot(token=token, session=session)
 
 
-def create_dispatcher(conversation: ConversationService) -> Dispatcher:
-    dispatcher = Dispatcher(conversation=conversation)
-    # Router order, spelled once: private chats first, then everything else.
-    dispatcher.include_routers(private.create_router(), other_chats.create_router())
+def create_dispatcher(conversation: ConversationService, desk: TicketDesk) -> Dispatcher:
+    dispatcher = Dispatcher(conversation=conversation, desk=desk)
+    # Router order, spelled once: parents' private chats, coordinators' groups, then everything else.
+    dispatcher.include_routers(private.create_router(), groups.create_router(), other_chats.create_router())
     return dispatcher
 
 

@@ -17,7 +17,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import InlineKeyboardMarkup, Message
+from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
 
 from bot.telegram.render import inline_markup, render, strip_html
 from dialogs.primitives import Screen
@@ -59,17 +59,28 @@ class TelegramMessenger:
                 delay *= 2
         raise DeliveryFailedError("too many attempts")
 
-    async def send(self, chat_id: int, screen: Screen) -> list[int]:
+    async def send(self, chat_id: int, screen: Screen, *, reply_to: int | None = None) -> list[int]:
         rendered = render(screen)
         ids: list[int] = []
         for index, chunk in enumerate(rendered.chunks):
             last = index == len(rendered.chunks) - 1
             markup = rendered.markup if last else None
-            message = await self._send_text(chat_id, chunk, markup, rendered.protect)
+            message = await self._send_text(
+                chat_id, chunk, markup, rendered.protect, reply_to if index == 0 else None
+            )
             ids.append(message.message_id)
         return ids
 
-    async def _send_text(self, chat_id: int, text: str, markup: object, protect: bool) -> Message:
+    async def _send_text(
+        self, chat_id: int, text: str, markup: object, protect: bool, reply_to: int | None
+    ) -> Message:
+        # A deleted card must not stop a reply from arriving: it then stands on its own.
+        reply = (
+            None
+            if reply_to is None
+            else ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+        )
+
         def attempt(text: str, parse_mode: str | None) -> Callable[[], Awaitable[Message]]:
             return lambda: self._bot.send_message(
                 chat_id=chat_id,
@@ -77,6 +88,7 @@ class TelegramMessenger:
                 parse_mode=parse_mode,
                 reply_markup=markup,  # type: ignore[arg-type]
                 protect_content=protect,
+                reply_parameters=reply,
             )
 
         try:

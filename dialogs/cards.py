@@ -1,0 +1,150 @@
+"""A ticket's card in a coordinators' chat: a screen like any other, rendered without I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from dialogs import texts
+from dialogs.i18n import N_, Translator
+from dialogs.primitives import Button, Payload, Screen
+from dialogs.state import Draft
+from storage.vocabulary import Category, ContactMethod, TicketStatus
+
+CARD_STEP = "tk"  # payload step of coordinators' buttons: a schema
+
+DANGER_LABELS = {
+    "violence": N_("violence"),
+    "threat": N_("threats"),
+    "suicide": N_("risk of suicide or self-harm"),
+    "child_alone": N_("a child left alone"),
+    "missing": N_("a missing child"),
+    "medical": N_("a medical emergency"),
+}
+
+
+@dataclass(frozen=True)
+class CardView:
+    """What a card shows; built by the use-case from the ticket, its family's history and its state."""
+
+    id: int
+    category: Category
+    answers: dict[str, list[str]]
+    urgent: bool
+    danger: list[str]
+    callback: bool
+    region: str | None
+    children: int | None
+    ages: list[int]
+    description: str
+    attachments: int
+    contact: ContactMethod
+    has_phone: bool
+    status: TicketStatus
+    created_at: datetime
+    assignee_name: str | None = None
+    claimed_at: datetime | None = None
+    earlier_tickets: int = 0
+    earlier_assignees: list[str] = field(default_factory=list)
+
+
+class Speaker:
+    """Translation for a coordinators' chat, which has one language rather than one per person."""
+
+    def __init__(self, tr: Translator, locale: str) -> None:
+        self.tr = tr
+        self.locale = locale
+
+    def _(self, message: str) -> str:
+        return self.tr.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.tr.ngettext(singular, plural, n)
+
+
+def card_payload(action: str, ticket_id: int) -> Payload:
+    return Payload(step=CARD_STEP, value=f"{action}.{ticket_id}")
+
+
+def card(s: Speaker, view: CardView) -> Screen:
+    head = (
+        s._(N_("🆘 <b>URGENT</b> · request <b>#{n}</b>"))
+        if view.urgent
+        else s._(N_("📝 Request <b>#{n}</b>"))
+    ).format(n=view.id)
+    lines = [head, ""]
+    lines.append(
+        s._(N_("<b>Help needed:</b> {category}")).format(category=s._(texts.CATEGORY_NAMES[view.category]))
+    )
+    draft_like = Draft(category=view.category, answers=view.answers)
+    lines += texts.answers_text(s, draft_like)
+    if view.danger:
+        kinds = ", ".join(s._(DANGER_LABELS.get(k, k)) for k in view.danger)
+        lines.append(s._(N_("⚠️ <b>Words of danger:</b> {kinds}")).format(kinds=texts.esc(kinds)))
+    lines.append(
+        s._(N_("<b>Children:</b> {children}")).format(
+            children=texts.children_text(s, view.children, view.ages)
+        )
+    )
+    if any(age < 4 for age in view.ages):
+        lines.append(s._(N_("👶 A child under 4 in the family")))
+    lines.append(s._(N_("<b>Region:</b> {region}")).format(region=texts.esc(view.region or "—")))
+    lines.append(s._(N_("<b>What happened:</b> {text}")).format(text=texts.esc(view.description) or "—"))
+    if view.attachments:
+        _chars, files = texts.size_parts(s, 0, view.attachments)
+        lines.append(s._(N_("📎 {files}")).format(files=files))
+    lines.append(_contact_line(s, view))
+    if view.earlier_tickets:
+        history = s.ngettext(
+            "The family wrote before: {n} request.",
+            "The family wrote before: {n} requests.",
+            view.earlier_tickets,
+        ).format(n=view.earlier_tickets)
+        if view.earlier_assignees:
+            history += " " + s._(N_("Helped by: {names}.")).format(
+                names=texts.esc(", ".join(view.earlier_assignees))
+            )
+        lines.append(history)
+    lines += ["", _status_line(s, view)]
+    return Screen(text="\n".join(lines), buttons=_buttons(s, view))
+
+
+def _contact_line(s: Speaker, view: CardView) -> str:
+    if view.callback:
+        return s._(
+            N_("📞 <b>Asks for an urgent call back.</b> The number is shown to whoever takes the request.")
+        )
+    if view.contact is ContactMethod.PHONE and view.has_phone:
+        return s._(N_("📞 Contact by phone. The number is shown to whoever takes the request."))
+    return s._(N_("💬 Contact in the chat with the bot."))
+
+
+def _status_line(s: Speaker, view: CardView) -> str:
+    if view.status is TicketStatus.NEW:
+        return s._(N_("⏳ Waiting for a coordinator"))
+    if view.status is TicketStatus.CLAIMED and view.assignee_name:
+        when = view.claimed_at.strftime("%d.%m %H:%M UTC") if view.claimed_at else ""
+        return s._(N_("✋ Taken by {name}, {when}")).format(name=texts.esc(view.assignee_name), when=when)
+    if view.status is TicketStatus.WITHDRAWN:
+        return s._(N_("↩️ Withdrawn by the family"))
+    return s._(texts.STATUS_LABELS[view.status]).capitalize()
+
+
+def _buttons(s: Speaker, view: CardView) -> tuple[tuple[Button, ...], ...]:
+    if view.status is TicketStatus.NEW:
+        return ((Button(label=s._(N_("✋ Take it")), payload=card_payload("claim", view.id)),),)
+    if view.status is TicketStatus.CLAIMED and view.has_phone:
+        return ((Button(label=s._(N_("📞 Show the phone number")), payload=card_payload("phone", view.id)),),)
+    return ()
+
+
+def info_added(s: Speaker, ticket_id: int, text: str, attachments: int, urgent: bool) -> Screen:
+    head = s._(N_("➕ The family added to request <b>#{n}</b>:")).format(n=ticket_id)
+    lines = [("🆘 " if urgent else "") + head, texts.esc(text) if text else ""]
+    if attachments:
+        lines.append(s._(N_("📎 {files}")).format(files=texts.size_parts(s, 0, attachments)[1]))
+    return Screen(text="\n".join(line for line in lines if line))
+
+
+def withdrawn(s: Speaker, ticket_id: int) -> Screen:
+    return Screen(text=s._(N_("↩️ The family withdrew request <b>#{n}</b>.")).format(n=ticket_id))

@@ -1,0 +1,186 @@
+"""The delivery worker: outbox rows -> cards and notes in coordinators' chats.
+
+A ticket and its outbox row are committed together, so a crash or a failed API call between saving
+and posting loses nothing: the row stays until its card is out. Each row is leased with a
+conditional UPDATE (one worker, or one replica, takes it), chats are paced within the platform's
+limits, and failures are retried with backoff. Delivery is at least once: a crash after posting and
+before marking the row done posts the card again after the lease runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from dialogs.cards import Speaker, card, info_added, withdrawn
+from dialogs.i18n import Translators
+from dialogs.primitives import Screen
+from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
+from handlers.tickets import card_view
+from storage.models import Outbox, utcnow
+from storage.uow import Database, UnitOfWork
+from storage.vocabulary import OutboxKind, Platform, TicketStatus, parse_person_key
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    default_chat: str | None  # COORDINATOR_CHAT, "tg:-100..."
+    locale: str
+    per_chat_interval: float = 3.0  # Telegram: 20 messages a minute in one group
+    retry_base: float = 5.0
+    retry_max: float = 600.0
+    lease: float = 120.0
+    poll_interval: float = 5.0
+    batch: int = 20
+
+
+class Pacer:
+    """At most one message per ``interval`` seconds to each chat, however many tickets arrive."""
+
+    def __init__(self, interval: float, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self._interval = interval
+        self._sleep = sleep
+        self._next: dict[str, float] = {}
+
+    async def wait(self, chat: str) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        ready = self._next.get(chat, now)
+        if ready > now:
+            await self._sleep(ready - now)
+        self._next[chat] = max(ready, now) + self._interval
+
+
+class _RetryLaterError(Exception):
+    """Deliver this row later (no chat yet, platform down, ...)."""
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        messengers: Mapping[Platform, Messenger],
+        translators: Translators,
+        settings: DeliverySettings,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._db = db
+        self._messengers = messengers
+        self._settings = settings
+        self._speaker = Speaker(translators[settings.locale], settings.locale)
+        self._clock = clock
+        self._pacer = Pacer(settings.per_chat_interval)
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Something new is in the outbox: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if self._settings.default_chat is None:
+            log.warning("COORDINATOR_CHAT is not set: requests are kept and will be delivered once it is")
+        while not stop.is_set():
+            try:
+                delivered = await self.run_once()
+            except Exception:
+                log.exception("a delivery round failed; retrying")
+                delivered = 0
+            if delivered:
+                continue
+            self._wake.clear()
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            try:
+                await asyncio.wait(
+                    waiters, timeout=self._settings.poll_interval, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+
+    async def run_once(self) -> int:
+        """Deliver what is due now; return how many rows were delivered."""
+        if self._settings.default_chat is None:
+            return 0  # untouched rows are all due at once when the chat is configured
+        now = self._clock()
+        async with self._db.uow() as uow:
+            rows = [(row.id, row.kind) for row in await uow.outbox.due(now, self._settings.batch)]
+        delivered = 0
+        for row_id, _kind in rows:
+            async with self._db.uow() as uow:
+                if not await uow.outbox.lease(
+                    row_id, self._clock(), self._clock() + timedelta(seconds=self._settings.lease)
+                ):
+                    continue
+            delivered += await self._deliver(row_id)
+        return delivered
+
+    async def _deliver(self, row_id: int) -> int:
+        try:
+            async with self._db.uow() as uow:
+                row = await uow.session.get(Outbox, row_id)
+                if row is None:
+                    return 0
+                await self._one(uow, row)
+                await uow.outbox.done(row_id, self._clock())
+            return 1
+        except (_RetryLaterError, DeliveryFailedError, RecipientUnreachableError) as exc:
+            await self._retry_later(row_id, exc)
+        return 0
+
+    async def _retry_later(self, row_id: int, exc: Exception) -> None:
+        async with self._db.uow() as uow:
+            row = await uow.session.get(Outbox, row_id)
+            attempts = row.attempts if row else 0
+            delay = min(self._settings.retry_base * 2**attempts, self._settings.retry_max)
+            await uow.outbox.retry_at(row_id, self._clock() + timedelta(seconds=delay))
+        log.warning("outbox row %s not delivered (%s); retrying in %.0fs", row_id, type(exc).__name__, delay)
+
+    async def _one(self, uow: UnitOfWork, row: Outbox) -> None:
+        ticket = await uow.tickets.get(row.ticket_id)
+        if ticket is None:
+            return
+        kind = OutboxKind(row.kind)
+        if kind is OutboxKind.TICKET_CREATED:
+            if ticket.chat is not None and await uow.posts.card(ticket.id, ticket.chat) is not None:
+                return  # already posted: a repeated row
+            chat = self._settings.default_chat
+            if chat is None:
+                raise _RetryLaterError("no coordinators' chat configured")
+            screen = card(self._speaker, await card_view(uow, ticket))
+            ids = await self._send(chat, screen)
+            await uow.posts.add(ticket.id, chat, ids[-1])
+            await uow.tickets.set_chat(ticket.id, chat)
+            await uow.audit.add("system", "card_posted", ticket_id=ticket.id, chat=chat)
+            return
+        if ticket.chat is None:
+            raise _RetryLaterError("the card is not posted yet")
+        post = await uow.posts.card(ticket.id, ticket.chat)
+        reply_to = post.message_id if post else None
+        if kind is OutboxKind.TICKET_INFO_ADDED:
+            entry = await uow.tickets.entry(int(row.payload.get("entry", 0)))
+            text = entry.text if entry else ""
+            files = len(entry.attachments) if entry else 0
+            await self._send(
+                ticket.chat, info_added(self._speaker, ticket.id, text, files, row.urgent), reply_to
+            )
+        elif kind is OutboxKind.TICKET_WITHDRAWN:
+            await self._send(ticket.chat, withdrawn(self._speaker, ticket.id), reply_to)
+            if post is not None and ticket.status == TicketStatus.WITHDRAWN.value:
+                platform, chat_id = parse_person_key(ticket.chat)
+                await self._messengers[platform].edit(
+                    chat_id, post.message_id, card(self._speaker, await card_view(uow, ticket))
+                )
+
+    async def _send(self, chat: str, screen: Screen, reply_to: int | None = None) -> list[int]:
+        platform, chat_id = parse_person_key(chat)
+        messenger = self._messengers.get(platform)
+        if messenger is None:
+            raise _RetryLaterError(f"no {platform.value} transport")
+        await self._pacer.wait(chat)
+        return await messenger.send(chat_id, screen, reply_to=reply_to)
