@@ -63,6 +63,12 @@ class NullMessenger:
         self.next_id += 1
         return [self.next_id]
 
+    async def copy(
+        self, from_chat: int, message_id: int, to_chat: int, *, reply_to: int | None = None
+    ) -> int:
+        self.next_id += 1
+        return self.next_id
+
     async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:
         return True
 

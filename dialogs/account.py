@@ -11,12 +11,14 @@ from dialogs.primitives import (
     Button,
     DeleteMyData,
     GiveConsent,
+    RelayToTicket,
     Screen,
     SetAnnouncements,
     WithdrawTicket,
 )
 from dialogs.state import Attachment, DialogData, Draft, TicketView
 from dialogs.validate import as_int
+from storage.vocabulary import TicketStatus
 
 LANGUAGE_NAMES = {"ru": "🇷🇺 Русский", "en": "🇬🇧 English"}
 
@@ -155,7 +157,36 @@ class Menu(Step):
             super().on_button(t, value)
 
     def on_text(self, t: Turn, text: str) -> None:
-        t.notice(t._(N_("To ask for help, press «Ask for help»: I will ask a few short questions.")))
+        if not relay(t, text, None):
+            t.notice(t._(N_("To ask for help, press «Ask for help»: I will ask a few short questions.")))
+
+    def on_media(self, t: Turn, attachment: Attachment) -> None:
+        if not relay(t, t.event.text, attachment):
+            super().on_media(t, attachment)
+
+    def on_contact(self, t: Turn, phone: str) -> None:
+        if not relay(t, phone, None):
+            super().on_contact(t, phone)
+
+    def on_other(self, t: Turn, what: str) -> None:
+        if not relay(t, "", None):
+            super().on_other(t, what)
+
+
+def relay(t: Turn, text: str, attachment: Attachment | None) -> bool:
+    """Between requests, a parent with an open one is talking to its coordinator: pass it on."""
+    ticket = next((tk for tk in t.ctx.tickets if tk.is_open), None)
+    if ticket is None:
+        return False
+    t.effect(RelayToTicket(ticket_id=ticket.id, text=text, attachment=attachment, urgent=t.data.relay_urgent))
+    t.data.relay_urgent = False
+    if ticket.status is TicketStatus.CLAIMED:
+        ack = t._(N_("✉️ Sent to your coordinator (request #{n})."))
+    else:
+        ack = t._(N_("✉️ Added to your request #{n}. A coordinator will see it as soon as they take it."))
+    t.show(Screen(text=ack.format(n=ticket.id)))
+    t.silent = True
+    return True
 
 
 def own_ticket(t: Turn, raw: str) -> TicketView | None:

@@ -176,6 +176,10 @@ class Step:
     def on_ticket_created(self, t: Turn, number: int) -> None:
         """Only the steps that create tickets expect this."""
 
+    def on_other(self, t: Turn, what: str) -> None:
+        """A sticker, a location, ...: something no step asks for."""
+        t.notice(texts.unsupported(t, what))
+
 
 STEPS: dict[str, Step] = {}
 CommandHandler = Callable[[Turn], None]
@@ -245,7 +249,7 @@ def _dispatch(t: Turn, event: Event) -> None:
         case EventKind.TICKET_CREATED:
             _current(t).on_ticket_created(t, event.number)
         case _:
-            t.notice(texts.unsupported(t, event.what))
+            _current(t).on_other(t, event.what)
 
 
 def _current(t: Turn) -> Step:
@@ -304,6 +308,8 @@ def note_danger(t: Turn, kinds: list[str]) -> None:
     """Danger words: mark the draft urgent and show the emergency numbers (once per request)."""
     if t.state == "mr_add":
         t.data.info_urgent = True
+    if t.state == MENU:
+        t.data.relay_urgent = True
     draft = t.data.draft
     if draft is not None and t.state != "mr_add":  # added info belongs to a sent ticket, not the draft
         draft.urgent = True

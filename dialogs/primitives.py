@@ -87,6 +87,7 @@ class Incoming:
     update_id: int | None = None
     message_id: int | None = None  # the parent's own message, or the message whose button was pressed
     language_code: str | None = None
+    reply_to: int | None = None  # the message the parent replied to, if any
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,16 @@ class AddTicketInfo:
 
 
 @dataclass(frozen=True)
+class RelayToTicket:
+    """Pass the parent's message (as it is) to the thread of their open ticket."""
+
+    ticket_id: int
+    text: str
+    attachment: Attachment | None
+    urgent: bool
+
+
+@dataclass(frozen=True)
 class WithdrawTicket:
     ticket_id: int
 
@@ -162,6 +173,7 @@ Effect = (
     | SetAnnouncements
     | CreateTicket
     | AddTicketInfo
+    | RelayToTicket
     | WithdrawTicket
     | EraseChat
     | DeleteMyData

@@ -67,6 +67,7 @@ class DialogData(BaseModel):
     info_text: str = ""
     info_attachments: list[Attachment] = Field(default_factory=list)
     info_urgent: bool = False
+    relay_urgent: bool = False  # danger words in a message passed to the coordinator
     return_to: str | None = None
 
 

@@ -29,12 +29,13 @@ from dialogs.primitives import (
     GiveConsent,
     Incoming,
     Outcome,
+    RelayToTicket,
     Screen,
     SetAnnouncements,
     SetLocale,
     WithdrawTicket,
 )
-from dialogs.state import DialogData, PersonView, TicketView
+from dialogs.state import Attachment, DialogData, PersonView, TicketView
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import Person, Ticket, utcnow
 from storage.uow import Database, UnitOfWork
@@ -182,7 +183,7 @@ class ConversationService:
             outcome = engine.step(state, data, incoming.event, ctx)
             committed = _Committed(outcome=outcome, chat_key=key)
             for _ in range(MAX_FOLLOW_UPS):
-                follow_up = await self._apply_effects(uow, person, outcome.effects, committed)
+                follow_up = await self._apply_effects(uow, person, incoming, outcome.effects, committed)
                 if follow_up is None:
                     break
                 screens_so_far = outcome.screens
@@ -234,7 +235,12 @@ class ConversationService:
         )
 
     async def _apply_effects(
-        self, uow: UnitOfWork, person: Person, effects: list[Effect], committed: _Committed
+        self,
+        uow: UnitOfWork,
+        person: Person,
+        incoming: Incoming,
+        effects: list[Effect],
+        committed: _Committed,
     ) -> Event | None:
         follow_up: Event | None = None
         for effect in effects:
@@ -287,6 +293,16 @@ class ConversationService:
                         urgent=owned.urgent,
                         payload={"entry": entry.id},
                     )
+                case RelayToTicket(ticket_id=ticket_id, text=text, attachment=attachment, urgent=urgent):
+                    await self._relay(
+                        uow,
+                        person,
+                        incoming,
+                        ticket_id=ticket_id,
+                        text=text,
+                        attachment=attachment,
+                        urgent=urgent,
+                    )
                 case WithdrawTicket(ticket_id=ticket_id):
                     if await uow.tickets.withdraw(person.id, ticket_id):
                         await uow.outbox.add(OutboxKind.TICKET_WITHDRAWN, ticket_id, urgent=False, payload={})
@@ -298,6 +314,35 @@ class ConversationService:
                     committed.forget = True
                     log.info("a person erased their data")
         return follow_up
+
+    async def _relay(
+        self,
+        uow: UnitOfWork,
+        person: Person,
+        incoming: Incoming,
+        *,
+        ticket_id: int,
+        text: str,
+        attachment: Attachment | None,
+        urgent: bool,
+    ) -> None:
+        """Keep the message with the ticket, and queue its copy into the ticket's thread."""
+        owned = await uow.tickets.get_for_person(person.id, ticket_id)
+        if owned is None or owned.status not in (TicketStatus.NEW, TicketStatus.CLAIMED):
+            log.warning("refused to relay to a ticket that is not open or not owned")
+            return
+        files = [attachment.model_dump(mode="json")] if attachment else []
+        entry = await uow.tickets.add_entry(ticket_id, "family", text, files)
+        await uow.tickets.wrote(ticket_id, family=True, at=self._clock())
+        if urgent:
+            owned.urgent = True
+        payload = {
+            "entry": entry.id,
+            "chat": person_key(incoming.platform, incoming.chat_id),
+            "message_id": incoming.message_id,
+            "reply_to": incoming.reply_to,
+        }
+        await uow.outbox.add(OutboxKind.FAMILY_MESSAGE, ticket_id, urgent=owned.urgent, payload=payload)
 
     # ---- after the commit ----
 

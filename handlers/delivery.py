@@ -18,11 +18,17 @@ from datetime import datetime, timedelta
 from dialogs.cards import Speaker, card, info_added, withdrawn
 from dialogs.i18n import Translators
 from dialogs.primitives import Screen
-from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
+from handlers.ports import (
+    ChatMigratedError,
+    DeliveryFailedError,
+    MessageGoneError,
+    Messenger,
+    RecipientUnreachableError,
+)
 from handlers.tickets import card_view
 from storage.models import Outbox, utcnow
 from storage.uow import Database, UnitOfWork
-from storage.vocabulary import OutboxKind, Platform, TicketStatus, parse_person_key
+from storage.vocabulary import OutboxKind, Platform, TicketStatus, parse_person_key, person_key
 
 log = logging.getLogger(__name__)
 
@@ -149,38 +155,90 @@ class DeliveryWorker:
         if kind is OutboxKind.TICKET_CREATED:
             if ticket.chat is not None and await uow.posts.card(ticket.id, ticket.chat) is not None:
                 return  # already posted: a repeated row
-            chat = self._settings.default_chat
-            if chat is None:
+            if self._settings.default_chat is None:
                 raise _RetryLaterError("no coordinators' chat configured")
+            chat = await uow.migrations.follow(self._settings.default_chat)
             screen = card(self._speaker, await card_view(uow, ticket))
-            ids = await self._send(chat, screen)
+            chat, ids = await self._send(uow, chat, screen)
             await uow.posts.add(ticket.id, chat, ids[-1])
             await uow.tickets.set_chat(ticket.id, chat)
             await uow.audit.add("system", "card_posted", ticket_id=ticket.id, chat=chat)
             return
         if ticket.chat is None:
             raise _RetryLaterError("the card is not posted yet")
-        post = await uow.posts.card(ticket.id, ticket.chat)
+        chat = await uow.migrations.follow(ticket.chat)
+        post = await uow.posts.card(ticket.id, chat)
         reply_to = post.message_id if post else None
-        if kind is OutboxKind.TICKET_INFO_ADDED:
+        if kind is OutboxKind.FAMILY_MESSAGE:
+            await self._family_message(uow, row, ticket.id, chat, reply_to)
+        elif kind is OutboxKind.TICKET_INFO_ADDED:
             entry = await uow.tickets.entry(int(row.payload.get("entry", 0)))
             text = entry.text if entry else ""
             files = len(entry.attachments) if entry else 0
             await self._send(
-                ticket.chat, info_added(self._speaker, ticket.id, text, files, row.urgent), reply_to
+                uow, chat, info_added(self._speaker, ticket.id, text, files, row.urgent), reply_to
             )
         elif kind is OutboxKind.TICKET_WITHDRAWN:
-            await self._send(ticket.chat, withdrawn(self._speaker, ticket.id), reply_to)
+            await self._send(uow, chat, withdrawn(self._speaker, ticket.id), reply_to)
             if post is not None and ticket.status == TicketStatus.WITHDRAWN.value:
-                platform, chat_id = parse_person_key(ticket.chat)
+                platform, chat_id = parse_person_key(chat)
                 await self._messengers[platform].edit(
                     chat_id, post.message_id, card(self._speaker, await card_view(uow, ticket))
                 )
 
-    async def _send(self, chat: str, screen: Screen, reply_to: int | None = None) -> list[int]:
+    async def _family_message(
+        self, uow: UnitOfWork, row: Outbox, ticket_id: int, chat: str, card_message: int | None
+    ) -> None:
+        """The family's own message, copied into the thread (a reply to what they replied to)."""
+        family_chat = str(row.payload.get("chat", ""))
+        message_id = row.payload.get("message_id")
+        target = card_message
+        if (reply_to := row.payload.get("reply_to")) is not None:
+            mapped = await uow.relay.by_family_message(family_chat, int(reply_to))
+            if mapped is not None and mapped.ticket_id == ticket_id:
+                target = mapped.group_message_id
+        source_platform, source_chat = parse_person_key(family_chat)
+        group_platform, group_chat = parse_person_key(chat)
+        copied: int | None = None
+        if message_id is not None and source_platform is group_platform:
+            await self._pacer.wait(chat)
+            try:
+                copied = await self._messengers[group_platform].copy(
+                    source_chat, int(message_id), group_chat, reply_to=target
+                )
+            except MessageGoneError:
+                log.info("a relayed message was deleted before it was copied; sending what we kept")
+        if copied is None:
+            entry = await uow.tickets.entry(int(row.payload.get("entry", 0)))
+            text, files = (entry.text, len(entry.attachments)) if entry else ("", 0)
+            _chat, ids = await self._send(
+                uow, chat, info_added(self._speaker, ticket_id, text, files, row.urgent), target
+            )
+            copied = ids[-1]
+        if message_id is not None:
+            await uow.relay.add(ticket_id, "in", (chat, copied), (family_chat, int(message_id)))
+
+    async def _send(
+        self, uow: UnitOfWork, chat: str, screen: Screen, reply_to: int | None = None
+    ) -> tuple[str, list[int]]:
+        """Send to a chat, following it once if it became a supergroup; return the chat used and the ids."""
         platform, chat_id = parse_person_key(chat)
         messenger = self._messengers.get(platform)
         if messenger is None:
             raise _RetryLaterError(f"no {platform.value} transport")
         await self._pacer.wait(chat)
-        return await messenger.send(chat_id, screen, reply_to=reply_to)
+        try:
+            return chat, await messenger.send(chat_id, screen, reply_to=reply_to)
+        except ChatMigratedError as moved:
+            new_chat, new_id = await self._follow(uow, chat, moved)
+            await self._pacer.wait(new_chat)
+            return new_chat, await messenger.send(new_id, screen, reply_to=reply_to)
+
+    async def _follow(self, uow: UnitOfWork, chat: str, moved: ChatMigratedError) -> tuple[str, int]:
+        """A group became a supergroup: remember it (tickets, cards and the default chat follow)."""
+        platform, _old_id = parse_person_key(chat)
+        new_chat = person_key(platform, moved.new_chat_id)
+        log.info("a coordinators' chat became a supergroup; following it")
+        await uow.migrations.record(chat, new_chat)
+        await uow.audit.add("system", "chat_migrated", chat=new_chat, details={"from": chat})
+        return new_chat, moved.new_chat_id

@@ -17,6 +17,18 @@ class DeliveryFailedError(Exception):
     """The platform kept failing (5xx, timeouts, repeated 429) after our retries."""
 
 
+class MessageGoneError(Exception):
+    """The message to copy no longer exists (the parent deleted it, e.g. with a quick exit)."""
+
+
+class ChatMigratedError(Exception):
+    """A Telegram group became a supergroup; ``new_chat_id`` is where it lives now."""
+
+    def __init__(self, new_chat_id: int) -> None:
+        super().__init__(f"chat migrated to {new_chat_id}")
+        self.new_chat_id = new_chat_id
+
+
 class Messenger(Protocol):
     platform: Platform
 
@@ -24,6 +36,15 @@ class Messenger(Protocol):
         """Send a screen (several messages when it is long); return every new message id.
 
         Raises RecipientUnreachableError or DeliveryFailedError.
+        """
+        ...
+
+    async def copy(
+        self, from_chat: int, message_id: int, to_chat: int, *, reply_to: int | None = None
+    ) -> int:
+        """Copy a message as it is (text or media, without the sender's name); return the new id.
+
+        Raises MessageGoneError, ChatMigratedError, RecipientUnreachableError or DeliveryFailedError.
         """
         ...
 

@@ -94,6 +94,32 @@ class Ticket(Base):
     assignee: Mapped[str | None] = mapped_column(String(64))  # "tg:123" of the coordinator
     assignee_name: Mapped[str | None] = mapped_column(String(128))
     claimed_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    # For the SLA tick: when the card was last (re-)announced, and who last wrote in the thread.
+    announced_at: Mapped[datetime | None]
+    family_wrote_at: Mapped[datetime | None]
+    coordinator_wrote_at: Mapped[datetime | None]
+    nudged_at: Mapped[datetime | None]
+
+
+class RelayedMessage(Base):
+    """One message passed between a family's chat and a ticket's thread: keeps replies threaded."""
+
+    __tablename__ = "relayed_messages"
+    __table_args__ = (
+        Index("ix_relayed_group", "group_chat", "group_message_id"),
+        Index("ix_relayed_family", "family_chat", "family_message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(8))  # "in": family -> group, "out": group -> family
+    group_chat: Mapped[str] = mapped_column(String(64))
+    group_message_id: Mapped[int] = mapped_column(BigInteger)
+    family_chat: Mapped[str] = mapped_column(String(64))
+    family_message_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class TicketPost(Base):
@@ -108,6 +134,16 @@ class TicketPost(Base):
     message_id: Mapped[int] = mapped_column(BigInteger)
     thread_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChatMigration(Base):
+    """A Telegram group that became a supergroup: its old id is followed to the new one."""
+
+    __tablename__ = "chat_migrations"
+
+    old_chat: Mapped[str] = mapped_column(String(64), primary_key=True)
+    new_chat: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditEntry(Base):

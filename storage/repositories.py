@@ -11,7 +11,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
-    AuditEntry,
     ChatMessage,
     DialogStateRow,
     Outbox,
@@ -19,13 +18,12 @@ from storage.models import (
     ProcessedUpdate,
     Ticket,
     TicketEntry,
-    TicketPost,
     utcnow,
 )
 from storage.vocabulary import OPEN_STATUSES, OutboxKind, Platform, TicketStatus
 
 
-def _insert(session: AsyncSession, model: type[Any]) -> Any:
+def dialect_insert(session: AsyncSession, model: type[Any]) -> Any:
     """A dialect-specific INSERT that supports ON CONFLICT (SQLite and PostgreSQL both do)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -50,7 +48,7 @@ class PeopleRepository:
     async def get_or_create(self, key: str, platform: Platform, locale: str) -> tuple[Person, bool]:
         """Return the person and whether they were just created; safe against a concurrent insert."""
         stmt = (
-            _insert(self._s, Person)
+            dialect_insert(self._s, Person)
             .values(key=key, platform=platform.value, locale=locale, announcements=False, reachable=True)
             .on_conflict_do_nothing(index_elements=["key"])
         )
@@ -124,6 +122,103 @@ class TicketsRepository:
                 claimed_at=at,
                 updated_at=at,
             )
+        )
+        return _rowcount(await self._s.execute(stmt)) == 1
+
+    async def release(self, ticket_id: int, chat: str, at: datetime) -> bool:
+        stmt = (
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.chat == chat, Ticket.status == TicketStatus.CLAIMED.value)
+            .values(
+                status=TicketStatus.NEW.value,
+                assignee=None,
+                assignee_name=None,
+                claimed_at=None,
+                updated_at=at,
+            )
+        )
+        return _rowcount(await self._s.execute(stmt)) == 1
+
+    async def close(self, ticket_id: int, chat: str, outcome: str, note: str | None, at: datetime) -> bool:
+        stmt = (
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.chat == chat, Ticket.status == TicketStatus.CLAIMED.value)
+            .values(
+                status=TicketStatus.CLOSED.value,
+                outcome=outcome,
+                outcome_note=note,
+                closed_at=at,
+                updated_at=at,
+            )
+        )
+        return _rowcount(await self._s.execute(stmt)) == 1
+
+    async def reopen(self, ticket_id: int, chat: str, at: datetime) -> bool:
+        """Back to the coordinator who had it (one specialist per family)."""
+        stmt = (
+            update(Ticket)
+            .where(
+                Ticket.id == ticket_id,
+                Ticket.chat == chat,
+                Ticket.status == TicketStatus.CLOSED.value,
+                Ticket.assignee.is_not(None),
+            )
+            .values(
+                status=TicketStatus.CLAIMED.value,
+                outcome=None,
+                outcome_note=None,
+                closed_at=None,
+                updated_at=at,
+            )
+        )
+        return _rowcount(await self._s.execute(stmt)) == 1
+
+    async def wrote(self, ticket_id: int, *, family: bool, at: datetime) -> None:
+        column = "family_wrote_at" if family else "coordinator_wrote_at"
+        await self._s.execute(update(Ticket).where(Ticket.id == ticket_id).values({column: at}))
+
+    async def unclaimed_since(self, before: datetime, *, urgent: bool) -> Sequence[Ticket]:
+        """Posted, still waiting, and not (re-)announced since ``before``."""
+        stmt = select(Ticket).where(
+            Ticket.status == TicketStatus.NEW.value,
+            Ticket.chat.is_not(None),
+            Ticket.urgent.is_(urgent),
+            func.coalesce(Ticket.announced_at, Ticket.created_at) < before,
+        )
+        return (await self._s.scalars(stmt.order_by(Ticket.id))).all()
+
+    async def announce(self, ticket_id: int, before: datetime, at: datetime) -> bool:
+        """Take the re-announcement of one ticket: exactly once across ticks and replicas."""
+        stmt = (
+            update(Ticket)
+            .where(
+                Ticket.id == ticket_id,
+                Ticket.status == TicketStatus.NEW.value,
+                func.coalesce(Ticket.announced_at, Ticket.created_at) < before,
+            )
+            .values(announced_at=at)
+        )
+        return _rowcount(await self._s.execute(stmt)) == 1
+
+    async def waiting_for_answer(self, before: datetime) -> Sequence[Ticket]:
+        """Claimed tickets whose family wrote before ``before`` and got no answer since (nor a nudge)."""
+        stmt = select(Ticket).where(
+            Ticket.status == TicketStatus.CLAIMED.value,
+            Ticket.family_wrote_at.is_not(None),
+            Ticket.family_wrote_at < before,
+            func.coalesce(Ticket.coordinator_wrote_at, Ticket.claimed_at) < Ticket.family_wrote_at,
+            func.coalesce(Ticket.nudged_at, Ticket.claimed_at) < Ticket.family_wrote_at,
+        )
+        return (await self._s.scalars(stmt.order_by(Ticket.id))).all()
+
+    async def nudged(self, ticket_id: int, at: datetime) -> bool:
+        stmt = (
+            update(Ticket)
+            .where(
+                Ticket.id == ticket_id,
+                func.coalesce(Ticket.nudged_at, Ticket.claimed_at) < Ticket.family_wrote_at,
+            )
+            .values(nudged_at=at)
         )
         return _rowcount(await self._s.execute(stmt)) == 1
 
@@ -232,7 +327,7 @@ class DialogStateStore:
 
     async def save(self, key: str, state: str, data: dict[str, Any]) -> None:
         now = utcnow()
-        stmt = _insert(self._s, DialogStateRow).values(key=key, state=state, data=data, updated_at=now)
+        stmt = dialect_insert(self._s, DialogStateRow).values(key=key, state=state, data=data, updated_at=now)
         stmt = stmt.on_conflict_do_update(
             index_elements=["key"], set_={"state": state, "data": data, "updated_at": now}
         )
@@ -251,7 +346,7 @@ class UpdateLog:
     async def first_time(self, platform: Platform, update_id: int) -> bool:
         """Record the update id; False when it was seen before (a redelivery)."""
         stmt = (
-            _insert(self._s, ProcessedUpdate)
+            dialect_insert(self._s, ProcessedUpdate)
             .values(platform=platform.value, update_id=update_id, seen_at=utcnow())
             .on_conflict_do_nothing(index_elements=["platform", "update_id"])
         )
@@ -295,55 +390,3 @@ class ChatLog:
 
     async def prune(self, before: datetime) -> int:
         return _rowcount(await self._s.execute(delete(ChatMessage).where(ChatMessage.sent_at < before)))
-
-
-class PostsRepository:
-    """Where each ticket's card stands in coordinators' chats."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self._s = session
-
-    async def add(self, ticket_id: int, chat: str, message_id: int, thread_id: int | None = None) -> None:
-        self._s.add(TicketPost(ticket_id=ticket_id, chat=chat, message_id=message_id, thread_id=thread_id))
-        await self._s.flush()
-
-    async def card(self, ticket_id: int, chat: str) -> TicketPost | None:
-        stmt = (
-            select(TicketPost)
-            .where(TicketPost.ticket_id == ticket_id, TicketPost.chat == chat)
-            .order_by(TicketPost.id)
-            .limit(1)
-        )
-        return await self._s.scalar(stmt)
-
-
-class AuditLog:
-    def __init__(self, session: AsyncSession) -> None:
-        self._s = session
-
-    async def add(
-        self,
-        actor: str,
-        action: str,
-        *,
-        ticket_id: int | None = None,
-        chat: str | None = None,
-        actor_name: str | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        self._s.add(
-            AuditEntry(
-                actor=actor,
-                actor_name=actor_name,
-                action=action,
-                ticket_id=ticket_id,
-                chat=chat,
-                details=details or {},
-                at=utcnow(),
-            )
-        )
-        await self._s.flush()
-
-    async def for_ticket(self, ticket_id: int) -> Sequence[AuditEntry]:
-        stmt = select(AuditEntry).where(AuditEntry.ticket_id == ticket_id).order_by(AuditEntry.id)
-        return (await self._s.scalars(stmt)).all()

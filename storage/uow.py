@@ -9,13 +9,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import session_factory
+from storage.desk import AuditLog, ChatMigrations, PostsRepository, RelayLog
 from storage.repositories import (
-    AuditLog,
     ChatLog,
     DialogStateStore,
     OutboxRepository,
     PeopleRepository,
-    PostsRepository,
     TicketsRepository,
     UpdateLog,
 )
@@ -32,6 +31,8 @@ class UnitOfWork:
         self.chat_log = ChatLog(session)
         self.posts = PostsRepository(session)
         self.audit = AuditLog(session)
+        self.relay = RelayLog(session)
+        self.migrations = ChatMigrations(session)
 
 
 class Database:

@@ -52,6 +52,17 @@ class OutboxKind(StrEnum):
     TICKET_CREATED = "ticket_created"
     TICKET_INFO_ADDED = "ticket_info_added"
     TICKET_WITHDRAWN = "ticket_withdrawn"
+    FAMILY_MESSAGE = "family_message"  # copy a family's message into the ticket's thread
+
+
+class Outcome(StrEnum):
+    """How a ticket was closed."""
+
+    HELPED = "helped"
+    REFERRED = "referred"
+    UNREACHABLE = "unreachable"
+    DUPLICATE = "duplicate"
+    NOT_OUR_PROFILE = "not_ours"
 
 
 def person_key(platform: Platform, external_id: int) -> str:

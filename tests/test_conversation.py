@@ -35,6 +35,12 @@ class FakeMessenger:
         self.sent.append((chat_id, screen))
         return [self.next_id]
 
+    async def copy(
+        self, from_chat: int, message_id: int, to_chat: int, *, reply_to: int | None = None
+    ) -> int:
+        self.next_id += 1
+        return self.next_id
+
     async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:
         self.edited.append((chat_id, message_id, screen))
         return self.edit_ok

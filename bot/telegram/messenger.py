@@ -13,6 +13,7 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
+    TelegramMigrateToChat,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
@@ -21,7 +22,7 @@ from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
 
 from bot.telegram.render import inline_markup, render, strip_html
 from dialogs.primitives import Screen
-from handlers.ports import DeliveryFailedError, RecipientUnreachableError
+from handlers.ports import ChatMigratedError, DeliveryFailedError, MessageGoneError, RecipientUnreachableError
 from storage.vocabulary import Platform
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ class TelegramMessenger:
                 await asyncio.sleep(exc.retry_after)
             except TelegramForbiddenError as exc:
                 raise RecipientUnreachableError(exc.message) from exc
+            except TelegramMigrateToChat as exc:
+                raise ChatMigratedError(exc.migrate_to_chat_id) from exc
             except (TelegramServerError, TelegramNetworkError) as exc:
                 if attempt == MAX_ATTEMPTS:
                     raise DeliveryFailedError(str(exc)) from exc
@@ -100,6 +103,33 @@ class TelegramMessenger:
                 raise DeliveryFailedError(exc.message) from exc
             log.error("Telegram rejected our HTML; sending the text plain")
             return await self._call(attempt(strip_html(text), None))
+
+    async def copy(
+        self, from_chat: int, message_id: int, to_chat: int, *, reply_to: int | None = None
+    ) -> int:
+        reply = (
+            None
+            if reply_to is None
+            else ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+        )
+        try:
+            copied = await self._call(
+                partial(
+                    self._bot.copy_message,
+                    chat_id=to_chat,
+                    from_chat_id=from_chat,
+                    message_id=message_id,
+                    reply_parameters=reply,
+                )
+            )
+        except TelegramBadRequest as exc:
+            message = exc.message.lower()
+            if "chat not found" in message:
+                raise RecipientUnreachableError(exc.message) from exc
+            if "not found" in message:  # "message to copy not found": the parent deleted it
+                raise MessageGoneError(exc.message) from exc
+            raise DeliveryFailedError(exc.message) from exc
+        return copied.message_id
 
     async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:
         if screen.request_contact or screen.reply_buttons or len(screen.text) > 4096:

@@ -43,6 +43,7 @@ async def on_message(message: Message, event_update: Update, conversation: Conve
             update_id=event_update.update_id,
             message_id=message.message_id,
             language_code=user.language_code,
+            reply_to=message.reply_to_message.message_id if message.reply_to_message else None,
         )
     )
 

@@ -1,0 +1,135 @@
+"""Repositories of the coordinators' side: card posts, relayed messages, chat migrations, audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AuditEntry, ChatMigration, RelayedMessage, Ticket, TicketPost, utcnow
+from storage.repositories import dialect_insert
+
+
+class ChatMigrations:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def follow(self, chat: str) -> str:
+        """The chat's current id: a migrated group's supergroup, however many times it moved."""
+        seen = {chat}
+        while (moved := await self._s.get(ChatMigration, chat)) is not None and moved.new_chat not in seen:
+            chat = moved.new_chat
+            seen.add(chat)
+        return chat
+
+    async def record(self, old: str, new: str) -> None:
+        stmt = dialect_insert(self._s, ChatMigration).values(old_chat=old, new_chat=new, at=utcnow())
+        await self._s.execute(stmt.on_conflict_do_update(index_elements=["old_chat"], set_={"new_chat": new}))
+        await self._s.execute(update(Ticket).where(Ticket.chat == old).values(chat=new))
+        await self._s.execute(update(TicketPost).where(TicketPost.chat == old).values(chat=new))
+        await self._s.execute(
+            update(RelayedMessage).where(RelayedMessage.group_chat == old).values(group_chat=new)
+        )
+
+
+class PostsRepository:
+    """Where each ticket's card stands in coordinators' chats."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(self, ticket_id: int, chat: str, message_id: int, thread_id: int | None = None) -> None:
+        self._s.add(TicketPost(ticket_id=ticket_id, chat=chat, message_id=message_id, thread_id=thread_id))
+        await self._s.flush()
+
+    async def ticket_of(self, chat: str, message_id: int) -> int | None:
+        stmt = select(TicketPost.ticket_id).where(
+            TicketPost.chat == chat, TicketPost.message_id == message_id
+        )
+        return await self._s.scalar(stmt.limit(1))
+
+    async def card(self, ticket_id: int, chat: str) -> TicketPost | None:
+        stmt = (
+            select(TicketPost)
+            .where(TicketPost.ticket_id == ticket_id, TicketPost.chat == chat)
+            .order_by(TicketPost.id)
+            .limit(1)
+        )
+        return await self._s.scalar(stmt)
+
+
+class RelayLog:
+    """Which group message stands for which family message, both ways."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(
+        self, ticket_id: int, direction: str, group: tuple[str, int], family: tuple[str, int]
+    ) -> None:
+        self._s.add(
+            RelayedMessage(
+                ticket_id=ticket_id,
+                direction=direction,
+                group_chat=group[0],
+                group_message_id=group[1],
+                family_chat=family[0],
+                family_message_id=family[1],
+            )
+        )
+        await self._s.flush()
+
+    async def by_group_message(self, chat: str, message_id: int) -> RelayedMessage | None:
+        stmt = select(RelayedMessage).where(
+            RelayedMessage.group_chat == chat, RelayedMessage.group_message_id == message_id
+        )
+        return await self._s.scalar(stmt.limit(1))
+
+    async def by_family_message(self, chat: str, message_id: int) -> RelayedMessage | None:
+        stmt = select(RelayedMessage).where(
+            RelayedMessage.family_chat == chat, RelayedMessage.family_message_id == message_id
+        )
+        return await self._s.scalar(stmt.limit(1))
+
+    async def forget_family(self, family_chat: str) -> None:
+        await self._s.execute(delete(RelayedMessage).where(RelayedMessage.family_chat == family_chat))
+
+
+class AuditLog:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(
+        self,
+        actor: str,
+        action: str,
+        *,
+        ticket_id: int | None = None,
+        chat: str | None = None,
+        actor_name: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self._s.add(
+            AuditEntry(
+                actor=actor,
+                actor_name=actor_name,
+                action=action,
+                ticket_id=ticket_id,
+                chat=chat,
+                details=details or {},
+                at=utcnow(),
+            )
+        )
+        await self._s.flush()
+
+    async def has(self, ticket_id: int, actor: str, action: str) -> bool:
+        stmt = select(AuditEntry.id).where(
+            AuditEntry.ticket_id == ticket_id, AuditEntry.actor == actor, AuditEntry.action == action
+        )
+        return await self._s.scalar(stmt.limit(1)) is not None
+
+    async def for_ticket(self, ticket_id: int) -> Sequence[AuditEntry]:
+        stmt = select(AuditEntry).where(AuditEntry.ticket_id == ticket_id).order_by(AuditEntry.id)
+        return (await self._s.scalars(stmt)).all()
