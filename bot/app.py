@@ -12,7 +12,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.config import ConfigError, Settings, parse_ids
+from bot.config import ConfigError, Settings, parse_duration, parse_ids
 from bot.housekeeping import create_scheduler
 from bot.i18n import load_translators
 from bot.telegram.app import TelegramTransport, create_bot, create_dispatcher
@@ -20,6 +20,8 @@ from dialogs.directory import load_directory
 from handlers.conversation import ConversationService, ConversationSettings
 from handlers.delivery import DeliverySettings, DeliveryWorker
 from handlers.ports import Messenger
+from handlers.relay import ThreadRelay
+from handlers.sla import SlaSettings, SlaWatch
 from handlers.tickets import TicketDesk
 from storage.db import create_engine, migrate
 from storage.uow import Database
@@ -38,6 +40,7 @@ class Application:
         self._polling_timeout = polling_timeout
         self._delivery_overrides = dict(delivery or {})
         self.delivery: DeliveryWorker | None = None
+        self.sla: SlaWatch | None = None
         self._delivery_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self.db: Database | None = None
@@ -82,7 +85,18 @@ class Application:
             ),
         )
         desk = TicketDesk(
-            self.db, messengers=messengers, translators=translators, chat_locale=settings.default_locale
+            self.db,
+            messengers=messengers,
+            translators=translators,
+            chat_locale=settings.default_locale,
+            admins=settings.admins,
+        )
+        relay = ThreadRelay(
+            self.db,
+            desk=desk,
+            messengers=messengers,
+            translators=translators,
+            chat_locale=settings.default_locale,
         )
         conversation = ConversationService(
             self.db,
@@ -98,10 +112,24 @@ class Application:
         )
         self.conversation = conversation
         self.telegram = TelegramTransport(
-            bot, create_dispatcher(conversation, desk), translators, polling_timeout=self._polling_timeout
+            bot,
+            create_dispatcher(conversation, desk, relay),
+            translators,
+            polling_timeout=self._polling_timeout,
         )
         messengers[Platform.TELEGRAM] = self.telegram.messenger
-        self._scheduler = create_scheduler(self.db)
+        self.sla = SlaWatch(
+            self.db,
+            messengers=messengers,
+            translators=translators,
+            settings=SlaSettings(
+                claim=parse_duration(settings.claim_sla),
+                claim_urgent=parse_duration(settings.claim_sla_urgent),
+                admins=settings.admins,
+                locale=settings.default_locale,
+            ),
+        )
+        self._scheduler = create_scheduler(self.db, self.sla)
         self._scheduler.start()
         await self.telegram.start()
         self._delivery_task = asyncio.create_task(self.delivery.run(self._stopping), name="delivery")

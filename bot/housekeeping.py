@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from handlers.sla import SlaWatch
 from storage.models import utcnow
 from storage.uow import Database
 
@@ -28,8 +29,12 @@ async def housekeeping(db: Database, clock: Callable[[], datetime] = utcnow) -> 
     return updates, messages
 
 
-def create_scheduler(db: Database, interval: timedelta = timedelta(minutes=10)) -> AsyncIOScheduler:
+def create_scheduler(
+    db: Database, sla: SlaWatch | None = None, interval: timedelta = timedelta(minutes=10)
+) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
+    if sla is not None:
+        scheduler.add_job(sla.tick, "interval", seconds=60, id="sla", max_instances=1, coalesce=True)
     scheduler.add_job(
         housekeeping,
         "interval",

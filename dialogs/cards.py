@@ -9,9 +9,17 @@ from dialogs import texts
 from dialogs.i18n import N_, Translator
 from dialogs.primitives import Button, Payload, Screen
 from dialogs.state import Draft
-from storage.vocabulary import Category, ContactMethod, TicketStatus
+from storage.vocabulary import Category, ContactMethod, Outcome, TicketStatus
 
 CARD_STEP = "tk"  # payload step of coordinators' buttons: a schema
+
+OUTCOME_LABELS = {
+    Outcome.HELPED: N_("✅ Helped"),
+    Outcome.REFERRED: N_("➡️ Referred to another organisation"),
+    Outcome.UNREACHABLE: N_("📵 Could not reach the family"),
+    Outcome.DUPLICATE: N_("🔁 Duplicate"),
+    Outcome.NOT_OUR_PROFILE: N_("🚫 Not our profile"),
+}
 
 DANGER_LABELS = {
     "violence": N_("violence"),
@@ -46,6 +54,8 @@ class CardView:
     claimed_at: datetime | None = None
     earlier_tickets: int = 0
     earlier_assignees: list[str] = field(default_factory=list)
+    outcome: Outcome | None = None
+    outcome_note: str | None = None
 
 
 class Speaker:
@@ -127,15 +137,81 @@ def _status_line(s: Speaker, view: CardView) -> str:
         return s._(N_("✋ Taken by {name}, {when}")).format(name=texts.esc(view.assignee_name), when=when)
     if view.status is TicketStatus.WITHDRAWN:
         return s._(N_("↩️ Withdrawn by the family"))
+    if view.status is TicketStatus.CLOSED and view.outcome is not None:
+        line = s._(N_("🔒 Closed by {name}: {outcome}")).format(
+            name=texts.esc(view.assignee_name or "—"), outcome=s._(OUTCOME_LABELS[view.outcome])
+        )
+        return f"{line} — {texts.esc(view.outcome_note)}" if view.outcome_note else line
     return s._(texts.STATUS_LABELS[view.status]).capitalize()
 
 
 def _buttons(s: Speaker, view: CardView) -> tuple[tuple[Button, ...], ...]:
     if view.status is TicketStatus.NEW:
         return ((Button(label=s._(N_("✋ Take it")), payload=card_payload("claim", view.id)),),)
-    if view.status is TicketStatus.CLAIMED and view.has_phone:
-        return ((Button(label=s._(N_("📞 Show the phone number")), payload=card_payload("phone", view.id)),),)
+    if view.status is TicketStatus.CLAIMED:
+        rows: list[tuple[Button, ...]] = []
+        if view.has_phone:
+            rows.append(
+                (Button(label=s._(N_("📞 Show the phone number")), payload=card_payload("phone", view.id)),)
+            )
+        rows.append(
+            (
+                Button(label=s._(N_("↩️ Release")), payload=card_payload("release", view.id)),
+                Button(label=s._(N_("🔒 Close")), payload=card_payload("close", view.id)),
+            )
+        )
+        return tuple(rows)
+    if view.status is TicketStatus.CLOSED:
+        return ((Button(label=s._(N_("🔄 Reopen")), payload=card_payload("reopen", view.id)),),)
     return ()
+
+
+def outcome_buttons(s: Speaker, ticket_id: int) -> tuple[tuple[Button, ...], ...]:
+    """Close asks how it ended; the card keeps its text meanwhile."""
+    rows = [
+        (Button(label=s._(label), payload=card_payload(f"oc-{outcome.value}", ticket_id)),)
+        for outcome, label in OUTCOME_LABELS.items()
+    ]
+    rows.append((Button(label=s._(N_("⬅️ Back")), payload=card_payload("back", ticket_id)),))
+    return tuple(rows)
+
+
+def referral_prompt(s: Speaker, ticket_id: int) -> Screen:
+    text = s._(
+        N_(
+            "➡️ Request #{n}: reply to this message with the name of the organisation the family was referred to."
+        )
+    )
+    return Screen(text=text.format(n=ticket_id), force_reply=True)
+
+
+FAMILY_OUTCOME_TEXTS = {
+    Outcome.HELPED: N_("The coordinator marked that help was given."),
+    Outcome.REFERRED: N_("You were referred to: {note}. They will help you further."),
+    Outcome.UNREACHABLE: N_("The coordinator could not reach you."),
+    Outcome.DUPLICATE: N_("It repeats another request of yours; we go on with that one."),
+    Outcome.NOT_OUR_PROFILE: N_(
+        "This is outside what our service can do. /contacts lists other places that help."
+    ),
+}
+
+
+def closed_for_family(s: Speaker, ticket_id: int, outcome: Outcome, note: str | None) -> Screen:
+    lines = [
+        s._(N_("🔒 Your request #{n} is closed.")).format(n=ticket_id),
+        s._(FAMILY_OUTCOME_TEXTS[outcome]).format(note=texts.esc(note or "—")),
+        "",
+        s._(N_("If you need help again, just write here or send /start. If someone is in danger, call 112.")),
+    ]
+    return Screen(text="\n".join(lines))
+
+
+def reopened_for_family(s: Speaker, ticket_id: int) -> Screen:
+    return Screen(
+        text=s._(N_("🔄 Your request #{n} is open again; your coordinator will contact you.")).format(
+            n=ticket_id
+        )
+    )
 
 
 def info_added(s: Speaker, ticket_id: int, text: str, attachments: int, urgent: bool) -> Screen:

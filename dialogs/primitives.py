@@ -109,6 +109,7 @@ class Screen:
     remove_reply_keyboard: bool = False
     protect: bool = False  # sensitive: the platform should not allow forwarding or saving
     edit: bool = False  # may replace the message whose button was pressed (toggles, paging)
+    force_reply: bool = False  # ask the reader to answer with a reply to this message (group prompts)
 
 
 # ---- effects: what the use-case must carry out, in the same transaction as the new state ----

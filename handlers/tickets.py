@@ -1,23 +1,45 @@
-"""Tickets in coordinators' chats: the card's content, and claiming with one tap."""
+"""Tickets in coordinators' chats: the card's content, and what the card's buttons do.
+
+Callback data carries no rights: every press is checked here against the ticket's chat, its status
+and its assignee (or an admin). Each action is one transaction; messages go out after the commit.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from dialogs import texts
-from dialogs.cards import CARD_STEP, CardView, Speaker, card
+from dialogs.cards import (
+    CARD_STEP,
+    CardView,
+    Speaker,
+    card,
+    closed_for_family,
+    outcome_buttons,
+    referral_prompt,
+    reopened_for_family,
+)
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Payload, Screen
 from dialogs.validate import as_int
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import Ticket, utcnow
 from storage.uow import Database, UnitOfWork
-from storage.vocabulary import Category, ContactMethod, Platform, TicketStatus, parse_person_key, person_key
+from storage.vocabulary import (
+    Category,
+    ContactMethod,
+    Outcome,
+    Platform,
+    TicketStatus,
+    parse_person_key,
+    person_key,
+)
 
 log = logging.getLogger(__name__)
+PROMPT_PREFIX = "desk"  # dialog-state keys of pending prompts in coordinators' chats: a schema
 
 
 async def card_view(uow: UnitOfWork, ticket: Ticket) -> CardView:
@@ -44,7 +66,13 @@ async def card_view(uow: UnitOfWork, ticket: Ticket) -> CardView:
         claimed_at=ticket.claimed_at,
         earlier_tickets=len(earlier),
         earlier_assignees=helpers,
+        outcome=Outcome(ticket.outcome) if ticket.outcome else None,
+        outcome_note=ticket.outcome_note,
     )
+
+
+def prompt_key(chat: str, message_id: int) -> str:
+    return f"{PROMPT_PREFIX}:{chat}:{message_id}"
 
 
 @dataclass(frozen=True)
@@ -59,6 +87,14 @@ class CoordinatorAction:
     update_id: int | None = None
     message_id: int | None = None
 
+    @property
+    def chat(self) -> str:
+        return person_key(self.platform, self.chat_id)
+
+    @property
+    def actor(self) -> str:
+        return person_key(self.platform, self.user_id)
+
 
 @dataclass(frozen=True)
 class ActionReply:
@@ -67,19 +103,16 @@ class ActionReply:
 
 
 @dataclass
-class _Claimed:
-    card: Screen
-    card_platform: Platform
-    card_chat: int
-    card_message: int | None
-    family_platform: Platform
-    family_chat: int
-    family_text: str
+class Outbound:
+    """What to send after the commit."""
+
+    edits: list[tuple[str, int, Screen]] = field(default_factory=list)  # chat, message, screen
+    sends: list[tuple[str, Screen, int | None]] = field(default_factory=list)  # chat, screen, reply_to
+    prompt_for: int | None = None  # a ticket whose referral prompt must be remembered once sent
+    prompt_actor: str = ""
 
 
 class TicketDesk:
-    """What coordinators do with a ticket. Callback data carries no rights: every press is checked here."""
-
     def __init__(
         self,
         db: Database,
@@ -87,12 +120,14 @@ class TicketDesk:
         messengers: Mapping[Platform, Messenger],
         translators: Translators,
         chat_locale: str,
+        admins: Collection[str] = (),
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db = db
         self._messengers = messengers
         self._translators = translators
         self._speaker = Speaker(translators[chat_locale], chat_locale)
+        self._admins = frozenset(admins)
         self._clock = clock
 
     def _(self, message: str) -> str:
@@ -102,88 +137,192 @@ class TicketDesk:
         payload = action.payload
         kind, _, raw = payload.value.partition(".") if payload and payload.step == CARD_STEP else ("", "", "")
         ticket_id = as_int(raw)
-        if ticket_id is None or kind not in {"claim", "phone"}:
+        known = {"claim", "phone", "release", "close", "back", "reopen"} | {f"oc-{o.value}" for o in Outcome}
+        if ticket_id is None or kind not in known:
             return ActionReply(self._(N_("This button is out of date.")))
-        if kind == "phone":
-            return await self._phone(action, ticket_id)
-        return await self._claim(action, ticket_id)
-
-    async def _claim(self, action: CoordinatorAction, ticket_id: int) -> ActionReply:
-        chat = person_key(action.platform, action.chat_id)
-        actor = person_key(action.platform, action.user_id)
+        out = Outbound()
         async with self._db.uow() as uow:
             if action.update_id is not None and not await uow.updates.first_time(
                 action.platform, action.update_id
             ):
                 return ActionReply()
             ticket = await uow.tickets.get(ticket_id)
-            if ticket is None or ticket.chat != chat:
-                log.warning("refused a claim from a chat the ticket does not belong to")
+            if ticket is None or ticket.chat != action.chat:
+                log.warning("refused a card action from a chat the ticket does not belong to")
                 return ActionReply(self._(N_("This request does not belong to this chat.")))
-            won = await uow.tickets.claim(ticket_id, chat, actor, action.user_name, self._clock())
-            await uow.session.refresh(ticket)
-            if not won:
-                if ticket.status == TicketStatus.CLAIMED.value:
-                    text = self._(N_("{name} has already taken this request.")).format(
-                        name=ticket.assignee_name
-                    )
-                    return ActionReply(text)
-                return ActionReply(
-                    self._(N_("This request is no longer waiting: {status}.")).format(
-                        status=self._(texts.STATUS_LABELS[TicketStatus(ticket.status)])
-                    )
+            if kind == "claim":
+                reply = await self._claim(uow, ticket, action, out)
+            elif kind == "phone":
+                reply = await self._phone(uow, ticket, action)
+            elif not self._may_manage(ticket, action.actor):
+                reply = ActionReply(
+                    self._(N_("Only the coordinator who took the request, or an admin, can do this."))
                 )
-            await uow.audit.add(actor, "claim", ticket_id=ticket_id, chat=chat, actor_name=action.user_name)
-            claimed = await self._claimed(uow, ticket, action)
-        await self._after_claim(claimed)
+            else:
+                reply = await self._manage(uow, ticket, action, kind, out)
+        await self.carry_out(out)
+        return reply
+
+    def _may_manage(self, ticket: Ticket, actor: str) -> bool:
+        return actor == ticket.assignee or actor in self._admins
+
+    async def _claim(
+        self, uow: UnitOfWork, ticket: Ticket, action: CoordinatorAction, out: Outbound
+    ) -> ActionReply:
+        won = await uow.tickets.claim(ticket.id, action.chat, action.actor, action.user_name, self._clock())
+        await uow.session.refresh(ticket)
+        if not won:
+            if ticket.status == TicketStatus.CLAIMED.value:
+                return ActionReply(
+                    self._(N_("{name} has already taken this request.")).format(name=ticket.assignee_name)
+                )
+            status = self._(texts.STATUS_LABELS[TicketStatus(ticket.status)])
+            return ActionReply(
+                self._(N_("This request is no longer waiting: {status}.")).format(status=status)
+            )
+        await uow.audit.add(
+            action.actor, "claim", ticket_id=ticket.id, chat=action.chat, actor_name=action.user_name
+        )
+        await self._refresh_card(uow, ticket, out)
+        await self._tell_family(
+            uow,
+            ticket,
+            out,
+            lambda s: Screen(
+                text=s._(
+                    N_(
+                        "🤝 A coordinator has taken your request #{n}. They will contact you soon; you can write "
+                        "here at any time. If someone is in danger, call 112."
+                    )
+                ).format(n=ticket.id)
+            ),
+        )
         return ActionReply(self._(N_("The request is yours. The family has been told.")))
 
-    async def _claimed(self, uow: UnitOfWork, ticket: Ticket, action: CoordinatorAction) -> _Claimed:
-        family = await uow.people.by_id(ticket.person_id)
-        platform, family_chat = (
-            parse_person_key(family.key) if family and ":" in family.key else (action.platform, 0)
-        )
-        post = await uow.posts.card(ticket.id, person_key(action.platform, action.chat_id))
-        tr = self._translators[family.locale if family else self._speaker.locale]
-        text = tr.gettext(
-            N_(
-                "🤝 A coordinator has taken your request #{n}. They will contact you soon; you can write "
-                "here at any time. If someone is in danger, call 112."
-            )
-        ).format(n=ticket.id)
-        return _Claimed(
-            card=card(self._speaker, await card_view(uow, ticket)),
-            card_platform=action.platform,
-            card_chat=action.chat_id,
-            card_message=post.message_id if post else action.message_id,
-            family_platform=platform,
-            family_chat=family_chat if family and family.reachable and not family.deleted_at else 0,
-            family_text=text,
-        )
+    async def _phone(self, uow: UnitOfWork, ticket: Ticket, action: CoordinatorAction) -> ActionReply:
+        if ticket.assignee != action.actor or not ticket.phone:
+            return ActionReply(self._(N_("Only the coordinator who took the request sees the phone number.")))
+        await uow.audit.add(action.actor, "show_phone", ticket_id=ticket.id, actor_name=action.user_name)
+        text = self._(N_("Phone for request #{n}: {phone}")).format(n=ticket.id, phone=ticket.phone)
+        return ActionReply(text, alert=True)
 
-    async def _after_claim(self, claimed: _Claimed) -> None:
-        chat_messenger = self._messengers.get(claimed.card_platform)
-        if claimed.card_message is not None and chat_messenger is not None:
-            await chat_messenger.edit(claimed.card_chat, claimed.card_message, claimed.card)
-        family_messenger = self._messengers.get(claimed.family_platform)
-        if claimed.family_chat and family_messenger is not None:
-            try:
-                await family_messenger.send(claimed.family_chat, Screen(text=claimed.family_text))
-            except (RecipientUnreachableError, DeliveryFailedError) as exc:
-                log.warning("could not tell a family that their request was taken: %s", type(exc).__name__)
-
-    async def _phone(self, action: CoordinatorAction, ticket_id: int) -> ActionReply:
-        actor = person_key(action.platform, action.user_id)
-        async with self._db.uow() as uow:
-            ticket = await uow.tickets.get(ticket_id)
-            if ticket is None or ticket.chat != person_key(action.platform, action.chat_id):
-                return ActionReply(self._(N_("This request does not belong to this chat.")))
-            if ticket.assignee != actor or not ticket.phone:
-                return ActionReply(
-                    self._(N_("Only the coordinator who took the request sees the phone number."))
+    async def _manage(
+        self, uow: UnitOfWork, ticket: Ticket, action: CoordinatorAction, kind: str, out: Outbound
+    ) -> ActionReply:
+        now = self._clock()
+        post = await uow.posts.card(ticket.id, action.chat)
+        if kind == "close" and ticket.status == TicketStatus.CLAIMED.value and post is not None:
+            screen = card(self._speaker, await card_view(uow, ticket))
+            out.edits.append(
+                (
+                    action.chat,
+                    post.message_id,
+                    replace(screen, buttons=outcome_buttons(self._speaker, ticket.id)),
                 )
-            await uow.audit.add(actor, "show_phone", ticket_id=ticket_id, actor_name=action.user_name)
-            return ActionReply(
-                self._(N_("Phone for request #{n}: {phone}")).format(n=ticket.id, phone=ticket.phone),
-                alert=True,
             )
+            return ActionReply(self._(N_("How did it end?")))
+        if kind == "back":
+            await self._refresh_card(uow, ticket, out)
+            return ActionReply()
+        if kind == "oc-referred" and ticket.status == TicketStatus.CLAIMED.value:
+            out.sends.append(
+                (action.chat, referral_prompt(self._speaker, ticket.id), post.message_id if post else None)
+            )
+            out.prompt_for, out.prompt_actor = ticket.id, action.actor
+            return ActionReply(self._(N_("Reply to my message with the organisation's name.")))
+        if kind.startswith("oc-"):
+            outcome = Outcome(kind.removeprefix("oc-"))
+            if not await uow.tickets.close(ticket.id, action.chat, outcome.value, None, now):
+                return ActionReply(self._(N_("This request cannot be closed now.")))
+            await self.closed(
+                uow, ticket, action.actor, action.user_name, outcome=outcome, note=None, out=out
+            )
+            return ActionReply(self._(N_("Closed. The family has been told.")))
+        if kind == "release" and await uow.tickets.release(ticket.id, action.chat, now):
+            await uow.audit.add(
+                action.actor, "release", ticket_id=ticket.id, chat=action.chat, actor_name=action.user_name
+            )
+            await uow.session.refresh(ticket)
+            await self._refresh_card(uow, ticket, out)
+            return ActionReply(self._(N_("Released: another coordinator can take it.")))
+        if kind == "reopen" and await uow.tickets.reopen(ticket.id, action.chat, now):
+            await uow.audit.add(
+                action.actor, "reopen", ticket_id=ticket.id, chat=action.chat, actor_name=action.user_name
+            )
+            await uow.session.refresh(ticket)
+            await self._refresh_card(uow, ticket, out)
+            await self._tell_family(uow, ticket, out, lambda s: reopened_for_family(s, ticket.id))
+            return ActionReply(self._(N_("Reopened. The family has been told.")))
+        return ActionReply(self._(N_("This button is out of date.")))
+
+    async def closed(
+        self,
+        uow: UnitOfWork,
+        ticket: Ticket,
+        actor: str,
+        actor_name: str | None,
+        *,
+        outcome: Outcome,
+        note: str | None,
+        out: Outbound,
+    ) -> None:
+        """After a close: audit, the card, and a plain-words message to the family."""
+        await uow.audit.add(
+            actor,
+            "close",
+            ticket_id=ticket.id,
+            chat=ticket.chat,
+            actor_name=actor_name,
+            details={"outcome": outcome.value},
+        )
+        await uow.session.refresh(ticket)
+        await self._refresh_card(uow, ticket, out)
+        await self._tell_family(uow, ticket, out, lambda s: closed_for_family(s, ticket.id, outcome, note))
+
+    async def _refresh_card(self, uow: UnitOfWork, ticket: Ticket, out: Outbound) -> None:
+        if ticket.chat is None:
+            return
+        post = await uow.posts.card(ticket.id, ticket.chat)
+        if post is not None:
+            out.edits.append(
+                (ticket.chat, post.message_id, card(self._speaker, await card_view(uow, ticket)))
+            )
+
+    async def _tell_family(
+        self, uow: UnitOfWork, ticket: Ticket, out: Outbound, make: Callable[[Speaker], Screen]
+    ) -> None:
+        family = await uow.people.by_id(ticket.person_id)
+        if family is None or family.deleted_at is not None or not family.reachable:
+            return
+        speaker = Speaker(self._translators[family.locale], family.locale)
+        out.sends.append((family.key, make(speaker), None))
+
+    async def carry_out(self, out: Outbound) -> None:
+        for chat, message_id, screen in out.edits:
+            platform, chat_id = parse_person_key(chat)
+            if (messenger := self._messengers.get(platform)) is not None:
+                await messenger.edit(chat_id, message_id, screen)
+        for chat, screen, reply_to in out.sends:
+            platform, chat_id = parse_person_key(chat)
+            messenger = self._messengers.get(platform)
+            if messenger is None:
+                continue
+            try:
+                ids = await messenger.send(chat_id, screen, reply_to=reply_to)
+            except RecipientUnreachableError:
+                async with self._db.uow() as uow:
+                    await uow.people.set_reachable(chat, False)
+                continue
+            except DeliveryFailedError:
+                log.warning("a message from the coordinators' desk could not be delivered")
+                continue
+            if chat_id > 0:  # a family's private chat: the quick exit must be able to delete it
+                async with self._db.uow() as uow:
+                    await uow.chat_log.add(chat, ids, from_bot=True)
+            elif out.prompt_for is not None and screen.force_reply:
+                async with self._db.uow() as uow:
+                    await uow.dialogs.save(
+                        prompt_key(chat, ids[-1]),
+                        "referral",
+                        {"ticket": out.prompt_for, "actor": out.prompt_actor},
+                    )

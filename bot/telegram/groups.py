@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.enums import ChatType
-from aiogram.types import CallbackQuery, Update
+from aiogram.types import CallbackQuery, Message, Update, User
 
 from bot.telegram.callbacks import DialogCallback
 from dialogs.cards import CARD_STEP
+from handlers.relay import GroupMessage, ThreadRelay
 from handlers.tickets import CoordinatorAction, TicketDesk
 from storage.vocabulary import Platform
 
@@ -18,7 +19,38 @@ def create_router() -> Router:
     router = Router(name=__name__)
     router.callback_query.filter(F.message.chat.type.in_(GROUPS))
     router.callback_query.register(on_card_button, DialogCallback.filter(F.step == CARD_STEP))
+    router.message.filter(F.chat.type.in_(GROUPS))
+    router.message.register(on_migrated, F.migrate_to_chat_id)
+    router.message.register(on_group_message, F.from_user)
     return router
+
+
+def _name(user: User) -> str:
+    return user.full_name or (f"@{user.username}" if user.username else str(user.id))
+
+
+async def on_migrated(message: Message, relay: ThreadRelay) -> None:
+    """The group became a supergroup: tickets, cards and the default chat follow it."""
+    if message.migrate_to_chat_id is not None:
+        await relay.migrated(Platform.TELEGRAM, message.chat.id, message.migrate_to_chat_id)
+
+
+async def on_group_message(message: Message, event_update: Update, relay: ThreadRelay) -> None:
+    user = message.from_user
+    if user is None or user.is_bot:
+        return
+    await relay.handle(
+        GroupMessage(
+            platform=Platform.TELEGRAM,
+            chat_id=message.chat.id,
+            user_id=user.id,
+            user_name=_name(user),
+            message_id=message.message_id,
+            reply_to=message.reply_to_message.message_id if message.reply_to_message else None,
+            text=message.text or message.caption or "",
+            update_id=event_update.update_id,
+        )
+    )
 
 
 async def on_card_button(
@@ -29,7 +61,7 @@ async def on_card_button(
         await query.answer()
         return
     user = query.from_user
-    name = user.full_name or (f"@{user.username}" if user.username else str(user.id))
+    name = _name(user)
     reply = await desk.press(
         CoordinatorAction(
             platform=Platform.TELEGRAM,

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from aiogram.types import (
+    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
@@ -20,7 +21,7 @@ from dialogs.state import Attachment
 from storage.vocabulary import AttachmentKind
 
 TEXT_LIMIT = 4096
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply | None
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ def render(screen: Screen) -> Rendered:
         markup = ReplyKeyboardMarkup(keyboard=keyboard, resize_keyboard=True, one_time_keyboard=True)
     elif screen.remove_reply_keyboard and markup is None:
         markup = ReplyKeyboardRemove()
+    elif screen.force_reply and markup is None:
+        markup = ForceReply(selective=True)
     return Rendered(chunks=split_text(screen.text), markup=markup, protect=screen.protect)
 
 

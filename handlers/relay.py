@@ -1,0 +1,184 @@
+"""Messages in a ticket's thread: the assignee's go to the family, everything else stays in the group."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from dialogs.i18n import N_, Translators
+from dialogs.primitives import Screen
+from handlers.ports import DeliveryFailedError, MessageGoneError, Messenger, RecipientUnreachableError
+from handlers.tickets import Outbound, TicketDesk, prompt_key
+from storage.models import utcnow
+from storage.uow import Database, UnitOfWork
+from storage.vocabulary import Outcome, Platform, TicketStatus, parse_person_key, person_key
+
+log = logging.getLogger(__name__)
+NOTE_COMMAND = "/note"
+
+
+@dataclass(frozen=True)
+class GroupMessage:
+    """A message written in a coordinators' chat, in neutral terms."""
+
+    platform: Platform
+    chat_id: int
+    user_id: int
+    user_name: str
+    message_id: int
+    reply_to: int | None
+    text: str
+    update_id: int | None = None
+
+
+@dataclass
+class _ToFamily:
+    ticket_id: int
+    family: str
+    reply_to: int | None
+
+
+class ThreadRelay:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        desk: TicketDesk,
+        messengers: Mapping[Platform, Messenger],
+        translators: Translators,
+        chat_locale: str,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._db = db
+        self._desk = desk
+        self._messengers = messengers
+        self._tr = translators[chat_locale]
+        self._clock = clock
+
+    async def migrated(self, platform: Platform, old_chat_id: int, new_chat_id: int) -> None:
+        """Telegram says a group became a supergroup: tickets, cards and the default chat follow it."""
+        old, new = person_key(platform, old_chat_id), person_key(platform, new_chat_id)
+        async with self._db.uow() as uow:
+            await uow.migrations.record(old, new)
+            await uow.audit.add("system", "chat_migrated", chat=new, details={"from": old})
+
+    async def handle(self, message: GroupMessage) -> None:
+        if message.reply_to is None:
+            return  # ordinary talk in the group: not ours
+        chat = person_key(message.platform, message.chat_id)
+        actor = person_key(message.platform, message.user_id)
+        notice: str | None = None
+        to_family: _ToFamily | None = None
+        out = Outbound()
+        async with self._db.uow() as uow:
+            if message.update_id is not None and not await uow.updates.first_time(
+                message.platform, message.update_id
+            ):
+                return
+            prompt = await uow.dialogs.load(prompt_key(chat, message.reply_to))
+            if prompt is not None:
+                notice = await self._referral(uow, prompt[1], message, out)
+            else:
+                ticket_id = await uow.posts.ticket_of(chat, message.reply_to)
+                mapped = await uow.relay.by_group_message(chat, message.reply_to)
+                ticket_id = ticket_id or (mapped.ticket_id if mapped else None)
+                ticket = await uow.tickets.get(ticket_id) if ticket_id else None
+                if ticket is None:
+                    return
+                internal = message.text.strip().lower().startswith(NOTE_COMMAND)
+                if internal:
+                    await uow.audit.add(
+                        actor, "note", ticket_id=ticket.id, chat=chat, actor_name=message.user_name
+                    )
+                    return
+                if ticket.status != TicketStatus.CLAIMED.value or actor != ticket.assignee:
+                    # Once per coordinator and ticket: say that this stays in the group.
+                    if not await uow.audit.has(ticket.id, actor, "internal_notice"):
+                        await uow.audit.add(actor, "internal_notice", ticket_id=ticket.id, chat=chat)
+                        notice = self._tr.gettext(
+                            N_(
+                                "💬 This stays in the group: only the coordinator who took the request writes to "
+                                "the family (start a message with /note to keep it internal)."
+                            )
+                        )
+                else:
+                    family = await uow.people.by_id(ticket.person_id)
+                    if family is not None and family.deleted_at is None:
+                        back = (
+                            mapped.family_message_id
+                            if mapped is not None and mapped.direction == "in"
+                            else None
+                        )
+                        to_family = _ToFamily(ticket.id, family.key, back)
+        if notice is not None:
+            await self._say(message, notice)
+        await self._desk.carry_out(out)
+        if to_family is not None:
+            await self._to_family(message, chat, to_family)
+
+    async def _referral(
+        self, uow: UnitOfWork, data: dict[str, object], message: GroupMessage, out: Outbound
+    ) -> str | None:
+        """The answer to "which organisation?": close the ticket as referred, with that name."""
+        chat = person_key(message.platform, message.chat_id)
+        actor = person_key(message.platform, message.user_id)
+        ticket_id = data.get("ticket")
+        ticket = await uow.tickets.get(int(ticket_id)) if isinstance(ticket_id, int) else None
+        if ticket is None or (actor != data.get("actor") and actor != ticket.assignee):
+            return None
+        name = message.text.strip()[:200]
+        if not name:
+            return self._tr.gettext(N_("Please reply with the organisation's name in words."))
+        if not await uow.tickets.close(ticket.id, chat, Outcome.REFERRED.value, name, self._clock()):
+            return None
+        await uow.dialogs.delete(prompt_key(chat, message.reply_to or 0))
+        await self._desk.closed(
+            uow, ticket, actor, message.user_name, outcome=Outcome.REFERRED, note=name, out=out
+        )
+        return self._tr.gettext(N_("Closed as referred. The family has been told."))
+
+    async def _say(self, message: GroupMessage, text: str) -> None:
+        messenger = self._messengers.get(message.platform)
+        if messenger is None:
+            return
+        try:
+            await messenger.send(message.chat_id, Screen(text=text), reply_to=message.message_id)
+        except (RecipientUnreachableError, DeliveryFailedError):
+            log.warning("could not answer in a coordinators' chat")
+
+    async def _to_family(self, message: GroupMessage, chat: str, to: _ToFamily) -> None:
+        platform, family_chat = parse_person_key(to.family)
+        messenger = self._messengers.get(platform)
+        failure: str | None = None
+        if messenger is None or platform is not message.platform:
+            failure = self._tr.gettext(
+                N_("⚠️ Not delivered: the family is on another messenger (not supported yet).")
+            )
+        else:
+            try:
+                new_id = await messenger.copy(
+                    message.chat_id, message.message_id, family_chat, reply_to=to.reply_to
+                )
+            except RecipientUnreachableError:
+                async with self._db.uow() as uow:
+                    await uow.people.set_reachable(to.family, False)
+                failure = self._tr.gettext(
+                    N_("⚠️ Not delivered: the family has blocked the bot or deleted the chat.")
+                )
+            except (DeliveryFailedError, MessageGoneError):
+                failure = self._tr.gettext(N_("⚠️ Not delivered right now. Please send it again in a minute."))
+            else:
+                async with self._db.uow() as uow:
+                    await uow.relay.add(to.ticket_id, "out", (chat, message.message_id), (to.family, new_id))
+                    await uow.chat_log.add(to.family, [new_id], from_bot=True)
+                    await uow.tickets.wrote(to.ticket_id, family=False, at=self._clock())
+                    await uow.audit.add(
+                        person_key(message.platform, message.user_id),
+                        "message_out",
+                        ticket_id=to.ticket_id,
+                        chat=chat,
+                    )
+        if failure is not None:
+            await self._say(message, failure)

@@ -1,0 +1,113 @@
+"""Nobody took it, nobody answered: re-announce, escalate to admins, nudge the assignee.
+
+Run by the scheduler tick; what is due is decided by the tickets table with conditional UPDATEs,
+so a tick that runs twice (or on two replicas) announces each ticket once per period.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from dialogs.cards import Speaker
+from dialogs.i18n import N_, Translators
+from dialogs.primitives import Screen
+from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
+from storage.models import utcnow
+from storage.uow import Database
+from storage.vocabulary import Platform, parse_person_key
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SlaSettings:
+    claim: timedelta
+    claim_urgent: timedelta
+    answer: timedelta = timedelta(days=1)
+    admins: Collection[str] = ()
+    locale: str = "ru"
+
+
+class SlaWatch:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        messengers: Mapping[Platform, Messenger],
+        translators: Translators,
+        settings: SlaSettings,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._db = db
+        self._messengers = messengers
+        self._speaker = Speaker(translators[settings.locale], settings.locale)
+        self._settings = settings
+        self._clock = clock
+
+    def _minutes(self, since: datetime, now: datetime) -> str:
+        n = max(1, int((now - since).total_seconds() // 60))
+        return self._speaker.ngettext("{n} minute", "{n} minutes", n).format(n=n)
+
+    async def tick(self) -> int:
+        """One round; returns how many messages it asked to send."""
+        now = self._clock()
+        sends: list[tuple[str, Screen, int | None]] = []
+        s = self._speaker
+        async with self._db.uow() as uow:
+            for urgent, period in ((True, self._settings.claim_urgent), (False, self._settings.claim)):
+                before = now - period
+                for ticket in await uow.tickets.unclaimed_since(before, urgent=urgent):
+                    if ticket.chat is None or not await uow.tickets.announce(ticket.id, before, now):
+                        continue
+                    waited = self._minutes(ticket.created_at, now)
+                    post = await uow.posts.card(ticket.id, ticket.chat)
+                    text = s._(
+                        N_(
+                            "⏰ Request #{n} has been waiting for a coordinator for {waited}. Who can take it?"
+                        )
+                    )
+                    sends.append(
+                        (
+                            ticket.chat,
+                            Screen(text=text.format(n=ticket.id, waited=waited)),
+                            post.message_id if post else None,
+                        )
+                    )
+                    alert = s._(N_("⏰ Nobody has taken request #{n} for {waited}.")).format(
+                        n=ticket.id, waited=waited
+                    )
+                    sends += [(admin, Screen(text=alert), None) for admin in self._settings.admins]
+                    await uow.audit.add("system", "sla_reannounce", ticket_id=ticket.id, chat=ticket.chat)
+            for ticket in await uow.tickets.waiting_for_answer(now - self._settings.answer):
+                if (
+                    ticket.chat is None
+                    or ticket.family_wrote_at is None
+                    or not await uow.tickets.nudged(ticket.id, now)
+                ):
+                    continue
+                post = await uow.posts.card(ticket.id, ticket.chat)
+                text = s._(
+                    N_("🔔 {name}, the family of request #{n} has been waiting for your answer for {waited}.")
+                )
+                screen = Screen(
+                    text=text.format(
+                        name=ticket.assignee_name or "—",
+                        n=ticket.id,
+                        waited=self._minutes(ticket.family_wrote_at, now),
+                    )
+                )
+                sends.append((ticket.chat, screen, post.message_id if post else None))
+                await uow.audit.add("system", "sla_nudge", ticket_id=ticket.id, chat=ticket.chat)
+        for chat, screen, reply_to in sends:
+            platform, chat_id = parse_person_key(chat)
+            messenger = self._messengers.get(platform)
+            if messenger is None:
+                continue
+            try:
+                await messenger.send(chat_id, screen, reply_to=reply_to)
+            except (RecipientUnreachableError, DeliveryFailedError) as exc:
+                log.warning("an SLA message could not be delivered (%s)", type(exc).__name__)
+        return len(sends)
