@@ -63,8 +63,9 @@ async def db(request: pytest.FixtureRequest, db_url: str) -> AsyncIterator[Datab
 
 # ---- end to end: the emulator and the running application ----
 
+from bot.app import Application  # noqa: E402
 from tests import spec_telegram  # noqa: E402
-from tests.e2e import HandledUpdates, Parent, start_app  # noqa: E402
+from tests.e2e import GROUP, HandledUpdates, Parent, start_app  # noqa: E402
 from tests.tg_emulator import TelegramEmulator  # noqa: E402
 
 SPEC_REPORT: dict[str, bool] = {}
@@ -110,3 +111,15 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             "Telegram spec check NOT DONE: ../shared/specs/telegram/api.json is absent (set TELEGRAM_SPEC)",
             yellow=True,
         )
+
+
+@pytest.fixture
+async def desk_app(emulator: TelegramEmulator, db_url: str) -> AsyncIterator[Application]:
+    app = await start_app(emulator, db_url, coordinator_chat=f"tg:{GROUP}")
+    yield app
+    await app.stop()
+
+
+@pytest.fixture
+def family(emulator: TelegramEmulator, desk_app: Application) -> Parent:
+    return Parent(emulator=emulator, handled=HandledUpdates(desk_app), user_id=6001)

@@ -6,12 +6,15 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from bot.app import Application
 from bot.config import Settings
 from dialogs.primitives import Incoming
 from handlers.conversation import Reply
+from storage.models import utcnow
+from storage.vocabulary import OutboxKind, Platform
 from tests.tg_emulator import SentMessage, TelegramEmulator
 
 TOKEN = "123456:TEST-token_for_the_emulator"
@@ -138,3 +141,72 @@ def find(messages: list[SentMessage], predicate: Callable[[SentMessage], bool]) 
         if predicate(message):
             return message
     raise AssertionError(f"no such message among {[m.text for m in messages]}")
+
+
+# ---- the coordinators' side ----
+
+GROUP = -1001000000001
+OTHER_GROUP = -1001000000002
+
+
+async def make_tickets(app: Application, count: int, *, urgent_every: int = 0) -> list[int]:
+    """Tickets written the way the conversation writes them: with their outbox row, in one transaction."""
+    assert app.db is not None
+    ids = []
+    async with app.db.uow() as uow:
+        for i in range(count):
+            person, _ = await uow.people.get_or_create(f"tg:{70000 + i}", Platform.TELEGRAM, "ru")
+            urgent = bool(urgent_every) and i % urgent_every == 0
+            ticket = await uow.tickets.create(
+                person_id=person.id,
+                category="humanitarian",
+                description=f"семья {i}",
+                contact_method="chat",
+                locale="ru",
+                urgent=urgent,
+                created_at=utcnow() + timedelta(milliseconds=i),
+            )
+            await uow.outbox.add(OutboxKind.TICKET_CREATED, ticket.id, urgent=urgent, payload={})
+            ids.append(ticket.id)
+    assert app.delivery is not None
+    app.delivery.wake()
+    return ids
+
+
+async def settled(app: Application, timeout: float = 10.0) -> None:
+    """Wait until every outbox row is delivered (the card is seen a moment before the commit)."""
+    assert app.db is not None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        async with app.db.uow() as uow:
+            if not await uow.outbox.pending():
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the outbox did not drain")
+
+
+def cards(emulator: TelegramEmulator) -> list[SentMessage]:
+    return [m for m in emulator.sent_to(GROUP) if any("claim" in d for _t, d in emulator.buttons(m))]
+
+
+async def press(
+    emulator: TelegramEmulator, user_id: int, message: SentMessage, data: str, chat_id: int = GROUP
+) -> dict[str, Any]:
+    answers = len(emulator.callback_answers)
+    emulator.callback(user_id, message.message_id, data, chat_id=chat_id)
+    await emulator.wait_for(lambda: len(emulator.callback_answers) > answers)
+    return list(emulator.callback_answers.values())[-1]
+
+
+async def race(emulator: TelegramEmulator, card: SentMessage, data: str) -> None:
+    """Two coordinators press "take it" on the same card at the same moment."""
+    expected = len(emulator.callback_answers) + 2
+    emulator.callback(101, card.message_id, data, chat_id=GROUP)
+    emulator.callback(102, card.message_id, data, chat_id=GROUP)
+    await emulator.wait_for(lambda: len(emulator.callback_answers) >= expected)
+
+
+def introduce(emulator: TelegramEmulator, user_id: int, name: str) -> None:
+    """A coordinator says something in the group, so the emulator knows their name."""
+    emulator.message(user_id, "привет", chat_id=GROUP, chat_type="supergroup", first_name=name)

@@ -1,0 +1,267 @@
+"""A ticket's life after the claim: relay both ways, internal notes, close and reopen, SLA, migration."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import Application
+from storage.models import ChatMigration, Ticket, utcnow
+from tests.e2e import GROUP, HandledUpdates, Parent, cards, introduce, make_tickets, press, settled, start_app
+from tests.test_e2e_safety import finish, to_description
+from tests.tg_emulator import SentMessage, TelegramEmulator
+
+ASSIGNEE, OTHER = 101, 102
+
+
+async def ticket(app: Application) -> Ticket:
+    assert app.db is not None
+    async with app.db.uow() as uow:
+        return (await uow.session.scalars(select(Ticket).order_by(Ticket.id.desc()))).first()  # type: ignore[return-value]
+
+
+async def claimed(family: Parent, emulator: TelegramEmulator, app: Application) -> SentMessage:
+    """The family sends a request; coordinator ASSIGNEE takes it. Returns the card."""
+    introduce(emulator, ASSIGNEE, "Анна")
+    introduce(emulator, OTHER, "Борис")
+    await to_description(family)
+    await family.say("Нужна помощь юриста")
+    await finish(family)
+    await emulator.wait_for(lambda: bool(cards(emulator)))
+    await settled(app)
+    [card] = cards(emulator)
+    answer = await press(emulator, ASSIGNEE, card, emulator.button_data(card, "Беру"))
+    assert "ваша" in answer["text"]
+    await emulator.wait_for(
+        lambda: any("Координатор взял" in (m.text or "") for m in emulator.sent_to(family.chat_id))
+    )
+    return card
+
+
+def copies_to(emulator: TelegramEmulator, chat_id: int) -> list[SentMessage]:
+    return [m for m in emulator.messages.get(chat_id, []) if m.method.lower() == "copymessage"]
+
+
+async def group_says(
+    emulator: TelegramEmulator,
+    app: Application,
+    user_id: int,
+    text: str | None,
+    reply_to: int,
+    *,
+    document: bool = False,
+) -> None:
+    """A coordinator writes in the group, as a reply; waits until the bot has handled it."""
+    before = len(emulator.calls)
+    emulator.message(
+        user_id, text, chat_id=GROUP, chat_type="supergroup", reply_to_message_id=reply_to, document=document
+    )
+    await emulator.wait_for(
+        lambda: any(c.method.lower() == "getupdates" for c in emulator.calls[before + 1 :])
+    )
+    await emulator.wait_for(lambda: len(emulator.calls) > before + 1)
+
+
+async def test_relay_both_ways_threaded_with_media(
+    family: Parent, emulator: TelegramEmulator, desk_app: Application
+) -> None:
+    card = await claimed(family, emulator, desk_app)
+    replies = await family.say("Здравствуйте! Когда вы позвоните?")
+    assert "Передано вашему координатору" in family.texts(replies)
+    await emulator.wait_for(lambda: len(copies_to(emulator, GROUP)) == 1)
+    [in_group] = copies_to(emulator, GROUP)
+    assert in_group.params["reply_parameters"]["message_id"] == card.message_id
+    assert in_group.text == "Здравствуйте! Когда вы позвоните?"
+    await family.send(photo=True, caption="Вот справка")
+    await emulator.wait_for(lambda: len(copies_to(emulator, GROUP)) == 2)
+
+    # The assignee answers the family's message: it goes to the family, as a reply to their own message.
+    family_question = emulator.user_messages[family.chat_id][-2]
+    await group_says(emulator, desk_app, ASSIGNEE, "Добрый вечер! Позвоню завтра в 10.", in_group.message_id)
+    await emulator.wait_for(lambda: len(copies_to(emulator, family.chat_id)) == 1)
+    [to_family] = copies_to(emulator, family.chat_id)
+    assert to_family.text == "Добрый вечер! Позвоню завтра в 10."
+    assert to_family.params["reply_parameters"]["message_id"] == family_question.message_id
+    assert "Анна" not in str(to_family.raw), "coordinators stay anonymous"
+    await group_says(emulator, desk_app, ASSIGNEE, None, card.message_id, document=True)
+    await emulator.wait_for(lambda: len(copies_to(emulator, family.chat_id)) == 2)
+
+    # The family replies to the coordinator's message: threaded under it in the group.
+    await family.send(text="Хорошо, буду ждать", reply_to_message_id=to_family.message_id)
+    await emulator.wait_for(lambda: len(copies_to(emulator, GROUP)) == 3)
+    coordinator_message = next(
+        m for m in emulator.user_messages[GROUP] if m.text == "Добрый вечер! Позвоню завтра в 10."
+    )
+    assert (
+        copies_to(emulator, GROUP)[-1].params["reply_parameters"]["message_id"]
+        == coordinator_message.message_id
+    )
+    # Coordinators' messages are in the quick-exit log too: /erase removes them from the family's phone.
+    await family.say("/erase")
+    await emulator.wait_for(lambda: to_family.message_id in emulator.deleted.get(family.chat_id, set()))
+
+
+async def test_notes_and_other_coordinators_stay_in_the_group(
+    family: Parent, emulator: TelegramEmulator, desk_app: Application
+) -> None:
+    card = await claimed(family, emulator, desk_app)
+    await group_says(
+        emulator, desk_app, ASSIGNEE, "/note семья знакома, звонила в прошлом году", card.message_id
+    )
+    await group_says(emulator, desk_app, OTHER, "Я могу подменить", card.message_id)
+    await emulator.wait_for(
+        lambda: any("останется в группе" in (m.text or "") for m in emulator.sent_to(GROUP))
+    )
+    await group_says(emulator, desk_app, OTHER, "Ещё раз", card.message_id)
+    await group_says(emulator, desk_app, ASSIGNEE, "Пишу семье", card.message_id)
+    await emulator.wait_for(lambda: len(copies_to(emulator, family.chat_id)) == 1)
+    assert [m.text for m in copies_to(emulator, family.chat_id)] == ["Пишу семье"]
+    notices = [m for m in emulator.sent_to(GROUP) if "останется в группе" in (m.text or "")]
+    assert len(notices) == 1, "said once"
+
+
+async def test_a_family_that_blocked_the_bot_is_shown_in_the_thread(
+    family: Parent, emulator: TelegramEmulator, desk_app: Application
+) -> None:
+    card = await claimed(family, emulator, desk_app)
+    emulator.block(family.user_id)
+    await group_says(emulator, desk_app, ASSIGNEE, "Вы на связи?", card.message_id)
+    await emulator.wait_for(lambda: any("заблокировала" in (m.text or "") for m in emulator.sent_to(GROUP)))
+    assert desk_app.db is not None
+    async with desk_app.db.uow() as uow:
+        person = await uow.people.get(f"tg:{family.user_id}")
+    assert person is not None and person.reachable is False
+
+
+async def test_close_with_an_outcome_reopen_and_release(
+    family: Parent, emulator: TelegramEmulator, desk_app: Application
+) -> None:
+    card = await claimed(family, emulator, desk_app)
+    refused = await press(emulator, OTHER, card, emulator.button_data(emulator.sent_to(GROUP)[0], "Закрыть"))
+    assert "только координатор" in refused["text"].lower()
+    await press(emulator, ASSIGNEE, card, emulator.button_data(emulator.sent_to(GROUP)[0], "Закрыть"))
+    await emulator.wait_for(lambda: "Помогли" in str(emulator.buttons(emulator.sent_to(GROUP)[0])))
+    await press(emulator, ASSIGNEE, card, emulator.button_data(emulator.sent_to(GROUP)[0], "Помогли"))
+    await emulator.wait_for(
+        lambda: any("закрыта" in (m.text or "") for m in emulator.sent_to(family.chat_id))
+    )
+    assert (await ticket(desk_app)).status == "closed"
+    assert "Закрыл(а) Анна" in (emulator.sent_to(GROUP)[0].text or "")
+    # Closed: the family's next message is no longer relayed; they are offered a new request.
+    replies = await family.say("Спасибо!")
+    assert "Попросить о помощи" in family.texts(replies)
+
+    refused = await press(
+        emulator, OTHER, card, emulator.button_data(emulator.sent_to(GROUP)[0], "Открыть снова")
+    )
+    assert (await ticket(desk_app)).status == "closed"
+    await press(emulator, ASSIGNEE, card, emulator.button_data(emulator.sent_to(GROUP)[0], "Открыть снова"))
+    await emulator.wait_for(
+        lambda: any("снова открыта" in (m.text or "") for m in emulator.sent_to(family.chat_id))
+    )
+    reopened = await ticket(desk_app)
+    assert reopened.status == "claimed" and reopened.assignee == f"tg:{ASSIGNEE}"
+
+    await press(emulator, ASSIGNEE, card, emulator.button_data(emulator.sent_to(GROUP)[0], "Освободить"))
+    await emulator.wait_for(lambda: bool(cards(emulator)))
+    answer = await press(emulator, OTHER, card, emulator.button_data(cards(emulator)[0], "Беру"))
+    assert "ваша" in answer["text"]
+    assert desk_app.db is not None
+    async with desk_app.db.uow() as uow:
+        actions = [e.action for e in await uow.audit.for_ticket(reopened.id)]
+    assert actions == ["card_posted", "claim", "close", "reopen", "release", "claim"]
+
+
+async def test_referral_asks_for_the_organisation(
+    family: Parent, emulator: TelegramEmulator, desk_app: Application
+) -> None:
+    card = await claimed(family, emulator, desk_app)
+    await press(emulator, ASSIGNEE, card, emulator.button_data(emulator.sent_to(GROUP)[0], "Закрыть"))
+    await emulator.wait_for(lambda: "Направили" in str(emulator.buttons(emulator.sent_to(GROUP)[0])))
+    await press(emulator, ASSIGNEE, card, emulator.button_data(emulator.sent_to(GROUP)[0], "Направили"))
+    await emulator.wait_for(
+        lambda: any((m.reply_markup or {}).get("force_reply") for m in emulator.sent_to(GROUP))
+    )
+    prompt = next(m for m in emulator.sent_to(GROUP) if (m.reply_markup or {}).get("force_reply"))
+    await group_says(emulator, desk_app, ASSIGNEE, "Центр <Семья> на Ленина, 5", prompt.message_id)
+    await emulator.wait_for(
+        lambda: any("направили" in (m.text or "") for m in emulator.sent_to(family.chat_id))
+    )
+    closed = await ticket(desk_app)
+    assert closed.status == "closed" and closed.outcome == "referred"
+    assert closed.outcome_note == "Центр <Семья> на Ленина, 5"
+    family_note = next(m for m in emulator.sent_to(family.chat_id) if "направили" in (m.text or ""))
+    assert "&lt;Семья&gt;" in family_note.params["text"]
+
+
+@pytest.fixture
+async def sla_app(emulator: TelegramEmulator, db_url: str) -> AsyncIterator[Application]:
+    app = await start_app(
+        emulator,
+        db_url,
+        coordinator_chat=f"tg:{GROUP}",
+        admin_ids="tg:900",
+        claim_sla="2h",
+        claim_sla_urgent="15m",
+    )
+    yield app
+    await app.stop()
+
+
+async def test_unclaimed_requests_are_reannounced_and_escalated_once(
+    emulator: TelegramEmulator, sla_app: Application
+) -> None:
+    await make_tickets(sla_app, 2, urgent_every=2)  # the first is urgent
+    await emulator.wait_for(lambda: len(cards(emulator)) == 2)
+    await settled(sla_app)
+    sla = sla_app.sla
+    assert sla is not None
+    start = utcnow()
+    sla._clock = lambda: start + timedelta(minutes=20)
+    assert await sla.tick() == 2, "the urgent one (15 min): in the group and to the admin"
+    assert await sla.tick() == 0, "once per period"
+    sla._clock = lambda: start + timedelta(hours=3)
+    assert await sla.tick() == 4, "both now"
+    reminders = [m for m in emulator.sent_to(GROUP) if "ждёт координатора" in (m.text or "")]
+    assert len(reminders) == 3
+    assert [m for m in emulator.sent_to(900) if "никто не взял" in (m.text or "")]
+
+
+async def test_an_assignee_is_nudged_when_the_family_waits(
+    emulator: TelegramEmulator, sla_app: Application
+) -> None:
+    family = Parent(emulator=emulator, handled=HandledUpdates(sla_app), user_id=6501)
+    await claimed(family, emulator, sla_app)
+    await family.say("Вы здесь?")
+    await settled(sla_app)
+    sla = sla_app.sla
+    assert sla is not None
+    start = utcnow()
+    sla._clock = lambda: start + timedelta(hours=25)
+    await sla.tick()
+    assert [m for m in emulator.sent_to(GROUP) if "Анна, семья по заявке" in (m.text or "")]
+    assert await sla.tick() == 0
+
+
+async def test_a_migrated_group_is_followed(emulator: TelegramEmulator, desk_app: Application) -> None:
+    new_group = -1009999999999
+    emulator.fail_next("sendMessage", error_code=400, migrate_to_chat_id=new_group, chat_id=GROUP)
+    [first] = await make_tickets(desk_app, 1)
+    await emulator.wait_for(lambda: bool(emulator.sent_to(new_group)))
+    await settled(desk_app)
+    [second] = await make_tickets(desk_app, 1)
+    await emulator.wait_for(lambda: len(emulator.sent_to(new_group)) == 2)
+    await settled(desk_app)
+    assert desk_app.db is not None
+    async with desk_app.db.uow() as uow:
+        chats = {
+            t.chat
+            for t in (await uow.session.scalars(select(Ticket).where(Ticket.id.in_([first, second])))).all()
+        }
+        [migration] = (await uow.session.scalars(select(ChatMigration))).all()
+    assert chats == {f"tg:{new_group}"}
+    assert (migration.old_chat, migration.new_chat) == (f"tg:{GROUP}", f"tg:{new_group}")
+    assert emulator.sent_to(GROUP) == []
