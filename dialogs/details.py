@@ -7,7 +7,7 @@ from dataclasses import replace
 from dialogs import texts
 from dialogs.engine import MENU, STEPS, Step, Turn, in_triage
 from dialogs.i18n import N_
-from dialogs.primitives import Button, CreateTicket, Screen
+from dialogs.primitives import Button, CreateTicket, EventKind, Screen
 from dialogs.questions import QUESTIONS
 from dialogs.state import Attachment
 from dialogs.triage import SECTION_FIRST_STEP, ChoiceStep, advance, choice_rows, question_screen
@@ -232,7 +232,15 @@ def resume_step(t: Turn) -> str:
 
 def done_screen(t: Turn, number: int) -> None:
     draft = t.draft
-    lines = [t._(N_("✅ Your request <b>#{number}</b> has been received.")).format(number=number), ""]
+    if t.event.kind is EventKind.TICKET_MERGED:
+        head = t._(
+            N_(
+                "✅ You already have an open request <b>#{number}</b> of this kind: what you wrote was added to it."
+            )
+        )
+    else:
+        head = t._(N_("✅ Your request <b>#{number}</b> has been received."))
+    lines = [head.format(number=number), ""]
     if draft.callback:
         lines.append(t._(N_("A coordinator will call you back as soon as possible.")))
     elif draft.urgent:

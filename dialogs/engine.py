@@ -246,7 +246,7 @@ def _dispatch(t: Turn, event: Event) -> None:
             _current(t).on_media(t, event.attachment)
         case EventKind.CONTACT if event.phone:
             _current(t).on_contact(t, event.phone)
-        case EventKind.TICKET_CREATED:
+        case EventKind.TICKET_CREATED | EventKind.TICKET_MERGED:
             _current(t).on_ticket_created(t, event.number)
         case _:
             _current(t).on_other(t, event.what)

@@ -62,6 +62,7 @@ class EventKind(StrEnum):
     UNSUPPORTED = "unsupported"
     # Produced by the use-case after carrying out an effect, fed back into the engine.
     TICKET_CREATED = "ticket_created"
+    TICKET_MERGED = "ticket_merged"  # the request joined the family's open one in the same category
 
 
 @dataclass(frozen=True)

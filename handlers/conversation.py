@@ -35,7 +35,7 @@ from dialogs.primitives import (
     SetLocale,
     WithdrawTicket,
 )
-from dialogs.state import Attachment, DialogData, PersonView, TicketView
+from dialogs.state import Attachment, DialogData, Draft, PersonView, TicketView
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import Person, Ticket, utcnow
 from storage.uow import Database, UnitOfWork
@@ -43,6 +43,7 @@ from storage.vocabulary import Category, ContactMethod, OutboxKind, Platform, Ti
 
 log = logging.getLogger(__name__)
 
+OPEN_VALUES = frozenset(s.value for s in (TicketStatus.NEW, TicketStatus.CLAIMED))
 # Telegram lets a bot delete messages in a private chat for 48 hours.
 ERASE_WINDOW = timedelta(hours=48)
 MAX_FOLLOW_UPS = 3
@@ -251,6 +252,8 @@ class ConversationService:
                     await uow.people.give_consent(person, version, self._clock())
                 case SetAnnouncements(enabled=enabled):
                     await uow.people.set_announcements(person, enabled)
+                case CreateTicket(draft=draft) if same := await self._open_of_kind(uow, person.id, draft):
+                    follow_up = await self._merge(uow, same, draft)
                 case CreateTicket(draft=draft):
                     ticket = await uow.tickets.create(
                         person_id=person.id,
@@ -314,6 +317,34 @@ class ConversationService:
                     committed.forget = True
                     log.info("a person erased their data")
         return follow_up
+
+    async def _open_of_kind(self, uow: UnitOfWork, person_id: int, draft: Draft) -> Ticket | None:
+        """One open ticket per family and category (an urgent call back is always its own)."""
+        if draft.callback:
+            return None
+        category = (draft.category or Category.OTHER).value
+        return next(
+            (
+                t
+                for t in await uow.tickets.for_person(person_id)
+                if t.category == category and t.status in OPEN_VALUES
+            ),
+            None,
+        )
+
+    async def _merge(self, uow: UnitOfWork, ticket: Ticket, draft: Draft) -> Event:
+        """A second request of the same kind joins the open one, as added information."""
+        files = [a.model_dump(mode="json") for a in draft.attachments]
+        entry = await uow.tickets.add_entry(ticket.id, "family", draft.description, files)
+        if draft.urgent:
+            ticket.urgent = True
+        if draft.phone and not ticket.phone:
+            ticket.phone, ticket.contact_method = draft.phone, ContactMethod.PHONE.value
+        await uow.outbox.add(
+            OutboxKind.TICKET_INFO_ADDED, ticket.id, urgent=ticket.urgent, payload={"entry": entry.id}
+        )
+        log.info("a new request joined open ticket %s of the same category", ticket.id)
+        return Event(kind=EventKind.TICKET_MERGED, number=ticket.id)
 
     async def _relay(
         self,

@@ -164,3 +164,39 @@ async def test_quick_exit_deletes_tracked_messages(
     # The parent's three messages and the bot's replies before the exit.
     assert set(range(1, 4)) <= set(messenger.deleted)
     assert {1001, 1002} <= set(messenger.deleted)
+
+
+async def test_one_open_ticket_per_family_and_category(
+    service: ConversationService, messenger: FakeMessenger, db: Database
+) -> None:
+    family = Family(service)
+    await family.to_summary()
+    await family.press("t_summary", "send")
+    await family.press("menu", "new")  # the same kind of help again
+    await family.press("t_danger", "no")
+    await family.press("t_category", "other")
+    await family.press("t_children", "0")
+    await family.press("t_region", "r.msk")
+    await family.text("И ещё: нам отключили свет")
+    await family.press("t_desc", "done")
+    await family.press("t_contact", "chat")
+    await family.press("t_summary", "send")
+    async with db.uow() as uow:
+        tickets = (await uow.session.scalars(select(Ticket))).all()
+        kinds = [row.kind for row in (await uow.session.scalars(select(Outbox).order_by(Outbox.id))).all()]
+    assert len(tickets) == 1
+    assert kinds == ["ticket_created", "ticket_info_added"]
+    assert f"#{tickets[0].id}" in messenger.sent[-2][1].text
+    # Another kind of help is its own request.
+    await family.press("menu", "new")
+    await family.press("t_danger", "no")
+    await family.press("t_category", "legal")
+    await family.press("q_legal_topic", "alimony")
+    await family.press("t_children", "0")
+    await family.press("t_region", "r.msk")
+    await family.text("Алименты")
+    await family.press("t_desc", "done")
+    await family.press("t_contact", "chat")
+    await family.press("t_summary", "send")
+    async with db.uow() as uow:
+        assert len((await uow.session.scalars(select(Ticket))).all()) == 2
