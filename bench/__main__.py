@@ -69,6 +69,9 @@ class NullMessenger:
         self.next_id += 1
         return self.next_id
 
+    async def send_files(self, chat_id: int, files: Any, *, reply_to: int | None = None) -> list[int]:
+        return []
+
     async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:
         return True
 

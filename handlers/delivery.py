@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from dialogs.cards import Speaker, card, info_added, withdrawn
 from dialogs.i18n import Translators
 from dialogs.primitives import Screen
+from dialogs.state import Attachment
 from handlers.ports import (
     ChatMigratedError,
     DeliveryFailedError,
@@ -163,6 +164,8 @@ class DeliveryWorker:
             await uow.posts.add(ticket.id, chat, ids[-1])
             await uow.tickets.set_chat(ticket.id, chat)
             await uow.audit.add("system", "card_posted", ticket_id=ticket.id, chat=chat)
+            if ticket.attachments:
+                await uow.outbox.add(OutboxKind.TICKET_FILES, ticket.id, urgent=ticket.urgent, payload={})
             return
         if ticket.chat is None:
             raise _RetryLaterError("the card is not posted yet")
@@ -171,6 +174,14 @@ class DeliveryWorker:
         reply_to = post.message_id if post else None
         if kind is OutboxKind.FAMILY_MESSAGE:
             await self._family_message(uow, row, ticket.id, chat, reply_to)
+        elif kind is OutboxKind.TICKET_FILES:
+            entry = await uow.tickets.entry(int(row.payload["entry"])) if row.payload.get("entry") else None
+            raw = entry.attachments if entry is not None else ticket.attachments
+            platform, chat_id = parse_person_key(chat)
+            await self._pacer.wait(chat)
+            await self._messengers[platform].send_files(
+                chat_id, [Attachment.model_validate(a) for a in raw], reply_to=reply_to
+            )
         elif kind is OutboxKind.TICKET_INFO_ADDED:
             entry = await uow.tickets.entry(int(row.payload.get("entry", 0)))
             text = entry.text if entry else ""

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from dialogs.primitives import Screen
+from dialogs.state import Attachment
 from storage.vocabulary import Platform
 
 
@@ -46,6 +47,12 @@ class Messenger(Protocol):
 
         Raises MessageGoneError, ChatMigratedError, RecipientUnreachableError or DeliveryFailedError.
         """
+        ...
+
+    async def send_files(
+        self, chat_id: int, files: Sequence[Attachment], *, reply_to: int | None = None
+    ) -> list[int]:
+        """Send files kept by reference (albums kept together); files of another platform are skipped."""
         ...
 
     async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:

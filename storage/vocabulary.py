@@ -53,6 +53,7 @@ class OutboxKind(StrEnum):
     TICKET_INFO_ADDED = "ticket_info_added"
     TICKET_WITHDRAWN = "ticket_withdrawn"
     FAMILY_MESSAGE = "family_message"  # copy a family's message into the ticket's thread
+    TICKET_FILES = "ticket_files"  # the files of a ticket (or of an added entry), under its card
 
 
 class Outcome(StrEnum):

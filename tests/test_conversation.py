@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -40,6 +41,9 @@ class FakeMessenger:
     ) -> int:
         self.next_id += 1
         return self.next_id
+
+    async def send_files(self, chat_id: int, files: Any, *, reply_to: int | None = None) -> list[int]:
+        return []
 
     async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:
         self.edited.append((chat_id, message_id, screen))

@@ -210,3 +210,24 @@ async def test_added_information_and_withdrawal_reach_the_card(
     await emulator.wait_for(lambda: any("отозвала" in (m.text or "") for m in emulator.sent_to(GROUP)))
     await emulator.wait_for(lambda: not emulator.buttons(emulator.sent_to(GROUP)[0]))
     assert "Семья отозвала заявку" in (emulator.sent_to(GROUP)[0].text or "")
+
+
+async def test_files_follow_the_card_albums_kept_together(
+    family: Parent, emulator: TelegramEmulator, desk_app: Application
+) -> None:
+    await to_description(family)
+    for i in range(3):
+        await family.send(photo=True, media_group_id="album", caption="Акт осмотра" if i == 0 else None)
+    await family.send(document=True)
+    await family.send(voice=True)
+    await finish(family)
+    await emulator.wait_for(lambda: bool(cards(emulator)))
+    [card] = cards(emulator)
+    await emulator.wait_for(lambda: bool(emulator.calls_of("sendVoice")))
+    await settled(desk_app)
+    [album] = [c for c in emulator.calls_of("sendMediaGroup") if c.error is None]
+    assert [m["type"] for m in album.params["media"]] == ["photo", "photo", "photo"]
+    assert album.params["reply_parameters"]["message_id"] == card.message_id
+    [document] = emulator.calls_of("sendDocument")
+    assert document.params["reply_parameters"]["message_id"] == card.message_id
+    assert "📎" in (card.text or "")

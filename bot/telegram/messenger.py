@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiogram import Bot
 from aiogram.enums import ParseMode
@@ -18,16 +18,34 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
+from aiogram.types import (
+    InlineKeyboardMarkup,
+    InputMediaDocument,
+    InputMediaPhoto,
+    InputMediaVideo,
+    Message,
+    ReplyParameters,
+)
 
 from bot.telegram.render import inline_markup, render, strip_html
 from dialogs.primitives import Screen
+from dialogs.state import Attachment
 from handlers.ports import ChatMigratedError, DeliveryFailedError, MessageGoneError, RecipientUnreachableError
-from storage.vocabulary import Platform
+from storage.vocabulary import AttachmentKind, Platform
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+ALBUM_TYPES: dict[AttachmentKind, type[InputMediaPhoto | InputMediaVideo | InputMediaDocument]] = {
+    AttachmentKind.PHOTO: InputMediaPhoto,
+    AttachmentKind.VIDEO: InputMediaVideo,
+    AttachmentKind.DOCUMENT: InputMediaDocument,
+}
+SINGLE_SENDERS = {
+    AttachmentKind.VOICE: "send_voice",
+    AttachmentKind.AUDIO: "send_audio",
+    AttachmentKind.VIDEO_NOTE: "send_video_note",
+}
 MAX_ATTEMPTS = 5
 MAX_RETRY_AFTER = 60.0  # longer waits are left to the outbox worker, not to a person waiting for a reply
 DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
@@ -130,6 +148,41 @@ class TelegramMessenger:
                 raise MessageGoneError(exc.message) from exc
             raise DeliveryFailedError(exc.message) from exc
         return copied.message_id
+
+    async def send_files(
+        self, chat_id: int, files: Sequence[Attachment], *, reply_to: int | None = None
+    ) -> list[int]:
+        reply = (
+            None
+            if reply_to is None
+            else ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+        )
+        ours = [(f.kind, f.ref.removeprefix("tg:")) for f in files if f.ref.startswith("tg:")]
+        ids: list[int] = []
+        # Telegram albums: photos and videos together, documents apart, at most 10 each.
+        for kinds in ({AttachmentKind.PHOTO, AttachmentKind.VIDEO}, {AttachmentKind.DOCUMENT}):
+            group = [(kind, ref) for kind, ref in ours if kind in kinds]
+            for start in range(0, len(group), 10):
+                # aiogram's own union of media types; ours is a subset of it.
+                album: list[Any] = [ALBUM_TYPES[kind](media=ref) for kind, ref in group[start : start + 10]]
+                if len(album) == 1:
+                    ids.append(await self._single(chat_id, *group[start], reply))
+                    continue
+                messages = await self._call(
+                    partial(self._bot.send_media_group, chat_id=chat_id, media=album, reply_parameters=reply)
+                )
+                ids += [m.message_id for m in messages]
+        for kind, ref in ours:
+            if kind in SINGLE_SENDERS:
+                ids.append(await self._single(chat_id, kind, ref, reply))
+        return ids
+
+    async def _single(
+        self, chat_id: int, kind: AttachmentKind, ref: str, reply: ReplyParameters | None
+    ) -> int:
+        method = getattr(self._bot, SINGLE_SENDERS.get(kind, f"send_{kind.value}"))
+        message: Message = await self._call(partial(method, chat_id, ref, reply_parameters=reply))
+        return message.message_id
 
     async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:
         if screen.request_contact or screen.reply_buttons or len(screen.text) > 4096:
