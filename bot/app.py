@@ -17,6 +17,7 @@ from bot.housekeeping import create_scheduler
 from bot.i18n import load_translators
 from bot.telegram.app import TelegramTransport, create_bot, create_dispatcher
 from dialogs.directory import load_directory
+from handlers.bindings import BindingDesk
 from handlers.conversation import ConversationService, ConversationSettings
 from handlers.delivery import DeliverySettings, DeliveryWorker
 from handlers.ports import Messenger
@@ -70,15 +71,14 @@ class Application:
 
         bot = create_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url)
         messengers: dict[Platform, Messenger] = {}
+        default_chat = parse_ids(settings.coordinator_chat)[0] if settings.coordinator_chat else None
         self.delivery = DeliveryWorker(
             self.db,
             messengers=messengers,
             translators=translators,
             settings=replace(
                 DeliverySettings(
-                    default_chat=parse_ids(settings.coordinator_chat)[0]
-                    if settings.coordinator_chat
-                    else None,
+                    default_chat=default_chat,
                     locale=settings.default_locale,
                 ),
                 **self._delivery_overrides,
@@ -90,6 +90,15 @@ class Application:
             translators=translators,
             chat_locale=settings.default_locale,
             admins=settings.admins,
+        )
+        bindings = BindingDesk(
+            self.db,
+            messengers=messengers,
+            translators=translators,
+            chat_locale=settings.default_locale,
+            directory=directory,
+            admins=settings.admins,
+            default_chat=default_chat,
         )
         relay = ThreadRelay(
             self.db,
@@ -113,7 +122,7 @@ class Application:
         self.conversation = conversation
         self.telegram = TelegramTransport(
             bot,
-            create_dispatcher(conversation, desk, relay),
+            create_dispatcher(conversation, desk, relay, bindings),
             translators,
             polling_timeout=self._polling_timeout,
         )

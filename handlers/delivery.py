@@ -112,10 +112,10 @@ class DeliveryWorker:
 
     async def run_once(self) -> int:
         """Deliver what is due now; return how many rows were delivered."""
-        if self._settings.default_chat is None:
-            return 0  # untouched rows are all due at once when the chat is configured
         now = self._clock()
         async with self._db.uow() as uow:
+            if self._settings.default_chat is None and not await uow.bindings.any():
+                return 0  # nowhere to deliver: untouched rows are all due at once when a chat is set
             rows = [(row.id, row.kind) for row in await uow.outbox.due(now, self._settings.batch)]
         delivered = 0
         for row_id, _kind in rows:
@@ -156,9 +156,12 @@ class DeliveryWorker:
         if kind is OutboxKind.TICKET_CREATED:
             if ticket.chat is not None and await uow.posts.card(ticket.id, ticket.chat) is not None:
                 return  # already posted: a repeated row
-            if self._settings.default_chat is None:
-                raise _RetryLaterError("no coordinators' chat configured")
-            chat = await uow.migrations.follow(self._settings.default_chat)
+            chat = (
+                await uow.bindings.route(ticket.region_code, ticket.category) or self._settings.default_chat
+            )
+            if chat is None:
+                raise _RetryLaterError("no coordinators' chat takes this ticket")
+            chat = await uow.migrations.follow(chat)
             screen = card(self._speaker, await card_view(uow, ticket))
             chat, ids = await self._send(uow, chat, screen)
             await uow.posts.add(ticket.id, chat, ids[-1])

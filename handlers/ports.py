@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from dialogs.primitives import Screen
@@ -30,6 +31,14 @@ class ChatMigratedError(Exception):
         self.new_chat_id = new_chat_id
 
 
+@dataclass(frozen=True)
+class ChatRights:
+    """What the bot may do in a group chat."""
+
+    can_post: bool
+    is_admin: bool
+
+
 class Messenger(Protocol):
     platform: Platform
 
@@ -53,6 +62,10 @@ class Messenger(Protocol):
         self, chat_id: int, files: Sequence[Attachment], *, reply_to: int | None = None
     ) -> list[int]:
         """Send files kept by reference (albums kept together); files of another platform are skipped."""
+        ...
+
+    async def rights(self, chat_id: int) -> ChatRights:
+        """The bot's own rights in a group chat."""
         ...
 
     async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AuditEntry, ChatMigration, RelayedMessage, Ticket, TicketPost, utcnow
-from storage.repositories import dialect_insert
+from storage.models import AuditEntry, ChatBinding, ChatMigration, RelayedMessage, Ticket, TicketPost, utcnow
+from storage.repositories import dialect_insert, rowcount
 
 
 class ChatMigrations:
@@ -32,6 +32,53 @@ class ChatMigrations:
         await self._s.execute(
             update(RelayedMessage).where(RelayedMessage.group_chat == old).values(group_chat=new)
         )
+        await self._s.execute(update(ChatBinding).where(ChatBinding.chat == old).values(chat=new))
+
+
+class BindingsRepository:
+    """Which coordinators' chat takes which region and category."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(self, chat: str, region_code: str | None, category: str | None, by: str) -> bool:
+        stmt = (
+            dialect_insert(self._s, ChatBinding)
+            .values(chat=chat, region_code=region_code, category=category, created_by=by, created_at=utcnow())
+            .on_conflict_do_nothing()
+        )
+        return rowcount(await self._s.execute(stmt)) == 1
+
+    async def remove(self, binding_id: int, chat: str) -> bool:
+        stmt = delete(ChatBinding).where(ChatBinding.id == binding_id, ChatBinding.chat == chat)
+        return rowcount(await self._s.execute(stmt)) == 1
+
+    async def any(self) -> bool:
+        return await self._s.scalar(select(ChatBinding.id).limit(1)) is not None
+
+    async def of_chat(self, chat: str) -> Sequence[ChatBinding]:
+        stmt = select(ChatBinding).where(ChatBinding.chat == chat).order_by(ChatBinding.id)
+        return (await self._s.scalars(stmt)).all()
+
+    async def route(self, region_code: str | None, category: str) -> str | None:
+        """The most specific binding: region and category, then category alone, then region alone."""
+        stmt = select(ChatBinding).where(
+            or_(ChatBinding.category == category, ChatBinding.category.is_(None)),
+            or_(ChatBinding.region_code == region_code, ChatBinding.region_code.is_(None)),
+            or_(ChatBinding.category.is_not(None), ChatBinding.region_code.is_not(None)),
+        )
+        candidates = (await self._s.scalars(stmt)).all()
+        if not candidates:
+            return None
+        best = max(
+            candidates,
+            key=lambda b: (
+                b.category is not None and b.region_code is not None,
+                b.category is not None,
+                -b.id,
+            ),
+        )
+        return best.chat
 
 
 class PostsRepository:

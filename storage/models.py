@@ -136,6 +136,20 @@ class TicketPost(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ChatBinding(Base):
+    """A coordinators' chat bound to a region and/or a category (NULL: any)."""
+
+    __tablename__ = "chat_bindings"
+    __table_args__ = (Index("ix_chat_bindings_unique", "chat", "region_code", "category", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat: Mapped[str] = mapped_column(String(64), index=True)
+    region_code: Mapped[str | None] = mapped_column(String(32))
+    category: Mapped[str | None] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ChatMigration(Base):
     """A Telegram group that became a supergroup: its old id is followed to the new one."""
 

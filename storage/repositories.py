@@ -31,7 +31,7 @@ def dialect_insert(session: AsyncSession, model: type[Any]) -> Any:
     return sqlite.insert(model)
 
 
-def _rowcount(result: Any) -> int:
+def rowcount(result: Any) -> int:
     return int(result.rowcount) if isinstance(result, CursorResult) else 0
 
 
@@ -52,7 +52,7 @@ class PeopleRepository:
             .values(key=key, platform=platform.value, locale=locale, announcements=False, reachable=True)
             .on_conflict_do_nothing(index_elements=["key"])
         )
-        created = _rowcount(await self._s.execute(stmt)) == 1
+        created = rowcount(await self._s.execute(stmt)) == 1
         person = await self.get(key)
         if person is None:  # pragma: no cover - the row was just inserted or already there
             raise RuntimeError("person vanished right after upsert")
@@ -123,7 +123,7 @@ class TicketsRepository:
                 updated_at=at,
             )
         )
-        return _rowcount(await self._s.execute(stmt)) == 1
+        return rowcount(await self._s.execute(stmt)) == 1
 
     async def release(self, ticket_id: int, chat: str, at: datetime) -> bool:
         stmt = (
@@ -137,7 +137,7 @@ class TicketsRepository:
                 updated_at=at,
             )
         )
-        return _rowcount(await self._s.execute(stmt)) == 1
+        return rowcount(await self._s.execute(stmt)) == 1
 
     async def close(self, ticket_id: int, chat: str, outcome: str, note: str | None, at: datetime) -> bool:
         stmt = (
@@ -151,7 +151,7 @@ class TicketsRepository:
                 updated_at=at,
             )
         )
-        return _rowcount(await self._s.execute(stmt)) == 1
+        return rowcount(await self._s.execute(stmt)) == 1
 
     async def reopen(self, ticket_id: int, chat: str, at: datetime) -> bool:
         """Back to the coordinator who had it (one specialist per family)."""
@@ -171,7 +171,7 @@ class TicketsRepository:
                 updated_at=at,
             )
         )
-        return _rowcount(await self._s.execute(stmt)) == 1
+        return rowcount(await self._s.execute(stmt)) == 1
 
     async def wrote(self, ticket_id: int, *, family: bool, at: datetime) -> None:
         column = "family_wrote_at" if family else "coordinator_wrote_at"
@@ -198,7 +198,7 @@ class TicketsRepository:
             )
             .values(announced_at=at)
         )
-        return _rowcount(await self._s.execute(stmt)) == 1
+        return rowcount(await self._s.execute(stmt)) == 1
 
     async def waiting_for_answer(self, before: datetime) -> Sequence[Ticket]:
         """Claimed tickets whose family wrote before ``before`` and got no answer since (nor a nudge)."""
@@ -220,7 +220,7 @@ class TicketsRepository:
             )
             .values(nudged_at=at)
         )
-        return _rowcount(await self._s.execute(stmt)) == 1
+        return rowcount(await self._s.execute(stmt)) == 1
 
     async def set_chat(self, ticket_id: int, chat: str) -> None:
         await self._s.execute(update(Ticket).where(Ticket.id == ticket_id).values(chat=chat))
@@ -236,7 +236,7 @@ class TicketsRepository:
             )
             .values(status=TicketStatus.WITHDRAWN.value, closed_at=utcnow(), updated_at=utcnow())
         )
-        return _rowcount(await self._s.execute(stmt)) == 1
+        return rowcount(await self._s.execute(stmt)) == 1
 
     async def add_entry(self, ticket_id: int, author: str, text: str, attachments: list[Any]) -> TicketEntry:
         entry = TicketEntry(ticket_id=ticket_id, author=author, text=text, attachments=attachments)
@@ -264,7 +264,7 @@ class TicketsRepository:
                 description="", attachments=[], phone=None, region=None, region_code=None, updated_at=utcnow()
             )
         )
-        return _rowcount(result)
+        return rowcount(result)
 
 
 class OutboxRepository:
@@ -301,7 +301,7 @@ class OutboxRepository:
             .where(Outbox.id == outbox_id, Outbox.done_at.is_(None), Outbox.next_attempt_at <= now)
             .values(next_attempt_at=until)
         )
-        return _rowcount(await self._s.execute(stmt)) == 1
+        return rowcount(await self._s.execute(stmt)) == 1
 
     async def done(self, outbox_id: int, at: datetime) -> None:
         await self._s.execute(update(Outbox).where(Outbox.id == outbox_id).values(done_at=at))
@@ -350,11 +350,11 @@ class UpdateLog:
             .values(platform=platform.value, update_id=update_id, seen_at=utcnow())
             .on_conflict_do_nothing(index_elements=["platform", "update_id"])
         )
-        return _rowcount(await self._s.execute(stmt)) == 1
+        return rowcount(await self._s.execute(stmt)) == 1
 
     async def prune(self, before: datetime) -> int:
         result = await self._s.execute(delete(ProcessedUpdate).where(ProcessedUpdate.seen_at < before))
-        return _rowcount(result)
+        return rowcount(result)
 
 
 class ChatLog:
@@ -389,4 +389,4 @@ class ChatLog:
         await self._s.execute(stmt)
 
     async def prune(self, before: datetime) -> int:
-        return _rowcount(await self._s.execute(delete(ChatMessage).where(ChatMessage.sent_at < before)))
+        return rowcount(await self._s.execute(delete(ChatMessage).where(ChatMessage.sent_at < before)))

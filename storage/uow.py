@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import session_factory
-from storage.desk import AuditLog, ChatMigrations, PostsRepository, RelayLog
+from storage.desk import AuditLog, BindingsRepository, ChatMigrations, PostsRepository, RelayLog
 from storage.repositories import (
     ChatLog,
     DialogStateStore,
@@ -33,6 +33,7 @@ class UnitOfWork:
         self.audit = AuditLog(session)
         self.relay = RelayLog(session)
         self.migrations = ChatMigrations(session)
+        self.bindings = BindingsRepository(session)
 
 
 class Database:

@@ -149,7 +149,14 @@ GROUP = -1001000000001
 OTHER_GROUP = -1001000000002
 
 
-async def make_tickets(app: Application, count: int, *, urgent_every: int = 0) -> list[int]:
+async def make_tickets(
+    app: Application,
+    count: int,
+    *,
+    urgent_every: int = 0,
+    category: str = "humanitarian",
+    region_code: str | None = None,
+) -> list[int]:
     """Tickets written the way the conversation writes them: with their outbox row, in one transaction."""
     assert app.db is not None
     ids = []
@@ -159,7 +166,8 @@ async def make_tickets(app: Application, count: int, *, urgent_every: int = 0) -
             urgent = bool(urgent_every) and i % urgent_every == 0
             ticket = await uow.tickets.create(
                 person_id=person.id,
-                category="humanitarian",
+                category=category,
+                region_code=region_code,
                 description=f"семья {i}",
                 contact_method="chat",
                 locale="ru",

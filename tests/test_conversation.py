@@ -45,6 +45,9 @@ class FakeMessenger:
     async def send_files(self, chat_id: int, files: Any, *, reply_to: int | None = None) -> list[int]:
         return []
 
+    async def rights(self, chat_id: int) -> Any:
+        return None
+
     async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:
         self.edited.append((chat_id, message_id, screen))
         return self.edit_ok

@@ -14,6 +14,7 @@ from bot.telegram import groups, other_chats, private
 from bot.telegram.messenger import TelegramMessenger
 from dialogs.commands import COMMAND_MENU
 from dialogs.i18n import Translators
+from handlers.bindings import BindingDesk
 from handlers.conversation import ConversationService
 from handlers.relay import ThreadRelay
 from handlers.tickets import TicketDesk
@@ -26,8 +27,10 @@ def create_bot(token: str, api_url: str) -> Bot:
     return Bot(token=token, session=session)
 
 
-def create_dispatcher(conversation: ConversationService, desk: TicketDesk, relay: ThreadRelay) -> Dispatcher:
-    dispatcher = Dispatcher(conversation=conversation, desk=desk, relay=relay)
+def create_dispatcher(
+    conversation: ConversationService, desk: TicketDesk, relay: ThreadRelay, bindings: BindingDesk
+) -> Dispatcher:
+    dispatcher = Dispatcher(conversation=conversation, desk=desk, relay=relay, bindings=bindings)
     # Router order, spelled once: parents' private chats, coordinators' groups, then everything else.
     dispatcher.include_routers(private.create_router(), groups.create_router(), other_chats.create_router())
     return dispatcher

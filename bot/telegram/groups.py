@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.enums import ChatType
+from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message, Update, User
 
 from bot.telegram.callbacks import DialogCallback
+from dialogs.admin import BIND_STEP
 from dialogs.cards import CARD_STEP
+from handlers.bindings import COMMANDS as BINDING_COMMANDS
+from handlers.bindings import BindingDesk, GroupCommand
 from handlers.relay import GroupMessage, ThreadRelay
 from handlers.tickets import CoordinatorAction, TicketDesk
 from storage.vocabulary import Platform
@@ -19,8 +23,10 @@ def create_router() -> Router:
     router = Router(name=__name__)
     router.callback_query.filter(F.message.chat.type.in_(GROUPS))
     router.callback_query.register(on_card_button, DialogCallback.filter(F.step == CARD_STEP))
+    router.callback_query.register(on_bind_button, DialogCallback.filter(F.step == BIND_STEP))
     router.message.filter(F.chat.type.in_(GROUPS))
     router.message.register(on_migrated, F.migrate_to_chat_id)
+    router.message.register(on_binding_command, Command(*BINDING_COMMANDS), F.from_user)
     router.message.register(on_group_message, F.from_user)
     return router
 
@@ -51,6 +57,39 @@ async def on_group_message(message: Message, event_update: Update, relay: Thread
             update_id=event_update.update_id,
         )
     )
+
+
+async def on_binding_command(message: Message, command: CommandObject, bindings: BindingDesk) -> None:
+    user = message.from_user
+    if user is None:
+        return
+    await bindings.command(
+        GroupCommand(
+            platform=Platform.TELEGRAM,
+            chat_id=message.chat.id,
+            user_id=user.id,
+            command=command.command.lower(),
+            message_id=message.message_id,
+        )
+    )
+
+
+async def on_bind_button(query: CallbackQuery, callback_data: DialogCallback, bindings: BindingDesk) -> None:
+    message = query.message
+    if message is None:
+        await query.answer()
+        return
+    reply = await bindings.press(
+        CoordinatorAction(
+            platform=Platform.TELEGRAM,
+            chat_id=message.chat.id,
+            user_id=query.from_user.id,
+            user_name=_name(query.from_user),
+            payload=callback_data.neutral(),
+            message_id=message.message_id,
+        )
+    )
+    await query.answer(text=reply.text)
 
 
 async def on_card_button(

@@ -30,7 +30,13 @@ from aiogram.types import (
 from bot.telegram.render import inline_markup, render, strip_html
 from dialogs.primitives import Screen
 from dialogs.state import Attachment
-from handlers.ports import ChatMigratedError, DeliveryFailedError, MessageGoneError, RecipientUnreachableError
+from handlers.ports import (
+    ChatMigratedError,
+    ChatRights,
+    DeliveryFailedError,
+    MessageGoneError,
+    RecipientUnreachableError,
+)
 from storage.vocabulary import AttachmentKind, Platform
 
 log = logging.getLogger(__name__)
@@ -183,6 +189,14 @@ class TelegramMessenger:
         method = getattr(self._bot, SINGLE_SENDERS.get(kind, f"send_{kind.value}"))
         message: Message = await self._call(partial(method, chat_id, ref, reply_parameters=reply))
         return message.message_id
+
+    async def rights(self, chat_id: int) -> ChatRights:
+        me = await self._bot.me()
+        member = await self._call(partial(self._bot.get_chat_member, chat_id=chat_id, user_id=me.id))
+        status = str(member.status.value if hasattr(member.status, "value") else member.status)
+        is_admin = status in {"administrator", "creator"}
+        can_post = is_admin or status == "member" or bool(getattr(member, "can_send_messages", False))
+        return ChatRights(can_post=can_post, is_admin=is_admin)
 
     async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:
         if screen.request_contact or screen.reply_buttons or len(screen.text) > 4096:

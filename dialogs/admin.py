@@ -1,0 +1,85 @@
+"""Screens of an admin binding a coordinators' chat to regions and categories."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dialogs import texts
+from dialogs.cards import Speaker
+from dialogs.directory import Directory
+from dialogs.i18n import N_
+from dialogs.primitives import Button, Payload, Screen
+from storage.vocabulary import Category
+
+BIND_STEP = "bd"  # payload step of binding buttons: a schema
+ANY = "any"
+REGIONS_PER_PAGE = 8
+
+
+def bind_payload(value: str) -> Payload:
+    return Payload(step=BIND_STEP, value=value)
+
+
+def scope_text(s: Speaker, directory: Directory, category: str | None, region_code: str | None) -> str:
+    kind = s._(texts.CATEGORY_NAMES[Category(category)]) if category else s._(N_("any kind of help"))
+    region = directory.region(region_code) if region_code else None
+    where = region.name(s.locale) if region else s._(N_("any region"))
+    return f"{kind} · {where}"
+
+
+def choose_category(s: Speaker) -> Screen:
+    rows = [
+        (Button(label=s._(label), payload=bind_payload(f"c.{c.value}")),)
+        for c, label in texts.CATEGORY_LABELS.items()
+    ]
+    rows.append((Button(label=s._(N_("Any kind of help")), payload=bind_payload(f"c.{ANY}")),))
+    return Screen(
+        text=s._(N_("Which requests should this chat receive? First, the kind of help:")), buttons=tuple(rows)
+    )
+
+
+def choose_region(s: Speaker, directory: Directory, category: str, page: int) -> Screen:
+    regions = directory.regions
+    pages = max(1, -(-len(regions) // REGIONS_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    shown = regions[page * REGIONS_PER_PAGE : (page + 1) * REGIONS_PER_PAGE]
+    buttons = [Button(label=r.name(s.locale), payload=bind_payload(f"r.{category}.{r.code}")) for r in shown]
+    rows: list[tuple[Button, ...]] = [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
+    pager = []
+    if page > 0:
+        pager.append(Button(label=s._(N_("◀️ Previous")), payload=bind_payload(f"p.{category}.{page - 1}")))
+    if page < pages - 1:
+        pager.append(Button(label=s._(N_("More ▶️")), payload=bind_payload(f"p.{category}.{page + 1}")))
+    if pager:
+        rows.append(tuple(pager))
+    rows.append((Button(label=s._(N_("Any region")), payload=bind_payload(f"r.{category}.{ANY}")),))
+    return Screen(text=s._(N_("And from which region?")), buttons=tuple(rows))
+
+
+def bound(s: Speaker, scope: str, is_admin: bool) -> Screen:
+    lines = [s._(N_("✅ This chat now receives requests: {scope}.")).format(scope=texts.esc(scope))]
+    if not is_admin:
+        lines.append(
+            s._(
+                N_(
+                    "⚠️ I am not an admin in this chat. Make me one, so that I can see the coordinators' "
+                    "replies to requests and keep the cards up to date."
+                )
+            )
+        )
+    return Screen(text="\n".join(lines))
+
+
+def bindings_list(s: Speaker, scopes: Sequence[tuple[int, str]], is_default: bool, removable: bool) -> Screen:
+    lines = [s._(N_("This chat receives requests:"))]
+    lines += [f"• {texts.esc(scope)}" for _id, scope in scopes]
+    if is_default:
+        lines.append("• " + s._(N_("everything no other chat takes (the default chat)")))
+    if not scopes and not is_default:
+        lines = [s._(N_("This chat receives no requests. An admin can use /bind."))]
+    rows = (
+        tuple((Button(label="✖️ " + scope, payload=bind_payload(f"u.{bid}")),) for bid, scope in scopes)
+        if removable
+        else ()
+    )
+    return Screen(text="\n".join(lines), buttons=rows)
