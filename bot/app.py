@@ -90,6 +90,9 @@ class Application:
             translators=translators,
             chat_locale=settings.default_locale,
             admins=settings.admins,
+            directory=directory,
+            default_chat=default_chat,
+            on_outbox=self.delivery.wake,
         )
         bindings = BindingDesk(
             self.db,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from dialogs import texts
-from dialogs.cards import Speaker
+from dialogs.cards import Speaker, card_payload
 from dialogs.directory import Directory
 from dialogs.i18n import N_
 from dialogs.primitives import Button, Payload, Screen
@@ -39,21 +39,40 @@ def choose_category(s: Speaker) -> Screen:
 
 
 def choose_region(s: Speaker, directory: Directory, category: str, page: int) -> Screen:
+    rows = region_rows(
+        s,
+        directory,
+        page,
+        pick=lambda code: bind_payload(f"r.{category}.{code}"),
+        turn=lambda to: bind_payload(f"p.{category}.{to}"),
+    )
+    rows.append((Button(label=s._(N_("Any region")), payload=bind_payload(f"r.{category}.{ANY}")),))
+    return Screen(text=s._(N_("And from which region?")), buttons=tuple(rows))
+
+
+def region_rows(
+    s: Speaker,
+    directory: Directory,
+    page: int,
+    *,
+    pick: Callable[[str], Payload],
+    turn: Callable[[int], Payload],
+) -> list[tuple[Button, ...]]:
+    """A page of region buttons, two a row, with paging: nothing is cut off silently."""
     regions = directory.regions
     pages = max(1, -(-len(regions) // REGIONS_PER_PAGE))
     page = min(max(page, 0), pages - 1)
     shown = regions[page * REGIONS_PER_PAGE : (page + 1) * REGIONS_PER_PAGE]
-    buttons = [Button(label=r.name(s.locale), payload=bind_payload(f"r.{category}.{r.code}")) for r in shown]
+    buttons = [Button(label=r.name(s.locale), payload=pick(r.code)) for r in shown]
     rows: list[tuple[Button, ...]] = [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
     pager = []
     if page > 0:
-        pager.append(Button(label=s._(N_("◀️ Previous")), payload=bind_payload(f"p.{category}.{page - 1}")))
+        pager.append(Button(label=s._(N_("◀️ Previous")), payload=turn(page - 1)))
     if page < pages - 1:
-        pager.append(Button(label=s._(N_("More ▶️")), payload=bind_payload(f"p.{category}.{page + 1}")))
+        pager.append(Button(label=s._(N_("More ▶️")), payload=turn(page + 1)))
     if pager:
         rows.append(tuple(pager))
-    rows.append((Button(label=s._(N_("Any region")), payload=bind_payload(f"r.{category}.{ANY}")),))
-    return Screen(text=s._(N_("And from which region?")), buttons=tuple(rows))
+    return rows
 
 
 def bound(s: Speaker, scope: str, is_admin: bool) -> Screen:
@@ -83,3 +102,32 @@ def bindings_list(s: Speaker, scopes: Sequence[tuple[int, str]], is_default: boo
         else ()
     )
     return Screen(text="\n".join(lines), buttons=rows)
+
+
+def transfer_categories(s: Speaker, ticket_id: int) -> tuple[tuple[Button, ...], ...]:
+    """Transfer, first step: to which kind of help (the current one too, to change only the region)."""
+    rows = [
+        (Button(label=s._(label), payload=card_payload(f"trc-{c.value}", ticket_id)),)
+        for c, label in texts.CATEGORY_LABELS.items()
+    ]
+    rows.append((Button(label=s._(N_("⬅️ Back")), payload=card_payload("back", ticket_id)),))
+    return tuple(rows)
+
+
+def transfer_regions(
+    s: Speaker, directory: Directory, ticket_id: int, category: str, page: int
+) -> tuple[tuple[Button, ...], ...]:
+    same = Button(label=s._(N_("The same region")), payload=card_payload(f"trr-{category}-{SAME}", ticket_id))
+    rows: list[tuple[Button, ...]] = [(same,)]
+    rows += region_rows(
+        s,
+        directory,
+        page,
+        pick=lambda code: card_payload(f"trr-{category}-{code}", ticket_id),
+        turn=lambda to: card_payload(f"trp-{category}-{to}", ticket_id),
+    )
+    rows.append((Button(label=s._(N_("⬅️ Back")), payload=card_payload("back", ticket_id)),))
+    return tuple(rows)
+
+
+SAME = "same"

@@ -157,9 +157,10 @@ def _buttons(s: Speaker, view: CardView) -> tuple[tuple[Button, ...], ...]:
         rows.append(
             (
                 Button(label=s._(N_("↩️ Release")), payload=card_payload("release", view.id)),
-                Button(label=s._(N_("🔒 Close")), payload=card_payload("close", view.id)),
+                Button(label=s._(N_("🔀 Transfer")), payload=card_payload("transfer", view.id)),
             )
         )
+        rows.append((Button(label=s._(N_("🔒 Close")), payload=card_payload("close", view.id)),))
         return tuple(rows)
     if view.status is TicketStatus.CLOSED:
         return ((Button(label=s._(N_("🔄 Reopen")), payload=card_payload("reopen", view.id)),),)
@@ -204,6 +205,19 @@ def closed_for_family(s: Speaker, ticket_id: int, outcome: Outcome, note: str | 
         s._(N_("If you need help again, just write here or send /start. If someone is in danger, call 112.")),
     ]
     return Screen(text="\n".join(lines))
+
+
+def transferred_card(s: Speaker, card_screen: Screen, scope: str) -> Screen:
+    """The old card, once the ticket has moved to another chat: no buttons, and where it went."""
+    note = s._(N_("🔀 Transferred: {scope}")).format(scope=texts.esc(scope))
+    return Screen(text=f"{card_screen.text}\n{note}")
+
+
+def transferred_for_family(s: Speaker, ticket_id: int, category: Category) -> Screen:
+    text = s._(
+        N_("🔀 Your request #{n} has been passed to the specialists in {category}. They will contact you.")
+    )
+    return Screen(text=text.format(n=ticket_id, category=s._(texts.CATEGORY_NAMES[category])))
 
 
 def reopened_for_family(s: Speaker, ticket_id: int) -> Screen:

@@ -12,8 +12,8 @@ from dialogs.directory import Directory
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
 from dialogs.validate import as_int
+from handlers.desk_common import ActionReply, CoordinatorAction
 from handlers.ports import ChatRights, DeliveryFailedError, Messenger, RecipientUnreachableError
-from handlers.tickets import ActionReply, CoordinatorAction
 from storage.uow import Database
 from storage.vocabulary import Category, Platform, person_key
 

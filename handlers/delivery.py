@@ -19,6 +19,7 @@ from dialogs.cards import Speaker, card, info_added, withdrawn
 from dialogs.i18n import Translators
 from dialogs.primitives import Screen
 from dialogs.state import Attachment
+from handlers.desk_common import card_view
 from handlers.ports import (
     ChatMigratedError,
     DeliveryFailedError,
@@ -26,7 +27,6 @@ from handlers.ports import (
     Messenger,
     RecipientUnreachableError,
 )
-from handlers.tickets import card_view
 from storage.models import Outbox, utcnow
 from storage.uow import Database, UnitOfWork
 from storage.vocabulary import OutboxKind, Platform, TicketStatus, parse_person_key, person_key

@@ -9,8 +9,9 @@ from datetime import datetime
 
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
+from handlers.desk_common import Outbound, prompt_key
 from handlers.ports import DeliveryFailedError, MessageGoneError, Messenger, RecipientUnreachableError
-from handlers.tickets import Outbound, TicketDesk, prompt_key
+from handlers.tickets import TicketDesk
 from storage.models import utcnow
 from storage.uow import Database, UnitOfWork
 from storage.vocabulary import Outcome, Platform, TicketStatus, parse_person_key, person_key

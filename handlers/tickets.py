@@ -8,108 +8,39 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 
-from dialogs import texts
+from dialogs import admin, texts
 from dialogs.cards import (
     CARD_STEP,
-    CardView,
     Speaker,
     card,
     closed_for_family,
     outcome_buttons,
     referral_prompt,
     reopened_for_family,
+    transferred_card,
+    transferred_for_family,
 )
+from dialogs.directory import Directory
 from dialogs.i18n import N_, Translators
-from dialogs.primitives import Payload, Screen
+from dialogs.primitives import Screen
 from dialogs.validate import as_int
+from handlers.desk_common import ActionReply, CoordinatorAction, Outbound, card_view, prompt_key
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import Ticket, utcnow
 from storage.uow import Database, UnitOfWork
 from storage.vocabulary import (
     Category,
-    ContactMethod,
+    OutboxKind,
     Outcome,
     Platform,
     TicketStatus,
     parse_person_key,
-    person_key,
 )
 
 log = logging.getLogger(__name__)
-PROMPT_PREFIX = "desk"  # dialog-state keys of pending prompts in coordinators' chats: a schema
-
-
-async def card_view(uow: UnitOfWork, ticket: Ticket) -> CardView:
-    """The card of a ticket, with the family's history (one specialist per family)."""
-    earlier = [t for t in await uow.tickets.for_person(ticket.person_id, limit=50) if t.id != ticket.id]
-    helpers = list(dict.fromkeys(t.assignee_name for t in earlier if t.assignee_name))
-    return CardView(
-        id=ticket.id,
-        category=Category(ticket.category),
-        answers={k: list(v) for k, v in ticket.answers.items()},
-        urgent=ticket.urgent,
-        danger=list(ticket.danger),
-        callback=ticket.callback_requested,
-        region=ticket.region,
-        children=ticket.children_count,
-        ages=list(ticket.children_ages),
-        description=ticket.description,
-        attachments=len(ticket.attachments),
-        contact=ContactMethod(ticket.contact_method),
-        has_phone=bool(ticket.phone),
-        status=TicketStatus(ticket.status),
-        created_at=ticket.created_at,
-        assignee_name=ticket.assignee_name,
-        claimed_at=ticket.claimed_at,
-        earlier_tickets=len(earlier),
-        earlier_assignees=helpers,
-        outcome=Outcome(ticket.outcome) if ticket.outcome else None,
-        outcome_note=ticket.outcome_note,
-    )
-
-
-def prompt_key(chat: str, message_id: int) -> str:
-    return f"{PROMPT_PREFIX}:{chat}:{message_id}"
-
-
-@dataclass(frozen=True)
-class CoordinatorAction:
-    """A button pressed in a coordinators' chat, in neutral terms."""
-
-    platform: Platform
-    chat_id: int
-    user_id: int
-    user_name: str
-    payload: Payload | None
-    update_id: int | None = None
-    message_id: int | None = None
-
-    @property
-    def chat(self) -> str:
-        return person_key(self.platform, self.chat_id)
-
-    @property
-    def actor(self) -> str:
-        return person_key(self.platform, self.user_id)
-
-
-@dataclass(frozen=True)
-class ActionReply:
-    text: str | None = None
-    alert: bool = False  # shown only to the coordinator who pressed (used for the phone number)
-
-
-@dataclass
-class Outbound:
-    """What to send after the commit."""
-
-    edits: list[tuple[str, int, Screen]] = field(default_factory=list)  # chat, message, screen
-    sends: list[tuple[str, Screen, int | None]] = field(default_factory=list)  # chat, screen, reply_to
-    prompt_for: int | None = None  # a ticket whose referral prompt must be remembered once sent
-    prompt_actor: str = ""
 
 
 class TicketDesk:
@@ -121,9 +52,15 @@ class TicketDesk:
         translators: Translators,
         chat_locale: str,
         admins: Collection[str] = (),
+        directory: Directory | None = None,
+        default_chat: str | None = None,
+        on_outbox: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db = db
+        self._directory = directory or Directory(regions=(), contacts=())
+        self._default_chat = default_chat
+        self._on_outbox = on_outbox
         self._messengers = messengers
         self._translators = translators
         self._speaker = Speaker(translators[chat_locale], chat_locale)
@@ -137,8 +74,10 @@ class TicketDesk:
         payload = action.payload
         kind, _, raw = payload.value.partition(".") if payload and payload.step == CARD_STEP else ("", "", "")
         ticket_id = as_int(raw)
-        known = {"claim", "phone", "release", "close", "back", "reopen"} | {f"oc-{o.value}" for o in Outcome}
-        if ticket_id is None or kind not in known:
+        known = {"claim", "phone", "release", "close", "back", "reopen", "transfer"} | {
+            f"oc-{o.value}" for o in Outcome
+        }
+        if ticket_id is None or (kind not in known and not kind.startswith(("trc-", "trp-", "trr-"))):
             return ActionReply(self._(N_("This button is out of date.")))
         out = Outbound()
         async with self._db.uow() as uow:
@@ -238,6 +177,8 @@ class TicketDesk:
                 uow, ticket, action.actor, action.user_name, outcome=outcome, note=None, out=out
             )
             return ActionReply(self._(N_("Closed. The family has been told.")))
+        if kind == "transfer" or kind.startswith(("trc-", "trp-", "trr-")):
+            return await self._transfer(uow, ticket, action, kind, out)
         if kind == "release" and await uow.tickets.release(ticket.id, action.chat, now):
             await uow.audit.add(
                 action.actor, "release", ticket_id=ticket.id, chat=action.chat, actor_name=action.user_name
@@ -254,6 +195,87 @@ class TicketDesk:
             await self._tell_family(uow, ticket, out, lambda s: reopened_for_family(s, ticket.id))
             return ActionReply(self._(N_("Reopened. The family has been told.")))
         return ActionReply(self._(N_("This button is out of date.")))
+
+    async def _transfer(
+        self, uow: UnitOfWork, ticket: Ticket, action: CoordinatorAction, kind: str, out: Outbound
+    ) -> ActionReply:
+        """Transfer, step by step on the card: the kind of help, then the region, then the move."""
+        post = await uow.posts.card(ticket.id, action.chat)
+        if post is None or ticket.status != TicketStatus.CLAIMED.value:
+            return ActionReply(self._(N_("This request cannot be transferred now.")))
+        base = card(self._speaker, await card_view(uow, ticket))
+        step, _, rest = kind.partition("-")
+        category_raw, _, arg = rest.partition("-")
+        category = Category(category_raw) if category_raw in {c.value for c in Category} else None
+        if step == "transfer":
+            buttons = admin.transfer_categories(self._speaker, ticket.id)
+        elif step in {"trc", "trp"} and category is not None:
+            buttons = admin.transfer_regions(
+                self._speaker, self._directory, ticket.id, category.value, as_int(arg) or 0
+            )
+        elif step == "trr" and category is not None:
+            return await self._move(
+                uow, ticket, action, category=category, region_arg=arg, base=base, out=out
+            )
+        else:
+            return ActionReply(self._(N_("This button is out of date.")))
+        out.edits.append((action.chat, post.message_id, replace(base, buttons=buttons)))
+        return ActionReply()
+
+    async def _move(
+        self,
+        uow: UnitOfWork,
+        ticket: Ticket,
+        action: CoordinatorAction,
+        *,
+        category: Category,
+        region_arg: str,
+        base: Screen,
+        out: Outbound,
+    ) -> ActionReply:
+        region = self._directory.region(region_arg) if region_arg != admin.SAME else None
+        if region_arg != admin.SAME and region is None:
+            return ActionReply(self._(N_("This button is out of date.")))
+        region_code = region.code if region else ticket.region_code
+        region_name = region.name(self._speaker.locale) if region else ticket.region
+        target = await uow.bindings.route(region_code, category.value) or self._default_chat
+        target = await uow.migrations.follow(target) if target else action.chat
+        moves = target != action.chat
+        if not await uow.tickets.transfer(
+            ticket.id,
+            action.chat,
+            category=category.value,
+            region_code=region_code,
+            region=region_name,
+            moves=moves,
+        ):
+            return ActionReply(self._(N_("This request cannot be transferred now.")))
+        if category.value != ticket.category:
+            ticket.answers = {}
+        details = {"category": category.value, "region": region_code, "to": target}
+        await uow.audit.add(
+            action.actor,
+            "transfer",
+            ticket_id=ticket.id,
+            chat=action.chat,
+            actor_name=action.user_name,
+            details=details,
+        )
+        await uow.session.refresh(ticket)
+        if not moves:
+            await self._refresh_card(uow, ticket, out)
+            return ActionReply(self._(N_("Changed. The request stays in this chat.")))
+        post = await uow.posts.card(ticket.id, action.chat)
+        scope = admin.scope_text(self._speaker, self._directory, category.value, region_code)
+        if post is not None:
+            out.edits.append((action.chat, post.message_id, transferred_card(self._speaker, base, scope)))
+        await uow.outbox.add(
+            OutboxKind.TICKET_CREATED, ticket.id, urgent=ticket.urgent, payload={"transfer": True}
+        )
+        await self._tell_family(uow, ticket, out, lambda s: transferred_for_family(s, ticket.id, category))
+        if self._on_outbox is not None:
+            out.after.append(self._on_outbox)
+        return ActionReply(self._(N_("Transferred. The family has been told.")))
 
     async def closed(
         self,
@@ -298,6 +320,8 @@ class TicketDesk:
         out.sends.append((family.key, make(speaker), None))
 
     async def carry_out(self, out: Outbound) -> None:
+        for hook in out.after:
+            hook()
         for chat, message_id, screen in out.edits:
             platform, chat_id = parse_person_key(chat)
             if (messenger := self._messengers.get(platform)) is not None:

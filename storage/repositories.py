@@ -173,6 +173,28 @@ class TicketsRepository:
         )
         return rowcount(await self._s.execute(stmt)) == 1
 
+    async def transfer(
+        self,
+        ticket_id: int,
+        chat: str,
+        *,
+        category: str,
+        region_code: str | None,
+        region: str | None,
+        moves: bool,
+    ) -> bool:
+        """A claimed ticket changes its kind or region; moving to another chat makes it wait there anew."""
+        values: dict[str, Any] = {"category": category, "region_code": region_code, "region": region}
+        if moves:
+            values |= {"status": TicketStatus.NEW.value, "assignee": None, "assignee_name": None}
+            values |= {"claimed_at": None, "chat": None, "announced_at": None}
+        stmt = (
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.chat == chat, Ticket.status == TicketStatus.CLAIMED.value)
+            .values(values)
+        )
+        return rowcount(await self._s.execute(stmt)) == 1
+
     async def wrote(self, ticket_id: int, *, family: bool, at: datetime) -> None:
         column = "family_wrote_at" if family else "coordinator_wrote_at"
         await self._s.execute(update(Ticket).where(Ticket.id == ticket_id).values({column: at}))

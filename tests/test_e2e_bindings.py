@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.app import Application
 from storage.models import Ticket
-from tests.e2e import GROUP, introduce, make_tickets, settled, start_app
+from tests.e2e import GROUP, cards, introduce, make_tickets, press, settled, start_app
 from tests.tg_emulator import SentMessage, TelegramEmulator
 
 LEGAL = -1002000000001
@@ -98,3 +98,37 @@ async def test_only_admins_bind_and_unbind(emulator: TelegramEmulator, routed_ap
     [second] = await make_tickets(routed_app, 1, category="legal")
     await settled(routed_app)
     assert await chats_of(routed_app, [second]) == [f"tg:{GROUP}"]
+
+
+async def test_transfer_moves_a_ticket_to_the_chat_that_takes_it(
+    emulator: TelegramEmulator, routed_app: Application
+) -> None:
+    introduce(emulator, ADMIN, "Админ")
+    await bind(emulator, LEGAL, "Юридическая", "Любой регион")
+    family_key = 70000  # make_tickets' first family
+    [ticket_id] = await make_tickets(routed_app, 1, category="humanitarian", region_code="msk")
+    await emulator.wait_for(lambda: bool(cards(emulator)))
+    await settled(routed_app)
+    [card] = cards(emulator)
+    await press(emulator, 101, card, emulator.button_data(card, "Беру"))
+    # Only the assignee (or an admin) may transfer.
+    refused = await press(emulator, 102, card, emulator.button_data(emulator.sent_to(GROUP)[0], "Передать"))
+    assert "только координатор" in refused["text"].lower()
+    await tap(emulator, GROUP, 101, emulator.sent_to(GROUP)[0], "Передать")
+    await tap(emulator, GROUP, 101, emulator.sent_to(GROUP)[0], "Юридическая")
+    await tap(emulator, GROUP, 101, emulator.sent_to(GROUP)[0], "Тот же регион")
+    await emulator.wait_for(
+        lambda: bool(emulator.sent_to(LEGAL)) and "#" in (emulator.sent_to(LEGAL)[-1].text or "")
+    )
+    await settled(routed_app)
+    old = emulator.sent_to(GROUP)[0]
+    assert "Передано: юридическая помощь · Москва" in (old.text or "")
+    assert not emulator.buttons(old)
+    new_card = emulator.sent_to(LEGAL)[-1]
+    assert f"#{ticket_id}" in (new_card.text or "") and "Беру" in str(emulator.buttons(new_card))
+    assert routed_app.db is not None
+    async with routed_app.db.uow() as uow:
+        moved = await uow.tickets.get(ticket_id)
+    assert moved is not None
+    assert (moved.chat, moved.status, moved.assignee, moved.category) == (f"tg:{LEGAL}", "new", None, "legal")
+    assert any("передали специалистам" in (m.text or "") for m in emulator.sent_to(family_key))

@@ -12,8 +12,9 @@ from dialogs.admin import BIND_STEP
 from dialogs.cards import CARD_STEP
 from handlers.bindings import COMMANDS as BINDING_COMMANDS
 from handlers.bindings import BindingDesk, GroupCommand
+from handlers.desk_common import CoordinatorAction
 from handlers.relay import GroupMessage, ThreadRelay
-from handlers.tickets import CoordinatorAction, TicketDesk
+from handlers.tickets import TicketDesk
 from storage.vocabulary import Platform
 
 GROUPS = {ChatType.GROUP, ChatType.SUPERGROUP}

@@ -1,0 +1,85 @@
+"""What the coordinators' desk shares: a ticket's card view, actions, replies, and post-commit sends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from dialogs.cards import CardView
+from dialogs.primitives import Payload, Screen
+from storage.models import Ticket
+from storage.uow import UnitOfWork
+from storage.vocabulary import Category, ContactMethod, Outcome, Platform, TicketStatus, person_key
+
+PROMPT_PREFIX = "desk"  # dialog-state keys of pending prompts in coordinators' chats: a schema
+
+
+async def card_view(uow: UnitOfWork, ticket: Ticket) -> CardView:
+    """The card of a ticket, with the family's history (one specialist per family)."""
+    earlier = [t for t in await uow.tickets.for_person(ticket.person_id, limit=50) if t.id != ticket.id]
+    helpers = list(dict.fromkeys(t.assignee_name for t in earlier if t.assignee_name))
+    return CardView(
+        id=ticket.id,
+        category=Category(ticket.category),
+        answers={k: list(v) for k, v in ticket.answers.items()},
+        urgent=ticket.urgent,
+        danger=list(ticket.danger),
+        callback=ticket.callback_requested,
+        region=ticket.region,
+        children=ticket.children_count,
+        ages=list(ticket.children_ages),
+        description=ticket.description,
+        attachments=len(ticket.attachments),
+        contact=ContactMethod(ticket.contact_method),
+        has_phone=bool(ticket.phone),
+        status=TicketStatus(ticket.status),
+        created_at=ticket.created_at,
+        assignee_name=ticket.assignee_name,
+        claimed_at=ticket.claimed_at,
+        earlier_tickets=len(earlier),
+        earlier_assignees=helpers,
+        outcome=Outcome(ticket.outcome) if ticket.outcome else None,
+        outcome_note=ticket.outcome_note,
+    )
+
+
+def prompt_key(chat: str, message_id: int) -> str:
+    return f"{PROMPT_PREFIX}:{chat}:{message_id}"
+
+
+@dataclass(frozen=True)
+class CoordinatorAction:
+    """A button pressed in a coordinators' chat, in neutral terms."""
+
+    platform: Platform
+    chat_id: int
+    user_id: int
+    user_name: str
+    payload: Payload | None
+    update_id: int | None = None
+    message_id: int | None = None
+
+    @property
+    def chat(self) -> str:
+        return person_key(self.platform, self.chat_id)
+
+    @property
+    def actor(self) -> str:
+        return person_key(self.platform, self.user_id)
+
+
+@dataclass(frozen=True)
+class ActionReply:
+    text: str | None = None
+    alert: bool = False  # shown only to the coordinator who pressed (used for the phone number)
+
+
+@dataclass
+class Outbound:
+    """What to send after the commit."""
+
+    edits: list[tuple[str, int, Screen]] = field(default_factory=list)  # chat, message, screen
+    sends: list[tuple[str, Screen, int | None]] = field(default_factory=list)  # chat, screen, reply_to
+    prompt_for: int | None = None  # a ticket whose referral prompt must be remembered once sent
+    prompt_actor: str = ""
+    after: list[Callable[[], None]] = field(default_factory=list)  # e.g. wake the delivery worker
