@@ -72,6 +72,23 @@ class Speaker:
         return self.tr.ngettext(singular, plural, n)
 
 
+STATUS_ICONS = {
+    TicketStatus.NEW: "🆕",
+    TicketStatus.CLAIMED: "✋",
+    TicketStatus.CLOSED: "🔒",
+    TicketStatus.WITHDRAWN: "↩️",
+}
+
+
+def topic_name(s: Speaker, view: CardView) -> str:
+    """A forum topic's name: number, kind of help, region, and the status as an icon (at most 128)."""
+    parts = [f"{STATUS_ICONS[view.status]} #{view.id}", s._(texts.CATEGORY_NAMES[view.category])]
+    if view.region:
+        parts.append(view.region)
+    name = " · ".join(parts)
+    return ("🆘 " + name if view.urgent else name)[:128]
+
+
 def card_payload(action: str, ticket_id: int) -> Payload:
     return Payload(step=CARD_STEP, value=f"{action}.{ticket_id}")
 

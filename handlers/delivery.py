@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from dialogs.cards import Speaker, card, info_added, withdrawn
+from dialogs.cards import Speaker, card, info_added, topic_name, withdrawn
 from dialogs.i18n import Translators
 from dialogs.primitives import Screen
 from dialogs.state import Attachment
@@ -84,6 +84,7 @@ class DeliveryWorker:
         self._clock = clock
         self._pacer = Pacer(settings.per_chat_interval)
         self._wake = asyncio.Event()
+        self._plain_chats: set[str] = set()  # chats known not to be forums
 
     def wake(self) -> None:
         """Something new is in the outbox: look now rather than at the next poll."""
@@ -162,9 +163,10 @@ class DeliveryWorker:
             if chat is None:
                 raise _RetryLaterError("no coordinators' chat takes this ticket")
             chat = await uow.migrations.follow(chat)
-            screen = card(self._speaker, await card_view(uow, ticket))
-            chat, ids = await self._send(uow, chat, screen)
-            await uow.posts.add(ticket.id, chat, ids[-1])
+            view = await card_view(uow, ticket)
+            thread = await self._open_topic(chat, topic_name(self._speaker, view))
+            chat, ids = await self._send(uow, chat, card(self._speaker, view), thread=thread)
+            await uow.posts.add(ticket.id, chat, ids[-1], thread)
             await uow.tickets.set_chat(ticket.id, chat)
             await uow.audit.add("system", "card_posted", ticket_id=ticket.id, chat=chat)
             if ticket.attachments:
@@ -175,33 +177,48 @@ class DeliveryWorker:
         chat = await uow.migrations.follow(ticket.chat)
         post = await uow.posts.card(ticket.id, chat)
         reply_to = post.message_id if post else None
+        thread = post.thread_id if post else None
         if kind is OutboxKind.FAMILY_MESSAGE:
-            await self._family_message(uow, row, ticket.id, chat, reply_to)
+            await self._family_message(uow, row, ticket.id, chat, card_message=reply_to, thread=thread)
         elif kind is OutboxKind.TICKET_FILES:
             entry = await uow.tickets.entry(int(row.payload["entry"])) if row.payload.get("entry") else None
             raw = entry.attachments if entry is not None else ticket.attachments
             platform, chat_id = parse_person_key(chat)
             await self._pacer.wait(chat)
             await self._messengers[platform].send_files(
-                chat_id, [Attachment.model_validate(a) for a in raw], reply_to=reply_to
+                chat_id, [Attachment.model_validate(a) for a in raw], reply_to=reply_to, thread_id=thread
             )
         elif kind is OutboxKind.TICKET_INFO_ADDED:
             entry = await uow.tickets.entry(int(row.payload.get("entry", 0)))
             text = entry.text if entry else ""
             files = len(entry.attachments) if entry else 0
             await self._send(
-                uow, chat, info_added(self._speaker, ticket.id, text, files, row.urgent), reply_to
+                uow,
+                chat,
+                info_added(self._speaker, ticket.id, text, files, row.urgent),
+                reply_to,
+                thread=thread,
             )
         elif kind is OutboxKind.TICKET_WITHDRAWN:
-            await self._send(uow, chat, withdrawn(self._speaker, ticket.id), reply_to)
+            await self._send(uow, chat, withdrawn(self._speaker, ticket.id), reply_to, thread=thread)
             if post is not None and ticket.status == TicketStatus.WITHDRAWN.value:
                 platform, chat_id = parse_person_key(chat)
-                await self._messengers[platform].edit(
-                    chat_id, post.message_id, card(self._speaker, await card_view(uow, ticket))
-                )
+                view = await card_view(uow, ticket)
+                await self._messengers[platform].edit(chat_id, post.message_id, card(self._speaker, view))
+                if thread is not None:
+                    await self._messengers[platform].rename_topic(
+                        chat_id, thread, topic_name(self._speaker, view)
+                    )
 
     async def _family_message(
-        self, uow: UnitOfWork, row: Outbox, ticket_id: int, chat: str, card_message: int | None
+        self,
+        uow: UnitOfWork,
+        row: Outbox,
+        ticket_id: int,
+        chat: str,
+        *,
+        card_message: int | None,
+        thread: int | None,
     ) -> None:
         """The family's own message, copied into the thread (a reply to what they replied to)."""
         family_chat = str(row.payload.get("chat", ""))
@@ -215,25 +232,48 @@ class DeliveryWorker:
         group_platform, group_chat = parse_person_key(chat)
         copied: int | None = None
         if message_id is not None and source_platform is group_platform:
+            messenger = self._messengers[group_platform]
             await self._pacer.wait(chat)
             try:
-                copied = await self._messengers[group_platform].copy(
-                    source_chat, int(message_id), group_chat, reply_to=target
-                )
+                try:
+                    copied = await messenger.copy(
+                        source_chat, int(message_id), group_chat, reply_to=target, thread_id=thread
+                    )
+                except ChatMigratedError as moved:
+                    chat, group_chat = await self._follow(uow, chat, moved)
+                    copied = await messenger.copy(
+                        source_chat, int(message_id), group_chat, reply_to=target, thread_id=thread
+                    )
             except MessageGoneError:
                 log.info("a relayed message was deleted before it was copied; sending what we kept")
         if copied is None:
             entry = await uow.tickets.entry(int(row.payload.get("entry", 0)))
             text, files = (entry.text, len(entry.attachments)) if entry else ("", 0)
-            _chat, ids = await self._send(
-                uow, chat, info_added(self._speaker, ticket_id, text, files, row.urgent), target
-            )
+            screen = info_added(self._speaker, ticket_id, text, files, row.urgent)
+            chat, ids = await self._send(uow, chat, screen, target, thread=thread)
             copied = ids[-1]
         if message_id is not None:
             await uow.relay.add(ticket_id, "in", (chat, copied), (family_chat, int(message_id)))
 
+    async def _open_topic(self, chat: str, name: str) -> int | None:
+        """In a forum each ticket gets its own topic; a plain group's card is the thread."""
+        if chat in self._plain_chats:
+            return None
+        platform, chat_id = parse_person_key(chat)
+        messenger = self._messengers.get(platform)
+        thread = await messenger.open_topic(chat_id, name) if messenger else None
+        if thread is None:
+            self._plain_chats.add(chat)
+        return thread
+
     async def _send(
-        self, uow: UnitOfWork, chat: str, screen: Screen, reply_to: int | None = None
+        self,
+        uow: UnitOfWork,
+        chat: str,
+        screen: Screen,
+        reply_to: int | None = None,
+        *,
+        thread: int | None = None,
     ) -> tuple[str, list[int]]:
         """Send to a chat, following it once if it became a supergroup; return the chat used and the ids."""
         platform, chat_id = parse_person_key(chat)
@@ -242,11 +282,11 @@ class DeliveryWorker:
             raise _RetryLaterError(f"no {platform.value} transport")
         await self._pacer.wait(chat)
         try:
-            return chat, await messenger.send(chat_id, screen, reply_to=reply_to)
+            return chat, await messenger.send(chat_id, screen, reply_to=reply_to, thread_id=thread)
         except ChatMigratedError as moved:
             new_chat, new_id = await self._follow(uow, chat, moved)
             await self._pacer.wait(new_chat)
-            return new_chat, await messenger.send(new_id, screen, reply_to=reply_to)
+            return new_chat, await messenger.send(new_id, screen, reply_to=reply_to, thread_id=thread)
 
     async def _follow(self, uow: UnitOfWork, chat: str, moved: ChatMigratedError) -> tuple[str, int]:
         """A group became a supergroup: remember it (tickets, cards and the default chat follow)."""

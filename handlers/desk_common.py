@@ -80,6 +80,8 @@ class Outbound:
 
     edits: list[tuple[str, int, Screen]] = field(default_factory=list)  # chat, message, screen
     sends: list[tuple[str, Screen, int | None]] = field(default_factory=list)  # chat, screen, reply_to
+    renames: list[tuple[str, int, str]] = field(default_factory=list)  # chat, forum topic, name
+    threads: dict[str, int] = field(default_factory=dict)  # chat -> the topic that sends there go to
     prompt_for: int | None = None  # a ticket whose referral prompt must be remembered once sent
     prompt_actor: str = ""
     after: list[Callable[[], None]] = field(default_factory=list)  # e.g. wake the delivery worker

@@ -42,7 +42,9 @@ class ChatRights:
 class Messenger(Protocol):
     platform: Platform
 
-    async def send(self, chat_id: int, screen: Screen, *, reply_to: int | None = None) -> list[int]:
+    async def send(
+        self, chat_id: int, screen: Screen, *, reply_to: int | None = None, thread_id: int | None = None
+    ) -> list[int]:
         """Send a screen (several messages when it is long); return every new message id.
 
         Raises RecipientUnreachableError or DeliveryFailedError.
@@ -50,7 +52,13 @@ class Messenger(Protocol):
         ...
 
     async def copy(
-        self, from_chat: int, message_id: int, to_chat: int, *, reply_to: int | None = None
+        self,
+        from_chat: int,
+        message_id: int,
+        to_chat: int,
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> int:
         """Copy a message as it is (text or media, without the sender's name); return the new id.
 
@@ -59,9 +67,22 @@ class Messenger(Protocol):
         ...
 
     async def send_files(
-        self, chat_id: int, files: Sequence[Attachment], *, reply_to: int | None = None
+        self,
+        chat_id: int,
+        files: Sequence[Attachment],
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> list[int]:
         """Send files kept by reference (albums kept together); files of another platform are skipped."""
+        ...
+
+    async def open_topic(self, chat_id: int, name: str) -> int | None:
+        """A new forum topic for a ticket; None when the chat is not a forum (the card is the thread)."""
+        ...
+
+    async def rename_topic(self, chat_id: int, thread_id: int, name: str) -> None:
+        """Best effort: the topic's name shows the ticket's status."""
         ...
 
     async def rights(self, chat_id: int) -> ChatRights:

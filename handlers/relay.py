@@ -32,6 +32,7 @@ class GroupMessage:
     reply_to: int | None
     text: str
     update_id: int | None = None
+    thread_id: int | None = None  # a forum topic: in forums, a message in a ticket's topic is for that ticket
 
 
 @dataclass
@@ -66,7 +67,7 @@ class ThreadRelay:
             await uow.audit.add("system", "chat_migrated", chat=new, details={"from": old})
 
     async def handle(self, message: GroupMessage) -> None:
-        if message.reply_to is None:
+        if message.reply_to is None and message.thread_id is None:
             return  # ordinary talk in the group: not ours
         chat = person_key(message.platform, message.chat_id)
         actor = person_key(message.platform, message.user_id)
@@ -78,13 +79,16 @@ class ThreadRelay:
                 message.platform, message.update_id
             ):
                 return
-            prompt = await uow.dialogs.load(prompt_key(chat, message.reply_to))
+            prompt = await uow.dialogs.load(prompt_key(chat, message.reply_to)) if message.reply_to else None
             if prompt is not None:
                 notice = await self._referral(uow, prompt[1], message, out)
             else:
-                ticket_id = await uow.posts.ticket_of(chat, message.reply_to)
-                mapped = await uow.relay.by_group_message(chat, message.reply_to)
+                reply_to = message.reply_to or 0
+                ticket_id = await uow.posts.ticket_of(chat, reply_to)
+                mapped = await uow.relay.by_group_message(chat, reply_to)
                 ticket_id = ticket_id or (mapped.ticket_id if mapped else None)
+                if ticket_id is None and message.thread_id is not None:
+                    ticket_id = await uow.posts.ticket_of_thread(chat, message.thread_id)
                 ticket = await uow.tickets.get(ticket_id) if ticket_id else None
                 if ticket is None:
                     return
@@ -115,6 +119,8 @@ class ThreadRelay:
                         to_family = _ToFamily(ticket.id, family.key, back)
         if notice is not None:
             await self._say(message, notice)
+        if message.thread_id is not None:
+            out.threads.setdefault(chat, message.thread_id)
         await self._desk.carry_out(out)
         if to_family is not None:
             await self._to_family(message, chat, to_family)
@@ -145,7 +151,9 @@ class ThreadRelay:
         if messenger is None:
             return
         try:
-            await messenger.send(message.chat_id, Screen(text=text), reply_to=message.message_id)
+            await messenger.send(
+                message.chat_id, Screen(text=text), reply_to=message.message_id, thread_id=message.thread_id
+            )
         except (RecipientUnreachableError, DeliveryFailedError):
             log.warning("could not answer in a coordinators' chat")
 

@@ -15,7 +15,7 @@ from dialogs.cards import Speaker
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
-from storage.models import utcnow
+from storage.models import TicketPost, utcnow
 from storage.uow import Database
 from storage.vocabulary import Platform, parse_person_key
 
@@ -29,6 +29,11 @@ class SlaSettings:
     answer: timedelta = timedelta(days=1)
     admins: Collection[str] = ()
     locale: str = "ru"
+
+
+def where(post: TicketPost | None) -> tuple[int | None, int | None]:
+    """Under the card, in its forum topic if it has one."""
+    return (post.message_id, post.thread_id) if post is not None else (None, None)
 
 
 class SlaWatch:
@@ -54,7 +59,7 @@ class SlaWatch:
     async def tick(self) -> int:
         """One round; returns how many messages it asked to send."""
         now = self._clock()
-        sends: list[tuple[str, Screen, int | None]] = []
+        sends: list[tuple[str, Screen, int | None, int | None]] = []  # chat, screen, reply to, topic
         s = self._speaker
         async with self._db.uow() as uow:
             for urgent, period in ((True, self._settings.claim_urgent), (False, self._settings.claim)):
@@ -69,17 +74,12 @@ class SlaWatch:
                             "⏰ Request #{n} has been waiting for a coordinator for {waited}. Who can take it?"
                         )
                     )
-                    sends.append(
-                        (
-                            ticket.chat,
-                            Screen(text=text.format(n=ticket.id, waited=waited)),
-                            post.message_id if post else None,
-                        )
-                    )
+                    screen = Screen(text=text.format(n=ticket.id, waited=waited))
+                    sends.append((ticket.chat, screen, *where(post)))
                     alert = s._(N_("⏰ Nobody has taken request #{n} for {waited}.")).format(
                         n=ticket.id, waited=waited
                     )
-                    sends += [(admin, Screen(text=alert), None) for admin in self._settings.admins]
+                    sends += [(admin, Screen(text=alert), None, None) for admin in self._settings.admins]
                     await uow.audit.add("system", "sla_reannounce", ticket_id=ticket.id, chat=ticket.chat)
             for ticket in await uow.tickets.waiting_for_answer(now - self._settings.answer):
                 if (
@@ -99,15 +99,15 @@ class SlaWatch:
                         waited=self._minutes(ticket.family_wrote_at, now),
                     )
                 )
-                sends.append((ticket.chat, screen, post.message_id if post else None))
+                sends.append((ticket.chat, screen, *where(post)))
                 await uow.audit.add("system", "sla_nudge", ticket_id=ticket.id, chat=ticket.chat)
-        for chat, screen, reply_to in sends:
+        for chat, screen, reply_to, thread_id in sends:
             platform, chat_id = parse_person_key(chat)
             messenger = self._messengers.get(platform)
             if messenger is None:
                 continue
             try:
-                await messenger.send(chat_id, screen, reply_to=reply_to)
+                await messenger.send(chat_id, screen, reply_to=reply_to, thread_id=thread_id)
             except (RecipientUnreachableError, DeliveryFailedError) as exc:
                 log.warning("an SLA message could not be delivered (%s)", type(exc).__name__)
         return len(sends)

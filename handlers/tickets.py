@@ -20,6 +20,7 @@ from dialogs.cards import (
     outcome_buttons,
     referral_prompt,
     reopened_for_family,
+    topic_name,
     transferred_card,
     transferred_for_family,
 )
@@ -306,9 +307,10 @@ class TicketDesk:
             return
         post = await uow.posts.card(ticket.id, ticket.chat)
         if post is not None:
-            out.edits.append(
-                (ticket.chat, post.message_id, card(self._speaker, await card_view(uow, ticket)))
-            )
+            view = await card_view(uow, ticket)
+            out.edits.append((ticket.chat, post.message_id, card(self._speaker, view)))
+            if post.thread_id is not None:
+                out.renames.append((ticket.chat, post.thread_id, topic_name(self._speaker, view)))
 
     async def _tell_family(
         self, uow: UnitOfWork, ticket: Ticket, out: Outbound, make: Callable[[Speaker], Screen]
@@ -326,13 +328,19 @@ class TicketDesk:
             platform, chat_id = parse_person_key(chat)
             if (messenger := self._messengers.get(platform)) is not None:
                 await messenger.edit(chat_id, message_id, screen)
+        for chat, thread_id, name in out.renames:
+            platform, chat_id = parse_person_key(chat)
+            if (messenger := self._messengers.get(platform)) is not None:
+                await messenger.rename_topic(chat_id, thread_id, name)
         for chat, screen, reply_to in out.sends:
             platform, chat_id = parse_person_key(chat)
             messenger = self._messengers.get(platform)
             if messenger is None:
                 continue
             try:
-                ids = await messenger.send(chat_id, screen, reply_to=reply_to)
+                ids = await messenger.send(
+                    chat_id, screen, reply_to=reply_to, thread_id=out.threads.get(chat)
+                )
             except RecipientUnreachableError:
                 async with self._db.uow() as uow:
                     await uow.people.set_reachable(chat, False)

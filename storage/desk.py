@@ -91,6 +91,10 @@ class PostsRepository:
         self._s.add(TicketPost(ticket_id=ticket_id, chat=chat, message_id=message_id, thread_id=thread_id))
         await self._s.flush()
 
+    async def ticket_of_thread(self, chat: str, thread_id: int) -> int | None:
+        stmt = select(TicketPost.ticket_id).where(TicketPost.chat == chat, TicketPost.thread_id == thread_id)
+        return await self._s.scalar(stmt.limit(1))
+
     async def ticket_of(self, chat: str, message_id: int) -> int | None:
         stmt = select(TicketPost.ticket_id).where(
             TicketPost.chat == chat, TicketPost.message_id == message_id

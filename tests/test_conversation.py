@@ -29,7 +29,9 @@ class FakeMessenger:
     edit_ok: bool = True
     next_id: int = 1000
 
-    async def send(self, chat_id: int, screen: Screen, *, reply_to: int | None = None) -> list[int]:
+    async def send(
+        self, chat_id: int, screen: Screen, *, reply_to: int | None = None, thread_id: int | None = None
+    ) -> list[int]:
         if self.fail_with is not None:
             raise self.fail_with
         self.next_id += 1
@@ -37,13 +39,27 @@ class FakeMessenger:
         return [self.next_id]
 
     async def copy(
-        self, from_chat: int, message_id: int, to_chat: int, *, reply_to: int | None = None
+        self,
+        from_chat: int,
+        message_id: int,
+        to_chat: int,
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> int:
         self.next_id += 1
         return self.next_id
 
-    async def send_files(self, chat_id: int, files: Any, *, reply_to: int | None = None) -> list[int]:
+    async def send_files(
+        self, chat_id: int, files: Any, *, reply_to: int | None = None, thread_id: int | None = None
+    ) -> list[int]:
         return []
+
+    async def open_topic(self, chat_id: int, name: str) -> int | None:
+        return None
+
+    async def rename_topic(self, chat_id: int, thread_id: int, name: str) -> None:
+        return None
 
     async def rights(self, chat_id: int) -> Any:
         return None

@@ -265,3 +265,43 @@ async def test_a_migrated_group_is_followed(emulator: TelegramEmulator, desk_app
     assert chats == {f"tg:{new_group}"}
     assert (migration.old_chat, migration.new_chat) == (f"tg:{GROUP}", f"tg:{new_group}")
     assert emulator.sent_to(GROUP) == []
+
+
+async def test_a_forum_gets_a_topic_per_ticket_named_with_its_status(
+    family: Parent, emulator: TelegramEmulator, desk_app: Application
+) -> None:
+    emulator.forums.add(GROUP)
+    card = await claimed(family, emulator, desk_app)
+    [((chat_id, thread), topic)] = list(emulator.topics.items())
+    assert chat_id == GROUP
+    assert card.params["message_thread_id"] == thread
+    assert topic["name"].startswith("✋ #"), "the status shows in the topic's name"
+    assert "юридическая помощь" in topic["name"]
+    # The family writes: it arrives in the ticket's topic.
+    await family.say("Мы дома, ждём звонка")
+    await emulator.wait_for(lambda: len(copies_to(emulator, GROUP)) == 1)
+    assert copies_to(emulator, GROUP)[0].params["message_thread_id"] == thread
+    # The assignee writes in the topic without replying to anything: it reaches the family.
+    emulator.message(
+        ASSIGNEE, "Звоню через 5 минут", chat_id=GROUP, chat_type="supergroup", message_thread_id=thread
+    )
+    await emulator.wait_for(lambda: len(copies_to(emulator, family.chat_id)) == 1)
+    assert copies_to(emulator, family.chat_id)[0].text == "Звоню через 5 минут"
+    # Closing renames the topic.
+    await press(emulator, ASSIGNEE, card, emulator.button_data(emulator.sent_to(GROUP)[0], "Закрыть"))
+    await emulator.wait_for(lambda: "Помогли" in str(emulator.buttons(emulator.sent_to(GROUP)[0])))
+    await press(emulator, ASSIGNEE, card, emulator.button_data(emulator.sent_to(GROUP)[0], "Помогли"))
+    await emulator.wait_for(lambda: topic["name"].startswith("🔒"))
+
+
+async def test_a_plain_group_has_no_topics(
+    family: Parent, emulator: TelegramEmulator, desk_app: Application
+) -> None:
+    card = await claimed(family, emulator, desk_app)
+    assert emulator.topics == {}
+    assert "message_thread_id" not in card.params
+    [attempt] = emulator.calls_of("createForumTopic")
+    assert attempt.error, "tried once, learned the chat is not a forum"
+    await make_tickets(desk_app, 2)
+    await emulator.wait_for(lambda: len(cards(emulator)) == 2)
+    assert len(emulator.calls_of("createForumTopic")) == 1, "and does not ask again"

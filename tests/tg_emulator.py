@@ -20,7 +20,7 @@ from aiohttp import web
 
 from tests import tg_objects as tg
 from tests.spec_telegram import UploadedFile, decode_params, spec_available, validate_request
-from tests.tg_methods import BotMethods
+from tests.tg_forums import ForumMethods
 from tests.tg_state import ApiError, Call, SentMessage
 
 __all__ = ["ApiError", "Call", "SentMessage", "TelegramEmulator"]
@@ -41,7 +41,7 @@ class _Fault:
     times: int
 
 
-class TelegramEmulator(BotMethods):
+class TelegramEmulator(ForumMethods):
     """Bot API server plus a scriptable chat world; see the module docstring for the workflow.
 
     Public state worth asserting on: ``calls``, ``spec_errors``, ``spec_checked``, ``messages``

@@ -56,6 +56,7 @@ async def on_group_message(message: Message, event_update: Update, relay: Thread
             reply_to=message.reply_to_message.message_id if message.reply_to_message else None,
             text=message.text or message.caption or "",
             update_id=event_update.update_id,
+            thread_id=message.message_thread_id if message.is_topic_message else None,
         )
     )
 

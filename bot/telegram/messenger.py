@@ -86,20 +86,35 @@ class TelegramMessenger:
                 delay *= 2
         raise DeliveryFailedError("too many attempts")
 
-    async def send(self, chat_id: int, screen: Screen, *, reply_to: int | None = None) -> list[int]:
+    async def send(
+        self, chat_id: int, screen: Screen, *, reply_to: int | None = None, thread_id: int | None = None
+    ) -> list[int]:
         rendered = render(screen)
         ids: list[int] = []
         for index, chunk in enumerate(rendered.chunks):
             last = index == len(rendered.chunks) - 1
             markup = rendered.markup if last else None
+            first_reply = reply_to if index == 0 else None
             message = await self._send_text(
-                chat_id, chunk, markup, rendered.protect, reply_to if index == 0 else None
+                chat_id,
+                chunk,
+                markup=markup,
+                protect=rendered.protect,
+                reply_to=first_reply,
+                thread_id=thread_id,
             )
             ids.append(message.message_id)
         return ids
 
     async def _send_text(
-        self, chat_id: int, text: str, markup: object, protect: bool, reply_to: int | None
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        markup: object,
+        protect: bool,
+        reply_to: int | None,
+        thread_id: int | None,
     ) -> Message:
         # A deleted card must not stop a reply from arriving: it then stands on its own.
         reply = (
@@ -116,6 +131,7 @@ class TelegramMessenger:
                 reply_markup=markup,  # type: ignore[arg-type]
                 protect_content=protect,
                 reply_parameters=reply,
+                message_thread_id=thread_id,
             )
 
         try:
@@ -129,7 +145,13 @@ class TelegramMessenger:
             return await self._call(attempt(strip_html(text), None))
 
     async def copy(
-        self, from_chat: int, message_id: int, to_chat: int, *, reply_to: int | None = None
+        self,
+        from_chat: int,
+        message_id: int,
+        to_chat: int,
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> int:
         reply = (
             None
@@ -144,6 +166,7 @@ class TelegramMessenger:
                     from_chat_id=from_chat,
                     message_id=message_id,
                     reply_parameters=reply,
+                    message_thread_id=thread_id,
                 )
             )
         except TelegramBadRequest as exc:
@@ -156,7 +179,12 @@ class TelegramMessenger:
         return copied.message_id
 
     async def send_files(
-        self, chat_id: int, files: Sequence[Attachment], *, reply_to: int | None = None
+        self,
+        chat_id: int,
+        files: Sequence[Attachment],
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> list[int]:
         reply = (
             None
@@ -172,23 +200,55 @@ class TelegramMessenger:
                 # aiogram's own union of media types; ours is a subset of it.
                 album: list[Any] = [ALBUM_TYPES[kind](media=ref) for kind, ref in group[start : start + 10]]
                 if len(album) == 1:
-                    ids.append(await self._single(chat_id, *group[start], reply))
+                    ids.append(await self._single(chat_id, *group[start], reply, thread_id))
                     continue
                 messages = await self._call(
-                    partial(self._bot.send_media_group, chat_id=chat_id, media=album, reply_parameters=reply)
+                    partial(
+                        self._bot.send_media_group,
+                        chat_id=chat_id,
+                        media=album,
+                        reply_parameters=reply,
+                        message_thread_id=thread_id,
+                    )
                 )
                 ids += [m.message_id for m in messages]
         for kind, ref in ours:
             if kind in SINGLE_SENDERS:
-                ids.append(await self._single(chat_id, kind, ref, reply))
+                ids.append(await self._single(chat_id, kind, ref, reply, thread_id))
         return ids
 
     async def _single(
-        self, chat_id: int, kind: AttachmentKind, ref: str, reply: ReplyParameters | None
+        self,
+        chat_id: int,
+        kind: AttachmentKind,
+        ref: str,
+        reply: ReplyParameters | None,
+        thread_id: int | None,
     ) -> int:
         method = getattr(self._bot, SINGLE_SENDERS.get(kind, f"send_{kind.value}"))
-        message: Message = await self._call(partial(method, chat_id, ref, reply_parameters=reply))
+        message: Message = await self._call(
+            partial(method, chat_id, ref, reply_parameters=reply, message_thread_id=thread_id)
+        )
         return message.message_id
+
+    async def open_topic(self, chat_id: int, name: str) -> int | None:
+        try:
+            topic = await self._call(partial(self._bot.create_forum_topic, chat_id=chat_id, name=name[:128]))
+        except TelegramBadRequest as exc:
+            if "not a forum" in exc.message.lower():
+                return None
+            raise DeliveryFailedError(exc.message) from exc
+        return topic.message_thread_id
+
+    async def rename_topic(self, chat_id: int, thread_id: int, name: str) -> None:
+        try:
+            await self._call(
+                partial(
+                    self._bot.edit_forum_topic, chat_id=chat_id, message_thread_id=thread_id, name=name[:128]
+                )
+            )
+        except (TelegramBadRequest, DeliveryFailedError) as exc:
+            log.info("a topic could not be renamed (%s)", type(exc).__name__)
 
     async def rights(self, chat_id: int) -> ChatRights:
         me = await self._bot.me()
