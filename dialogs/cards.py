@@ -53,7 +53,7 @@ class CardView:
     assignee_name: str | None = None
     claimed_at: datetime | None = None
     earlier_tickets: int = 0
-    earlier_assignees: list[str] = field(default_factory=list)
+    earlier_assignees: list[tuple[str, str]] = field(default_factory=list)  # (key, name) of who helped
     outcome: Outcome | None = None
     outcome_note: str | None = None
 
@@ -128,9 +128,8 @@ def card(s: Speaker, view: CardView) -> Screen:
             view.earlier_tickets,
         ).format(n=view.earlier_tickets)
         if view.earlier_assignees:
-            history += " " + s._(N_("Helped by: {names}.")).format(
-                names=texts.esc(", ".join(view.earlier_assignees))
-            )
+            names = ", ".join(texts.mention(key, name) for key, name in view.earlier_assignees)
+            history += " " + s._(N_("Helped by: {names}.")).format(names=names)
         lines.append(history)
     lines += ["", _status_line(s, view)]
     return Screen(text="\n".join(lines), buttons=_buttons(s, view))

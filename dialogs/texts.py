@@ -62,6 +62,14 @@ def esc(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+def mention(key: str, name: str) -> str:
+    """A name that notifies its person where the platform allows it (one specialist per family)."""
+    platform, _, ident = key.partition(":")
+    if platform == "tg" and ident.lstrip("-").isdecimal():
+        return f'<a href="tg://user?id={ident}">{esc(name)}</a>'
+    return esc(name)
+
+
 def nav_label_action(t: Turn, text: str) -> str | None:
     """Reply-keyboard buttons arrive as text: map our own labels back to their action."""
     if text == t._(LABEL_BACK):

@@ -17,7 +17,11 @@ PROMPT_PREFIX = "desk"  # dialog-state keys of pending prompts in coordinators' 
 async def card_view(uow: UnitOfWork, ticket: Ticket) -> CardView:
     """The card of a ticket, with the family's history (one specialist per family)."""
     earlier = [t for t in await uow.tickets.for_person(ticket.person_id, limit=50) if t.id != ticket.id]
-    helpers = list(dict.fromkeys(t.assignee_name for t in earlier if t.assignee_name))
+    helpers = list(
+        {
+            t.assignee: (t.assignee, t.assignee_name) for t in earlier if t.assignee and t.assignee_name
+        }.values()
+    )
     return CardView(
         id=ticket.id,
         category=Category(ticket.category),

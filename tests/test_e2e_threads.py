@@ -305,3 +305,22 @@ async def test_a_plain_group_has_no_topics(
     await make_tickets(desk_app, 2)
     await emulator.wait_for(lambda: len(cards(emulator)) == 2)
     assert len(emulator.calls_of("createForumTopic")) == 1, "and does not ask again"
+
+
+async def test_a_returning_family_brings_back_its_coordinator(
+    family: Parent, emulator: TelegramEmulator, desk_app: Application
+) -> None:
+    card = await claimed(family, emulator, desk_app)
+    await press(emulator, ASSIGNEE, card, emulator.button_data(emulator.sent_to(GROUP)[0], "Закрыть"))
+    await emulator.wait_for(lambda: "Помогли" in str(emulator.buttons(emulator.sent_to(GROUP)[0])))
+    await press(emulator, ASSIGNEE, card, emulator.button_data(emulator.sent_to(GROUP)[0], "Помогли"))
+    await emulator.wait_for(
+        lambda: any("закрыта" in (m.text or "") for m in emulator.sent_to(family.chat_id))
+    )
+    await family.walk("new", "no", "other", "0", "r.msk")
+    await family.say("Снова нужна помощь")
+    await finish(family)
+    await emulator.wait_for(lambda: len(cards(emulator)) == 1)
+    second = cards(emulator)[0]
+    assert "Семья уже обращалась: 1 заявка." in (second.text or "")
+    assert f'<a href="tg://user?id={ASSIGNEE}">Анна</a>' in second.params["text"], "mentioned, so notified"
