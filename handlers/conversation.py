@@ -35,15 +35,15 @@ from dialogs.primitives import (
     SetLocale,
     WithdrawTicket,
 )
-from dialogs.state import Attachment, DialogData, Draft, PersonView, TicketView
+from dialogs.state import DialogData, PersonView, TicketView
+from handlers import intake
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import Person, Ticket, utcnow
 from storage.uow import Database, UnitOfWork
-from storage.vocabulary import Category, ContactMethod, OutboxKind, Platform, TicketStatus, person_key
+from storage.vocabulary import Category, OutboxKind, Platform, TicketStatus, person_key
 
 log = logging.getLogger(__name__)
 
-OPEN_VALUES = frozenset(s.value for s in (TicketStatus.NEW, TicketStatus.CLAIMED))
 # Telegram lets a bot delete messages in a private chat for 48 hours.
 ERASE_WINDOW = timedelta(hours=48)
 MAX_FOLLOW_UPS = 3
@@ -252,60 +252,30 @@ class ConversationService:
                     await uow.people.give_consent(person, version, self._clock())
                 case SetAnnouncements(enabled=enabled):
                     await uow.people.set_announcements(person, enabled)
-                case CreateTicket(draft=draft) if same := await self._open_of_kind(uow, person.id, draft):
-                    follow_up = await self._merge(uow, same, draft)
                 case CreateTicket(draft=draft):
-                    ticket = await uow.tickets.create(
-                        person_id=person.id,
-                        category=(draft.category or Category.OTHER).value,
-                        answers=draft.answers,
-                        urgent=draft.urgent,
-                        danger=list(draft.danger),
-                        callback_requested=draft.callback,
-                        region=draft.region,
-                        region_code=draft.region_code,
-                        children_count=draft.children,
-                        children_ages=draft.ages,
-                        has_under4=draft.has_under4,
-                        description=draft.description,
-                        attachments=[a.model_dump(mode="json") for a in draft.attachments],
-                        contact_method=(draft.contact or ContactMethod.CHAT).value,
-                        phone=draft.phone,
-                        locale=person.locale,
-                    )
-                    await uow.outbox.add(
-                        OutboxKind.TICKET_CREATED, ticket.id, urgent=ticket.urgent, payload={}
-                    )
-                    if draft.region:
-                        await uow.people.set_region(person, draft.region_code or draft.region)
-                    log.info("ticket %s created (urgent=%s)", ticket.id, ticket.urgent)
-                    follow_up = Event(kind=EventKind.TICKET_CREATED, number=ticket.id)
+                    follow_up = await intake.submit(uow, person, draft)
                 case AddTicketInfo(ticket_id=ticket_id, text=text, attachments=attachments, urgent=urgent):
-                    owned = await uow.tickets.get_for_person(person.id, ticket_id)
-                    if owned is None or owned.status not in (TicketStatus.NEW, TicketStatus.CLAIMED):
-                        log.warning("refused to add information to a ticket that is not open or not owned")
-                        continue
-                    entry = await uow.tickets.add_entry(
-                        ticket_id, "family", text, [a.model_dump(mode="json") for a in attachments]
-                    )
-                    if urgent:
-                        owned.urgent = True
-                    await uow.outbox.add(
-                        OutboxKind.TICKET_INFO_ADDED,
-                        ticket_id,
-                        urgent=owned.urgent,
-                        payload={"entry": entry.id},
-                    )
+                    if (ticket := await intake.open_owned(uow, person.id, ticket_id)) is not None:
+                        await intake.add_entry(uow, ticket, text, attachments, urgent=urgent)
                 case RelayToTicket(ticket_id=ticket_id, text=text, attachment=attachment, urgent=urgent):
-                    await self._relay(
-                        uow,
-                        person,
-                        incoming,
-                        ticket_id=ticket_id,
-                        text=text,
-                        attachment=attachment,
-                        urgent=urgent,
-                    )
+                    if (ticket := await intake.open_owned(uow, person.id, ticket_id)) is not None:
+                        await uow.tickets.wrote(ticket.id, family=True, at=self._clock())
+                        # The original message is copied into the thread; the entry keeps its text.
+                        where = {
+                            "chat": person_key(incoming.platform, incoming.chat_id),
+                            "message_id": incoming.message_id,
+                            "reply_to": incoming.reply_to,
+                        }
+                        files = [attachment] if attachment else []
+                        await intake.add_entry(
+                            uow,
+                            ticket,
+                            text,
+                            files,
+                            urgent=urgent,
+                            kind=OutboxKind.FAMILY_MESSAGE,
+                            payload=where,
+                        )
                 case WithdrawTicket(ticket_id=ticket_id):
                     if await uow.tickets.withdraw(person.id, ticket_id):
                         await uow.outbox.add(OutboxKind.TICKET_WITHDRAWN, ticket_id, urgent=False, payload={})
@@ -317,63 +287,6 @@ class ConversationService:
                     committed.forget = True
                     log.info("a person erased their data")
         return follow_up
-
-    async def _open_of_kind(self, uow: UnitOfWork, person_id: int, draft: Draft) -> Ticket | None:
-        """One open ticket per family and category (an urgent call back is always its own)."""
-        if draft.callback:
-            return None
-        category = (draft.category or Category.OTHER).value
-        return next(
-            (
-                t
-                for t in await uow.tickets.for_person(person_id)
-                if t.category == category and t.status in OPEN_VALUES
-            ),
-            None,
-        )
-
-    async def _merge(self, uow: UnitOfWork, ticket: Ticket, draft: Draft) -> Event:
-        """A second request of the same kind joins the open one, as added information."""
-        files = [a.model_dump(mode="json") for a in draft.attachments]
-        entry = await uow.tickets.add_entry(ticket.id, "family", draft.description, files)
-        if draft.urgent:
-            ticket.urgent = True
-        if draft.phone and not ticket.phone:
-            ticket.phone, ticket.contact_method = draft.phone, ContactMethod.PHONE.value
-        await uow.outbox.add(
-            OutboxKind.TICKET_INFO_ADDED, ticket.id, urgent=ticket.urgent, payload={"entry": entry.id}
-        )
-        log.info("a new request joined open ticket %s of the same category", ticket.id)
-        return Event(kind=EventKind.TICKET_MERGED, number=ticket.id)
-
-    async def _relay(
-        self,
-        uow: UnitOfWork,
-        person: Person,
-        incoming: Incoming,
-        *,
-        ticket_id: int,
-        text: str,
-        attachment: Attachment | None,
-        urgent: bool,
-    ) -> None:
-        """Keep the message with the ticket, and queue its copy into the ticket's thread."""
-        owned = await uow.tickets.get_for_person(person.id, ticket_id)
-        if owned is None or owned.status not in (TicketStatus.NEW, TicketStatus.CLAIMED):
-            log.warning("refused to relay to a ticket that is not open or not owned")
-            return
-        files = [attachment.model_dump(mode="json")] if attachment else []
-        entry = await uow.tickets.add_entry(ticket_id, "family", text, files)
-        await uow.tickets.wrote(ticket_id, family=True, at=self._clock())
-        if urgent:
-            owned.urgent = True
-        payload = {
-            "entry": entry.id,
-            "chat": person_key(incoming.platform, incoming.chat_id),
-            "message_id": incoming.message_id,
-            "reply_to": incoming.reply_to,
-        }
-        await uow.outbox.add(OutboxKind.FAMILY_MESSAGE, ticket_id, urgent=owned.urgent, payload=payload)
 
     # ---- after the commit ----
 
