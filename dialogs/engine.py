@@ -211,7 +211,7 @@ def global_action(*values: str) -> Callable[[CommandHandler], CommandHandler]:
 def step(state: str | None, data: DialogData, event: Event, ctx: Context) -> Outcome:
     """Handle one event. Pure: the given data is not modified; the outcome carries a new copy."""
     # Importing here registers every step; the modules import this one, so it cannot be at the top.
-    from dialogs import account, commands, details, triage  # noqa: F401, PLC0415
+    from dialogs import account, commands, details, privacy, triage  # noqa: F401, PLC0415
 
     current = state if state in STEPS else START
     t = Turn(current, data.model_copy(deep=True), ctx, event)

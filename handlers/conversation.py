@@ -258,6 +258,7 @@ class ConversationService:
                     if (ticket := await intake.open_owned(uow, person.id, ticket_id)) is not None:
                         await intake.add_entry(uow, ticket, text, attachments, urgent=urgent)
                 case RelayToTicket(ticket_id=ticket_id, text=text, attachment=attachment, urgent=urgent):
+                    ticket_id = await self._replied_ticket(uow, incoming, person.key) or ticket_id
                     if (ticket := await intake.open_owned(uow, person.id, ticket_id)) is not None:
                         await uow.tickets.wrote(ticket.id, family=True, at=self._clock())
                         # The original message is copied into the thread; the entry keeps its text.
@@ -287,6 +288,13 @@ class ConversationService:
                     committed.forget = True
                     log.info("a person erased their data")
         return follow_up
+
+    async def _replied_ticket(self, uow: UnitOfWork, incoming: Incoming, family: str) -> int | None:
+        """A reply to a coordinator's message belongs to that message's ticket, whatever else is open."""
+        if incoming.reply_to is None:
+            return None
+        mapped = await uow.relay.by_family_message(family, incoming.reply_to)
+        return mapped.ticket_id if mapped is not None else None
 
     # ---- after the commit ----
 

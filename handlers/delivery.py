@@ -27,7 +27,7 @@ from handlers.ports import (
     Messenger,
     RecipientUnreachableError,
 )
-from storage.models import Outbox, utcnow
+from storage.models import Outbox, Ticket, utcnow
 from storage.uow import Database, UnitOfWork
 from storage.vocabulary import OutboxKind, Platform, TicketStatus, parse_person_key, person_key
 
@@ -61,6 +61,9 @@ class Pacer:
         if ready > now:
             await self._sleep(ready - now)
         self._next[chat] = max(ready, now) + self._interval
+
+
+MAX_ATTEMPTS = 10  # for files and notes; a ticket's card is retried for as long as it takes
 
 
 class _RetryLaterError(Exception):
@@ -137,7 +140,7 @@ class DeliveryWorker:
                 await self._one(uow, row)
                 await uow.outbox.done(row_id, self._clock())
             return 1
-        except (_RetryLaterError, DeliveryFailedError, RecipientUnreachableError) as exc:
+        except Exception as exc:  # whatever went wrong, the row is retried, never lost
             await self._retry_later(row_id, exc)
         return 0
 
@@ -145,6 +148,14 @@ class DeliveryWorker:
         async with self._db.uow() as uow:
             row = await uow.session.get(Outbox, row_id)
             attempts = row.attempts if row else 0
+            if row is not None and row.kind != OutboxKind.TICKET_CREATED.value and attempts >= MAX_ATTEMPTS:
+                # Files or a note that keep failing: give up on them (the ticket itself is delivered).
+                await uow.outbox.done(row_id, self._clock())
+                await uow.audit.add(
+                    "system", "delivery_failed", ticket_id=row.ticket_id, details={"kind": row.kind}
+                )
+                log.error("outbox row %s (%s) given up after %d attempts", row_id, row.kind, attempts)
+                return
             delay = min(self._settings.retry_base * 2**attempts, self._settings.retry_max)
             await uow.outbox.retry_at(row_id, self._clock() + timedelta(seconds=delay))
         log.warning("outbox row %s not delivered (%s); retrying in %.0fs", row_id, type(exc).__name__, delay)
@@ -155,22 +166,7 @@ class DeliveryWorker:
             return
         kind = OutboxKind(row.kind)
         if kind is OutboxKind.TICKET_CREATED:
-            if ticket.chat is not None and await uow.posts.card(ticket.id, ticket.chat) is not None:
-                return  # already posted: a repeated row
-            chat = (
-                await uow.bindings.route(ticket.region_code, ticket.category) or self._settings.default_chat
-            )
-            if chat is None:
-                raise _RetryLaterError("no coordinators' chat takes this ticket")
-            chat = await uow.migrations.follow(chat)
-            view = await card_view(uow, ticket)
-            thread = await self._open_topic(chat, topic_name(self._speaker, view))
-            chat, ids = await self._send(uow, chat, card(self._speaker, view), thread=thread)
-            await uow.posts.add(ticket.id, chat, ids[-1], thread)
-            await uow.tickets.set_chat(ticket.id, chat)
-            await uow.audit.add("system", "card_posted", ticket_id=ticket.id, chat=chat)
-            if ticket.attachments:
-                await uow.outbox.add(OutboxKind.TICKET_FILES, ticket.id, urgent=ticket.urgent, payload={})
+            await self._post_card(uow, ticket)
             return
         if ticket.chat is None:
             raise _RetryLaterError("the card is not posted yet")
@@ -209,6 +205,34 @@ class DeliveryWorker:
                     await self._messengers[platform].rename_topic(
                         chat_id, thread, topic_name(self._speaker, view)
                     )
+
+    async def _post_card(self, uow: UnitOfWork, ticket: Ticket) -> None:
+        """The card in the most specific chat (in its own topic in a forum), files after it."""
+        if ticket.chat is not None and await uow.posts.card(ticket.id, ticket.chat) is not None:
+            return  # already posted: a repeated row
+        chat = await uow.bindings.route(ticket.region_code, ticket.category) or self._settings.default_chat
+        if chat is None:
+            raise _RetryLaterError("no coordinators' chat takes this ticket")
+        chat = await uow.migrations.follow(chat)
+        view = await card_view(uow, ticket)
+        try:
+            thread = await self._open_topic(chat, topic_name(self._speaker, view))
+            chat, ids = await self._send(uow, chat, card(self._speaker, view), thread=thread)
+        except RecipientUnreachableError:
+            # The bot was removed from a bound chat, or may not post there: the default chat takes it.
+            fallback = self._settings.default_chat and await uow.migrations.follow(
+                self._settings.default_chat
+            )
+            if not fallback or fallback == chat:
+                raise
+            log.error("a coordinators' chat refuses the bot; sending the card to the default chat")
+            chat, thread = fallback, await self._open_topic(fallback, topic_name(self._speaker, view))
+            chat, ids = await self._send(uow, chat, card(self._speaker, view), thread=thread)
+        await uow.posts.add(ticket.id, chat, ids[-1], thread)
+        await uow.tickets.set_chat(ticket.id, chat)
+        await uow.audit.add("system", "card_posted", ticket_id=ticket.id, chat=chat)
+        if ticket.attachments:
+            await uow.outbox.add(OutboxKind.TICKET_FILES, ticket.id, urgent=ticket.urgent, payload={})
 
     async def _family_message(
         self,
@@ -261,7 +285,13 @@ class DeliveryWorker:
             return None
         platform, chat_id = parse_person_key(chat)
         messenger = self._messengers.get(platform)
-        thread = await messenger.open_topic(chat_id, name) if messenger else None
+        if messenger is None:
+            return None
+        try:
+            thread = await messenger.open_topic(chat_id, name)
+        except DeliveryFailedError:
+            log.warning("could not open a forum topic (missing rights?); the card goes to the general topic")
+            return None
         if thread is None:
             self._plain_chats.add(chat)
         return thread

@@ -90,8 +90,8 @@ class ThreadRelay:
                 if ticket_id is None and message.thread_id is not None:
                     ticket_id = await uow.posts.ticket_of_thread(chat, message.thread_id)
                 ticket = await uow.tickets.get(ticket_id) if ticket_id else None
-                if ticket is None:
-                    return
+                if ticket is None or ticket.chat != chat:
+                    return  # not a ticket of this chat (any more: it may have been transferred)
                 internal = message.text.strip().lower().startswith(NOTE_COMMAND)
                 if internal:
                     await uow.audit.add(

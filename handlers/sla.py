@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from dialogs.cards import Speaker
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
+from dialogs.texts import esc
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import TicketPost, utcnow
 from storage.uow import Database
@@ -94,7 +95,7 @@ class SlaWatch:
                 )
                 screen = Screen(
                     text=text.format(
-                        name=ticket.assignee_name or "—",
+                        name=esc(ticket.assignee_name or "—"),
                         n=ticket.id,
                         waited=self._minutes(ticket.family_wrote_at, now),
                     )

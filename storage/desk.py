@@ -42,6 +42,16 @@ class BindingsRepository:
         self._s = session
 
     async def add(self, chat: str, region_code: str | None, category: str | None, by: str) -> bool:
+        # NULLs never clash in a unique index: look first, so "any" is not stored twice.
+        same = select(ChatBinding.id).where(
+            ChatBinding.chat == chat,
+            ChatBinding.region_code.is_(None)
+            if region_code is None
+            else ChatBinding.region_code == region_code,
+            ChatBinding.category.is_(None) if category is None else ChatBinding.category == category,
+        )
+        if await self._s.scalar(same.limit(1)) is not None:
+            return False
         stmt = (
             dialect_insert(self._s, ChatBinding)
             .values(chat=chat, region_code=region_code, category=category, created_by=by, created_at=utcnow())
@@ -61,11 +71,10 @@ class BindingsRepository:
         return (await self._s.scalars(stmt)).all()
 
     async def route(self, region_code: str | None, category: str) -> str | None:
-        """The most specific binding: region and category, then category alone, then region alone."""
+        """The most specific binding: region and category, then category, then region, then "any"."""
         stmt = select(ChatBinding).where(
             or_(ChatBinding.category == category, ChatBinding.category.is_(None)),
             or_(ChatBinding.region_code == region_code, ChatBinding.region_code.is_(None)),
-            or_(ChatBinding.category.is_not(None), ChatBinding.region_code.is_not(None)),
         )
         candidates = (await self._s.scalars(stmt)).all()
         if not candidates:
@@ -105,7 +114,7 @@ class PostsRepository:
         stmt = (
             select(TicketPost)
             .where(TicketPost.ticket_id == ticket_id, TicketPost.chat == chat)
-            .order_by(TicketPost.id)
+            .order_by(TicketPost.id.desc())
             .limit(1)
         )
         return await self._s.scalar(stmt)

@@ -10,14 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import session_factory
 from storage.desk import AuditLog, BindingsRepository, ChatMigrations, PostsRepository, RelayLog
-from storage.repositories import (
-    ChatLog,
-    DialogStateStore,
-    OutboxRepository,
-    PeopleRepository,
-    TicketsRepository,
-    UpdateLog,
-)
+from storage.logs import ChatLog, OutboxRepository, UpdateLog
+from storage.repositories import DialogStateStore, PeopleRepository, TicketsRepository
 
 
 class UnitOfWork:

@@ -1,0 +1,117 @@
+"""Repositories of queues and logs: the outbox, platform update ids, private-chat message ids."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ChatMessage, Outbox, ProcessedUpdate, utcnow
+from storage.repositories import dialect_insert, rowcount
+from storage.vocabulary import OutboxKind, Platform
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(self, kind: OutboxKind, ticket_id: int, *, urgent: bool, payload: dict[str, Any]) -> None:
+        self._s.add(Outbox(kind=kind.value, ticket_id=ticket_id, urgent=urgent, payload=payload))
+        await self._s.flush()
+
+    async def pending(self, limit: int = 100) -> Sequence[Outbox]:
+        stmt = (
+            select(Outbox)
+            .where(Outbox.done_at.is_(None))
+            .order_by(Outbox.urgent.desc(), Outbox.created_at, Outbox.id)
+            .limit(limit)
+        )
+        return (await self._s.scalars(stmt)).all()
+
+    async def due(self, now: datetime, limit: int = 50) -> Sequence[Outbox]:
+        """Undelivered rows whose time has come: urgent first, then oldest."""
+        stmt = (
+            select(Outbox)
+            .where(Outbox.done_at.is_(None), Outbox.next_attempt_at <= now)
+            .order_by(Outbox.urgent.desc(), Outbox.created_at, Outbox.id)
+            .limit(limit)
+        )
+        return (await self._s.scalars(stmt)).all()
+
+    async def lease(self, outbox_id: int, now: datetime, until: datetime) -> bool:
+        """Take a row for delivery; a second worker (or replica) cannot take it at the same time."""
+        stmt = (
+            update(Outbox)
+            .where(Outbox.id == outbox_id, Outbox.done_at.is_(None), Outbox.next_attempt_at <= now)
+            .values(next_attempt_at=until)
+        )
+        return rowcount(await self._s.execute(stmt)) == 1
+
+    async def done(self, outbox_id: int, at: datetime) -> None:
+        await self._s.execute(update(Outbox).where(Outbox.id == outbox_id).values(done_at=at))
+
+    async def retry_at(self, outbox_id: int, at: datetime) -> None:
+        stmt = (
+            update(Outbox)
+            .where(Outbox.id == outbox_id)
+            .values(next_attempt_at=at, attempts=Outbox.attempts + 1)
+        )
+        await self._s.execute(stmt)
+
+
+class UpdateLog:
+    """Update ids already processed, per platform."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def first_time(self, platform: Platform, update_id: int) -> bool:
+        """Record the update id; False when it was seen before (a redelivery)."""
+        stmt = (
+            dialect_insert(self._s, ProcessedUpdate)
+            .values(platform=platform.value, update_id=update_id, seen_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["platform", "update_id"])
+        )
+        return rowcount(await self._s.execute(stmt)) == 1
+
+    async def prune(self, before: datetime) -> int:
+        result = await self._s.execute(delete(ProcessedUpdate).where(ProcessedUpdate.seen_at < before))
+        return rowcount(result)
+
+
+class ChatLog:
+    """Message ids of private chats, for the quick exit. Never message text."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(self, chat: str, message_ids: Sequence[int], *, from_bot: bool) -> None:
+        now = utcnow()
+        self._s.add_all(
+            ChatMessage(chat=chat, message_id=mid, from_bot=from_bot, sent_at=now) for mid in message_ids
+        )
+        await self._s.flush()
+
+    async def since(self, chat: str, since: datetime) -> list[int]:
+        stmt = (
+            select(ChatMessage.message_id)
+            .where(ChatMessage.chat == chat, ChatMessage.sent_at >= since)
+            .order_by(ChatMessage.message_id)
+        )
+        return list((await self._s.scalars(stmt)).all())
+
+    async def count(self, chat: str) -> int:
+        stmt = select(func.count()).select_from(ChatMessage).where(ChatMessage.chat == chat)
+        return int(await self._s.scalar(stmt) or 0)
+
+    async def forget(self, chat: str, message_ids: Sequence[int] | None = None) -> None:
+        stmt = delete(ChatMessage).where(ChatMessage.chat == chat)
+        if message_ids is not None:
+            stmt = stmt.where(ChatMessage.message_id.in_(list(message_ids)))
+        await self._s.execute(stmt)
+
+    async def prune(self, before: datetime) -> int:
+        return rowcount(await self._s.execute(delete(ChatMessage).where(ChatMessage.sent_at < before)))
