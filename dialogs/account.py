@@ -7,6 +7,7 @@ from dialogs.details import add_attachment, resume_step
 from dialogs.engine import CONSENT, MENU, STEPS, Step, Turn, nav_rows
 from dialogs.i18n import N_, SUPPORTED_LOCALES
 from dialogs.primitives import (
+    AddPhone,
     AddTicketInfo,
     Button,
     GiveConsent,
@@ -15,7 +16,7 @@ from dialogs.primitives import (
     WithdrawTicket,
 )
 from dialogs.state import Attachment, Draft, TicketView
-from dialogs.validate import as_int
+from dialogs.validate import as_int, normalise_phone
 from storage.vocabulary import TicketStatus
 
 LANGUAGE_NAMES = {"ru": "🇷🇺 Русский", "en": "🇬🇧 English"}
@@ -163,8 +164,21 @@ class Menu(Step):
             super().on_media(t, attachment)
 
     def on_contact(self, t: Turn, phone: str) -> None:
-        if not relay(t, phone, None):
+        ticket = next((tk for tk in t.ctx.tickets if tk.is_open), None)
+        number = normalise_phone(phone) or normalise_phone("+" + phone.lstrip("+"))
+        if ticket is None or number is None:
             super().on_contact(t, phone)
+            return
+        # A phone is shown only to the coordinator who takes the request, never copied into the group.
+        t.effect(AddPhone(ticket_id=ticket.id, phone=number))
+        t.show(
+            Screen(
+                text=t._(
+                    N_("📞 Your number is saved with request #{n}; only your coordinator will see it.")
+                ).format(n=ticket.id)
+            )
+        )
+        t.silent = True
 
     def on_other(self, t: Turn, what: str) -> None:
         if not relay(t, "", None):

@@ -12,6 +12,8 @@ from dialogs.state import Draft
 from storage.vocabulary import Category, ContactMethod, Outcome, TicketStatus
 
 CARD_STEP = "tk"  # payload step of coordinators' buttons: a schema
+# A card must stay one Telegram message (4096 characters) so that its buttons can be edited.
+CARD_STORY_LIMIT = 2000
 
 OUTCOME_LABELS = {
     Outcome.HELPED: N_("✅ Helped"),
@@ -116,7 +118,10 @@ def card(s: Speaker, view: CardView) -> Screen:
     if any(age < 4 for age in view.ages):
         lines.append(s._(N_("👶 A child under 4 in the family")))
     lines.append(s._(N_("<b>Region:</b> {region}")).format(region=texts.esc(view.region or "—")))
-    lines.append(s._(N_("<b>What happened:</b> {text}")).format(text=texts.esc(view.description) or "—"))
+    story = view.description
+    if len(story) > CARD_STORY_LIMIT:
+        story = story[:CARD_STORY_LIMIT] + "… " + s._(N_("(the whole text follows the card)"))
+    lines.append(s._(N_("<b>What happened:</b> {text}")).format(text=texts.esc(story) or "—"))
     if view.attachments:
         _chars, files = texts.size_parts(s, 0, view.attachments)
         lines.append(s._(N_("📎 {files}")).format(files=files))
@@ -250,6 +255,18 @@ def info_added(s: Speaker, ticket_id: int, text: str, attachments: int, urgent: 
     if attachments:
         lines.append(s._(N_("📎 {files}")).format(files=texts.size_parts(s, 0, attachments)[1]))
     return Screen(text="\n".join(line for line in lines if line))
+
+
+def whole_story(s: Speaker, ticket_id: int, description: str) -> Screen:
+    head = s._(N_("📄 Request <b>#{n}</b>, the whole story:")).format(n=ticket_id)
+    return Screen(text=f"{head}\n{texts.esc(description)}")
+
+
+def phone_added(s: Speaker, ticket_id: int) -> Screen:
+    text = s._(
+        N_("📞 The family of request <b>#{n}</b> shared a phone number: whoever takes the request sees it.")
+    )
+    return Screen(text=text.format(n=ticket_id))
 
 
 def withdrawn(s: Speaker, ticket_id: int) -> Screen:

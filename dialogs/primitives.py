@@ -155,6 +155,14 @@ class RelayToTicket:
 
 
 @dataclass(frozen=True)
+class AddPhone:
+    """A phone number shared for an open ticket: only its assignee may see it."""
+
+    ticket_id: int
+    phone: str
+
+
+@dataclass(frozen=True)
 class WithdrawTicket:
     ticket_id: int
 
@@ -176,6 +184,7 @@ Effect = (
     | CreateTicket
     | AddTicketInfo
     | RelayToTicket
+    | AddPhone
     | WithdrawTicket
     | EraseChat
     | DeleteMyData

@@ -19,6 +19,7 @@ from dialogs import engine
 from dialogs.directory import Directory
 from dialogs.i18n import N_, Translators, pick_locale
 from dialogs.primitives import (
+    AddPhone,
     AddTicketInfo,
     CreateTicket,
     DeleteMyData,
@@ -40,7 +41,7 @@ from handlers import intake
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import Person, Ticket, utcnow
 from storage.uow import Database, UnitOfWork
-from storage.vocabulary import Category, OutboxKind, Platform, TicketStatus, person_key
+from storage.vocabulary import Category, ContactMethod, OutboxKind, Platform, TicketStatus, person_key
 
 log = logging.getLogger(__name__)
 
@@ -277,17 +278,40 @@ class ConversationService:
                             kind=OutboxKind.FAMILY_MESSAGE,
                             payload=where,
                         )
+                case AddPhone(ticket_id=ticket_id, phone=phone):
+                    if (ticket := await intake.open_owned(uow, person.id, ticket_id)) is not None:
+                        ticket.phone, ticket.contact_method = phone, ContactMethod.PHONE.value
+                        await uow.outbox.add(
+                            OutboxKind.TICKET_INFO_ADDED,
+                            ticket.id,
+                            urgent=ticket.urgent,
+                            payload={"phone": True},
+                        )
                 case WithdrawTicket(ticket_id=ticket_id):
                     if await uow.tickets.withdraw(person.id, ticket_id):
                         await uow.outbox.add(OutboxKind.TICKET_WITHDRAWN, ticket_id, urgent=False, payload={})
                 case EraseChat():
                     committed.erase = True
                 case DeleteMyData():
+                    await self._erase_from_desk(uow, person)
                     await uow.tickets.erase_for_person(person.id)
                     await uow.people.anonymise(person)
                     committed.forget = True
                     log.info("a person erased their data")
         return follow_up
+
+    async def _erase_from_desk(self, uow: UnitOfWork, person: Person) -> None:
+        """The coordinators' side forgets the family too: queued rows, the relay map, copies in threads."""
+        tickets = await uow.tickets.for_person(person.id, limit=1000)
+        copies = await uow.relay.copies_of_family(person.key)
+        await uow.relay.forget_family(person.key)
+        await uow.outbox.abandon([t.id for t in tickets], self._clock())
+        for ticket in tickets:
+            if ticket.status in intake.OPEN_VALUES and ticket.chat is not None:
+                erase = [[chat, message] for tid, chat, message in copies if tid == ticket.id]
+                await uow.outbox.add(
+                    OutboxKind.TICKET_WITHDRAWN, ticket.id, urgent=False, payload={"erase": erase}
+                )
 
     async def _replied_ticket(self, uow: UnitOfWork, incoming: Incoming, family: str) -> int | None:
         """A reply to a coordinator's message belongs to that message's ticket, whatever else is open."""

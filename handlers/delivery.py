@@ -15,7 +15,16 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from dialogs.cards import Speaker, card, info_added, topic_name, withdrawn
+from dialogs.cards import (
+    CARD_STORY_LIMIT,
+    Speaker,
+    card,
+    info_added,
+    phone_added,
+    topic_name,
+    whole_story,
+    withdrawn,
+)
 from dialogs.i18n import Translators
 from dialogs.primitives import Screen
 from dialogs.state import Attachment
@@ -184,6 +193,17 @@ class DeliveryWorker:
             await self._messengers[platform].send_files(
                 chat_id, [Attachment.model_validate(a) for a in raw], reply_to=reply_to, thread_id=thread
             )
+        elif kind is OutboxKind.TICKET_INFO_ADDED and row.payload.get("story"):
+            await self._send(
+                uow, chat, whole_story(self._speaker, ticket.id, ticket.description), reply_to, thread=thread
+            )
+        elif kind is OutboxKind.TICKET_INFO_ADDED and row.payload.get("phone"):
+            await self._send(uow, chat, phone_added(self._speaker, ticket.id), reply_to, thread=thread)
+            if post is not None:  # the assignee's "show the phone" button appears
+                platform, chat_id = parse_person_key(chat)
+                await self._messengers[platform].edit(
+                    chat_id, post.message_id, card(self._speaker, await card_view(uow, ticket))
+                )
         elif kind is OutboxKind.TICKET_INFO_ADDED:
             entry = await uow.tickets.entry(int(row.payload.get("entry", 0)))
             text = entry.text if entry else ""
@@ -196,6 +216,9 @@ class DeliveryWorker:
                 thread=thread,
             )
         elif kind is OutboxKind.TICKET_WITHDRAWN:
+            for copy_chat, message_id in row.payload.get("erase", []):  # a family that erased its data
+                platform, chat_id = parse_person_key(copy_chat)
+                await self._messengers[platform].delete(chat_id, [message_id])
             await self._send(uow, chat, withdrawn(self._speaker, ticket.id), reply_to, thread=thread)
             if post is not None and ticket.status == TicketStatus.WITHDRAWN.value:
                 platform, chat_id = parse_person_key(chat)
@@ -231,6 +254,10 @@ class DeliveryWorker:
         await uow.posts.add(ticket.id, chat, ids[-1], thread)
         await uow.tickets.set_chat(ticket.id, chat)
         await uow.audit.add("system", "card_posted", ticket_id=ticket.id, chat=chat)
+        if len(ticket.description) > CARD_STORY_LIMIT:
+            await uow.outbox.add(
+                OutboxKind.TICKET_INFO_ADDED, ticket.id, urgent=ticket.urgent, payload={"story": True}
+            )
         if ticket.attachments:
             await uow.outbox.add(OutboxKind.TICKET_FILES, ticket.id, urgent=ticket.urgent, payload={})
 
@@ -323,6 +350,9 @@ class DeliveryWorker:
         platform, _old_id = parse_person_key(chat)
         new_chat = person_key(platform, moved.new_chat_id)
         log.info("a coordinators' chat became a supergroup; following it")
-        await uow.migrations.record(chat, new_chat)
+        for ticket_id in await uow.migrations.record(chat, new_chat):
+            await uow.outbox.add(
+                OutboxKind.TICKET_CREATED, ticket_id, urgent=False, payload={"migrated": True}
+            )
         await uow.audit.add("system", "chat_migrated", chat=new_chat, details={"from": chat})
         return new_chat, moved.new_chat_id

@@ -14,7 +14,7 @@ from handlers.ports import DeliveryFailedError, MessageGoneError, Messenger, Rec
 from handlers.tickets import TicketDesk
 from storage.models import utcnow
 from storage.uow import Database, UnitOfWork
-from storage.vocabulary import Outcome, Platform, TicketStatus, parse_person_key, person_key
+from storage.vocabulary import OutboxKind, Outcome, Platform, TicketStatus, parse_person_key, person_key
 
 log = logging.getLogger(__name__)
 NOTE_COMMAND = "/note"
@@ -63,7 +63,10 @@ class ThreadRelay:
         """Telegram says a group became a supergroup: tickets, cards and the default chat follow it."""
         old, new = person_key(platform, old_chat_id), person_key(platform, new_chat_id)
         async with self._db.uow() as uow:
-            await uow.migrations.record(old, new)
+            for ticket_id in await uow.migrations.record(old, new):  # their cards are posted anew there
+                await uow.outbox.add(
+                    OutboxKind.TICKET_CREATED, ticket_id, urgent=False, payload={"migrated": True}
+                )
             await uow.audit.add("system", "chat_migrated", chat=new, details={"from": old})
 
     async def handle(self, message: GroupMessage) -> None:

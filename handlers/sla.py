@@ -66,7 +66,18 @@ class SlaWatch:
             for urgent, period in ((True, self._settings.claim_urgent), (False, self._settings.claim)):
                 before = now - period
                 for ticket in await uow.tickets.unclaimed_since(before, urgent=urgent):
-                    if ticket.chat is None or not await uow.tickets.announce(ticket.id, before, now):
+                    if not await uow.tickets.announce(ticket.id, before, now):
+                        continue
+                    if ticket.chat is None:  # no chat took it (none configured, the bot refused): admins act
+                        text = s._(
+                            N_(
+                                "⚠️ Request #{n} has reached no coordinators' chat for {waited}. Please check /bindings and COORDINATOR_CHAT."
+                            )
+                        )
+                        stuck = Screen(
+                            text=text.format(n=ticket.id, waited=self._minutes(ticket.created_at, now))
+                        )
+                        sends += [(admin, stuck, None, None) for admin in self._settings.admins]
                         continue
                     waited = self._minutes(ticket.created_at, now)
                     post = await uow.posts.card(ticket.id, ticket.chat)

@@ -24,15 +24,18 @@ class ChatMigrations:
             seen.add(chat)
         return chat
 
-    async def record(self, old: str, new: str) -> None:
+    async def record(self, old: str, new: str) -> list[int]:
+        """Follow a migrated chat; return the open tickets that now need their card in the new chat.
+
+        Message ids are not carried over by Telegram, so old cards stay recorded under the old chat.
+        """
+        moving = select(Ticket.id).where(Ticket.chat == old, Ticket.status.in_(["new", "claimed"]))
+        open_ids = list((await self._s.scalars(moving)).all())
         stmt = dialect_insert(self._s, ChatMigration).values(old_chat=old, new_chat=new, at=utcnow())
         await self._s.execute(stmt.on_conflict_do_update(index_elements=["old_chat"], set_={"new_chat": new}))
         await self._s.execute(update(Ticket).where(Ticket.chat == old).values(chat=new))
-        await self._s.execute(update(TicketPost).where(TicketPost.chat == old).values(chat=new))
-        await self._s.execute(
-            update(RelayedMessage).where(RelayedMessage.group_chat == old).values(group_chat=new)
-        )
         await self._s.execute(update(ChatBinding).where(ChatBinding.chat == old).values(chat=new))
+        return open_ids
 
 
 class BindingsRepository:
@@ -152,6 +155,13 @@ class RelayLog:
             RelayedMessage.family_chat == chat, RelayedMessage.family_message_id == message_id
         )
         return await self._s.scalar(stmt.limit(1))
+
+    async def copies_of_family(self, family_chat: str) -> list[tuple[int, str, int]]:
+        """(ticket, group chat, group message) of every family message copied into a thread."""
+        stmt = select(
+            RelayedMessage.ticket_id, RelayedMessage.group_chat, RelayedMessage.group_message_id
+        ).where(RelayedMessage.family_chat == family_chat, RelayedMessage.direction == "in")
+        return [(t, c, m) for t, c, m in (await self._s.execute(stmt)).all()]
 
     async def forget_family(self, family_chat: str) -> None:
         await self._s.execute(delete(RelayedMessage).where(RelayedMessage.family_chat == family_chat))

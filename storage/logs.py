@@ -31,6 +31,14 @@ class OutboxRepository:
         )
         return (await self._s.scalars(stmt)).all()
 
+    async def abandon(self, ticket_ids: Sequence[int], at: datetime) -> None:
+        """A family erased its data: nothing of theirs is delivered any more, and no ids are kept."""
+        ids = list(ticket_ids)
+        await self._s.execute(
+            update(Outbox).where(Outbox.ticket_id.in_(ids), Outbox.done_at.is_(None)).values(done_at=at)
+        )
+        await self._s.execute(update(Outbox).where(Outbox.ticket_id.in_(ids)).values(payload={}))
+
     async def due(self, now: datetime, limit: int = 50) -> Sequence[Outbox]:
         """Undelivered rows whose time has come: urgent first, then oldest."""
         stmt = (

@@ -197,10 +197,9 @@ class TicketsRepository:
         await self._s.execute(update(Ticket).where(Ticket.id == ticket_id).values({column: at}))
 
     async def unclaimed_since(self, before: datetime, *, urgent: bool) -> Sequence[Ticket]:
-        """Posted, still waiting, and not (re-)announced since ``before``."""
+        """Still waiting (posted or not), and not (re-)announced since ``before``."""
         stmt = select(Ticket).where(
             Ticket.status == TicketStatus.NEW.value,
-            Ticket.chat.is_not(None),
             Ticket.urgent.is_(urgent),
             func.coalesce(Ticket.announced_at, Ticket.created_at) < before,
         )
