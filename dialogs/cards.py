@@ -91,6 +91,14 @@ def topic_name(s: Speaker, view: CardView) -> str:
     return ("🆘 " + name if view.urgent else name)[:128]
 
 
+def shorten_escaped(text: str, limit: int) -> str:
+    """The start of ``text``, escaped, at most ``limit`` characters (escaping can make it 5 times longer)."""
+    cut = text[:limit]
+    while len(texts.esc(cut)) > limit:
+        cut = cut[: max(0, len(cut) - max(1, (len(texts.esc(cut)) - limit) // 4))]
+    return texts.esc(cut)
+
+
 def card_payload(action: str, ticket_id: int) -> Payload:
     return Payload(step=CARD_STEP, value=f"{action}.{ticket_id}")
 
@@ -118,10 +126,14 @@ def card(s: Speaker, view: CardView) -> Screen:
     if any(age < 4 for age in view.ages):
         lines.append(s._(N_("👶 A child under 4 in the family")))
     lines.append(s._(N_("<b>Region:</b> {region}")).format(region=texts.esc(view.region or "—")))
-    story = view.description
+    story = texts.esc(view.description)
     if len(story) > CARD_STORY_LIMIT:
-        story = story[:CARD_STORY_LIMIT] + "… " + s._(N_("(the whole text follows the card)"))
-    lines.append(s._(N_("<b>What happened:</b> {text}")).format(text=texts.esc(story) or "—"))
+        story = (
+            shorten_escaped(view.description, CARD_STORY_LIMIT)
+            + "… "
+            + s._(N_("(the whole text follows the card)"))
+        )
+    lines.append(s._(N_("<b>What happened:</b> {text}")).format(text=story or "—"))
     if view.attachments:
         _chars, files = texts.size_parts(s, 0, view.attachments)
         lines.append(s._(N_("📎 {files}")).format(files=files))

@@ -28,6 +28,7 @@ from dialogs.cards import (
 from dialogs.i18n import Translators
 from dialogs.primitives import Screen
 from dialogs.state import Attachment
+from dialogs.texts import esc
 from handlers.desk_common import card_view
 from handlers.ports import (
     ChatMigratedError,
@@ -254,7 +255,7 @@ class DeliveryWorker:
         await uow.posts.add(ticket.id, chat, ids[-1], thread)
         await uow.tickets.set_chat(ticket.id, chat)
         await uow.audit.add("system", "card_posted", ticket_id=ticket.id, chat=chat)
-        if len(ticket.description) > CARD_STORY_LIMIT:
+        if len(esc(ticket.description)) > CARD_STORY_LIMIT:
             await uow.outbox.add(
                 OutboxKind.TICKET_INFO_ADDED, ticket.id, urgent=ticket.urgent, payload={"story": True}
             )

@@ -65,21 +65,27 @@ def render(screen: Screen) -> Rendered:
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Split at line breaks so that no HTML tag (always within one line here) is cut."""
+    """Split at line breaks, in order; a longer line is cut, never inside an HTML entity like &amp;."""
     if len(text) <= limit:
         return [text]
-    chunks, current = [], ""
-    for raw_line in text.split("\n"):
-        line = raw_line
-        while len(line) > limit:
-            chunks.append(line[:limit])
-            line = line[limit:]
+    chunks: list[str] = []
+    current = ""
+    for whole_line in text.split("\n"):
+        line = whole_line
         candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            chunks.append(current)
-            current = line
-        else:
+        if len(candidate) <= limit:
             current = candidate
+            continue
+        if current:
+            chunks.append(current)
+        while len(line) > limit:
+            cut = limit
+            amp = line.rfind("&", max(0, limit - 10), limit)
+            if amp != -1 and ";" not in line[amp:limit]:
+                cut = amp  # an entity would be split: cut before it
+            chunks.append(line[:cut])
+            line = line[cut:]
+        current = line
     if current:
         chunks.append(current)
     return chunks
