@@ -20,6 +20,7 @@ from dialogs.directory import load_directory
 from handlers.bindings import BindingDesk
 from handlers.conversation import ConversationService, ConversationSettings
 from handlers.delivery import DeliverySettings, DeliveryWorker
+from handlers.inflight import InFlight
 from handlers.ports import Messenger
 from handlers.relay import ThreadRelay
 from handlers.sla import SlaSettings, SlaWatch
@@ -44,6 +45,8 @@ class Application:
         self.sla: SlaWatch | None = None
         self._delivery_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        # Everything taken from a platform (updates, a tick) finishes before the database closes.
+        self.in_flight = InFlight()
         self.db: Database | None = None
         self.telegram: TelegramTransport | None = None
         self.conversation: ConversationService | None = None
@@ -71,6 +74,7 @@ class Application:
 
         bot = create_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url)
         messengers: dict[Platform, Messenger] = {}
+        in_flight = self.in_flight
         default_chat = parse_ids(settings.coordinator_chat)[0] if settings.coordinator_chat else None
         self.delivery = DeliveryWorker(
             self.db,
@@ -93,6 +97,7 @@ class Application:
             directory=directory,
             default_chat=default_chat,
             on_outbox=self.delivery.wake,
+            in_flight=in_flight,
         )
         bindings = BindingDesk(
             self.db,
@@ -109,6 +114,7 @@ class Application:
             messengers=messengers,
             translators=translators,
             chat_locale=settings.default_locale,
+            in_flight=in_flight,
         )
         conversation = ConversationService(
             self.db,
@@ -121,6 +127,7 @@ class Application:
                 policy_url=settings.privacy_policy_url,
             ),
             on_outbox=self.delivery.wake,
+            in_flight=in_flight,
         )
         self.conversation = conversation
         self.telegram = TelegramTransport(
@@ -140,6 +147,7 @@ class Application:
                 admins=settings.admins,
                 locale=settings.default_locale,
             ),
+            in_flight=in_flight,
         )
         self._scheduler = create_scheduler(self.db, self.sla)
         self._scheduler.start()
@@ -148,17 +156,16 @@ class Application:
 
     async def stop(self) -> None:
         self._stopping.set()
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)  # no new ticks; a running one is tracked below
         if self._delivery_task is not None:
             await self._delivery_task  # it finishes the row in hand; the rest waits in the outbox
         if self.telegram is not None:
             await self.telegram.stop_polling()
-        if self.conversation is not None:
-            # Updates already taken from Telegram will not be sent again: finish them first.
-            await self.conversation.drain(timeout=DRAIN_TIMEOUT)
+        # Updates already taken from Telegram will not be sent again: finish them first.
+        await self.in_flight.drain(timeout=DRAIN_TIMEOUT)
         if self.telegram is not None:
             await self.telegram.close()
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
         if self.db is not None:
             await self.db.dispose()
         log.info("stopped")

@@ -38,6 +38,7 @@ from dialogs.primitives import (
 )
 from dialogs.state import DialogData, PersonView, TicketView
 from handlers import intake
+from handlers.inflight import InFlight
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import Person, Ticket, utcnow
 from storage.uow import Database, UnitOfWork
@@ -107,6 +108,7 @@ class ConversationService:
         settings: ConversationSettings,
         clock: Callable[[], datetime] = utcnow,
         on_outbox: Callable[[], None] | None = None,
+        in_flight: InFlight | None = None,
     ) -> None:
         self._db = db
         self._on_outbox = on_outbox
@@ -116,28 +118,14 @@ class ConversationService:
         self._settings = settings
         self._clock = clock
         self._locks = KeyedLocks()
-        self._in_flight: set[asyncio.Task[object]] = set()
+        self.in_flight = in_flight or InFlight()
 
-    async def drain(self, timeout: float) -> int:  # noqa: ASYNC109 - a deadline for asyncio.wait, not a cancel scope
-        """Wait for updates being handled (on shutdown: they were already taken from the platform)."""
-        pending = {task for task in self._in_flight if task is not asyncio.current_task()}
-        if not pending:
-            return 0
-        log.info("waiting for %d updates being handled", len(pending))
-        _done, still = await asyncio.wait(pending, timeout=timeout)
-        if still:
-            log.error("%d updates were still being handled at shutdown", len(still))
-        return len(still)
+    async def drain(self, timeout: float) -> int:  # noqa: ASYNC109 - a deadline, not a cancel scope
+        return await self.in_flight.drain(timeout)
 
     async def handle(self, incoming: Incoming) -> Reply:
-        task = asyncio.current_task()
-        if task is not None:
-            self._in_flight.add(task)
-        try:
+        async with self.in_flight.track():
             return await self._handle(incoming)
-        finally:
-            if task is not None:
-                self._in_flight.discard(task)
 
     async def _handle(self, incoming: Incoming) -> Reply:
         key = person_key(incoming.platform, incoming.user_id)

@@ -108,7 +108,7 @@ class DeliveryWorker:
             log.warning("COORDINATOR_CHAT is not set: requests are kept and will be delivered once it is")
         while not stop.is_set():
             try:
-                delivered = await self.run_once()
+                delivered = await self.run_once(stop)
             except Exception:
                 log.exception("a delivery round failed; retrying")
                 delivered = 0
@@ -124,7 +124,7 @@ class DeliveryWorker:
                 for waiter in waiters:
                     waiter.cancel()
 
-    async def run_once(self) -> int:
+    async def run_once(self, stop: asyncio.Event | None = None) -> int:
         """Deliver what is due now; return how many rows were delivered."""
         now = self._clock()
         async with self._db.uow() as uow:
@@ -133,6 +133,8 @@ class DeliveryWorker:
             rows = [(row.id, row.kind) for row in await uow.outbox.due(now, self._settings.batch)]
         delivered = 0
         for row_id, _kind in rows:
+            if stop is not None and stop.is_set():
+                break  # the rest waits in the outbox for the next start
             async with self._db.uow() as uow:
                 if not await uow.outbox.lease(
                     row_id, self._clock(), self._clock() + timedelta(seconds=self._settings.lease)

@@ -10,9 +10,10 @@ from datetime import datetime
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
 from handlers.desk_common import Outbound, prompt_key
+from handlers.inflight import InFlight
 from handlers.ports import DeliveryFailedError, MessageGoneError, Messenger, RecipientUnreachableError
 from handlers.tickets import TicketDesk
-from storage.models import utcnow
+from storage.models import RelayedMessage, Ticket, utcnow
 from storage.uow import Database, UnitOfWork
 from storage.vocabulary import OutboxKind, Outcome, Platform, TicketStatus, parse_person_key, person_key
 
@@ -33,6 +34,7 @@ class GroupMessage:
     text: str
     update_id: int | None = None
     thread_id: int | None = None  # a forum topic: in forums, a message in a ticket's topic is for that ticket
+    reply_to_bot: bool = False  # the replied message is the bot's own
 
 
 @dataclass
@@ -52,8 +54,10 @@ class ThreadRelay:
         translators: Translators,
         chat_locale: str,
         clock: Callable[[], datetime] = utcnow,
+        in_flight: InFlight | None = None,
     ) -> None:
         self._db = db
+        self.in_flight = in_flight or InFlight()
         self._desk = desk
         self._messengers = messengers
         self._tr = translators[chat_locale]
@@ -70,10 +74,14 @@ class ThreadRelay:
             await uow.audit.add("system", "chat_migrated", chat=new, details={"from": old})
 
     async def handle(self, message: GroupMessage) -> None:
+        """Tracked, so a shutdown lets it finish."""
+        async with self.in_flight.track():
+            return await self._handle(message)
+
+    async def _handle(self, message: GroupMessage) -> None:
         if message.reply_to is None and message.thread_id is None:
             return  # ordinary talk in the group: not ours
         chat = person_key(message.platform, message.chat_id)
-        actor = person_key(message.platform, message.user_id)
         notice: str | None = None
         to_family: _ToFamily | None = None
         out = Outbound()
@@ -93,33 +101,20 @@ class ThreadRelay:
                 if ticket_id is None and message.thread_id is not None:
                     ticket_id = await uow.posts.ticket_of_thread(chat, message.thread_id)
                 ticket = await uow.tickets.get(ticket_id) if ticket_id else None
-                if ticket is None or ticket.chat != chat:
-                    return  # not a ticket of this chat (any more: it may have been transferred)
-                internal = message.text.strip().lower().startswith(NOTE_COMMAND)
-                if internal:
-                    await uow.audit.add(
-                        actor, "note", ticket_id=ticket.id, chat=chat, actor_name=message.user_name
+                if ticket is None and not message.reply_to_bot:
+                    return  # ordinary talk in the group
+                if ticket is None:
+                    # A reply to one of our messages that is not a card or a family's message:
+                    # say so, or the coordinator believes the family got it.
+                    notice = self._tr.gettext(
+                        N_(
+                            "⚠️ Not sent to anyone: to write to a family, reply to the request's card or to the family's message."
+                        )
                     )
-                    return
-                if ticket.status != TicketStatus.CLAIMED.value or actor != ticket.assignee:
-                    # Once per coordinator and ticket: say that this stays in the group.
-                    if not await uow.audit.has(ticket.id, actor, "internal_notice"):
-                        await uow.audit.add(actor, "internal_notice", ticket_id=ticket.id, chat=chat)
-                        notice = self._tr.gettext(
-                            N_(
-                                "💬 This stays in the group: only the coordinator who took the request writes to "
-                                "the family (start a message with /note to keep it internal)."
-                            )
-                        )
+                elif ticket.chat != chat:
+                    return  # no longer a ticket of this chat: it was transferred
                 else:
-                    family = await uow.people.by_id(ticket.person_id)
-                    if family is not None and family.deleted_at is None:
-                        back = (
-                            mapped.family_message_id
-                            if mapped is not None and mapped.direction == "in"
-                            else None
-                        )
-                        to_family = _ToFamily(ticket.id, family.key, back)
+                    notice, to_family = await self._in_thread(uow, ticket, message, mapped)
         if notice is not None:
             await self._say(message, notice)
         if message.thread_id is not None:
@@ -127,6 +122,33 @@ class ThreadRelay:
         await self._desk.carry_out(out)
         if to_family is not None:
             await self._to_family(message, chat, to_family)
+
+    async def _in_thread(
+        self, uow: UnitOfWork, ticket: Ticket, message: GroupMessage, mapped: RelayedMessage | None
+    ) -> tuple[str | None, _ToFamily | None]:
+        """A message in a ticket's thread: a note, an aside, or the assignee writing to the family."""
+        chat = person_key(message.platform, message.chat_id)
+        actor = person_key(message.platform, message.user_id)
+        if message.text.strip().lower().startswith(NOTE_COMMAND):
+            await uow.audit.add(actor, "note", ticket_id=ticket.id, chat=chat, actor_name=message.user_name)
+            return None, None
+        if ticket.status != TicketStatus.CLAIMED.value or actor != ticket.assignee:
+            # Once per coordinator and ticket: say that this stays in the group.
+            if await uow.audit.has(ticket.id, actor, "internal_notice"):
+                return None, None
+            await uow.audit.add(actor, "internal_notice", ticket_id=ticket.id, chat=chat)
+            notice = self._tr.gettext(
+                N_(
+                    "💬 This stays in the group: only the coordinator who took the request writes to "
+                    "the family (start a message with /note to keep it internal)."
+                )
+            )
+            return notice, None
+        family = await uow.people.by_id(ticket.person_id)
+        if family is None or family.deleted_at is not None:
+            return None, None
+        back = mapped.family_message_id if mapped is not None and mapped.direction == "in" else None
+        return None, _ToFamily(ticket.id, family.key, back)
 
     async def _referral(
         self, uow: UnitOfWork, data: dict[str, object], message: GroupMessage, out: Outbound
@@ -144,10 +166,11 @@ class ThreadRelay:
         if not await uow.tickets.close(ticket.id, chat, Outcome.REFERRED.value, name, self._clock()):
             return None
         await uow.dialogs.delete(prompt_key(chat, message.reply_to or 0))
-        await self._desk.closed(
+        told = await self._desk.closed(
             uow, ticket, actor, message.user_name, outcome=Outcome.REFERRED, note=name, out=out
         )
-        return self._tr.gettext(N_("Closed as referred. The family has been told."))
+        done = self._tr.gettext(N_("Closed as referred."))
+        return self._desk.told_text(done, told)
 
     async def _say(self, message: GroupMessage, text: str) -> None:
         messenger = self._messengers.get(message.platform)

@@ -15,6 +15,7 @@ from dialogs.cards import Speaker
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
 from dialogs.texts import esc
+from handlers.inflight import InFlight
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import TicketPost, utcnow
 from storage.uow import Database
@@ -46,8 +47,10 @@ class SlaWatch:
         translators: Translators,
         settings: SlaSettings,
         clock: Callable[[], datetime] = utcnow,
+        in_flight: InFlight | None = None,
     ) -> None:
         self._db = db
+        self.in_flight = in_flight or InFlight()
         self._messengers = messengers
         self._speaker = Speaker(translators[settings.locale], settings.locale)
         self._settings = settings
@@ -58,6 +61,11 @@ class SlaWatch:
         return self._speaker.ngettext("{n} minute", "{n} minutes", n).format(n=n)
 
     async def tick(self) -> int:
+        """Tracked, so a shutdown lets it finish."""
+        async with self.in_flight.track():
+            return await self._tick()
+
+    async def _tick(self) -> int:
         """One round; returns how many messages it asked to send."""
         now = self._clock()
         sends: list[tuple[str, Screen, int | None, int | None]] = []  # chat, screen, reply to, topic

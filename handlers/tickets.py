@@ -29,6 +29,7 @@ from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
 from dialogs.validate import as_int
 from handlers.desk_common import ActionReply, CoordinatorAction, Outbound, card_view, prompt_key
+from handlers.inflight import InFlight
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import Ticket, utcnow
 from storage.uow import Database, UnitOfWork
@@ -57,8 +58,10 @@ class TicketDesk:
         default_chat: str | None = None,
         on_outbox: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        in_flight: InFlight | None = None,
     ) -> None:
         self._db = db
+        self.in_flight = in_flight or InFlight()
         self._directory = directory or Directory(regions=(), contacts=())
         self._default_chat = default_chat
         self._on_outbox = on_outbox
@@ -72,6 +75,11 @@ class TicketDesk:
         return self._speaker._(message)
 
     async def press(self, action: CoordinatorAction) -> ActionReply:
+        """Tracked, so a shutdown lets it finish."""
+        async with self.in_flight.track():
+            return await self._press(action)
+
+    async def _press(self, action: CoordinatorAction) -> ActionReply:
         payload = action.payload
         kind, _, raw = payload.value.partition(".") if payload and payload.step == CARD_STEP else ("", "", "")
         ticket_id = as_int(raw)
@@ -124,7 +132,7 @@ class TicketDesk:
             action.actor, "claim", ticket_id=ticket.id, chat=action.chat, actor_name=action.user_name
         )
         await self._refresh_card(uow, ticket, out)
-        await self._tell_family(
+        told = await self._tell_family(
             uow,
             ticket,
             out,
@@ -137,7 +145,7 @@ class TicketDesk:
                 ).format(n=ticket.id)
             ),
         )
-        return ActionReply(self._(N_("The request is yours. The family has been told.")))
+        return self._told(self._(N_("The request is yours.")), told)
 
     async def _phone(self, uow: UnitOfWork, ticket: Ticket, action: CoordinatorAction) -> ActionReply:
         if ticket.assignee != action.actor or not ticket.phone:
@@ -193,8 +201,8 @@ class TicketDesk:
             )
             await uow.session.refresh(ticket)
             await self._refresh_card(uow, ticket, out)
-            await self._tell_family(uow, ticket, out, lambda s: reopened_for_family(s, ticket.id))
-            return ActionReply(self._(N_("Reopened. The family has been told.")))
+            told = await self._tell_family(uow, ticket, out, lambda s: reopened_for_family(s, ticket.id))
+            return self._told(self._(N_("Reopened.")), told)
         return ActionReply(self._(N_("This button is out of date.")))
 
     async def _transfer(
@@ -273,10 +281,12 @@ class TicketDesk:
         await uow.outbox.add(
             OutboxKind.TICKET_CREATED, ticket.id, urgent=ticket.urgent, payload={"transfer": True}
         )
-        await self._tell_family(uow, ticket, out, lambda s: transferred_for_family(s, ticket.id, category))
+        told = await self._tell_family(
+            uow, ticket, out, lambda s: transferred_for_family(s, ticket.id, category)
+        )
         if self._on_outbox is not None:
             out.after.append(self._on_outbox)
-        return ActionReply(self._(N_("Transferred. The family has been told.")))
+        return self._told(self._(N_("Transferred.")), told)
 
     async def closed(
         self,
@@ -288,8 +298,8 @@ class TicketDesk:
         outcome: Outcome,
         note: str | None,
         out: Outbound,
-    ) -> None:
-        """After a close: audit, the card, and a plain-words message to the family."""
+    ) -> bool:
+        """After a close: audit, the card, and a plain-words message to the family (False: not reachable)."""
         await uow.audit.add(
             actor,
             "close",
@@ -300,7 +310,9 @@ class TicketDesk:
         )
         await uow.session.refresh(ticket)
         await self._refresh_card(uow, ticket, out)
-        await self._tell_family(uow, ticket, out, lambda s: closed_for_family(s, ticket.id, outcome, note))
+        return await self._tell_family(
+            uow, ticket, out, lambda s: closed_for_family(s, ticket.id, outcome, note)
+        )
 
     async def _refresh_card(self, uow: UnitOfWork, ticket: Ticket, out: Outbound) -> None:
         if ticket.chat is None:
@@ -314,12 +326,26 @@ class TicketDesk:
 
     async def _tell_family(
         self, uow: UnitOfWork, ticket: Ticket, out: Outbound, make: Callable[[Speaker], Screen]
-    ) -> None:
+    ) -> bool:
+        """Queue a message to the family; False when they cannot be reached (blocked, data deleted)."""
         family = await uow.people.by_id(ticket.person_id)
         if family is None or family.deleted_at is not None or not family.reachable:
-            return
+            return False
         speaker = Speaker(self._translators[family.locale], family.locale)
         out.sends.append((family.key, make(speaker), None))
+        return True
+
+    def told_text(self, done: str, told: bool) -> str:
+        if told:
+            return done + " " + self._(N_("The family has been told."))
+        return (
+            done
+            + " "
+            + self._(N_("The family could not be told: they blocked the bot or deleted their data."))
+        )
+
+    def _told(self, done: str, told: bool) -> ActionReply:
+        return ActionReply(self.told_text(done, told))
 
     async def carry_out(self, out: Outbound) -> None:
         for hook in out.after:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import func, select
 
 from bot.app import Application
@@ -98,3 +100,46 @@ async def test_deleting_data_clears_the_coordinators_side(
     assert relayed == 0
     assert all(str(family.chat_id) not in str(p) for p in payloads)
     assert "Семья отозвала заявку" in (emulator.sent_to(GROUP)[0].text or "")
+
+
+async def test_a_reply_to_a_note_is_not_silently_dropped(
+    family: Parent, emulator: TelegramEmulator, desk_app: Application
+) -> None:
+    await claimed(family, emulator, desk_app)
+    await family.send(document=True)  # goes into the thread as a copy; its files note is the bot's
+    await family.say("/requests")
+    assert desk_app.db is not None
+    async with desk_app.db.uow() as uow:
+        ticket = (await uow.session.scalars(select(Ticket))).one()
+    await family.tap_value(f"add.{ticket.id}")
+    await family.say("Дополнение")
+    await family.tap_value("send")
+    await emulator.wait_for(lambda: any("дополнила" in (m.text or "") for m in emulator.sent_to(GROUP)))
+    note = next(m for m in emulator.sent_to(GROUP) if "дополнила" in (m.text or ""))
+    await group_says(emulator, desk_app, ASSIGNEE, "Понял", note.message_id)
+    await emulator.wait_for(
+        lambda: any("Никому не отправлено" in (m.text or "") for m in emulator.sent_to(GROUP))
+    )
+
+
+async def test_the_coordinator_learns_when_the_family_cannot_be_told(
+    family: Parent, emulator: TelegramEmulator, desk_app: Application
+) -> None:
+    await to_description(family)
+    await family.say("Нужна помощь юриста")
+    await finish(family)
+    await emulator.wait_for(lambda: bool(cards(emulator)))
+    await settled(desk_app)
+    emulator.my_chat_member(family.user_id, "kicked")  # the family blocks the bot
+    await emulator.wait_for(lambda: family.user_id in emulator.blocked)
+    assert desk_app.db is not None
+    for _ in range(100):
+        async with desk_app.db.uow() as uow:
+            person = await uow.people.get(f"tg:{family.user_id}")
+        if person is not None and not person.reachable:
+            break
+        await asyncio.sleep(0.05)
+    introduce(emulator, ASSIGNEE, "Анна")
+    [card] = cards(emulator)
+    answer = await press(emulator, ASSIGNEE, card, emulator.button_data(card, "Беру"))
+    assert "сообщить не удалось" in answer["text"]

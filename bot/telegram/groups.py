@@ -36,6 +36,14 @@ def _name(user: User) -> str:
     return user.full_name or (f"@{user.username}" if user.username else str(user.id))
 
 
+async def _is_ours(message: Message) -> bool:
+    """Whether the replied message is this bot's own (a forum topic's opening message is not)."""
+    replied = message.reply_to_message
+    if replied is None or replied.from_user is None or replied.forum_topic_created or message.bot is None:
+        return False
+    return replied.from_user.id == (await message.bot.me()).id
+
+
 async def on_migrated(message: Message, relay: ThreadRelay) -> None:
     """The group became a supergroup: tickets, cards and the default chat follow it."""
     if message.migrate_to_chat_id is not None:
@@ -57,6 +65,7 @@ async def on_group_message(message: Message, event_update: Update, relay: Thread
             text=message.text or message.caption or "",
             update_id=event_update.update_id,
             thread_id=message.message_thread_id if message.is_topic_message else None,
+            reply_to_bot=await _is_ours(message),
         )
     )
 
