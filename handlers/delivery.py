@@ -80,6 +80,10 @@ class _RetryLaterError(Exception):
     """Deliver this row later (no chat yet, platform down, ...)."""
 
 
+class _WaitForCardError(_RetryLaterError):
+    """The ticket's card is not posted yet: wait for it without counting an attempt (keeps the order)."""
+
+
 class DeliveryWorker:
     def __init__(
         self,
@@ -157,6 +161,13 @@ class DeliveryWorker:
         return 0
 
     async def _retry_later(self, row_id: int, exc: Exception) -> None:
+        if isinstance(exc, _WaitForCardError):
+            async with self._db.uow() as uow:
+                # Every row of this ticket waits the same short time: they keep the order they came in.
+                await uow.outbox.wait_until(
+                    row_id, self._clock() + timedelta(seconds=self._settings.retry_base)
+                )
+            return
         async with self._db.uow() as uow:
             row = await uow.session.get(Outbox, row_id)
             attempts = row.attempts if row else 0
@@ -181,7 +192,7 @@ class DeliveryWorker:
             await self._post_card(uow, ticket)
             return
         if ticket.chat is None:
-            raise _RetryLaterError("the card is not posted yet")
+            raise _WaitForCardError("the card is not posted yet")
         chat = await uow.migrations.follow(ticket.chat)
         post = await uow.posts.card(ticket.id, chat)
         reply_to = post.message_id if post else None

@@ -61,6 +61,10 @@ class OutboxRepository:
     async def done(self, outbox_id: int, at: datetime) -> None:
         await self._s.execute(update(Outbox).where(Outbox.id == outbox_id).values(done_at=at))
 
+    async def wait_until(self, outbox_id: int, at: datetime) -> None:
+        """Postpone without counting a failed attempt."""
+        await self._s.execute(update(Outbox).where(Outbox.id == outbox_id).values(next_attempt_at=at))
+
     async def retry_at(self, outbox_id: int, at: datetime) -> None:
         stmt = (
             update(Outbox)

@@ -34,6 +34,7 @@ async def test_a_reply_goes_to_the_ticket_it_answers(
         m for m in emulator.user_messages[GROUP] if m.text == "Какой у вас вопрос по алиментам?"
     )
     assert copy.params["reply_parameters"]["message_id"] == coordinator_original.message_id
+    await settled(desk_app)  # the copy is seen a moment before the worker commits its map
     assert desk_app.db is not None
     async with desk_app.db.uow() as uow:
         legal = (await uow.session.scalars(select(Ticket).where(Ticket.category == "legal"))).one()

@@ -77,6 +77,7 @@ async def test_relay_both_ways_threaded_with_media(
     assert in_group.text == "Здравствуйте! Когда вы позвоните?"
     await family.send(photo=True, caption="Вот справка")
     await emulator.wait_for(lambda: len(copies_to(emulator, GROUP)) == 2)
+    await settled(desk_app)  # the copies are seen a moment before the worker commits their map
 
     # The assignee answers the family's message: it goes to the family, as a reply to their own message.
     family_question = emulator.user_messages[family.chat_id][-2]
