@@ -89,13 +89,18 @@ def bound(s: Speaker, scope: str, is_admin: bool) -> Screen:
     return Screen(text="\n".join(lines))
 
 
-def bindings_list(s: Speaker, scopes: Sequence[tuple[int, str]], is_default: bool, removable: bool) -> Screen:
+def bindings_list(
+    s: Speaker, chat: str, scopes: Sequence[tuple[int, str]], is_default: bool, removable: bool
+) -> Screen:
     lines = [s._(N_("This chat receives requests:"))]
     lines += [f"• {texts.esc(scope)}" for _id, scope in scopes]
     if is_default:
         lines.append("• " + s._(N_("everything no other chat takes (the default chat)")))
     if not scopes and not is_default:
         lines = [s._(N_("This chat receives no requests. An admin can use /bind."))]
+    lines.append(
+        s._(N_("This chat's id, for COORDINATOR_CHAT: <code>{chat}</code>")).format(chat=texts.esc(chat))
+    )
     rows = (
         tuple((Button(label="✖️ " + scope, payload=bind_payload(f"u.{bid}")),) for bid, scope in scopes)
         if removable

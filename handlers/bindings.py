@@ -133,7 +133,7 @@ class BindingDesk:
             (b.id, admin.scope_text(self._speaker, self._directory, b.category, b.region_code))
             for b in bindings
         ]
-        return admin.bindings_list(self._speaker, scopes, default == chat, removable)
+        return admin.bindings_list(self._speaker, chat, scopes, default == chat, removable)
 
     async def _send(self, platform: Platform, chat_id: int, screen: Screen, reply_to: int) -> None:
         messenger = self._messengers.get(platform)

@@ -79,6 +79,7 @@ async def test_the_most_specific_binding_wins(emulator: TelegramEmulator, routed
     ]
     listing = await command(emulator, LEGAL_MOSCOW, STRANGER, "/bindings")
     assert "юридическая помощь · Москва" in (listing.text or "")
+    assert f"tg:{LEGAL_MOSCOW}" in (listing.text or ""), "the chat's id, for COORDINATOR_CHAT"
 
 
 async def test_only_admins_bind_and_unbind(emulator: TelegramEmulator, routed_app: Application) -> None:
