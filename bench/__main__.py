@@ -13,18 +13,18 @@ import time
 import tracemalloc
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 from dialogs import engine
 from dialogs.danger import find_danger
 from dialogs.directory import load_directory
 from dialogs.i18n import Translators
-from dialogs.primitives import Event, EventKind, Incoming, Payload, Screen
+from dialogs.primitives import Event, EventKind, Incoming, Payload
 from dialogs.state import DialogData, Draft, PersonView
 from handlers.conversation import ConversationService, ConversationSettings
 from storage.db import create_engine, migrate
 from storage.uow import Database
 from storage.vocabulary import Platform
+from tests.fakes import FakeMessenger
 
 SHORT = "Помогите, нет денег на еду"
 STORY = ("Муж снова пришёл пьяный, кричал на детей, нам нечего есть, нужны подгузники и смесь. " * 120)[
@@ -53,51 +53,6 @@ async def timed_async(fn: Callable[[], Awaitable[object]], rounds: int = 5, numb
     return statistics.median(samples)
 
 
-class NullMessenger:
-    platform = Platform.TELEGRAM
-
-    def __init__(self) -> None:
-        self.next_id = 0
-
-    async def send(
-        self, chat_id: int, screen: Screen, *, reply_to: int | None = None, thread_id: int | None = None
-    ) -> list[int]:
-        self.next_id += 1
-        return [self.next_id]
-
-    async def copy(
-        self,
-        from_chat: int,
-        message_id: int,
-        to_chat: int,
-        *,
-        reply_to: int | None = None,
-        thread_id: int | None = None,
-    ) -> int:
-        self.next_id += 1
-        return self.next_id
-
-    async def send_files(
-        self, chat_id: int, files: Any, *, reply_to: int | None = None, thread_id: int | None = None
-    ) -> list[int]:
-        return []
-
-    async def open_topic(self, chat_id: int, name: str) -> int | None:
-        return None
-
-    async def rename_topic(self, chat_id: int, thread_id: int, name: str) -> None:
-        return None
-
-    async def rights(self, chat_id: int) -> Any:
-        return None
-
-    async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:
-        return True
-
-    async def delete(self, chat_id: int, message_ids: Any) -> int:
-        return len(message_ids)
-
-
 def context() -> engine.Context:
     translators = Translators({"ru": gettext.NullTranslations(), "en": gettext.NullTranslations()}, "ru")
     person = PersonView("tg:1", "ru", "v1", None, False, None, None)
@@ -110,7 +65,7 @@ async def database_rows(tmp: Path) -> list[tuple[str, float, float, str]]:
     translators = Translators({"ru": gettext.NullTranslations(), "en": gettext.NullTranslations()}, "ru")
     service = ConversationService(
         db,
-        messengers={Platform.TELEGRAM: NullMessenger()},
+        messengers={Platform.TELEGRAM: FakeMessenger(record=False)},
         translators=translators,
         directory=load_directory(),
         settings=ConversationSettings(consent_version="v1", default_locale="ru"),

@@ -1,0 +1,66 @@
+"""A Messenger that records what it is asked to do: for use-case tests and benchmarks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dialogs.primitives import Screen
+from storage.vocabulary import Platform
+
+
+@dataclass
+class FakeMessenger:
+    platform: Platform = Platform.TELEGRAM
+    sent: list[tuple[int, Screen]] = field(default_factory=list)
+    edited: list[tuple[int, int, Screen]] = field(default_factory=list)
+    deleted: list[int] = field(default_factory=list)
+    fail_with: Exception | None = None
+    edit_ok: bool = True
+    next_id: int = 1000
+    record: bool = True  # benchmarks measure our memory, not the fake's recordings
+
+    async def send(
+        self, chat_id: int, screen: Screen, *, reply_to: int | None = None, thread_id: int | None = None
+    ) -> list[int]:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.next_id += 1
+        if self.record:
+            self.sent.append((chat_id, screen))
+        return [self.next_id]
+
+    async def copy(
+        self,
+        from_chat: int,
+        message_id: int,
+        to_chat: int,
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+    ) -> int:
+        self.next_id += 1
+        return self.next_id
+
+    async def send_files(
+        self, chat_id: int, files: Any, *, reply_to: int | None = None, thread_id: int | None = None
+    ) -> list[int]:
+        return []
+
+    async def open_topic(self, chat_id: int, name: str) -> int | None:
+        return None
+
+    async def rename_topic(self, chat_id: int, thread_id: int, name: str) -> None:
+        return None
+
+    async def rights(self, chat_id: int) -> Any:
+        return None
+
+    async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:
+        self.edited.append((chat_id, message_id, screen))
+        return self.edit_ok
+
+    async def delete(self, chat_id: int, message_ids: Sequence[int]) -> int:
+        self.deleted += list(message_ids)
+        return len(message_ids)
