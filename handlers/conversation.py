@@ -120,9 +120,6 @@ class ConversationService:
         self._locks = KeyedLocks()
         self.in_flight = in_flight or InFlight()
 
-    async def drain(self, timeout: float) -> int:  # noqa: ASYNC109 - a deadline, not a cancel scope
-        return await self.in_flight.drain(timeout)
-
     async def handle(self, incoming: Incoming) -> Reply:
         async with self.in_flight.track():
             return await self._handle(incoming)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChatMessage, Outbox, ProcessedUpdate, utcnow
@@ -114,10 +114,6 @@ class ChatLog:
             .order_by(ChatMessage.message_id)
         )
         return list((await self._s.scalars(stmt)).all())
-
-    async def count(self, chat: str) -> int:
-        stmt = select(func.count()).select_from(ChatMessage).where(ChatMessage.chat == chat)
-        return int(await self._s.scalar(stmt) or 0)
 
     async def forget(self, chat: str, message_ids: Sequence[int] | None = None) -> None:
         stmt = delete(ChatMessage).where(ChatMessage.chat == chat)

@@ -96,10 +96,6 @@ class TicketsRepository:
         stmt = select(Ticket).where(Ticket.person_id == person_id).order_by(Ticket.id.desc()).limit(limit)
         return (await self._s.scalars(stmt)).all()
 
-    async def count_for_person(self, person_id: int) -> int:
-        stmt = select(func.count()).select_from(Ticket).where(Ticket.person_id == person_id)
-        return int(await self._s.scalar(stmt) or 0)
-
     async def get_for_person(self, person_id: int, ticket_id: int) -> Ticket | None:
         stmt = select(Ticket).where(Ticket.id == ticket_id, Ticket.person_id == person_id)
         return await self._s.scalar(stmt)
