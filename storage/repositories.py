@@ -103,68 +103,44 @@ class TicketsRepository:
     async def get(self, ticket_id: int) -> Ticket | None:
         return await self._s.get(Ticket, ticket_id, populate_existing=True)
 
-    async def claim(self, ticket_id: int, chat: str, actor: str, actor_name: str, at: datetime) -> bool:
-        """Exactly one coordinator wins: one conditional UPDATE on a new ticket of this chat."""
+    async def _change(
+        self, ticket_id: int, chat: str, status: TicketStatus, values: dict[str, Any], *also: Any
+    ) -> bool:
+        """Change a ticket of this chat only if it is in ``status``: one conditional UPDATE decides."""
         stmt = (
             update(Ticket)
-            .where(Ticket.id == ticket_id, Ticket.chat == chat, Ticket.status == TicketStatus.NEW.value)
-            .values(
-                status=TicketStatus.CLAIMED.value,
-                assignee=actor,
-                assignee_name=actor_name,
-                claimed_at=at,
-                updated_at=at,
-            )
+            .where(Ticket.id == ticket_id, Ticket.chat == chat, Ticket.status == status.value, *also)
+            .values(values)
         )
         return rowcount(await self._s.execute(stmt)) == 1
+
+    async def claim(self, ticket_id: int, chat: str, actor: str, actor_name: str, at: datetime) -> bool:
+        """Exactly one coordinator wins: only a new ticket can be claimed."""
+        values = {"status": TicketStatus.CLAIMED.value, "assignee": actor, "assignee_name": actor_name}
+        return await self._change(
+            ticket_id, chat, TicketStatus.NEW, values | {"claimed_at": at, "updated_at": at}
+        )
 
     async def release(self, ticket_id: int, chat: str, at: datetime) -> bool:
-        stmt = (
-            update(Ticket)
-            .where(Ticket.id == ticket_id, Ticket.chat == chat, Ticket.status == TicketStatus.CLAIMED.value)
-            .values(
-                status=TicketStatus.NEW.value,
-                assignee=None,
-                assignee_name=None,
-                claimed_at=None,
-                updated_at=at,
-            )
-        )
-        return rowcount(await self._s.execute(stmt)) == 1
+        values = {
+            "status": TicketStatus.NEW.value,
+            "assignee": None,
+            "assignee_name": None,
+            "claimed_at": None,
+        }
+        return await self._change(ticket_id, chat, TicketStatus.CLAIMED, values | {"updated_at": at})
 
     async def close(self, ticket_id: int, chat: str, outcome: str, note: str | None, at: datetime) -> bool:
-        stmt = (
-            update(Ticket)
-            .where(Ticket.id == ticket_id, Ticket.chat == chat, Ticket.status == TicketStatus.CLAIMED.value)
-            .values(
-                status=TicketStatus.CLOSED.value,
-                outcome=outcome,
-                outcome_note=note,
-                closed_at=at,
-                updated_at=at,
-            )
+        values = {"status": TicketStatus.CLOSED.value, "outcome": outcome, "outcome_note": note}
+        return await self._change(
+            ticket_id, chat, TicketStatus.CLAIMED, values | {"closed_at": at, "updated_at": at}
         )
-        return rowcount(await self._s.execute(stmt)) == 1
 
     async def reopen(self, ticket_id: int, chat: str, at: datetime) -> bool:
         """Back to the coordinator who had it (one specialist per family)."""
-        stmt = (
-            update(Ticket)
-            .where(
-                Ticket.id == ticket_id,
-                Ticket.chat == chat,
-                Ticket.status == TicketStatus.CLOSED.value,
-                Ticket.assignee.is_not(None),
-            )
-            .values(
-                status=TicketStatus.CLAIMED.value,
-                outcome=None,
-                outcome_note=None,
-                closed_at=None,
-                updated_at=at,
-            )
-        )
-        return rowcount(await self._s.execute(stmt)) == 1
+        values: dict[str, Any] = {"status": TicketStatus.CLAIMED.value, "outcome": None, "outcome_note": None}
+        values |= {"closed_at": None, "updated_at": at}
+        return await self._change(ticket_id, chat, TicketStatus.CLOSED, values, Ticket.assignee.is_not(None))
 
     async def transfer(
         self,
@@ -181,12 +157,7 @@ class TicketsRepository:
         if moves:
             values |= {"status": TicketStatus.NEW.value, "assignee": None, "assignee_name": None}
             values |= {"claimed_at": None, "chat": None, "announced_at": None}
-        stmt = (
-            update(Ticket)
-            .where(Ticket.id == ticket_id, Ticket.chat == chat, Ticket.status == TicketStatus.CLAIMED.value)
-            .values(values)
-        )
-        return rowcount(await self._s.execute(stmt)) == 1
+        return await self._change(ticket_id, chat, TicketStatus.CLAIMED, values)
 
     async def wrote(self, ticket_id: int, *, family: bool, at: datetime) -> None:
         column = "family_wrote_at" if family else "coordinator_wrote_at"
