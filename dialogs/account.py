@@ -16,7 +16,7 @@ from dialogs.primitives import (
     WithdrawTicket,
 )
 from dialogs.state import Attachment, Draft, TicketView
-from dialogs.validate import as_int, normalise_phone
+from dialogs.validate import as_int, contact_phone
 from storage.vocabulary import TicketStatus
 
 LANGUAGE_NAMES = {"ru": "🇷🇺 Русский", "en": "🇬🇧 English"}
@@ -165,7 +165,7 @@ class Menu(Step):
 
     def on_contact(self, t: Turn, phone: str) -> None:
         ticket = next((tk for tk in t.ctx.tickets if tk.is_open), None)
-        number = normalise_phone(phone) or normalise_phone("+" + phone.lstrip("+"))
+        number = contact_phone(phone)
         if ticket is None or number is None:
             super().on_contact(t, phone)
             return

@@ -11,7 +11,7 @@ from dialogs.primitives import Button, CreateTicket, EventKind, Screen
 from dialogs.questions import QUESTIONS
 from dialogs.state import Attachment
 from dialogs.triage import SECTION_FIRST_STEP, ChoiceStep, advance, choice_rows, question_screen
-from dialogs.validate import normalise_phone
+from dialogs.validate import contact_phone, normalise_phone
 from storage.vocabulary import Category, ContactMethod
 
 
@@ -147,7 +147,7 @@ class Phone(Step):
             take_phone(t, phone)
 
     def on_contact(self, t: Turn, phone: str) -> None:
-        normalised = normalise_phone(phone) or normalise_phone("+" + phone.lstrip("+"))
+        normalised = contact_phone(phone)
         if normalised is None:
             t.notice(t._(N_("I could not read this number. Please type it instead.")))
         else:

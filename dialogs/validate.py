@@ -48,6 +48,11 @@ def as_int(text: str) -> int | None:
     return int(text) if _NUMBER.fullmatch(text) else None
 
 
+def contact_phone(raw: str) -> str | None:
+    """A number from a shared contact: platforms often send international numbers without the +."""
+    return normalise_phone(raw) or normalise_phone("+" + raw.lstrip("+"))
+
+
 def parse_ages(text: str) -> list[int] | None:
     """Ages typed as "2, 5, 11" (0 for babies under one); None when the text is not a list of ages."""
     raw = clean_text(text).lower().replace("<1", "0")
