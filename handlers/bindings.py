@@ -12,7 +12,7 @@ from dialogs.directory import Directory
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
 from dialogs.validate import as_int
-from handlers.desk_common import ActionReply, CoordinatorAction
+from handlers.desk_common import ActionReply, CoordinatorAction, send_quietly
 from handlers.ports import ChatRights, DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.uow import Database
 from storage.vocabulary import Category, Platform, person_key
@@ -62,7 +62,7 @@ class BindingDesk:
             screen = admin.choose_category(self._speaker)
         else:
             screen = await self._list(chat, removable=True)
-        await self._send(cmd.platform, cmd.chat_id, screen, cmd.message_id)
+        await send_quietly(self._messengers, chat, screen, reply_to=cmd.message_id)
 
     async def press(self, action: CoordinatorAction) -> ActionReply:
         if action.actor not in self._admins:
@@ -134,12 +134,3 @@ class BindingDesk:
             for b in bindings
         ]
         return admin.bindings_list(self._speaker, chat, scopes, default == chat, removable)
-
-    async def _send(self, platform: Platform, chat_id: int, screen: Screen, reply_to: int) -> None:
-        messenger = self._messengers.get(platform)
-        if messenger is None:
-            return
-        try:
-            await messenger.send(chat_id, screen, reply_to=reply_to)
-        except (DeliveryFailedError, RecipientUnreachableError):
-            log.warning("could not answer a binding command")

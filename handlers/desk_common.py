@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from dialogs.cards import CardView
 from dialogs.primitives import Payload, Screen
+from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import Ticket
 from storage.uow import UnitOfWork
-from storage.vocabulary import Category, ContactMethod, Outcome, Platform, TicketStatus, person_key
+from storage.vocabulary import (
+    Category,
+    ContactMethod,
+    Outcome,
+    Platform,
+    TicketStatus,
+    parse_person_key,
+    person_key,
+)
 
+log = logging.getLogger(__name__)
 PROMPT_PREFIX = "desk"  # dialog-state keys of pending prompts in coordinators' chats: a schema
 
 
@@ -89,3 +100,24 @@ class Outbound:
     prompt_for: int | None = None  # a ticket whose referral prompt must be remembered once sent
     prompt_actor: str = ""
     after: list[Callable[[], None]] = field(default_factory=list)  # e.g. wake the delivery worker
+
+
+async def send_quietly(
+    messengers: Mapping[Platform, Messenger],
+    chat: str,
+    screen: Screen,
+    *,
+    reply_to: int | None = None,
+    thread_id: int | None = None,
+) -> bool:
+    """A message to a coordinators' or admin's chat whose failure harms nobody: log it and go on."""
+    platform, chat_id = parse_person_key(chat)
+    messenger = messengers.get(platform)
+    if messenger is None:
+        return False
+    try:
+        await messenger.send(chat_id, screen, reply_to=reply_to, thread_id=thread_id)
+    except (RecipientUnreachableError, DeliveryFailedError) as exc:
+        log.warning("a message to a coordinators' or admin's chat was not delivered (%s)", type(exc).__name__)
+        return False
+    return True

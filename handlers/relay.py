@@ -9,7 +9,7 @@ from datetime import datetime
 
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
-from handlers.desk_common import Outbound, prompt_key
+from handlers.desk_common import Outbound, prompt_key, send_quietly
 from handlers.inflight import InFlight
 from handlers.ports import DeliveryFailedError, MessageGoneError, Messenger, RecipientUnreachableError
 from handlers.tickets import TicketDesk
@@ -173,15 +173,14 @@ class ThreadRelay:
         return self._desk.told_text(done, told)
 
     async def _say(self, message: GroupMessage, text: str) -> None:
-        messenger = self._messengers.get(message.platform)
-        if messenger is None:
-            return
-        try:
-            await messenger.send(
-                message.chat_id, Screen(text=text), reply_to=message.message_id, thread_id=message.thread_id
-            )
-        except (RecipientUnreachableError, DeliveryFailedError):
-            log.warning("could not answer in a coordinators' chat")
+        chat = person_key(message.platform, message.chat_id)
+        await send_quietly(
+            self._messengers,
+            chat,
+            Screen(text=text),
+            reply_to=message.message_id,
+            thread_id=message.thread_id,
+        )
 
     async def _to_family(self, message: GroupMessage, chat: str, to: _ToFamily) -> None:
         platform, family_chat = parse_person_key(to.family)

@@ -15,11 +15,12 @@ from dialogs.cards import Speaker
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
 from dialogs.texts import esc
+from handlers.desk_common import send_quietly
 from handlers.inflight import InFlight
-from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
+from handlers.ports import Messenger
 from storage.models import TicketPost, utcnow
 from storage.uow import Database
-from storage.vocabulary import Platform, parse_person_key
+from storage.vocabulary import Platform
 
 log = logging.getLogger(__name__)
 
@@ -122,12 +123,5 @@ class SlaWatch:
                 sends.append((ticket.chat, screen, *where(post)))
                 await uow.audit.add("system", "sla_nudge", ticket_id=ticket.id, chat=ticket.chat)
         for chat, screen, reply_to, thread_id in sends:
-            platform, chat_id = parse_person_key(chat)
-            messenger = self._messengers.get(platform)
-            if messenger is None:
-                continue
-            try:
-                await messenger.send(chat_id, screen, reply_to=reply_to, thread_id=thread_id)
-            except (RecipientUnreachableError, DeliveryFailedError) as exc:
-                log.warning("an SLA message could not be delivered (%s)", type(exc).__name__)
+            await send_quietly(self._messengers, chat, screen, reply_to=reply_to, thread_id=thread_id)
         return len(sends)
