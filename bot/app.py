@@ -12,10 +12,11 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.config import ConfigError, Settings, parse_duration, parse_ids
+from bot.config import Settings, parse_duration, parse_ids
 from bot.housekeeping import create_scheduler
 from bot.i18n import load_translators
 from bot.telegram.app import TelegramTransport, create_bot, create_dispatcher
+from bot.vk.transport import VkTiming, VkTransport
 from dialogs.directory import load_directory
 from handlers.bindings import BindingDesk
 from handlers.conversation import ConversationService, ConversationSettings
@@ -36,11 +37,17 @@ DRAIN_TIMEOUT = 30.0
 
 class Application:
     def __init__(
-        self, settings: Settings, *, polling_timeout: int = 10, delivery: Mapping[str, Any] | None = None
+        self,
+        settings: Settings,
+        *,
+        polling_timeout: int = 10,
+        delivery: Mapping[str, Any] | None = None,
+        vk_timing: VkTiming | None = None,
     ) -> None:
         self.settings = settings
         self._polling_timeout = polling_timeout
         self._delivery_overrides = dict(delivery or {})
+        self._vk_timing = vk_timing or VkTiming()
         self.delivery: DeliveryWorker | None = None
         self.sla: SlaWatch | None = None
         self._delivery_task: asyncio.Task[None] | None = None
@@ -49,19 +56,12 @@ class Application:
         self.in_flight = InFlight()
         self.db: Database | None = None
         self.telegram: TelegramTransport | None = None
+        self.vk: VkTransport | None = None
         self.conversation: ConversationService | None = None
         self._scheduler: AsyncIOScheduler | None = None
 
     async def start(self) -> None:
         settings = self.settings
-        if settings.vk_enabled and not settings.telegram_enabled:
-            raise ConfigError(
-                "VK_TOKEN: the VK transport is not in this version yet; set BOT_TOKEN for Telegram"
-            )
-        if settings.vk_enabled:
-            log.warning(
-                "VK_TOKEN is set, but the VK transport is not in this version yet; running Telegram only"
-            )
         if settings.webhook_url:
             log.warning("WEBHOOK_URL is set, but webhook mode is not in this version yet; using long polling")
         if settings.redis_url:
@@ -72,10 +72,14 @@ class Application:
         translators = load_translators(settings.default_locale)
         directory = load_directory()
 
-        bot = create_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url)
         messengers: dict[Platform, Messenger] = {}
         in_flight = self.in_flight
         default_chat = parse_ids(settings.coordinator_chat)[0] if settings.coordinator_chat else None
+        if not settings.telegram_enabled:
+            log.warning(
+                "Telegram is off: requests are saved, but no coordinators' chat can get them until "
+                "BOT_TOKEN is set (coordinators' chats are Telegram groups in this version)"
+            )
         self.delivery = DeliveryWorker(
             self.db,
             messengers=messengers,
@@ -130,13 +134,24 @@ class Application:
             in_flight=in_flight,
         )
         self.conversation = conversation
-        self.telegram = TelegramTransport(
-            bot,
-            create_dispatcher(conversation, desk, relay, bindings),
-            translators,
-            polling_timeout=self._polling_timeout,
-        )
-        messengers[Platform.TELEGRAM] = self.telegram.messenger
+        if settings.telegram_enabled:
+            self.telegram = TelegramTransport(
+                create_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url),
+                create_dispatcher(conversation, desk, relay, bindings),
+                translators,
+                polling_timeout=self._polling_timeout,
+            )
+            messengers[Platform.TELEGRAM] = self.telegram.messenger
+        if settings.vk_enabled and settings.vk_group_id is not None:
+            self.vk = VkTransport.create(
+                settings.vk_token.get_secret_value(),
+                settings.vk_group_id,
+                settings.vk_api_url,
+                conversation,
+                wait=self._polling_timeout,
+                timing=self._vk_timing,
+            )
+            messengers[Platform.VK] = self.vk.messenger
         self.sla = SlaWatch(
             self.db,
             messengers=messengers,
@@ -151,7 +166,10 @@ class Application:
         )
         self._scheduler = create_scheduler(self.db, self.sla)
         self._scheduler.start()
-        await self.telegram.start()
+        if self.telegram is not None:
+            await self.telegram.start()
+        if self.vk is not None:
+            await self.vk.start()
         self._delivery_task = asyncio.create_task(self.delivery.run(self._stopping), name="delivery")
 
     async def stop(self) -> None:
@@ -162,10 +180,14 @@ class Application:
             await self._delivery_task  # it finishes the row in hand; the rest waits in the outbox
         if self.telegram is not None:
             await self.telegram.stop_polling()
-        # Updates already taken from Telegram will not be sent again: finish them first.
+        if self.vk is not None:
+            await self.vk.stop_listening()
+        # Updates already taken from the platforms will not be sent again: finish them first.
         await self.in_flight.drain(timeout=DRAIN_TIMEOUT)
         if self.telegram is not None:
             await self.telegram.close()
+        if self.vk is not None:
+            await self.vk.close()
         if self.db is not None:
             await self.db.dispose()
         log.info("stopped")
@@ -174,7 +196,10 @@ class Application:
         task = self._delivery_task
         if task is not None and task.done() and not task.cancelled() and task.exception() is not None:
             return task.exception()
-        return self.telegram.failed if self.telegram is not None else None
+        for transport in (self.telegram, self.vk):
+            if transport is not None and transport.failed is not None:
+                return transport.failed
+        return None
 
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:

@@ -115,8 +115,16 @@ class Settings(BaseSettings):
     @field_validator("coordinator_chat")
     @classmethod
     def _chat(cls, v: str) -> str:
-        if v.strip() and len(parse_ids(v)) != 1:
-            raise ValueError("must be one chat id like tg:-100123 or vk:2000000001")
+        if not v.strip():
+            return ""
+        chats = parse_ids(v)
+        if len(chats) != 1:
+            raise ValueError("must be one chat id like tg:-100123")
+        if not chats[0].startswith(f"{Platform.TELEGRAM.value}:"):
+            raise ValueError(
+                "coordinators' chats are Telegram groups in this version (families may use VK); "
+                "use an id like tg:-100123"
+            )
         return v.strip()
 
     @field_validator("followup_schedule")

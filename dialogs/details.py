@@ -117,17 +117,17 @@ class Phone(Step):
     section = "contact"
 
     def render(self, t: Turn) -> Screen:
+        nav = (t._(texts.LABEL_BACK), t._(texts.LABEL_CANCEL), t._(texts.LABEL_SOS))
+        if not t.ctx.traits.share_contact:
+            text = t._(N_("Please type your phone number, for example +7 900 123-45-67."))
+            return Screen(text=text, reply_buttons=nav)
         text = t._(
             N_(
                 "Please share your phone number with the button below, or type it, "
                 "for example +7 900 123-45-67."
             )
         )
-        return Screen(
-            text=text,
-            request_contact=t._(N_("📱 Share my number")),
-            reply_buttons=(t._(texts.LABEL_BACK), t._(texts.LABEL_CANCEL), t._(texts.LABEL_SOS)),
-        )
+        return Screen(text=text, request_contact=t._(N_("📱 Share my number")), reply_buttons=nav)
 
     def on_text(self, t: Turn, text: str) -> None:
         if text == t._(texts.LABEL_SOS):
@@ -140,6 +140,13 @@ class Phone(Step):
                     N_(
                         "This does not look like a phone number. Please type it with the area code, "
                         "for example +7 900 123-45-67, or use the button."
+                    )
+                )
+                if t.ctx.traits.share_contact
+                else t._(
+                    N_(
+                        "This does not look like a phone number. Please type it with the area code, "
+                        "for example +7 900 123-45-67."
                     )
                 )
             )

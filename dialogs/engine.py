@@ -20,6 +20,7 @@ from dialogs.primitives import (
     Payload,
     Screen,
     SetLocale,
+    Traits,
 )
 from dialogs.state import Attachment, DialogData, Draft, PersonView, TicketView
 from dialogs.validate import clean_text, is_sos
@@ -49,6 +50,7 @@ class Context:
     consent_version: str
     policy_url: str | None = None
     limits: Limits = field(default_factory=Limits)
+    traits: Traits = field(default_factory=Traits)
 
 
 class Turn:

@@ -77,6 +77,23 @@ class Event:
     number: int = 0  # for TICKET_CREATED
 
 
+def text_event(text: str) -> Event:
+    """Typed text as an event: "/name args" is a command on every platform."""
+    if text.startswith("/") and len(text) > 1:
+        name = text[1:].split(maxsplit=1)[0].split("@", 1)[0]
+        return Event(kind=EventKind.COMMAND, command=name.lower(), text=text)
+    return Event(kind=EventKind.TEXT, text=text)
+
+
+@dataclass(frozen=True)
+class Traits:
+    """What the person's messenger can do, so the dialogs say the right thing on each platform."""
+
+    app: str = "Telegram"
+    share_contact: bool = True  # a button that shares the phone number (else it is typed)
+    erase_hours: int = 48  # how far back the bot may delete its own and the person's messages
+
+
 @dataclass(frozen=True)
 class Incoming:
     """A neutral event with its envelope: who, where, which platform update."""

@@ -18,6 +18,9 @@ class Attachment(BaseModel):
     kind: AttachmentKind
     ref: str
     name: str | None = None
+    # Where another platform can fetch the file (VK's own links): lets a Telegram coordinator see
+    # a photo sent from VK. Telegram files have none (their links would carry the bot's token).
+    url: str | None = None
 
 
 class Draft(BaseModel):

@@ -123,17 +123,23 @@ def contacts_screen(t: Turn) -> Screen:
 
 
 def help_text(t: Turn) -> str:
-    return t._(
+    hours = t.ctx.traits.erase_hours
+    erase = t.ngettext(
+        "/erase — quick exit: delete our messages of the last {hours} hour",
+        "/erase — quick exit: delete our messages of the last {hours} hours",
+        hours,
+    ).format(hours=hours)
+    text = t._(
         N_(
             "I help families with children to ask for urgent help: psychological, legal, humanitarian "
             "or with housing. A coordinator reads every request.\n\n"
             "/start — main menu\n/sos — emergency numbers\n/requests — my requests\n"
-            "/contacts — useful contacts\n/language — change the language\n/erase — quick exit: "
-            "delete our messages of the last 48 hours\n/my_data — what we keep about you\n"
-            "/delete_my_data — delete your data\n\n"
-            "Telegram keeps the chat itself in your list: to hide it too, press and hold it and delete it."
+            "/contacts — useful contacts\n/language — change the language\n{erase}\n"
+            "/my_data — what we keep about you\n/delete_my_data — delete your data\n\n"
+            "{app} keeps the chat itself in your list: to hide it too, press and hold it and delete it."
         )
     )
+    return text.format(erase=erase, app=t.ctx.traits.app)
 
 
 def stale(t: Turn) -> str:

@@ -34,6 +34,7 @@ from dialogs.primitives import (
     Screen,
     SetAnnouncements,
     SetLocale,
+    Traits,
     WithdrawTicket,
 )
 from dialogs.state import DialogData, PersonView, TicketView
@@ -46,8 +47,6 @@ from storage.vocabulary import Category, ContactMethod, OutboxKind, Platform, Ti
 
 log = logging.getLogger(__name__)
 
-# Telegram lets a bot delete messages in a private chat for 48 hours.
-ERASE_WINDOW = timedelta(hours=48)
 MAX_FOLLOW_UPS = 3
 
 
@@ -166,7 +165,8 @@ class ConversationService:
                 await uow.chat_log.add(key, [incoming.message_id], from_bot=False)
             state, data = await self._load_state(uow, key)
             tickets = await uow.tickets.for_person(person.id)
-            ctx = self._context(person, tickets, person.locale)
+            traits = self._messengers[incoming.platform].traits
+            ctx = self._context(person, tickets, person.locale, traits)
             outcome = engine.step(state, data, incoming.event, ctx)
             committed = _Committed(outcome=outcome, chat_key=key)
             for _ in range(MAX_FOLLOW_UPS):
@@ -174,7 +174,8 @@ class ConversationService:
                 if follow_up is None:
                     break
                 screens_so_far = outcome.screens
-                ctx = self._context(person, await uow.tickets.for_person(person.id), person.locale)
+                tickets = await uow.tickets.for_person(person.id)
+                ctx = self._context(person, tickets, person.locale, traits)
                 outcome = engine.step(outcome.state, outcome.data, follow_up, ctx)
                 outcome.screens[:0] = screens_so_far
                 committed.outcome = outcome
@@ -183,7 +184,9 @@ class ConversationService:
             else:
                 await uow.dialogs.save(key, outcome.state, outcome.data.model_dump(mode="json"))
             if committed.erase or committed.forget:
-                committed.erase_ids = await uow.chat_log.since(key, self._clock() - ERASE_WINDOW)
+                # The platform lets a bot delete messages for a limited time (Telegram 48 h, VK 24 h).
+                window = timedelta(hours=traits.erase_hours)
+                committed.erase_ids = await uow.chat_log.since(key, self._clock() - window)
                 await uow.chat_log.forget(key)
             return committed
 
@@ -199,7 +202,9 @@ class ConversationService:
             log.warning("dialog data of one person could not be read; starting over")
             return None, DialogData()
 
-    def _context(self, person: Person, tickets: Sequence[Ticket], locale: str) -> engine.Context:
+    def _context(
+        self, person: Person, tickets: Sequence[Ticket], locale: str, traits: Traits
+    ) -> engine.Context:
         views = tuple(_ticket_view(t) for t in tickets)
         view = PersonView(
             key=person.key,
@@ -219,6 +224,7 @@ class ConversationService:
             consent_version=self._settings.consent_version,
             policy_url=self._settings.policy_url,
             limits=self._settings.limits,
+            traits=traits,
         )
 
     async def _apply_effects(
@@ -312,7 +318,7 @@ class ConversationService:
         chat_id = incoming.chat_id
         sent: list[int] = []
         try:
-            for screen in committed.outcome.screens:
+            for index, screen in enumerate(committed.outcome.screens):
                 if (
                     screen.edit
                     and incoming.event.kind is EventKind.BUTTON
@@ -320,7 +326,8 @@ class ConversationService:
                     and await messenger.edit(chat_id, incoming.message_id, screen)
                 ):
                     continue
-                sent += await messenger.send(chat_id, screen)
+                dedup = None if incoming.update_id is None else f"u{incoming.update_id}:{index}"
+                sent += await messenger.send(chat_id, screen, dedup=dedup)
         except RecipientUnreachableError:
             log.info("a person is unreachable; marking them so")
             await self.set_reachable(incoming.platform, incoming.user_id, False)

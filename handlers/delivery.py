@@ -317,6 +317,16 @@ class DeliveryWorker:
             screen = info_added(self._speaker, ticket_id, text, files, row.urgent)
             chat, ids = await self._send(uow, chat, screen, target, thread=thread)
             copied = ids[-1]
+            if entry is not None and entry.attachments and source_platform is not group_platform:
+                # A family on another messenger: its files follow as the coordinators' platform can take them.
+                platform, chat_id = parse_person_key(chat)
+                await self._pacer.wait(chat)
+                await self._messengers[platform].send_files(
+                    chat_id,
+                    [Attachment.model_validate(a) for a in entry.attachments],
+                    reply_to=copied,
+                    thread_id=thread,
+                )
         if message_id is not None:
             await uow.relay.add(ticket_id, "in", (chat, copied), (family_chat, int(message_id)))
 

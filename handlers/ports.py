@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from dialogs.primitives import Screen
+from dialogs.primitives import Screen, Traits
 from dialogs.state import Attachment
 from storage.vocabulary import Platform
 
@@ -41,12 +41,21 @@ class ChatRights:
 
 class Messenger(Protocol):
     platform: Platform
+    traits: Traits
 
     async def send(
-        self, chat_id: int, screen: Screen, *, reply_to: int | None = None, thread_id: int | None = None
+        self,
+        chat_id: int,
+        screen: Screen,
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+        dedup: str | None = None,
     ) -> list[int]:
         """Send a screen (several messages when it is long); return every new message id.
 
+        ``dedup`` names this send in our own terms (an update, a relayed message): where the platform
+        supports it (VK's random_id), sending the same thing again does not deliver it twice.
         Raises RecipientUnreachableError or DeliveryFailedError.
         """
         ...

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
+from dialogs.texts import esc
 from handlers.desk_common import Outbound, prompt_key, send_quietly
 from handlers.inflight import InFlight
 from handlers.ports import DeliveryFailedError, MessageGoneError, Messenger, RecipientUnreachableError
@@ -35,6 +36,7 @@ class GroupMessage:
     update_id: int | None = None
     thread_id: int | None = None  # a forum topic: in forums, a message in a ticket's topic is for that ticket
     reply_to_bot: bool = False  # the replied message is the bot's own
+    has_media: bool = False  # a photo, file, voice...: ``text`` is its caption
 
 
 @dataclass
@@ -183,18 +185,23 @@ class ThreadRelay:
         )
 
     async def _to_family(self, message: GroupMessage, chat: str, to: _ToFamily) -> None:
-        platform, family_chat = parse_person_key(to.family)
+        platform, _ = parse_person_key(to.family)
         messenger = self._messengers.get(platform)
         failure: str | None = None
-        if messenger is None or platform is not message.platform:
+        if messenger is None:
             failure = self._tr.gettext(
-                N_("⚠️ Not delivered: the family is on another messenger (not supported yet).")
+                N_("⚠️ Not delivered: the family's messenger is not connected to the bot right now.")
+            )
+        elif platform is not message.platform and not message.text.strip():
+            failure = self._tr.gettext(
+                N_(
+                    "⚠️ Not delivered: files cannot be passed to a family on another messenger yet. "
+                    "Please write it in words."
+                )
             )
         else:
             try:
-                new_id = await messenger.copy(
-                    message.chat_id, message.message_id, family_chat, reply_to=to.reply_to
-                )
+                new_id = await self._pass_on(message, messenger, chat, to)
             except RecipientUnreachableError:
                 async with self._db.uow() as uow:
                     await uow.people.set_reachable(to.family, False)
@@ -214,5 +221,27 @@ class ThreadRelay:
                         ticket_id=to.ticket_id,
                         chat=chat,
                     )
+                if platform is not message.platform and message.has_media:
+                    failure = self._tr.gettext(
+                        N_(
+                            "⚠️ Only the text was delivered: files cannot be passed to a family on "
+                            "another messenger yet."
+                        )
+                    )
         if failure is not None:
             await self._say(message, failure)
+
+    async def _pass_on(self, message: GroupMessage, messenger: Messenger, chat: str, to: _ToFamily) -> int:
+        """The coordinator's message as it is (a copy), or its text for a family on another messenger."""
+        platform, family_chat = parse_person_key(to.family)
+        if platform is message.platform:
+            return await messenger.copy(
+                message.chat_id, message.message_id, family_chat, reply_to=to.reply_to
+            )
+        ids = await messenger.send(
+            family_chat,
+            Screen(text=esc(message.text)),
+            reply_to=to.reply_to,
+            dedup=f"relay:{chat}:{message.message_id}",
+        )
+        return ids[0]

@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dialogs.primitives import Screen
+from dialogs.primitives import Screen, Traits
 from storage.vocabulary import Platform
 
 
 @dataclass
 class FakeMessenger:
     platform: Platform = Platform.TELEGRAM
+    traits: Traits = field(default_factory=Traits)
     sent: list[tuple[int, Screen]] = field(default_factory=list)
     edited: list[tuple[int, int, Screen]] = field(default_factory=list)
     deleted: list[int] = field(default_factory=list)
@@ -22,7 +23,13 @@ class FakeMessenger:
     record: bool = True  # benchmarks measure our memory, not the fake's recordings
 
     async def send(
-        self, chat_id: int, screen: Screen, *, reply_to: int | None = None, thread_id: int | None = None
+        self,
+        chat_id: int,
+        screen: Screen,
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+        dedup: str | None = None,  # Telegram has no idempotent send
     ) -> list[int]:
         if self.fail_with is not None:
             raise self.fail_with

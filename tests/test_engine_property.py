@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.vk.render import ClientInfo
+from bot.vk.render import render as vk_render
 from dialogs.engine import STEPS
-from dialogs.primitives import GLOBAL_STEP, Event, EventKind, Payload
+from dialogs.primitives import GLOBAL_STEP, Event, EventKind, Payload, Screen
 from dialogs.state import Attachment, DialogData
 from storage.vocabulary import AttachmentKind
 from tests.dialog_driver import DialogDriver
@@ -173,6 +177,7 @@ def test_any_sequence_keeps_a_valid_state(
             assert sos or last.reply_buttons, f"no emergency button on {driver.state}"
         for screen in screens:
             assert screen.text.strip()
+            assert_fits_vk(screen)
             for row in screen.buttons:
                 assert 0 < len(row) <= 8
                 for button in row:
@@ -185,6 +190,22 @@ def test_any_sequence_keeps_a_valid_state(
 
 
 VISITED: set[str] = set()
+
+
+def assert_fits_vk(screen: Screen) -> None:
+    """Every screen reaches a VK user whole, in an old app (one regular keyboard) and a new one."""
+    wanted = [b.label for row in screen.buttons for b in row if b.payload or b.url] + list(
+        screen.reply_buttons
+    )
+    for client in (ClientInfo(inline=False, callback=False), ClientInfo(inline=True, callback=True)):
+        labels = [
+            button["action"]["label"]
+            for part in vk_render(screen, client)
+            if part.keyboard
+            for row in json.loads(part.keyboard)["buttons"]
+            for button in row
+        ]
+        assert labels == wanted, f"VK would not show these buttons as they are: {wanted}"
 
 
 def test_the_property_run_reached_deep_steps() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.telegram.render import split_text
+from bot.text import split_text
 from dialogs.texts import esc
 
 

@@ -63,6 +63,7 @@ async def on_group_message(message: Message, event_update: Update, relay: Thread
             message_id=message.message_id,
             reply_to=message.reply_to_message.message_id if message.reply_to_message else None,
             text=message.text or message.caption or "",
+            has_media=message.text is None,
             update_id=event_update.update_id,
             thread_id=message.message_thread_id if message.is_topic_message else None,
             reply_to_bot=await _is_ours(message),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
@@ -27,8 +28,9 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from bot.telegram.render import inline_markup, render, strip_html
-from dialogs.primitives import Screen
+from bot.telegram.render import inline_markup, render
+from bot.text import html_to_plain
+from dialogs.primitives import Screen, Traits
 from dialogs.state import Attachment
 from handlers.ports import (
     ChatMigratedError,
@@ -59,6 +61,7 @@ DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
 
 class TelegramMessenger:
     platform = Platform.TELEGRAM
+    traits = Traits(app="Telegram", share_contact=True, erase_hours=48)
 
     def __init__(self, bot: Bot, *, backoff: float = 0.5) -> None:
         self._bot = bot
@@ -87,7 +90,13 @@ class TelegramMessenger:
         raise DeliveryFailedError("too many attempts")
 
     async def send(
-        self, chat_id: int, screen: Screen, *, reply_to: int | None = None, thread_id: int | None = None
+        self,
+        chat_id: int,
+        screen: Screen,
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+        dedup: str | None = None,  # Telegram has no idempotent send
     ) -> list[int]:
         rendered = render(screen)
         ids: list[int] = []
@@ -142,7 +151,7 @@ class TelegramMessenger:
             if "parse entities" not in exc.message.lower():
                 raise DeliveryFailedError(exc.message) from exc
             log.error("Telegram rejected our HTML; sending the text plain")
-            return await self._call(attempt(strip_html(text), None))
+            return await self._call(attempt(html_to_plain(text), None))
 
     async def copy(
         self,
@@ -215,7 +224,31 @@ class TelegramMessenger:
         for kind, ref in ours:
             if kind in SINGLE_SENDERS:
                 ids.append(await self._single(chat_id, kind, ref, reply, thread_id))
+        for file in files:
+            if not file.ref.startswith("tg:") and file.url:
+                ids.append(await self._foreign(chat_id, file, file.url, reply, thread_id))
         return ids
+
+    async def _foreign(
+        self, chat_id: int, file: Attachment, url: str, reply: ReplyParameters | None, thread_id: int | None
+    ) -> int:
+        """A file from another platform (a VK photo): Telegram fetches it by its link; else the link."""
+        try:
+            return await self._single(chat_id, file.kind, url, reply, thread_id)
+        except TelegramBadRequest as exc:
+            # Telegram takes only some kinds by URL (documents: PDF and ZIP); the link still works.
+            log.info("Telegram would not fetch a file from another platform (%s); sending its link", exc)
+        label = html.escape(file.name or file.kind.value)
+        link = html.escape(url, quote=True)
+        message = await self._send_text(
+            chat_id,
+            f'📎 <a href="{link}">{label}</a>',
+            markup=None,
+            protect=False,
+            reply_to=reply.message_id if reply else None,
+            thread_id=thread_id,
+        )
+        return message.message_id
 
     async def _single(
         self,

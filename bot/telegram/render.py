@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from aiogram.types import (
@@ -16,11 +15,11 @@ from aiogram.types import (
 )
 
 from bot.telegram.callbacks import DialogCallback
-from dialogs.primitives import Event, EventKind, Screen
+from bot.text import split_text
+from dialogs.primitives import Event, EventKind, Screen, text_event
 from dialogs.state import Attachment
 from storage.vocabulary import AttachmentKind
 
-TEXT_LIMIT = 4096
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply | None
 
 
@@ -64,48 +63,11 @@ def render(screen: Screen) -> Rendered:
     return Rendered(chunks=split_text(screen.text), markup=markup, protect=screen.protect)
 
 
-def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Split at line breaks, in order; a longer line is cut, never inside an HTML entity like &amp;."""
-    if len(text) <= limit:
-        return [text]
-    chunks: list[str] = []
-    current = ""
-    for whole_line in text.split("\n"):
-        line = whole_line
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            chunks.append(current)
-        while len(line) > limit:
-            cut = limit
-            amp = line.rfind("&", max(0, limit - 10), limit)
-            if amp != -1 and ";" not in line[amp:limit]:
-                cut = amp  # an entity would be split: cut before it
-            chunks.append(line[:cut])
-            line = line[cut:]
-        current = line
-    if current:
-        chunks.append(current)
-    return chunks
-
-
-def strip_html(text: str) -> str:
-    """The last resort when Telegram rejects our markup: plain text, nothing lost."""
-    plain = re.sub(r"</?(b|i|u|s|code|pre|a)( [^>]*)?>", "", text)
-    return plain.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
 def to_event(message: Message) -> Event:
     """A Telegram message as a neutral event."""
     caption = message.caption or ""
     if message.text is not None:
-        text = message.text
-        if text.startswith("/") and len(text) > 1:
-            name = text[1:].split(maxsplit=1)[0].split("@", 1)[0]
-            return Event(kind=EventKind.COMMAND, command=name, text=text)
-        return Event(kind=EventKind.TEXT, text=text)
+        return text_event(message.text)
     if message.contact is not None:
         return Event(kind=EventKind.CONTACT, phone=message.contact.phone_number)
     attachment = _attachment(message)

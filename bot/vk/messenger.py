@@ -1,0 +1,195 @@
+"""The Messenger port for VK: messages.send with a random_id of ours, keyboards as the person's app can show.
+
+Message ids on VK are conversation message ids (``cmid``): the ones message_event presses carry and
+messages.edit / messages.delete take, so one kind of id is kept everywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from bot.vk.client import VkCaller, VkCallError
+from bot.vk.render import ClientInfo, attachment_ref, render, single_keyboard
+from dialogs.primitives import Screen, Traits
+from dialogs.state import Attachment
+from handlers.ports import ChatRights, DeliveryFailedError, RecipientUnreachableError
+from storage.vocabulary import Platform
+
+log = logging.getLogger(__name__)
+
+DELETE_BATCH = 100
+ATTACHMENTS_PER_MESSAGE = 10
+SNACKBAR_LIMIT = 90  # characters VK shows in a message_event answer
+
+
+class VkMessenger:
+    platform = Platform.VK
+    # No share-contact button on VK: the number is typed. A community may delete its own and the
+    # person's messages for everyone within 24 hours.
+    traits = Traits(app="VK", share_contact=False, erase_hours=24)
+
+    def __init__(self, call: VkCaller) -> None:
+        self._call = call
+        self.clients: dict[int, ClientInfo] = {}  # what each person's app can show, from their last message
+        # Sends without an id of ours to derive from still get a stable random_id across their retries.
+        self._boot = secrets.token_hex(8)
+        self._counter = itertools.count(1)
+
+    def client(self, peer_id: int) -> ClientInfo:
+        # Until a person writes after a restart we assume a current app: inline callback keyboards.
+        return self.clients.get(peer_id, ClientInfo())
+
+    def random_id(self, peer_id: int, key: str, part: int) -> int:
+        """VK drops a second message with the same random_id to the same person: retries never double."""
+        digest = hashlib.blake2b(f"{peer_id}:{key}:{part}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") % (2**31 - 1) + 1
+
+    async def send(
+        self,
+        chat_id: int,
+        screen: Screen,
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+        dedup: str | None = None,
+    ) -> list[int]:
+        key = dedup or f"{self._boot}:{next(self._counter)}"
+        ids: list[int] = []
+        for index, part in enumerate(render(screen, self.client(chat_id))):
+            ids.append(
+                await self._send(
+                    chat_id,
+                    self.random_id(chat_id, key, index),
+                    message=part.text,
+                    keyboard=part.keyboard,
+                    reply_to=reply_to if index == 0 else None,
+                )
+            )
+        return ids
+
+    async def _send(self, peer_id: int, random_id: int, *, reply_to: int | None = None, **params: Any) -> int:
+        if reply_to is not None:
+            # reply_to takes a global message id; a reply by conversation message id goes through forward.
+            params["forward"] = json.dumps(
+                {"peer_id": peer_id, "conversation_message_ids": [reply_to], "is_reply": True}
+            )
+        try:
+            answer = await self._call(
+                "messages.send",
+                peer_ids=[peer_id],
+                random_id=random_id,
+                dont_parse_links=True,
+                disable_mentions=True,
+                **params,
+            )
+        except VkCallError as exc:
+            raise DeliveryFailedError(str(exc)) from exc
+        item = answer[0] if isinstance(answer, list) and answer else {}
+        if "error" in item:
+            code = int(item["error"].get("code", 0))
+            if code in {7, 900, 901, 902}:
+                raise RecipientUnreachableError(f"VK error {code}")
+            raise DeliveryFailedError(f"VK error {code}")
+        return int(item["conversation_message_id"])
+
+    async def copy(
+        self,
+        from_chat: int,
+        message_id: int,
+        to_chat: int,
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+    ) -> int:
+        # Only a VK-to-VK relay copies; families and coordinators on VK share no chat in this version.
+        raise DeliveryFailedError("copying messages between VK chats is not supported")
+
+    async def send_files(
+        self,
+        chat_id: int,
+        files: Sequence[Attachment],
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+    ) -> list[int]:
+        refs = [ref for ref in (attachment_ref(f) for f in files) if ref is not None]
+        ids: list[int] = []
+        for start in range(0, len(refs), ATTACHMENTS_PER_MESSAGE):
+            batch = refs[start : start + ATTACHMENTS_PER_MESSAGE]
+            key = "files:" + ",".join(batch)
+            ids.append(
+                await self._send(
+                    chat_id,
+                    self.random_id(chat_id, key, start),
+                    attachment=",".join(batch),
+                    reply_to=reply_to if start == 0 else None,
+                )
+            )
+        return ids
+
+    async def open_topic(self, chat_id: int, name: str) -> int | None:
+        return None  # VK conversations have no topics: the card is the thread
+
+    async def rename_topic(self, chat_id: int, thread_id: int, name: str) -> None:
+        return None
+
+    async def rights(self, chat_id: int) -> ChatRights:
+        return ChatRights(can_post=True, is_admin=False)
+
+    async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:
+        keyboard = single_keyboard(screen, self.client(chat_id))
+        if keyboard is False or screen.reply_buttons or len(screen.text) > 4096:
+            return False
+        parts = render(screen, self.client(chat_id))
+        try:
+            await self._call(
+                "messages.edit",
+                peer_id=chat_id,
+                cmid=message_id,
+                message=parts[0].text,
+                keyboard=keyboard or json.dumps({"inline": True, "buttons": []}),
+                dont_parse_links=True,
+                disable_mentions=True,
+            )
+        except (VkCallError, DeliveryFailedError, RecipientUnreachableError) as exc:
+            log.info("a VK message could not be edited (%s); sending a new one", exc)
+            return False
+        return True
+
+    async def delete(self, chat_id: int, message_ids: Sequence[int]) -> int:
+        deleted = 0
+        for start in range(0, len(message_ids), DELETE_BATCH):
+            batch = list(message_ids[start : start + DELETE_BATCH])
+            try:
+                answer = await self._call(
+                    "messages.delete", peer_id=chat_id, cmids=batch, delete_for_all=True
+                )
+            except (VkCallError, DeliveryFailedError, RecipientUnreachableError) as exc:
+                log.warning("could not delete %d VK messages: %s", len(batch), exc)
+                continue
+            items = answer if isinstance(answer, list) else []
+            deleted += sum(1 for item in items if isinstance(item, dict) and item.get("response") == 1)
+        return deleted
+
+    async def answer_press(self, event_id: str, user_id: int, peer_id: int, toast: str | None) -> None:
+        """Every callback press is answered, or the person's app keeps spinning."""
+        event_data = None
+        if toast:
+            text = toast if len(toast) <= SNACKBAR_LIMIT else toast[: SNACKBAR_LIMIT - 1] + "…"
+            event_data = json.dumps({"type": "show_snackbar", "text": text}, ensure_ascii=False)
+        try:
+            await self._call(
+                "messages.sendMessageEventAnswer",
+                event_id=event_id,
+                user_id=user_id,
+                peer_id=peer_id,
+                event_data=event_data,
+            )
+        except (VkCallError, DeliveryFailedError, RecipientUnreachableError) as exc:
+            log.info("a VK button press could not be answered (%s)", exc)

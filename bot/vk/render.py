@@ -1,0 +1,199 @@
+"""Neutral screens -> VK messages with keyboards; VK messages and button presses -> neutral events.
+
+VK limits (https://dev.vk.com/ru/api/bots/development/keyboard): at most 5 buttons in a row; an inline
+keyboard holds at most 6 rows and 10 buttons, a regular one 10 rows and 40 buttons; a label is at most
+40 characters and a payload at most 255 bytes of JSON. A screen with more buttons than one inline
+keyboard holds is continued in further messages, never cut.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from bot.text import html_to_plain, split_text
+from dialogs.primitives import Button, Event, EventKind, Payload, Screen, text_event
+from dialogs.state import Attachment
+from storage.vocabulary import AttachmentKind
+
+log = logging.getLogger(__name__)
+
+ROW_BUTTONS = 5
+INLINE_ROWS, INLINE_BUTTONS = 6, 10
+REGULAR_ROWS, REGULAR_BUTTONS = 10, 40
+LABEL_LIMIT = 40
+MORE = "⬇️"  # the text of a message that only carries the rest of a screen's buttons
+START_PAYLOAD = {"command": "start"}  # VK's own "Начать" button
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """What the person's VK app can show (``client_info`` of their last message)."""
+
+    inline: bool = True
+    callback: bool = True
+
+    @classmethod
+    def parse(cls, raw: Any) -> ClientInfo:
+        if not isinstance(raw, dict):
+            return cls()
+        actions = raw.get("button_actions") or []
+        return cls(inline=bool(raw.get("inline_keyboard", False)), callback="callback" in actions)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One VK message of a rendered screen."""
+
+    text: str
+    keyboard: str | None
+
+
+def render(screen: Screen, client: ClientInfo) -> list[Part]:
+    chunks = split_text(html_to_plain(screen.text))
+    rows = _rows(screen, client)
+    if not rows:
+        return [Part(text, None) for text in chunks]
+    keyboards = _inline(rows) if client.inline else [_regular(rows)]
+    parts = [Part(text, None) for text in chunks[:-1]]
+    parts.append(Part(chunks[-1], keyboards[0]))
+    parts += [Part(MORE, keyboard) for keyboard in keyboards[1:]]
+    return parts
+
+
+def single_keyboard(screen: Screen, client: ClientInfo) -> str | bool | None:
+    """The keyboard for editing a message in place; False when the screen needs more than one message."""
+    parts = render(screen, client)
+    return parts[0].keyboard if len(parts) == 1 else False
+
+
+def _rows(screen: Screen, client: ClientInfo) -> list[list[dict[str, Any]]]:
+    rows: list[list[dict[str, Any]]] = []
+    for row in screen.buttons:
+        buttons = [b for b in (_button(button, client) for button in row) if b is not None]
+        rows += [buttons[i : i + ROW_BUTTONS] for i in range(0, len(buttons), ROW_BUTTONS)]
+    # Telegram's reply keyboard (answers the engine reads as typed text). The share-contact button has
+    # no VK equivalent: the engine asks VK users to type the number (Traits.share_contact).
+    labels = [_text_button(label, None) for label in screen.reply_buttons]
+    rows += [labels[i : i + 2] for i in range(0, len(labels), 2)]
+    return rows
+
+
+def _button(button: Button, client: ClientInfo) -> dict[str, Any] | None:
+    if button.url:
+        return {"action": {"type": "open_link", "link": button.url, "label": _label(button.label)}}
+    if button.payload is None:
+        return None
+    payload = json.dumps(button.payload.pack())
+    if client.callback:
+        return {"action": {"type": "callback", "label": _label(button.label), "payload": payload}}
+    # No callback buttons in this app: a text button sends its label as a message, with our payload.
+    return _text_button(button.label, payload)
+
+
+def _text_button(label: str, payload: str | None) -> dict[str, Any]:
+    action: dict[str, Any] = {"type": "text", "label": _label(label)}
+    if payload is not None:
+        action["payload"] = payload
+    return {"action": action}
+
+
+def _label(label: str) -> str:
+    return label if len(label) <= LABEL_LIMIT else label[: LABEL_LIMIT - 1] + "…"
+
+
+def _inline(rows: list[list[dict[str, Any]]]) -> list[str]:
+    keyboards: list[list[list[dict[str, Any]]]] = [[]]
+    for row in rows:
+        current = keyboards[-1]
+        count = sum(len(r) for r in current)
+        if current and (len(current) >= INLINE_ROWS or count + len(row) > INLINE_BUTTONS):
+            keyboards.append([])
+        keyboards[-1].append(row)
+    return [json.dumps({"inline": True, "buttons": kb}, ensure_ascii=False) for kb in keyboards]
+
+
+def _regular(rows: list[list[dict[str, Any]]]) -> str:
+    if len(rows) > REGULAR_ROWS or sum(len(r) for r in rows) > REGULAR_BUTTONS:
+        # No screen of ours comes near this (a test walks them all); if one ever does, say so loudly.
+        log.error("a screen has more buttons than a VK keyboard holds; the last rows are left out")
+        while len(rows) > REGULAR_ROWS or sum(len(r) for r in rows) > REGULAR_BUTTONS:
+            rows = rows[:-2] + rows[-1:]  # keep the emergency row, which comes last
+    return json.dumps({"one_time": False, "buttons": rows}, ensure_ascii=False)
+
+
+# ---- incoming ----
+
+
+def payload_of(raw: Any) -> Payload | dict[str, Any] | None:
+    """A button payload as VK delivers it (JSON text or an already parsed value)."""
+    value = raw
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            return None
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str):
+        return Payload.unpack(value)
+    return None
+
+
+def to_events(message: dict[str, Any]) -> list[Event]:
+    """A VK message as neutral events: one per attachment (VK sends up to ten in one message)."""
+    text = str(message.get("text") or "")
+    if "payload" in message:
+        payload = payload_of(message["payload"])
+        if payload == START_PAYLOAD:
+            return [Event(kind=EventKind.COMMAND, command="start", text=text)]
+        # A text button of an app without callback buttons: the label came as text, the payload with it.
+        return [Event(kind=EventKind.BUTTON, payload=payload if isinstance(payload, Payload) else None)]
+    events: list[Event] = []
+    unsupported: str | None = None
+    for raw in message.get("attachments") or []:
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        attachment = _attachment(kind, raw.get(kind) if kind else None)
+        if attachment is not None:
+            events.append(Event(kind=EventKind.MEDIA, attachment=attachment, text="" if events else text))
+        elif unsupported is None:
+            unsupported = "sticker" if kind in {"sticker", "graffiti"} else str(kind)
+    if events:
+        return events
+    if text:
+        return [text_event(text)]
+    if message.get("geo"):
+        return [Event(kind=EventKind.UNSUPPORTED, what="location")]
+    if unsupported is not None:
+        return [Event(kind=EventKind.UNSUPPORTED, what=unsupported)]
+    return [Event(kind=EventKind.TEXT, text="")]
+
+
+def _attachment(kind: str | None, obj: Any) -> Attachment | None:
+    if not isinstance(obj, dict) or "id" not in obj or "owner_id" not in obj:
+        return None
+    ref = f"vk:{'doc' if kind == 'doc' else kind}{obj['owner_id']}_{obj['id']}"
+    if obj.get("access_key"):
+        ref += f"_{obj['access_key']}"
+    if kind == "photo":
+        sizes = [s for s in obj.get("sizes") or [] if isinstance(s, dict) and s.get("url")]
+        biggest = max(sizes, key=lambda s: int(s.get("width", 0)) * int(s.get("height", 0)), default=None)
+        return Attachment(kind=AttachmentKind.PHOTO, ref=ref, url=biggest["url"] if biggest else None)
+    if kind == "doc":
+        return Attachment(kind=AttachmentKind.DOCUMENT, ref=ref, name=obj.get("title"), url=obj.get("url"))
+    if kind == "audio_message":
+        return Attachment(kind=AttachmentKind.VOICE, ref=ref, url=obj.get("link_ogg"))
+    if kind == "video":
+        return Attachment(kind=AttachmentKind.VIDEO, ref=ref)
+    if kind == "audio":
+        return Attachment(kind=AttachmentKind.AUDIO, ref=ref, url=obj.get("url"))
+    return None
+
+
+def attachment_ref(attachment: Attachment) -> str | None:
+    """The ``attachment`` parameter for messages.send, for files that live in VK."""
+    if not attachment.ref.startswith("vk:"):
+        return None
+    return attachment.ref.removeprefix("vk:")

@@ -1,0 +1,231 @@
+"""The VK transport: Bots Long Poll in one dedicated thread, events handled on the asyncio loop.
+
+vk-api is synchronous. The thread only waits for VK and hands each batch of events to the loop; the
+long-poll ``ts`` moves on only after VK answered, so a dropped connection asks again for the same
+events (never loses them), and a repeated event is recognised by its ``event_id`` (never handled twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from vk_api import VkApi
+from vk_api.bot_longpoll import VkBotLongPoll
+from vk_api.exceptions import ApiError, ApiHttpError
+
+from bot.config import ConfigError
+from bot.vk.client import VkCaller, create_vk
+from bot.vk.messenger import VkMessenger
+from bot.vk.render import ClientInfo, payload_of, to_events
+from dialogs.primitives import Event, EventKind, Incoming, Payload
+from handlers.conversation import ConversationService
+from storage.vocabulary import Platform
+
+log = logging.getLogger(__name__)
+
+AUTH_FAILED = 5
+CHAT_PEER_START = 2_000_000_000  # peer ids from here on are group conversations
+LANGUAGES = {0: "ru", 3: "en"}  # client_info.lang_id
+MAX_BACKOFF = 60.0
+HANDOVER_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class VkTiming:
+    """Pauses before retries; the defaults are for the real VK, tests make them short."""
+
+    backoff: float = 0.5  # after a server error or a lost connection in an API call (doubles)
+    rate_wait: float = 1.0  # after error 6 (error 9 waits three times as long)
+    longpoll_backoff: float = 1.0  # after the long poll lost its connection (doubles, up to a minute)
+
+
+def event_number(event_id: str, part: int = 0) -> int:
+    """A VK event id (hex text) as the integer our update log keys on; ``part`` splits one message."""
+    digest = hashlib.blake2b(f"{event_id}:{part}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 2  # positive and within a signed 64-bit column
+
+
+class VkTransport:
+    def __init__(
+        self,
+        vk: VkApi,
+        group_id: int,
+        conversation: ConversationService,
+        *,
+        wait: int = 25,
+        backoff: float = 1.0,
+        caller: VkCaller | None = None,
+    ) -> None:
+        self._vk = vk
+        self._group_id = group_id
+        self._conversation = conversation
+        self._wait = wait
+        self._backoff = backoff
+        self.messenger = VkMessenger(caller or VkCaller(vk))
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.failed: BaseException | None = None
+
+    @classmethod
+    def create(
+        cls,
+        token: str,
+        group_id: int,
+        api_url: str,
+        conversation: ConversationService,
+        *,
+        wait: int = 25,
+        timing: VkTiming | None = None,
+    ) -> VkTransport:
+        timing = timing or VkTiming()
+        vk = create_vk(token, api_url)
+        caller = VkCaller(vk, backoff=timing.backoff, rate_wait=timing.rate_wait)
+        return cls(vk, group_id, conversation, wait=wait, backoff=timing.longpoll_backoff, caller=caller)
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        # The first server address is fetched here, so a wrong token or group id stops the start.
+        try:
+            longpoll = await asyncio.to_thread(VkBotLongPoll, self._vk, self._group_id, self._wait)
+        except ApiError as exc:
+            message = str(exc.error.get("error_msg", exc))
+            if int(exc.code) == AUTH_FAILED:
+                raise ConfigError(f"VK_TOKEN: VK did not accept the token ({message})") from None
+            raise ConfigError(
+                f"VK_GROUP_ID: VK refused the long poll of community {self._group_id} ({message}); "
+                "check the id and that Bots Long Poll is on in the community settings"
+            ) from None
+        log.info("VK community %d is listening", self._group_id)
+        self._thread = threading.Thread(
+            target=self._listen, args=(longpoll,), name="vk-longpoll", daemon=True
+        )
+        self._thread.start()
+
+    # ---- the long-poll thread ----
+
+    def _listen(self, longpoll: VkBotLongPoll) -> None:
+        delay = self._backoff
+        while not self._stop.is_set():
+            try:
+                # check() handles VK's "failed" answers as documented: 1 takes the new ts,
+                # 2 fetches a new key, 3 a new key and ts.
+                raw_events = [event.raw for event in longpoll.check()]
+            except (ApiError, ApiHttpError, requests.RequestException, ValueError, KeyError) as exc:
+                log.warning("VK long poll failed (%s); retrying in %.0fs", type(exc).__name__, delay)
+                self._stop.wait(delay)
+                delay = min(delay * 2, MAX_BACKOFF)
+                continue
+            except Exception as exc:
+                log.exception("VK long poll stopped")
+                self.failed = exc
+                return
+            delay = self._backoff
+            if raw_events and not self._hand_over(raw_events):
+                return
+
+    def _hand_over(self, raw_events: list[dict[str, Any]]) -> bool:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return False
+        future = asyncio.run_coroutine_threadsafe(self._accept(raw_events), loop)
+        try:
+            future.result(timeout=HANDOVER_TIMEOUT)
+        except (concurrent.futures.TimeoutError, RuntimeError, concurrent.futures.CancelledError):
+            log.error("the event loop did not take %d VK events; they will come again", len(raw_events))
+            return False
+        return True
+
+    # ---- on the loop ----
+
+    async def _accept(self, raw_events: list[dict[str, Any]]) -> None:
+        """Start one task per event, in order: the per-person lock keeps one family's events in order."""
+        for raw in raw_events:
+            task = asyncio.create_task(self._dispatch(raw), name="vk-event")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _dispatch(self, raw: dict[str, Any]) -> None:
+        try:
+            kind, obj = raw.get("type"), raw.get("object") or {}
+            event_id = str(raw.get("event_id") or "")
+            if kind == "message_new":
+                await self._on_message(obj, event_id)
+            elif kind == "message_event":
+                await self._on_press(obj, event_id)
+            elif kind in {"message_allow", "message_deny"} and "user_id" in obj:
+                await self._conversation.set_reachable(
+                    Platform.VK, int(obj["user_id"]), kind == "message_allow"
+                )
+        except Exception:
+            log.exception("a VK event could not be handled")
+
+    async def _on_message(self, obj: dict[str, Any], event_id: str) -> None:
+        message = obj.get("message") or {}
+        peer_id, from_id = int(message.get("peer_id", 0)), int(message.get("from_id", 0))
+        if from_id <= 0 or peer_id != from_id or peer_id >= CHAT_PEER_START:
+            # Only private dialogs: VK group conversations are not coordinators' chats in this version.
+            return
+        client = ClientInfo.parse(obj.get("client_info"))
+        self.messenger.clients[peer_id] = client
+        lang = (obj.get("client_info") or {}).get("lang_id")
+        reply = message.get("reply_message") or {}
+        for part, event in enumerate(to_events(message)):
+            await self._conversation.handle(
+                Incoming(
+                    platform=Platform.VK,
+                    user_id=from_id,
+                    chat_id=peer_id,
+                    event=event,
+                    update_id=event_number(event_id, part) if event_id else None,
+                    message_id=_int(message.get("conversation_message_id")) if part == 0 else None,
+                    language_code=LANGUAGES.get(lang) if isinstance(lang, int) else None,
+                    reply_to=_int(reply.get("conversation_message_id")),
+                )
+            )
+
+    async def _on_press(self, obj: dict[str, Any], event_id: str) -> None:
+        user_id, peer_id = int(obj.get("user_id", 0)), int(obj.get("peer_id", 0))
+        press_id = str(obj.get("event_id") or "")
+        if user_id <= 0 or peer_id != user_id:
+            return
+        payload = payload_of(obj.get("payload"))
+        reply = await self._conversation.handle(
+            Incoming(
+                platform=Platform.VK,
+                user_id=user_id,
+                chat_id=peer_id,
+                event=Event(kind=EventKind.BUTTON, payload=payload if isinstance(payload, Payload) else None),
+                update_id=event_number(event_id or press_id),
+                message_id=_int(obj.get("conversation_message_id")),
+            )
+        )
+        if press_id:
+            await self.messenger.answer_press(press_id, user_id, peer_id, reply.toast)
+
+    # ---- stopping ----
+
+    async def stop_listening(self) -> None:
+        """Take no new events; those being handled go on (Application.stop drains them)."""
+        self._stop.set()
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
+
+    async def close(self) -> None:
+        await self.stop_listening()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._vk.http.close()
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
