@@ -148,6 +148,7 @@ class Application:
                 settings.vk_group_id,
                 settings.vk_api_url,
                 conversation,
+                self.db,
                 wait=self._polling_timeout,
                 timing=self._vk_timing,
             )

@@ -64,9 +64,11 @@ async def db(request: pytest.FixtureRequest, db_url: str) -> AsyncIterator[Datab
 # ---- end to end: the emulator and the running application ----
 
 from bot.app import Application  # noqa: E402
-from tests import spec_telegram  # noqa: E402
+from tests import spec_telegram, spec_vk  # noqa: E402
 from tests.e2e import GROUP, HandledUpdates, Parent, start_app  # noqa: E402
 from tests.tg_emulator import TelegramEmulator  # noqa: E402
+from tests.vk_e2e import VK_GROUP, VK_TOKEN, VkParent, start_vk_app  # noqa: E402
+from tests.vk_emulator import VkEmulator  # noqa: E402
 
 SPEC_REPORT: dict[str, bool] = {}
 
@@ -102,6 +104,12 @@ def parent(emulator: TelegramEmulator, handled: HandledUpdates) -> Parent:
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     backends = " and ".join(BACKENDS)
     terminalreporter.write_line(f"storage and use-case tests ran on: {backends}")
+    if spec_vk.spec_available():
+        terminalreporter.write_line("VK requests validated against the VK API schema (API 5.199)")
+    else:
+        terminalreporter.write_line(
+            "VK spec check NOT DONE: ../shared/specs/vk/ is absent (set VK_SPEC)", yellow=True
+        )
     if spec_telegram.spec_available():
         terminalreporter.write_line(
             f"Telegram requests validated against Bot API spec {spec_telegram.spec_version()}"
@@ -123,3 +131,27 @@ async def desk_app(emulator: TelegramEmulator, db_url: str) -> AsyncIterator[App
 @pytest.fixture
 def family(emulator: TelegramEmulator, desk_app: Application) -> Parent:
     return Parent(emulator=emulator, handled=HandledUpdates(desk_app), user_id=6001)
+
+
+# ---- VK ----
+
+
+@pytest.fixture
+async def vk() -> AsyncIterator[VkEmulator]:
+    emu = VkEmulator(token=VK_TOKEN, group_id=VK_GROUP)
+    await emu.start()
+    yield emu
+    await emu.stop()
+    emu.assert_no_spec_errors()
+
+
+@pytest.fixture
+async def vk_app(vk: VkEmulator, db_url: str) -> AsyncIterator[Application]:
+    application = await start_vk_app(vk, db_url)
+    yield application
+    await application.stop()
+
+
+@pytest.fixture
+def vk_parent(vk: VkEmulator, vk_app: Application) -> VkParent:
+    return VkParent(vk=vk, handled=HandledUpdates(vk_app), user=vk.user(7001))

@@ -13,7 +13,6 @@ from bot.vk.render import (
     ROW_BUTTONS,
     ClientInfo,
     render,
-    single_keyboard,
     to_events,
 )
 from dialogs.primitives import Button, EventKind, Payload, Screen
@@ -45,7 +44,19 @@ def test_a_small_screen_is_one_message_with_callback_buttons() -> None:
     assert json.loads(first["payload"]) == "d:s:v1"  # the same packed payload as Telegram's callback data
 
 
-def test_many_buttons_continue_in_further_messages_and_none_is_lost() -> None:
+def test_a_screen_too_big_for_an_inline_keyboard_uses_the_regular_one() -> None:
+    rows = tuple((_button(2 * i), _button(2 * i + 1)) for i in range(8))  # 16 buttons in 8 rows
+    parts = render(Screen(text="Выберите", buttons=rows), MODERN)
+    assert len(parts) == 1
+    keyboard = json.loads(parts[0].keyboard or "")
+    assert keyboard.get("inline") is not True
+    assert [b["action"]["label"] for r in keyboard["buttons"] for b in r] == [
+        f"Вариант {i}" for i in range(16)
+    ]
+    assert {b["action"]["type"] for r in keyboard["buttons"] for b in r} == {"callback"}
+
+
+def test_a_screen_too_big_for_any_keyboard_continues_in_further_messages() -> None:
     rows = tuple((_button(i),) for i in range(23))
     parts = render(Screen(text="Выберите", buttons=rows), MODERN)
     assert parts[0].text == "Выберите"
@@ -108,11 +119,6 @@ def test_a_long_text_is_split_and_the_keyboard_rides_on_the_last_part() -> None:
     assert len(parts) >= 3
     assert all(len(p.text) <= 4096 for p in parts)
     assert [p.keyboard is not None for p in parts] == [False] * (len(parts) - 1) + [True]
-
-
-def test_a_screen_that_needs_several_messages_is_not_edited_in_place() -> None:
-    assert single_keyboard(Screen(text="x", buttons=tuple((_button(i),) for i in range(12))), MODERN) is False
-    assert single_keyboard(Screen(text="x", buttons=((_button(1),),)), MODERN)
 
 
 # ---- incoming ----

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.vk.client import VkCaller, VkCallError
-from bot.vk.render import ClientInfo, attachment_ref, render, single_keyboard
+from bot.vk.render import ClientInfo, attachment_ref, is_regular, render
 from dialogs.primitives import Screen, Traits
 from dialogs.state import Attachment
 from handlers.ports import ChatRights, DeliveryFailedError, RecipientUnreachableError
@@ -36,7 +36,10 @@ class VkMessenger:
 
     def __init__(self, call: VkCaller) -> None:
         self._call = call
-        self.clients: dict[int, ClientInfo] = {}  # what each person's app can show, from their last message
+        self.clients: dict[int, ClientInfo] = {}
+        self._regular: set[int] = (
+            set()
+        )  # people whose screens go to the keyboard under the input field  # what each person's app can show, from their last message
         # Sends without an id of ours to derive from still get a stable random_id across their retries.
         self._boot = secrets.token_hex(8)
         self._counter = itertools.count(1)
@@ -61,7 +64,12 @@ class VkMessenger:
     ) -> list[int]:
         key = dedup or f"{self._boot}:{next(self._counter)}"
         ids: list[int] = []
-        for index, part in enumerate(render(screen, self.client(chat_id))):
+        parts = render(screen, self.client(chat_id), regular=chat_id in self._regular)
+        if any(is_regular(part.keyboard) for part in parts):
+            # Once a screen needed the keyboard under the input field, the following screens use it
+            # too: it then always shows the current screen's buttons, never an old screen's.
+            self._regular.add(chat_id)
+        for index, part in enumerate(parts):
             ids.append(
                 await self._send(
                     chat_id,
@@ -143,10 +151,10 @@ class VkMessenger:
         return ChatRights(can_post=True, is_admin=False)
 
     async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:
-        keyboard = single_keyboard(screen, self.client(chat_id))
-        if keyboard is False or screen.reply_buttons or len(screen.text) > 4096:
-            return False
-        parts = render(screen, self.client(chat_id))
+        parts = render(screen, self.client(chat_id), regular=chat_id in self._regular)
+        if len(parts) != 1 or is_regular(parts[0].keyboard) or screen.reply_buttons:
+            return False  # only a message with its own inline keyboard can be changed in place
+        keyboard = parts[0].keyboard
         try:
             await self._call(
                 "messages.edit",

@@ -3,13 +3,12 @@
 VK limits (https://dev.vk.com/ru/api/bots/development/keyboard): at most 5 buttons in a row; an inline
 keyboard holds at most 6 rows and 10 buttons, a regular one 10 rows and 40 buttons; a label is at most
 40 characters and a payload at most 255 bytes of JSON. A screen with more buttons than one inline
-keyboard holds is continued in further messages, never cut.
+keyboard holds goes to the regular keyboard (40 buttons); nothing is ever cut.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +16,6 @@ from bot.text import html_to_plain, split_text
 from dialogs.primitives import Button, Event, EventKind, Payload, Screen, text_event
 from dialogs.state import Attachment
 from storage.vocabulary import AttachmentKind
-
-log = logging.getLogger(__name__)
 
 ROW_BUTTONS = 5
 INLINE_ROWS, INLINE_BUTTONS = 6, 10
@@ -51,22 +48,28 @@ class Part:
     keyboard: str | None
 
 
-def render(screen: Screen, client: ClientInfo) -> list[Part]:
+def render(screen: Screen, client: ClientInfo, *, regular: bool = False) -> list[Part]:
+    """The screen as VK messages: an inline keyboard when the app shows them and the buttons fit one;
+    otherwise (or when ``regular`` asks for it) the regular keyboard under the input field, which holds
+    40 buttons. A screen too big even for that continues in further messages, never cut."""
     chunks = split_text(html_to_plain(screen.text))
     rows = _rows(screen, client)
     if not rows:
         return [Part(text, None) for text in chunks]
-    keyboards = _inline(rows) if client.inline else [_regular(rows)]
+    if client.inline and not regular and fits_inline(rows):
+        keyboards = [_keyboard(rows, inline=True)]
+    elif fits_regular(rows):
+        keyboards = [_keyboard(rows, inline=False)]
+    else:
+        keyboards = [_keyboard(kb, inline=client.inline) for kb in _pages(rows)]
     parts = [Part(text, None) for text in chunks[:-1]]
     parts.append(Part(chunks[-1], keyboards[0]))
     parts += [Part(MORE, keyboard) for keyboard in keyboards[1:]]
     return parts
 
 
-def single_keyboard(screen: Screen, client: ClientInfo) -> str | bool | None:
-    """The keyboard for editing a message in place; False when the screen needs more than one message."""
-    parts = render(screen, client)
-    return parts[0].keyboard if len(parts) == 1 else False
+def is_regular(keyboard: str | None) -> bool:
+    return keyboard is not None and not json.loads(keyboard).get("inline", False)
 
 
 def _rows(screen: Screen, client: ClientInfo) -> list[list[dict[str, Any]]]:
@@ -104,23 +107,28 @@ def _label(label: str) -> str:
     return label if len(label) <= LABEL_LIMIT else label[: LABEL_LIMIT - 1] + "…"
 
 
-def _inline(rows: list[list[dict[str, Any]]]) -> list[str]:
-    keyboards: list[list[list[dict[str, Any]]]] = [[]]
+def fits_inline(rows: list[list[dict[str, Any]]]) -> bool:
+    return len(rows) <= INLINE_ROWS and sum(len(r) for r in rows) <= INLINE_BUTTONS
+
+
+def fits_regular(rows: list[list[dict[str, Any]]]) -> bool:
+    return len(rows) <= REGULAR_ROWS and sum(len(r) for r in rows) <= REGULAR_BUTTONS
+
+
+def _pages(rows: list[list[dict[str, Any]]]) -> list[list[list[dict[str, Any]]]]:
+    """Rows in groups that each fit an inline keyboard, in order."""
+    pages: list[list[list[dict[str, Any]]]] = [[]]
     for row in rows:
-        current = keyboards[-1]
-        count = sum(len(r) for r in current)
-        if current and (len(current) >= INLINE_ROWS or count + len(row) > INLINE_BUTTONS):
-            keyboards.append([])
-        keyboards[-1].append(row)
-    return [json.dumps({"inline": True, "buttons": kb}, ensure_ascii=False) for kb in keyboards]
+        if pages[-1] and not fits_inline([*pages[-1], row]):
+            pages.append([])
+        pages[-1].append(row)
+    return pages
 
 
-def _regular(rows: list[list[dict[str, Any]]]) -> str:
-    if len(rows) > REGULAR_ROWS or sum(len(r) for r in rows) > REGULAR_BUTTONS:
-        # No screen of ours comes near this (a test walks them all); if one ever does, say so loudly.
-        log.error("a screen has more buttons than a VK keyboard holds; the last rows are left out")
-        while len(rows) > REGULAR_ROWS or sum(len(r) for r in rows) > REGULAR_BUTTONS:
-            rows = rows[:-2] + rows[-1:]  # keep the emergency row, which comes last
+def _keyboard(rows: list[list[dict[str, Any]]], *, inline: bool) -> str:
+    if inline:
+        return json.dumps({"inline": True, "buttons": rows}, ensure_ascii=False)
+    # The keyboard under the input field stays until the next screen replaces it.
     return json.dumps({"one_time": False, "buttons": rows}, ensure_ascii=False)
 
 
@@ -131,10 +139,11 @@ def payload_of(raw: Any) -> Payload | dict[str, Any] | None:
     """A button payload as VK delivers it (JSON text or an already parsed value)."""
     value = raw
     if isinstance(raw, str):
+        # A text button's payload comes as JSON text; a callback press's as the parsed value itself.
         try:
             value = json.loads(raw)
         except ValueError:
-            return None
+            value = raw
     if isinstance(value, dict):
         return value
     if isinstance(value, str):

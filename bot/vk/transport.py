@@ -13,6 +13,7 @@ import hashlib
 import logging
 import threading
 from dataclasses import dataclass
+from collections.abc import Coroutine
 from typing import Any
 
 import requests
@@ -26,6 +27,7 @@ from bot.vk.messenger import VkMessenger
 from bot.vk.render import ClientInfo, payload_of, to_events
 from dialogs.primitives import Event, EventKind, Incoming, Payload
 from handlers.conversation import ConversationService
+from storage.uow import Database
 from storage.vocabulary import Platform
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,6 @@ AUTH_FAILED = 5
 CHAT_PEER_START = 2_000_000_000  # peer ids from here on are group conversations
 LANGUAGES = {0: "ru", 3: "en"}  # client_info.lang_id
 MAX_BACKOFF = 60.0
-HANDOVER_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,17 @@ class VkTransport:
         vk: VkApi,
         group_id: int,
         conversation: ConversationService,
+        db: Database,
         *,
         wait: int = 25,
         backoff: float = 1.0,
         caller: VkCaller | None = None,
     ) -> None:
         self._vk = vk
+        self._db = db
         self._group_id = group_id
+        self._cursor_key = f"cursor:vk:{group_id}"
+        self._saved_ts: str | None = None
         self._conversation = conversation
         self._wait = wait
         self._backoff = backoff
@@ -82,6 +87,7 @@ class VkTransport:
         group_id: int,
         api_url: str,
         conversation: ConversationService,
+        db: Database,
         *,
         wait: int = 25,
         timing: VkTiming | None = None,
@@ -89,7 +95,7 @@ class VkTransport:
         timing = timing or VkTiming()
         vk = create_vk(token, api_url)
         caller = VkCaller(vk, backoff=timing.backoff, rate_wait=timing.rate_wait)
-        return cls(vk, group_id, conversation, wait=wait, backoff=timing.longpoll_backoff, caller=caller)
+        return cls(vk, group_id, conversation, db, wait=wait, backoff=timing.longpoll_backoff, caller=caller)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -104,6 +110,12 @@ class VkTransport:
                 f"VK_GROUP_ID: VK refused the long poll of community {self._group_id} ({message}); "
                 "check the id and that Bots Long Poll is on in the community settings"
             ) from None
+        async with self._db.uow() as uow:
+            stored = await uow.dialogs.load(self._cursor_key)
+        if stored is not None and stored[1].get("ts"):
+            # Events that came while the bot was down: VK keeps them for a while after this ts
+            # (if it has dropped them it answers "failed": 1 and check() takes the new ts).
+            longpoll.ts = self._saved_ts = str(stored[1]["ts"])
         log.info("VK community %d is listening", self._group_id)
         self._thread = threading.Thread(
             target=self._listen, args=(longpoll,), name="vk-longpoll", daemon=True
@@ -129,29 +141,47 @@ class VkTransport:
                 self.failed = exc
                 return
             delay = self._backoff
-            if raw_events and not self._hand_over(raw_events):
+            if not self._on_loop(self._handle_batch(raw_events, str(longpoll.ts))):
                 return
 
-    def _hand_over(self, raw_events: list[dict[str, Any]]) -> bool:
+    def _on_loop(self, work: Coroutine[Any, Any, None]) -> bool:
+        """Run ``work`` on the event loop and wait for it; False when the loop is gone."""
         loop = self._loop
         if loop is None or loop.is_closed():
+            work.close()
             return False
-        future = asyncio.run_coroutine_threadsafe(self._accept(raw_events), loop)
-        try:
-            future.result(timeout=HANDOVER_TIMEOUT)
-        except (concurrent.futures.TimeoutError, RuntimeError, concurrent.futures.CancelledError):
-            log.error("the event loop did not take %d VK events; they will come again", len(raw_events))
-            return False
-        return True
+        future = asyncio.run_coroutine_threadsafe(work, loop)
+        while True:
+            try:
+                future.result(timeout=1.0)
+            except concurrent.futures.TimeoutError:
+                if loop.is_closed():
+                    return False
+                continue
+            except (RuntimeError, concurrent.futures.CancelledError):
+                return False
+            except Exception:
+                log.exception("VK events could not be handled; they will come again after a restart")
+                return False
+            return True
 
     # ---- on the loop ----
 
-    async def _accept(self, raw_events: list[dict[str, Any]]) -> None:
-        """Start one task per event, in order: the per-person lock keeps one family's events in order."""
+    async def _handle_batch(self, raw_events: list[dict[str, Any]], ts: str) -> None:
+        """One task per event, started in order (the per-person lock keeps one family's events in order);
+        the cursor moves on only when all of them are handled, so a crash means a repeat, never a loss."""
+        tasks = []
         for raw in raw_events:
             task = asyncio.create_task(self._dispatch(raw), name="vk-event")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+            tasks.append(task)
+        if tasks:
+            await asyncio.gather(*tasks)
+        if ts != self._saved_ts:
+            async with self._db.uow() as uow:
+                await uow.dialogs.save(self._cursor_key, "ts", {"ts": ts})
+            self._saved_ts = ts
 
     async def _dispatch(self, raw: dict[str, Any]) -> None:
         try:
