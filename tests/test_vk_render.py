@@ -72,7 +72,7 @@ def test_a_screen_too_big_for_any_keyboard_continues_in_further_messages() -> No
 
 def test_wide_rows_are_split_at_five_and_long_labels_are_shortened() -> None:
     long = Button(label="Очень " * 20, payload=Payload(step="s", value="long"))
-    screen = Screen(text="x", buttons=(tuple(_button(i) for i in range(7)) + (long,),))
+    screen = Screen(text="x", buttons=((*tuple(_button(i) for i in range(7)), long),))
     keyboards = [json.loads(p.keyboard or "") for p in render(screen, MODERN)]
     rows = [row for kb in keyboards for row in kb["buttons"]]
     assert all(len(row) <= ROW_BUTTONS for row in rows)

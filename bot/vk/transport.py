@@ -12,8 +12,8 @@ import concurrent.futures
 import hashlib
 import logging
 import threading
-from dataclasses import dataclass
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import requests
