@@ -1,0 +1,103 @@
+"""Both transports in one process: a family on VK, coordinators in a Telegram group."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.app import Application
+from tests.e2e import GROUP, HandledUpdates, Parent, cards, introduce, press, settled
+from tests.test_e2e_threads import ASSIGNEE, OTHER, group_says, ticket
+from tests.tg_emulator import TelegramEmulator
+from tests.vk_e2e import VkParent, start_vk_app
+from tests.vk_emulator import VkEmulator
+
+
+@pytest.fixture
+async def both(vk: VkEmulator, emulator: TelegramEmulator, db_url: str) -> AsyncIterator[Application]:
+    app = await start_vk_app(vk, db_url, telegram=emulator, coordinator_chat=f"tg:{GROUP}")
+    yield app
+    await app.stop()
+
+
+def group_calls(emulator: TelegramEmulator, method: str) -> list[dict[str, object]]:
+    return [
+        c.params
+        for c in emulator.calls
+        if c.method.lower() == method.lower() and c.params.get("chat_id") == GROUP
+    ]
+
+
+async def test_a_vk_family_and_telegram_coordinators(
+    vk: VkEmulator, emulator: TelegramEmulator, both: Application
+) -> None:
+    family = VkParent(vk=vk, handled=HandledUpdates(both), user=vk.user(7501))
+    introduce(emulator, ASSIGNEE, "Анна")
+    introduce(emulator, OTHER, "Борис")
+    await family.start()
+    await family.walk("yes", "new", "no", "legal", "benefits", "1", "4", "r.msk")
+    await family.say("Бывший муж не платит алименты")
+    photo = family.user.photo()
+    await family.send(photo)
+    await family.walk("done", "chat", "send")
+
+    # The card reaches the Telegram group, and the VK photo follows it (Telegram fetches it by its link).
+    await emulator.wait_for(lambda: bool(cards(emulator)))
+    await settled(both)
+    [card] = cards(emulator)
+    assert "алименты" in (card.text or "")
+    [sent_photo] = group_calls(emulator, "sendPhoto")
+    biggest = max(photo["photo"]["sizes"], key=lambda s: s["width"] * s["height"])
+    assert sent_photo["photo"] == biggest["url"]
+
+    # A coordinator takes it: the family on VK is told.
+    told = len(family.messages())
+    answer = await press(emulator, ASSIGNEE, card, emulator.button_data(card, "Беру"))
+    assert "ваша" in answer["text"]
+    await vk.wait_for(lambda: any("Координатор" in m.text for m in family.messages()[told:]))
+
+    # The family writes: their words reach the thread (as a message of the bot, the text in it).
+    replies = await family.say("Здравствуйте! Когда вы позвоните?")
+    assert "Передано" in family.texts(replies)
+    await emulator.wait_for(
+        lambda: any("Когда вы позвоните" in (m.text or "") for m in emulator.sent_to(GROUP))
+    )
+    await settled(both)
+    in_group = next(m for m in emulator.sent_to(GROUP) if "Когда вы позвоните" in (m.text or ""))
+    family_question = [m for m in vk.history[family.peer_id] if not m.from_bot][-1]
+
+    # The assignee answers in the thread: the text reaches VK, as a reply to the family's question.
+    await group_says(emulator, both, ASSIGNEE, "Добрый вечер! Позвоню завтра в 10.", in_group.message_id)
+    await vk.wait_for(lambda: any(m.text == "Добрый вечер! Позвоню завтра в 10." for m in family.messages()))
+    to_family = next(m for m in family.messages() if m.text == "Добрый вечер! Позвоню завтра в 10.")
+    assert to_family.reply_to == family_question.message_id
+    assert "Анна" not in to_family.text, "coordinators stay anonymous"
+
+    # A file cannot cross to VK yet: the coordinator is told, the family gets nothing half-done.
+    count = len(family.messages())
+    await group_says(emulator, both, ASSIGNEE, None, in_group.message_id, document=True)
+    await emulator.wait_for(
+        lambda: any("другом мессенджере" in (m.text or "") for m in emulator.sent_to(GROUP)), timeout=5
+    )
+    assert len(family.messages()) == count
+
+    # Quick exit on VK removes the coordinator's message from the family's phone too.
+    await family.say("/erase")
+    await vk.wait_for(lambda: next(m for m in family.messages() if m.cmid == to_family.cmid).deleted)
+    current = await ticket(both)
+    assert current.status == "claimed"
+
+
+async def test_a_telegram_family_still_works_next_to_vk(
+    vk: VkEmulator, emulator: TelegramEmulator, both: Application
+) -> None:
+    parent = Parent(emulator=emulator, handled=HandledUpdates(both), user_id=5101)
+    await parent.say("/start")
+    await parent.walk("yes", "new", "no", "legal", "benefits", "1", "4", "r.msk")
+    await parent.say("Нужен юрист")
+    done = await parent.walk("done", "chat", "send")
+    assert "#" in parent.texts(done)
+    vk_family = VkParent(vk=vk, handled=HandledUpdates(both), user=vk.user(7502))
+    replies = await vk_family.say("/sos")
+    assert "112" in vk_family.texts(replies)
