@@ -165,12 +165,13 @@ class Application:
             ),
             in_flight=in_flight,
         )
-        self._scheduler = create_scheduler(self.db, self.sla)
-        self._scheduler.start()
+        # The transports first: a token the platform refuses stops the start before anything runs.
         if self.telegram is not None:
             await self.telegram.start()
         if self.vk is not None:
             await self.vk.start()
+        self._scheduler = create_scheduler(self.db, self.sla)
+        self._scheduler.start()
         self._delivery_task = asyncio.create_task(self.delivery.run(self._stopping), name="delivery")
 
     async def stop(self) -> None:
