@@ -170,7 +170,7 @@ class Application:
             await self.telegram.start()
         if self.vk is not None:
             await self.vk.start()
-        self._scheduler = create_scheduler(self.db, self.sla)
+        self._scheduler = create_scheduler(self.db, self.sla, in_flight=in_flight)
         self._scheduler.start()
         self._delivery_task = asyncio.create_task(self.delivery.run(self._stopping), name="delivery")
 

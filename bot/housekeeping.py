@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from handlers.inflight import InFlight
 from handlers.sla import SlaWatch
 from storage.models import utcnow
 from storage.uow import Database
@@ -30,19 +31,29 @@ async def housekeeping(db: Database, clock: Callable[[], datetime] = utcnow) -> 
 
 
 def create_scheduler(
-    db: Database, sla: SlaWatch | None = None, interval: timedelta = timedelta(minutes=10)
+    db: Database,
+    sla: SlaWatch | None = None,
+    interval: timedelta = timedelta(minutes=10),
+    in_flight: InFlight | None = None,
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
+    tracker = in_flight or InFlight()
+
+    async def tidy() -> None:
+        # A shutdown waits for a running tick instead of cancelling it mid-transaction.
+        async with tracker.track():
+            await housekeeping(db)
+
     if sla is not None:
         scheduler.add_job(sla.tick, "interval", seconds=60, id="sla", max_instances=1, coalesce=True)
     scheduler.add_job(
-        housekeeping,
+        tidy,
         "interval",
-        args=[db],
         seconds=interval.total_seconds(),
         id="housekeeping",
         max_instances=1,
         coalesce=True,
-        next_run_time=utcnow(),
+        # Not at the very start: the first run once the transports have settled (see the session note).
+        next_run_time=utcnow() + timedelta(minutes=1),
     )
     return scheduler

@@ -106,6 +106,8 @@ class Incoming:
     message_id: int | None = None  # the parent's own message, or the message whose button was pressed
     language_code: str | None = None
     reply_to: int | None = None  # the message the parent replied to, if any
+    # ``message_id`` is the parent's own message even for a button (VK text buttons send one).
+    own_message: bool = False
 
 
 @dataclass(frozen=True)

@@ -161,7 +161,9 @@ class ConversationService:
             person, _ = await uow.people.get_or_create(key, incoming.platform, locale_hint)
             if not person.reachable:
                 person.reachable = True
-            if incoming.message_id is not None and incoming.event.kind is not EventKind.BUTTON:
+            if incoming.message_id is not None and (
+                incoming.event.kind is not EventKind.BUTTON or incoming.own_message
+            ):
                 await uow.chat_log.add(key, [incoming.message_id], from_bot=False)
             state, data = await self._load_state(uow, key)
             tickets = await uow.tickets.for_person(person.id)
@@ -323,6 +325,7 @@ class ConversationService:
                     screen.edit
                     and incoming.event.kind is EventKind.BUTTON
                     and incoming.message_id is not None
+                    and not incoming.own_message
                     and await messenger.edit(chat_id, incoming.message_id, screen)
                 ):
                     continue

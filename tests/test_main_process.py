@@ -54,7 +54,7 @@ async def test_vk_alone_runs_answers_and_stops(vk: VkEmulator, tmp_path: Path) -
         _, stderr = await asyncio.wait_for(process.communicate(), timeout=40)
     log = stderr.decode()
     assert process.returncode == 0, log
-    assert "Traceback" not in log
+    assert "Traceback" not in log, log
     assert VK_TOKEN not in log
     assert "stopped" in log
 

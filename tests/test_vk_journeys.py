@@ -249,3 +249,22 @@ async def test_my_data_and_delete_my_data(vk: VkEmulator, vk_parent: VkParent, v
     assert ticket.attachments == [] and ticket.status == "withdrawn"
     replies = await parent.start()
     assert parent.find("yes"), "consent is asked again"
+
+
+async def test_quick_exit_with_text_buttons_deletes_the_taps_and_the_keyboard(
+    vk: VkEmulator, vk_parent: VkParent
+) -> None:
+    parent = vk_parent
+    parent.user = vk.user(7302, inline=False)
+    await parent.start()
+    await parent.walk("yes", "new", "no", "legal")
+    taps = [m for m in vk.history[parent.peer_id] if not m.from_bot and m.payload]
+    assert len(taps) >= 4  # each tap on a text button is a message of the parent's own
+    await parent.tap_value("exit")
+    await vk.wait_for(lambda: any(c.method == "messages.delete" for c in vk.calls))
+    assert all(m.deleted for m in parent.messages()), vk.dump()
+    # VK lets a community delete only its own messages for everyone; the taps were asked for too.
+    [call] = [c for c in vk.calls if c.method == "messages.delete"]
+    assert {t.cmid for t in taps} <= {int(x) for x in call.params["cmids"].split(",")}
+    cleared = [m for m in parent.messages() if m.keyboard is not None and m.keyboard.get("buttons") == []]
+    assert cleared, "the keyboard under the input field is taken away before the deletion"

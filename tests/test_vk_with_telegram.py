@@ -87,6 +87,9 @@ async def test_a_vk_family_and_telegram_coordinators(
     await vk.wait_for(lambda: next(m for m in family.messages() if m.cmid == to_family.cmid).deleted)
     current = await ticket(both)
     assert current.status == "claimed"
+    # An answer to a message the family has deleted still reaches them, on its own.
+    await group_says(emulator, both, ASSIGNEE, "Вы здесь?", in_group.message_id)
+    await vk.wait_for(lambda: any(m.text == "Вы здесь?" and not m.deleted for m in family.messages()))
 
 
 async def test_a_telegram_family_still_works_next_to_vk(

@@ -97,7 +97,12 @@ class VkMessenger:
                 **params,
             )
         except VkCallError as exc:
-            raise DeliveryFailedError(str(exc)) from exc
+            if "forward" not in params:
+                raise DeliveryFailedError(str(exc)) from exc
+            # The message replied to may be gone (a quick exit): the message still goes, on its own.
+            log.info("a VK reply was refused (%s); sending it without the reply", exc)
+            del params["forward"]
+            return await self._send(peer_id, random_id, **params)
         item = answer[0] if isinstance(answer, list) and answer else {}
         if "error" in item:
             code = int(item["error"].get("code", 0))
@@ -171,6 +176,22 @@ class VkMessenger:
         return True
 
     async def delete(self, chat_id: int, message_ids: Sequence[int]) -> int:
+        message_ids = list(message_ids)
+        if chat_id in self._regular:
+            # The keyboard under the input field outlives its messages: replace it with an empty one,
+            # then delete the message that carried it too.
+            self._regular.discard(chat_id)
+            try:
+                message_ids.append(
+                    await self._send(
+                        chat_id,
+                        self.random_id(chat_id, f"{self._boot}:{next(self._counter)}", 0),
+                        message="…",
+                        keyboard=json.dumps({"one_time": True, "buttons": []}),
+                    )
+                )
+            except (DeliveryFailedError, RecipientUnreachableError) as exc:
+                log.info("the VK keyboard could not be taken away (%s)", exc)
         deleted = 0
         for start in range(0, len(message_ids), DELETE_BATCH):
             batch = list(message_ids[start : start + DELETE_BATCH])

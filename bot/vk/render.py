@@ -195,7 +195,10 @@ def _attachment(kind: str | None, obj: Any) -> Attachment | None:
     if kind == "audio_message":
         return Attachment(kind=AttachmentKind.VOICE, ref=ref, url=obj.get("link_ogg"))
     if kind == "video":
-        return Attachment(kind=AttachmentKind.VIDEO, ref=ref)
+        # VK gives no file link for a video: its page, which the coordinators can open.
+        return Attachment(
+            kind=AttachmentKind.VIDEO, ref=ref, url=f"https://vk.com/video{obj['owner_id']}_{obj['id']}"
+        )
     if kind == "audio":
         return Attachment(kind=AttachmentKind.AUDIO, ref=ref, url=obj.get("url"))
     return None

@@ -70,6 +70,9 @@ class VkTransport:
         self._group_id = group_id
         self._cursor_key = f"cursor:vk:{group_id}"
         self._saved_ts: str | None = None
+        self._cursor: asyncio.Task[None] | None = (
+            None  # the latest cursor move; each waits for the one before
+        )
         self._conversation = conversation
         self._wait = wait
         self._backoff = backoff
@@ -131,7 +134,17 @@ class VkTransport:
                 # check() handles VK's "failed" answers as documented: 1 takes the new ts,
                 # 2 fetches a new key, 3 a new key and ts.
                 raw_events = [event.raw for event in longpoll.check()]
-            except (ApiError, ApiHttpError, requests.RequestException, ValueError, KeyError) as exc:
+            except ApiError as exc:
+                if int(exc.code) == AUTH_FAILED:
+                    # A revoked token will not come back by itself: stop loudly, not ignore families.
+                    log.error("VK no longer accepts the token; the VK transport stops")
+                    self.failed = exc
+                    return
+                log.warning("VK long poll failed (error %s); retrying in %.0fs", exc.code, delay)
+                self._stop.wait(delay)
+                delay = min(delay * 2, MAX_BACKOFF)
+                continue
+            except (ApiHttpError, requests.RequestException, ValueError, KeyError) as exc:
                 log.warning("VK long poll failed (%s); retrying in %.0fs", type(exc).__name__, delay)
                 self._stop.wait(delay)
                 delay = min(delay * 2, MAX_BACKOFF)
@@ -141,7 +154,9 @@ class VkTransport:
                 self.failed = exc
                 return
             delay = self._backoff
-            if not self._on_loop(self._handle_batch(raw_events, str(longpoll.ts))):
+            if not self._on_loop(self._accept(raw_events, str(longpoll.ts))):
+                if not self._stop.is_set():
+                    self.failed = RuntimeError("the event loop stopped taking VK events")
                 return
 
     def _on_loop(self, work: Coroutine[Any, Any, None]) -> bool:
@@ -160,28 +175,40 @@ class VkTransport:
                 continue
             except (RuntimeError, concurrent.futures.CancelledError):
                 return False
-            except Exception:
-                log.exception("VK events could not be handled; they will come again after a restart")
-                return False
             return True
 
     # ---- on the loop ----
 
-    async def _handle_batch(self, raw_events: list[dict[str, Any]], ts: str) -> None:
-        """One task per event, started in order (the per-person lock keeps one family's events in order);
-        the cursor moves on only when all of them are handled, so a crash means a repeat, never a loss."""
+    async def _accept(self, raw_events: list[dict[str, Any]], ts: str) -> None:
+        """One task per event, started in order (the per-person lock keeps one family's events in order).
+        The long poll goes on at once: one family's slow reply never holds up another's SOS."""
         tasks = []
         for raw in raw_events:
             task = asyncio.create_task(self._dispatch(raw), name="vk-event")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             tasks.append(task)
+        previous = self._cursor
+        self._cursor = asyncio.create_task(self._move_cursor(previous, tasks, ts), name="vk-cursor")
+
+    async def _move_cursor(
+        self, previous: asyncio.Task[None] | None, tasks: list[asyncio.Task[None]], ts: str
+    ) -> None:
+        """The stored ts moves on only when this batch and every earlier one are handled: after a crash
+        the unhandled events come again (and a repeat is recognised), never lost."""
+        if previous is not None:
+            await previous
         if tasks:
-            await asyncio.gather(*tasks)
-        if ts != self._saved_ts:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if ts == self._saved_ts:
+            return
+        try:
             async with self._db.uow() as uow:
                 await uow.dialogs.save(self._cursor_key, "ts", {"ts": ts})
-            self._saved_ts = ts
+        except Exception:
+            log.exception("the VK long-poll position could not be saved; it will be saved with the next")
+            return
+        self._saved_ts = ts
 
     async def _dispatch(self, raw: dict[str, Any]) -> None:
         try:
@@ -219,6 +246,8 @@ class VkTransport:
                     message_id=_int(message.get("conversation_message_id")) if part == 0 else None,
                     language_code=LANGUAGES.get(lang) if isinstance(lang, int) else None,
                     reply_to=_int(reply.get("conversation_message_id")),
+                    # A text button's press is a message of the person's own: quick exit deletes it too.
+                    own_message=True,
                 )
             )
 
@@ -254,6 +283,8 @@ class VkTransport:
         await self.stop_listening()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._cursor is not None:
+            await self._cursor
         self._vk.http.close()
 
 
