@@ -14,6 +14,9 @@ import tracemalloc
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from bot.telegram.render import render as telegram_render
+from bot.vk.render import ClientInfo
+from bot.vk.render import render as vk_render
 from dialogs import engine
 from dialogs.danger import find_danger
 from dialogs.directory import load_directory
@@ -125,6 +128,15 @@ def main() -> None:
             "reading the dialog state JSON",
         ),
     ]
+    screen = engine.step("t_region", data, tap, ctx).screens[-1]  # the region list: 13 buttons
+    rows.append(
+        (
+            "VK render of a 13-button screen",
+            timed(lambda: vk_render(screen, ClientInfo())),
+            timed(lambda: telegram_render(screen)),
+            "Telegram (aiogram) render of it",
+        )
+    )
     with tempfile.TemporaryDirectory() as tmp:
         rows += asyncio.run(database_rows(Path(tmp)))
     print(f"{'measure':40} {'ours':>12} {'baseline':>12} {'ratio':>8}  baseline is")
