@@ -36,6 +36,11 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return chunks
 
 
+def shorten(text: str, limit: int) -> str:
+    """At most ``limit`` characters; a cut is marked with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def html_to_plain(text: str) -> str:
     """Plain text for platforms without markup (VK), or when Telegram rejects ours: nothing is lost."""
     return html.unescape(_TAGS.sub("", text))

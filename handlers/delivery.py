@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from dialogs.cards import (
     CARD_STORY_LIMIT,
@@ -202,11 +203,7 @@ class DeliveryWorker:
         elif kind is OutboxKind.TICKET_FILES:
             entry = await uow.tickets.entry(int(row.payload["entry"])) if row.payload.get("entry") else None
             raw = entry.attachments if entry is not None else ticket.attachments
-            platform, chat_id = parse_person_key(chat)
-            await self._pacer.wait(chat)
-            await self._messengers[platform].send_files(
-                chat_id, [Attachment.model_validate(a) for a in raw], reply_to=reply_to, thread_id=thread
-            )
+            await self._send_files(chat, raw, reply_to, thread)
         elif kind is OutboxKind.TICKET_INFO_ADDED and row.payload.get("story"):
             await self._send(
                 uow, chat, whole_story(self._speaker, ticket.id, ticket.description), reply_to, thread=thread
@@ -319,14 +316,7 @@ class DeliveryWorker:
             copied = ids[-1]
             if entry is not None and entry.attachments and source_platform is not group_platform:
                 # A family on another messenger: its files follow as the coordinators' platform can take them.
-                platform, chat_id = parse_person_key(chat)
-                await self._pacer.wait(chat)
-                await self._messengers[platform].send_files(
-                    chat_id,
-                    [Attachment.model_validate(a) for a in entry.attachments],
-                    reply_to=copied,
-                    thread_id=thread,
-                )
+                await self._send_files(chat, entry.attachments, copied, thread)
         if message_id is not None:
             await uow.relay.add(ticket_id, "in", (chat, copied), (family_chat, int(message_id)))
 
@@ -346,6 +336,16 @@ class DeliveryWorker:
         if thread is None:
             self._plain_chats.add(chat)
         return thread
+
+    async def _send_files(
+        self, chat: str, raw: Sequence[Any], reply_to: int | None, thread: int | None
+    ) -> None:
+        """Files kept by reference (as stored with the ticket), paced like every message to a chat."""
+        platform, chat_id = parse_person_key(chat)
+        await self._pacer.wait(chat)
+        await self._messengers[platform].send_files(
+            chat_id, [Attachment.model_validate(a) for a in raw], reply_to=reply_to, thread_id=thread
+        )
 
     async def _send(
         self,

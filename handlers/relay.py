@@ -187,12 +187,13 @@ class ThreadRelay:
     async def _to_family(self, message: GroupMessage, chat: str, to: _ToFamily) -> None:
         platform, _ = parse_person_key(to.family)
         messenger = self._messengers.get(platform)
+        across = platform is not message.platform
         failure: str | None = None
         if messenger is None:
             failure = self._tr.gettext(
                 N_("⚠️ Not delivered: the family's messenger is not connected to the bot right now.")
             )
-        elif platform is not message.platform and not message.text.strip():
+        elif across and not message.text.strip():
             failure = self._tr.gettext(
                 N_(
                     "⚠️ Not delivered: files cannot be passed to a family on another messenger yet. "
@@ -221,7 +222,7 @@ class ThreadRelay:
                         ticket_id=to.ticket_id,
                         chat=chat,
                     )
-                if platform is not message.platform and message.has_media:
+                if across and message.has_media:
                     failure = self._tr.gettext(
                         N_(
                             "⚠️ Only the text was delivered: files cannot be passed to a family on "

@@ -14,7 +14,8 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from bot.vk.client import VkCaller, VkCallError
+from bot.text import shorten
+from bot.vk.client import UNREACHABLE, VkCaller, VkCallError
 from bot.vk.render import ClientInfo, attachment_ref, is_regular, render
 from dialogs.primitives import Screen, Traits
 from dialogs.state import Attachment
@@ -48,6 +49,10 @@ class VkMessenger:
         # Until a person writes after a restart we assume a current app: inline callback keyboards.
         return self.clients.get(peer_id, ClientInfo())
 
+    def _fresh_key(self) -> str:
+        """For a send with no id of ours to derive from: still one random_id across its retries."""
+        return f"{self._boot}:{next(self._counter)}"
+
     def random_id(self, peer_id: int, key: str, part: int) -> int:
         """VK drops a second message with the same random_id to the same person: retries never double."""
         digest = hashlib.blake2b(f"{peer_id}:{key}:{part}".encode(), digest_size=8).digest()
@@ -62,7 +67,7 @@ class VkMessenger:
         thread_id: int | None = None,
         dedup: str | None = None,
     ) -> list[int]:
-        key = dedup or f"{self._boot}:{next(self._counter)}"
+        key = dedup or self._fresh_key()
         ids: list[int] = []
         parts = render(screen, self.client(chat_id), regular=chat_id in self._regular)
         if any(is_regular(part.keyboard) for part in parts):
@@ -106,7 +111,7 @@ class VkMessenger:
         item = answer[0] if isinstance(answer, list) and answer else {}
         if "error" in item:
             code = int(item["error"].get("code", 0))
-            if code in {7, 900, 901, 902}:
+            if code in UNREACHABLE:
                 raise RecipientUnreachableError(f"VK error {code}")
             raise DeliveryFailedError(f"VK error {code}")
         return int(item["conversation_message_id"])
@@ -185,7 +190,7 @@ class VkMessenger:
                 message_ids.append(
                     await self._send(
                         chat_id,
-                        self.random_id(chat_id, f"{self._boot}:{next(self._counter)}", 0),
+                        self.random_id(chat_id, self._fresh_key(), 0),
                         message="…",
                         keyboard=json.dumps({"one_time": True, "buttons": []}),
                     )
@@ -210,8 +215,8 @@ class VkMessenger:
         """Every callback press is answered, or the person's app keeps spinning."""
         event_data = None
         if toast:
-            text = toast if len(toast) <= SNACKBAR_LIMIT else toast[: SNACKBAR_LIMIT - 1] + "…"
-            event_data = json.dumps({"type": "show_snackbar", "text": text}, ensure_ascii=False)
+            snackbar = {"type": "show_snackbar", "text": shorten(toast, SNACKBAR_LIMIT)}
+            event_data = json.dumps(snackbar, ensure_ascii=False)
         try:
             await self._call(
                 "messages.sendMessageEventAnswer",

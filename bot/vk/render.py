@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot.text import html_to_plain, split_text
+from bot.text import html_to_plain, shorten, split_text
 from dialogs.primitives import Button, Event, EventKind, Payload, Screen, text_event
 from dialogs.state import Attachment
 from storage.vocabulary import AttachmentKind
@@ -104,7 +104,7 @@ def _text_button(label: str, payload: str | None) -> dict[str, Any]:
 
 
 def _label(label: str) -> str:
-    return label if len(label) <= LABEL_LIMIT else label[: LABEL_LIMIT - 1] + "…"
+    return shorten(label, LABEL_LIMIT)
 
 
 def fits_inline(rows: list[list[dict[str, Any]]]) -> bool:
