@@ -6,6 +6,7 @@ never rename one without a migration.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -83,3 +84,47 @@ def parse_person_key(value: str) -> tuple[Platform, int]:
     if not -(2**63) <= ident < 2**63:
         raise ValueError(f"id out of the 64-bit range: {value!r}")
     return platform, ident
+
+
+class ChatKind(StrEnum):
+    PRIVATE = "private"  # a person's one-to-one chat with the bot
+    GROUP = "group"  # a group chat: a Telegram group or supergroup, a VK conversation
+
+
+# VK numbers its conversations (peer ids) from here on; a smaller positive peer id is a person.
+VK_CHAT_PEER_START = 2_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRef:
+    """One chat, typed: which platform, which id there, and what kind of chat it is.
+
+    Parsed once at the edge (a transport, a setting, a stored column); handlers never split strings.
+    """
+
+    platform: Platform
+    id: int
+    kind: ChatKind
+
+    @property
+    def key(self) -> str:
+        """The neutral id as stored: ``tg:-100123``, ``vk:2000000001``."""
+        return person_key(self.platform, self.id)
+
+    @property
+    def is_private(self) -> bool:
+        return self.kind is ChatKind.PRIVATE
+
+    def __str__(self) -> str:
+        return self.key
+
+    @classmethod
+    def of(cls, platform: Platform, chat_id: int) -> ChatRef:
+        """The kind follows from the id on every platform we serve (Telegram groups are negative)."""
+        private = 0 < chat_id < VK_CHAT_PEER_START if platform is Platform.VK else chat_id > 0
+        return cls(platform, chat_id, ChatKind.PRIVATE if private else ChatKind.GROUP)
+
+    @classmethod
+    def parse(cls, value: str) -> ChatRef:
+        """``tg:123`` / ``vk:2000000001`` / a bare number (Telegram). Raises ValueError."""
+        return cls.of(*parse_person_key(value))
