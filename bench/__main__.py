@@ -18,6 +18,7 @@ from bot.telegram.render import render as telegram_render
 from bot.vk.render import ClientInfo
 from bot.vk.render import render as vk_render
 from dialogs import engine
+from dialogs.assembly import assemble
 from dialogs.danger import find_danger
 from dialogs.directory import load_directory
 from dialogs.i18n import Translators
@@ -56,6 +57,9 @@ async def timed_async(fn: Callable[[], Awaitable[object]], rounds: int = 5, numb
     return statistics.median(samples)
 
 
+DIALOGS = assemble()
+
+
 def context() -> engine.Context:
     translators = Translators({"ru": gettext.NullTranslations(), "en": gettext.NullTranslations()}, "ru")
     person = PersonView("tg:1", "ru", "v1", None, False, None, None)
@@ -68,6 +72,7 @@ async def database_rows(tmp: Path) -> list[tuple[str, float, float, str]]:
     translators = Translators({"ru": gettext.NullTranslations(), "en": gettext.NullTranslations()}, "ru")
     service = ConversationService(
         db,
+        dialogs=DIALOGS,
         messengers={Platform.TELEGRAM: FakeMessenger(record=False)},
         translators=translators,
         directory=load_directory(),
@@ -123,12 +128,12 @@ def main() -> None:
         ),
         (
             "engine step: a tap",
-            timed(lambda: engine.step("t_category", data, tap, ctx)),
+            timed(lambda: DIALOGS.step("t_category", data, tap, ctx)),
             timed(lambda: DialogData.model_validate_json(dumped)),
             "reading the dialog state JSON",
         ),
     ]
-    screen = engine.step("t_region", data, tap, ctx).screens[-1]  # the region list: 13 buttons
+    screen = DIALOGS.step("t_region", data, tap, ctx).screens[-1]  # the region list: 13 buttons
     rows.append(
         (
             "VK render of a 13-button screen",

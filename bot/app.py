@@ -16,14 +16,19 @@ from bot.config import Settings, parse_duration, parse_ids
 from bot.housekeeping import create_scheduler
 from bot.i18n import load_translators
 from bot.telegram.app import TelegramTransport, create_bot, create_dispatcher
+from bot.transport import Transport
 from bot.vk.transport import VkTiming, VkTransport
+from dialogs.assembly import assemble
 from dialogs.directory import load_directory
+from dialogs.i18n import Translators
 from handlers.bindings import BindingDesk
 from handlers.conversation import ConversationService, ConversationSettings
+from handlers.cursors import Cursors
 from handlers.delivery import DeliverySettings, DeliveryWorker
 from handlers.inflight import InFlight
 from handlers.ports import Messenger
 from handlers.relay import ThreadRelay
+from handlers.router import InboundRouter
 from handlers.sla import SlaSettings, SlaWatch
 from handlers.tickets import TicketDesk
 from storage.db import create_engine, migrate
@@ -55,8 +60,7 @@ class Application:
         # Everything taken from a platform (updates, a tick) finishes before the database closes.
         self.in_flight = InFlight()
         self.db: Database | None = None
-        self.telegram: TelegramTransport | None = None
-        self.vk: VkTransport | None = None
+        self.transports: list[Transport] = []
         self.conversation: ConversationService | None = None
         self._scheduler: AsyncIOScheduler | None = None
 
@@ -122,6 +126,7 @@ class Application:
         )
         conversation = ConversationService(
             self.db,
+            dialogs=assemble(),
             messengers=messengers,
             translators=translators,
             directory=directory,
@@ -134,25 +139,16 @@ class Application:
             in_flight=in_flight,
         )
         self.conversation = conversation
-        if settings.telegram_enabled:
-            self.telegram = TelegramTransport(
-                create_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url),
-                create_dispatcher(conversation, desk, relay, bindings),
-                translators,
-                polling_timeout=self._polling_timeout,
-            )
-            messengers[Platform.TELEGRAM] = self.telegram.messenger
-        if settings.vk_enabled and settings.vk_group_id is not None:
-            self.vk = VkTransport.create(
-                settings.vk_token.get_secret_value(),
-                settings.vk_group_id,
-                settings.vk_api_url,
-                conversation,
-                self.db,
-                wait=self._polling_timeout,
-                timing=self._vk_timing,
-            )
-            messengers[Platform.VK] = self.vk.messenger
+        router = InboundRouter(
+            conversation=conversation,
+            desk=desk,
+            relay=relay,
+            bindings=bindings,
+            admins=settings.admins,
+            desk_platforms={Platform.TELEGRAM},  # coordinators' chats are Telegram groups in this version
+        )
+        self.transports = self._transports(router, translators, self.db)
+        messengers.update({t.platform: t.messenger for t in self.transports})
         self.sla = SlaWatch(
             self.db,
             messengers=messengers,
@@ -166,10 +162,8 @@ class Application:
             in_flight=in_flight,
         )
         # The transports first: a token the platform refuses stops the start before anything runs.
-        if self.telegram is not None:
-            await self.telegram.start()
-        if self.vk is not None:
-            await self.vk.start()
+        for transport in self.transports:
+            await transport.start()
         self._scheduler = create_scheduler(self.db, self.sla, in_flight=in_flight)
         self._scheduler.start()
         self._delivery_task = asyncio.create_task(self.delivery.run(self._stopping), name="delivery")
@@ -180,16 +174,12 @@ class Application:
             self._scheduler.shutdown(wait=False)  # no new ticks; a running one is tracked below
         if self._delivery_task is not None:
             await self._delivery_task  # it finishes the row in hand; the rest waits in the outbox
-        if self.telegram is not None:
-            await self.telegram.stop_polling()
-        if self.vk is not None:
-            await self.vk.stop_listening()
+        for transport in self.transports:
+            await transport.stop_listening()
         # Updates already taken from the platforms will not be sent again: finish them first.
         await self.in_flight.drain(timeout=DRAIN_TIMEOUT)
-        if self.telegram is not None:
-            await self.telegram.close()
-        if self.vk is not None:
-            await self.vk.close()
+        for transport in self.transports:
+            await transport.close()
         if self.db is not None:
             await self.db.dispose()
         log.info("stopped")
@@ -198,10 +188,39 @@ class Application:
         task = self._delivery_task
         if task is not None and task.done() and not task.cancelled() and task.exception() is not None:
             return task.exception()
-        for transport in (self.telegram, self.vk):
-            if transport is not None and transport.failed is not None:
+        for transport in self.transports:
+            if transport.failed is not None:
                 return transport.failed
         return None
+
+    def _transports(self, router: InboundRouter, translators: Translators, db: Database) -> list[Transport]:
+        """Every configured messenger, in one list: the rest of the application treats them alike."""
+        settings, transports = self.settings, list[Transport]()
+        if settings.telegram_enabled:
+            transports.append(
+                TelegramTransport(
+                    create_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url),
+                    create_dispatcher(router),
+                    translators,
+                    polling_timeout=self._polling_timeout,
+                )
+            )
+        if settings.vk_enabled and settings.vk_group_id is not None:
+            transports.append(
+                VkTransport.create(
+                    settings.vk_token.get_secret_value(),
+                    settings.vk_group_id,
+                    settings.vk_api_url,
+                    router,
+                    Cursors(db),
+                    wait=self._polling_timeout,
+                    timing=self._vk_timing,
+                )
+            )
+        return transports
+
+    def transport(self, platform: Platform) -> Transport | None:
+        return next((t for t in self.transports if t.platform is platform), None)
 
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dialogs import texts
 from dialogs.details import add_attachment, resume_step
-from dialogs.engine import CONSENT, MENU, STEPS, Step, Turn, nav_rows
+from dialogs.flow import CONSENT, MENU, S, nav_rows
+from dialogs.flow import FamilyStep as Step
+from dialogs.flow import FamilyTurn as Turn
 from dialogs.i18n import N_, SUPPORTED_LOCALES
 from dialogs.primitives import (
     AddPhone,
@@ -63,7 +65,7 @@ class Consent(Step):
             t.notice(t._(N_("Thank you. Your consent is saved.")))
             go_home(t)
         elif value == "no":
-            t.go("no_consent")
+            t.go(S.NO_CONSENT)
         elif value.startswith("lang.") and value[5:] in SUPPORTED_LOCALES:
             t.set_locale(value[5:])
         else:
@@ -71,7 +73,7 @@ class Consent(Step):
 
 
 class NoConsent(Step):
-    name = "no_consent"
+    name = S.NO_CONSENT
     needs_consent = False
 
     def render(self, t: Turn) -> Screen:
@@ -91,7 +93,7 @@ class NoConsent(Step):
     def on_button(self, t: Turn, value: str) -> None:
         if value == "yes":
             t.state = CONSENT
-            STEPS[CONSENT].on_button(t, "yes")
+            t.dialog.steps[CONSENT].on_button(t, "yes")
         else:
             super().on_button(t, value)
 
@@ -100,14 +102,14 @@ def go_home(t: Turn) -> None:
     """After consent or a language change: back to an unfinished request, else the main menu."""
     target = t.data.return_to
     t.data.return_to = None
-    if target in STEPS and target not in {CONSENT, "no_consent", "lang"}:
+    if target is not None and t.knows(target) and target not in {CONSENT, "no_consent", "lang"}:
         t.state = target
     else:
         t.reset_to(MENU)
 
 
 class Language(Step):
-    name = "lang"
+    name = S.LANGUAGE
     needs_consent = False
 
     def render(self, t: Turn) -> Screen:
@@ -146,12 +148,12 @@ class Menu(Step):
         if value == "new":
             t.data.draft = Draft()
             t.data.draft_step = None
-            t.go("t_danger")
+            t.go(S.DANGER)
         elif value == "continue" and t.data.draft is not None:
             t.go(resume_step(t), remember=False)
             t.data.draft_step = None
         elif value == "requests":
-            t.go("mr_list")
+            t.go(S.MY_REQUESTS)
         else:
             super().on_button(t, value)
 
@@ -210,7 +212,7 @@ def own_ticket(t: Turn, raw: str) -> TicketView | None:
 
 
 class MyRequests(Step):
-    name = "mr_list"
+    name = S.MY_REQUESTS
 
     def render(self, t: Turn) -> Screen:
         tickets = t.ctx.tickets
@@ -242,11 +244,11 @@ class MyRequests(Step):
         t.data.info_text = ""
         t.data.info_attachments = []
         t.data.info_urgent = False
-        t.go("mr_add" if action == "add" else "mr_withdraw")
+        t.go(S.ADD_INFO if action == "add" else "mr_withdraw")
 
 
 class AddInfo(Step):
-    name = "mr_add"
+    name = S.ADD_INFO
 
     def render(self, t: Turn) -> Screen:
         number = t.data.ticket
@@ -304,7 +306,7 @@ def clear_info(t: Turn) -> None:
 
 
 class Withdraw(Step):
-    name = "mr_withdraw"
+    name = S.WITHDRAW
 
     def render(self, t: Turn) -> Screen:
         text = t._(N_("Withdraw request #{n}? The coordinators will stop working on it.")).format(
@@ -328,3 +330,6 @@ class Withdraw(Step):
             t.state = "mr_list"
         else:
             super().on_button(t, value)
+
+
+STEPS: tuple[Step, ...] = (Consent(), NoConsent(), Language(), Menu(), MyRequests(), AddInfo(), Withdraw())

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dialogs import texts
-from dialogs.engine import CONSENT, MENU, Turn, command, global_action, start_over
+from dialogs.engine import Handlers
+from dialogs.flow import CONSENT, MENU, S, start_over
+from dialogs.flow import FamilyTurn as Turn
 from dialogs.i18n import N_
 from dialogs.primitives import EraseChat
 from dialogs.state import Draft
@@ -19,6 +21,10 @@ COMMAND_MENU: tuple[tuple[str, str], ...] = (
     ("delete_my_data", N_("Delete my data")),
     ("help", N_("Help")),
 )
+
+COMMANDS = Handlers()  # "/name" at every step of the family's dialog
+ACTIONS = Handlers()  # the global buttons (emergency, quick exit, ...) on every screen
+command, global_action = COMMANDS, ACTIONS
 
 
 @command("start")
@@ -66,23 +72,23 @@ def _contacts(t: Turn) -> None:
 @global_action("lang")
 def _language(t: Turn) -> None:
     t.data.return_to = t.state
-    t.go("lang", remember=False)
+    t.go(S.LANGUAGE, remember=False)
 
 
 @command("my_data")
 def _my_data(t: Turn) -> None:
-    t.go("my_data")
+    t.go(S.MY_DATA)
 
 
 @command("delete_my_data")
 def _delete_my_data(t: Turn) -> None:
     t.data.return_to = t.state
-    t.go("delete_confirm", remember=False)
+    t.go(S.DELETE_CONFIRM, remember=False)
 
 
 @command("requests")
 def _requests(t: Turn) -> None:
-    t.go("mr_list")
+    t.go(S.MY_REQUESTS)
 
 
 @command("new", "help_request")
@@ -90,7 +96,7 @@ def _new_request(t: Turn) -> None:
     t.data.draft = Draft()
     t.data.draft_step = None
     t.reset_to(MENU)
-    t.go("t_danger")
+    t.go(S.DANGER)
 
 
 @global_action("callback")
@@ -106,4 +112,4 @@ def _urgent_callback(t: Turn) -> None:
     draft.urgent = True
     draft.callback = True
     draft.emergency_shown = True
-    t.go("t_phone")
+    t.go(S.PHONE)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dialogs import texts
-from dialogs.engine import MENU, STEPS, Step, Turn, in_triage
+from dialogs.flow import MENU, S, in_triage
+from dialogs.flow import FamilyStep as Step
+from dialogs.flow import FamilyTurn as Turn
 from dialogs.i18n import N_
 from dialogs.primitives import Button, CreateTicket, EventKind, Screen
 from dialogs.questions import QUESTIONS
@@ -16,7 +18,7 @@ from storage.vocabulary import Category, ContactMethod
 
 
 class Description(Step):
-    name = "t_desc"
+    name = S.DESCRIPTION
     section = "description"
 
     def render(self, t: Turn) -> Screen:
@@ -82,7 +84,7 @@ def _progress(t: Turn) -> str:
 
 
 class Contact(ChoiceStep):
-    name = "t_contact"
+    name = S.CONTACT
     section = "contact"
 
     def options(self, t: Turn) -> list[tuple[str, str]]:
@@ -113,7 +115,7 @@ class Contact(ChoiceStep):
 
 
 class Phone(Step):
-    name = "t_phone"
+    name = S.PHONE
     section = "contact"
 
     def render(self, t: Turn) -> Screen:
@@ -181,7 +183,7 @@ def take_phone(t: Turn, phone: str) -> None:
 
 
 class Summary(Step):
-    name = "t_summary"
+    name = S.SUMMARY
 
     def render(self, t: Turn) -> Screen:
         rows = [
@@ -193,7 +195,7 @@ class Summary(Step):
 
     def on_button(self, t: Turn, value: str) -> None:
         if value == "edit":
-            t.go("t_edit", remember=False)
+            t.go(S.EDIT, remember=False)
         elif value == "send":
             missing = missing_step(t)
             if missing is not None:
@@ -230,7 +232,7 @@ def missing_step(t: Turn) -> str | None:
 def resume_step(t: Turn) -> str:
     """Where "continue my request" goes: the step the parent left, else the first unanswered one."""
     left = t.data.draft_step
-    if left is not None and left in STEPS and in_triage(left) and left != "t_cancel":
+    if t.knows(left) and left is not None and in_triage(left) and left != "t_cancel":
         return left
     if t.draft.danger_now is None and not t.draft.callback:
         return "t_danger"
@@ -269,7 +271,7 @@ def done_screen(t: Turn, number: int) -> None:
 
 
 class Edit(Step):
-    name = "t_edit"
+    name = S.EDIT
 
     def render(self, t: Turn) -> Screen:
         options = [
@@ -297,7 +299,7 @@ class Edit(Step):
 
 
 class CancelConfirm(Step):
-    name = "t_cancel"
+    name = S.CANCEL
 
     def render(self, t: Turn) -> Screen:
         rows = choice_rows(t, [(t._(N_("Yes, cancel the request")), "yes"), (t._(N_("No, continue")), "no")])
@@ -311,6 +313,9 @@ class CancelConfirm(Step):
             t.reset_to(MENU)
             t.notice(t._(N_("The request was cancelled; nothing was sent.")))
         elif value == "no":
-            t.state = t.data.return_to if t.data.return_to in STEPS else "t_summary"
+            t.state = t.data.return_to if t.knows(t.data.return_to) and t.data.return_to else S.SUMMARY
         else:
             super().on_button(t, value)
+
+
+STEPS: tuple[Step, ...] = (Description(), Contact(), Phone(), Summary(), Edit(), CancelConfirm())

@@ -1,13 +1,21 @@
-"""The pure dialog engine: (state, data, event, context) -> (new state, screens, effects). No I/O."""
+"""A small dialog machine that knows no flow: turn, step, dialog, dispatch. Pure: no I/O.
+
+A ``Dialog`` is assembled from its steps, commands and global actions, with its own typed data
+model; the list of dialogs is spelled once (``dialogs.assembly``). Given the saved state, its data
+and an event, ``Dialogs.step`` returns the next state, the screens to show and the effects to carry
+out. Which dialog handles an event follows from the state it is in; a command of another dialog
+that the person's role may use enters that dialog, and the one left is kept aside (``stash``) until
+the person comes back to it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import ClassVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
-from dialogs import texts
-from dialogs.danger import find_danger
+from pydantic import BaseModel, ValidationError
+
 from dialogs.directory import Directory
 from dialogs.i18n import N_, Translator, Translators
 from dialogs.primitives import (
@@ -18,18 +26,19 @@ from dialogs.primitives import (
     EventKind,
     Outcome,
     Payload,
+    Role,
     Screen,
     SetLocale,
+    SystemEvent,
     Traits,
 )
-from dialogs.state import Attachment, DialogData, Draft, PersonView, TicketView
-from dialogs.validate import clean_text, is_sos
+from dialogs.state import Attachment, DialogDataBase, PersonView, TicketView
+from dialogs.validate import clean_text
 
-START = "start"
-MENU = "menu"
-CONSENT = "consent"
 HISTORY_LIMIT = 30
-REPLY_KEYBOARD_STEPS = frozenset({"t_phone"})
+START = "start"  # no dialog yet: the first event of a person
+STASH_KEY = "_stash"  # in the persisted data: the data of dialogs left for another one
+PENDING_KEY = "_pending"  # system events waiting for the end of the person's current step
 
 
 @dataclass(frozen=True)
@@ -51,12 +60,18 @@ class Context:
     policy_url: str | None = None
     limits: Limits = field(default_factory=Limits)
     traits: Traits = field(default_factory=Traits)
+    role: Role = Role.FAMILY
+    idle: bool = False  # the person has not answered for a while: a system event need not wait
 
 
-class Turn:
-    """One event being handled: a working copy of the state and what to show and do."""
+D = TypeVar("D", bound=DialogDataBase)
 
-    def __init__(self, state: str, data: DialogData, ctx: Context, event: Event) -> None:
+
+class Turn(Generic[D]):
+    """One event being handled: a working copy of the state and data, and what to show and do."""
+
+    def __init__(self, dialog: Dialog[Any], state: str, data: D, ctx: Context, event: Event) -> None:
+        self.dialog = dialog
         self.state = state
         self.data = data
         self.ctx = ctx
@@ -86,40 +101,30 @@ class Turn:
         self.effects.append(SetLocale(locale))
 
     # ---- navigation ----
+    def knows(self, state: str | None) -> bool:
+        """Whether ``state`` is a step of this turn's dialog."""
+        return state is not None and state in self.dialog.steps
+
     def go(self, state: str, *, remember: bool = True) -> None:
         if state == self.state:
             return
-        if remember and self.state in STEPS:
+        if remember and self.knows(self.state):
             self.data.history = [*self.data.history, self.state][-HISTORY_LIMIT:]
         self.state = state
 
     def reset_to(self, state: str) -> None:
-        if (
-            state == MENU
-            and self.data.draft is not None
-            and in_triage(self.state)
-            and self.state != "t_cancel"
-        ):
-            self.data.draft_step = self.state  # "continue my request" comes back here
         self.data.history = []
-        self.data.editing = None
-        self.data.rewrite = False
         self.state = state
 
     def back(self) -> None:
-        if self.data.editing:
-            self.data.editing = None
-            self.data.rewrite = False
-            self.state = "t_summary"
-            return
         history = list(self.data.history)
         while history:
             previous = history.pop()
-            if previous in STEPS:
+            if self.knows(previous):
                 self.data.history = history
                 self.state = previous
                 return
-        self.reset_to(MENU)
+        self.reset_to(self.dialog.home)
 
     # ---- output ----
     def notice(self, text: str) -> None:
@@ -131,12 +136,6 @@ class Turn:
     def effect(self, effect: Effect) -> None:
         self.effects.append(effect)
 
-    @property
-    def draft(self) -> Draft:
-        if self.data.draft is None:
-            self.data.draft = Draft()
-        return self.data.draft
-
     def button(self, label: str, value: str, step: str | None = None) -> Button:
         return Button(label=label, payload=Payload(step=step or self.state, value=value))
 
@@ -144,245 +143,305 @@ class Turn:
         return Button(label=label, payload=Payload(step=GLOBAL_STEP, value=value))
 
 
-def in_triage(state: str) -> bool:
-    return state.startswith(("t_", "q_"))
+T = TypeVar("T", bound=Turn[Any])
 
 
-class Step:
-    """One screen of a dialog. Subclasses register themselves by ``name``."""
+class Step(Generic[T]):
+    """One screen of a dialog: how it looks and what each kind of answer does."""
 
-    name: ClassVar[str]
-    needs_consent: ClassVar[bool] = True
-    section: ClassVar[str | None] = None  # the summary field this step edits
+    name: str  # the state: persisted, a schema
 
-    def __init_subclass__(cls, **kwargs: object) -> None:
-        super().__init_subclass__(**kwargs)
-        if "name" in cls.__dict__:
-            STEPS[cls.name] = cls()
-
-    def render(self, t: Turn) -> Screen:
+    def render(self, t: T) -> Screen:
         raise NotImplementedError
 
-    def on_button(self, t: Turn, value: str) -> None:
+    def on_button(self, t: T, value: str) -> None:
         t.notice(t._(N_("That button doesn't work here any more.")))
 
-    def on_text(self, t: Turn, text: str) -> None:
+    def on_text(self, t: T, text: str) -> None:
         t.notice(t._(N_("Please choose one of the buttons below.")))
 
-    def on_media(self, t: Turn, attachment: Attachment) -> None:
+    def on_media(self, t: T, attachment: Attachment) -> None:
         t.notice(t._(N_("I can't take a file at this step. Please answer the question below.")))
 
-    def on_contact(self, t: Turn, phone: str) -> None:
+    def on_contact(self, t: T, phone: str) -> None:
         t.notice(t._(N_("I don't need a phone number at this step. Please answer the question below.")))
 
-    def on_ticket_created(self, t: Turn, number: int) -> None:
-        """Only the steps that create tickets expect this."""
-
-    def on_other(self, t: Turn, what: str) -> None:
+    def on_other(self, t: T, what: str) -> None:
         """A sticker, a location, ...: something no step asks for."""
-        t.notice(texts.unsupported(t, what))
-
-
-STEPS: dict[str, Step] = {}
-CommandHandler = Callable[[Turn], None]
-COMMANDS: dict[str, CommandHandler] = {}
-GLOBAL_ACTIONS: dict[str, CommandHandler] = {}
-
-
-def command(*names: str) -> Callable[[CommandHandler], CommandHandler]:
-    def register(handler: CommandHandler) -> CommandHandler:
-        for name in names:
-            COMMANDS[name] = handler
-        return handler
-
-    return register
-
-
-def global_action(*values: str) -> Callable[[CommandHandler], CommandHandler]:
-    def register(handler: CommandHandler) -> CommandHandler:
-        for value in values:
-            GLOBAL_ACTIONS[value] = handler
-        return handler
-
-    return register
-
-
-# ---------------------------------------------------------------------------------------------------
-
-
-def step(state: str | None, data: DialogData, event: Event, ctx: Context) -> Outcome:
-    """Handle one event. Pure: the given data is not modified; the outcome carries a new copy."""
-    # Importing here registers every step; the modules import this one, so it cannot be at the top.
-    from dialogs import account, commands, details, privacy, triage  # noqa: F401, PLC0415
-
-    current = state if state in STEPS else START
-    t = Turn(current, data.model_copy(deep=True), ctx, event)
-    if current != START:
-        _dispatch(t, event)
-        return _finish(t)
-    # A first contact: whatever was written, greet; but emergencies and commands still work.
-    start_over(t)
-    if event.kind is EventKind.COMMAND and event.command.lower() != "start":
-        _dispatch(t, event)
-    elif event.kind in (EventKind.TEXT, EventKind.MEDIA) and (is_sos(event.text) or find_danger(event.text)):
-        t.show(texts.emergency_screen(t))
-    return _finish(t)
-
-
-def _dispatch(t: Turn, event: Event) -> None:
-    match event.kind:
-        case EventKind.COMMAND:
-            handler = COMMANDS.get(event.command.lower())
-            if handler is None:
-                t.notice(t._(N_("I don't know this command. The menu button lists the ones I understand.")))
-            else:
-                handler(t)
-        case EventKind.BUTTON:
-            _on_button(t, event.payload)
-        case EventKind.TEXT:
-            _on_text(t, clean_text(event.text))
-        case EventKind.MEDIA if event.attachment is not None:
-            caption = clean_text(event.text)
-            if caption and (is_sos(caption) or find_danger(caption)):
-                note_danger(t, sorted(find_danger(caption)))
-            _current(t).on_media(t, event.attachment)
-        case EventKind.CONTACT if event.phone:
-            _current(t).on_contact(t, event.phone)
-        case EventKind.TICKET_CREATED | EventKind.TICKET_MERGED:
-            _current(t).on_ticket_created(t, event.number)
-        case _:
-            _current(t).on_other(t, event.what)
-
-
-def _current(t: Turn) -> Step:
-    return STEPS[t.state]
-
-
-def _on_button(t: Turn, payload: Payload | None) -> None:
-    if payload is None:
-        t.toast = t._(N_("This button is out of date."))
-        t.notice(texts.stale(t))
-        return
-    if payload.step == GLOBAL_STEP:
-        action = GLOBAL_ACTIONS.get(payload.value)
-        if action is None:
-            t.toast = t._(N_("This button is out of date."))
-            t.notice(texts.stale(t))
+        if what == "sticker":
+            t.notice(t._(N_("I can't read stickers, sorry. Please answer in words or with the buttons.")))
         else:
-            action(t)
-        return
-    if payload.step != t.state:
-        t.toast = t._(N_("This button is from an earlier question."))
-        t.notice(texts.stale(t))
-        return
-    if payload.value == "back":
-        t.back()
-    elif payload.value == "cancel":
-        cancel(t)
-    else:
-        _current(t).on_button(t, payload.value)
+            t.notice(
+                t._(N_("I can't use this kind of message here. Please answer in words or with the buttons."))
+            )
 
 
-def _on_text(t: Turn, text: str) -> None:
-    if not text:
-        t.notice(t._(N_("Your message was empty. Please write in words or use the buttons.")))
-        return
-    if is_sos(text):
-        t.show(texts.emergency_screen(t))
-        return
-    label_action = texts.nav_label_action(t, text)
-    if label_action == "back":
-        t.back()
-        return
-    if label_action == "cancel":
-        cancel(t)
-        return
-    if len(text) > t.ctx.limits.message:
-        t.notice(texts.too_long(t, len(text), t.ctx.limits.message))
-        return
-    danger = find_danger(text)
-    if danger:
-        note_danger(t, sorted(danger))
-    _current(t).on_text(t, text)
+Handler = Callable[[Any], None]
 
 
-def note_danger(t: Turn, kinds: list[str]) -> None:
-    """Danger words: mark the draft urgent and show the emergency numbers (once per request)."""
-    if t.state == "mr_add":
-        t.data.info_urgent = True
-    if t.state == MENU:
-        t.data.relay_urgent = True
-    draft = t.data.draft
-    if draft is not None and t.state != "mr_add":  # added info belongs to a sent ticket, not the draft
-        draft.urgent = True
-        draft.danger = sorted({*draft.danger, *kinds})
-        if draft.emergency_shown:
+class Handlers:
+    """Commands or global buttons of one dialog module, collected with a decorator."""
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, Handler] = {}
+
+    def __call__(self, *names: str) -> Callable[[Callable[[T], None]], Callable[[T], None]]:
+        def register(handler: Callable[[T], None]) -> Callable[[T], None]:
+            for name in names:
+                if name in self.by_name:
+                    raise ValueError(f"{name!r} is registered twice")
+                self.by_name[name] = handler
+            return handler
+
+        return register
+
+
+def stale_text(t: Turn[Any]) -> str:
+    return t._(N_("That button belongs to an earlier message. Here is where we are now:"))
+
+
+def too_long_text(t: Turn[Any], length: int, limit: int) -> str:
+    return t.ngettext(
+        "That message is too long for me: {length} characters, and I can take at most {limit} "
+        "character at once. Please send it in several shorter messages.",
+        "That message is too long for me: {length} characters, and I can take at most {limit} "
+        "characters at once. Please send it in several shorter messages.",
+        limit,
+    ).format(length=length, limit=limit)
+
+
+class Dialog(Generic[T]):
+    """A flow assembled from its steps. Subclasses override the hooks to add their policy."""
+
+    name: ClassVar[str]
+    data_model: ClassVar[type[DialogDataBase]]
+    turn_class: ClassVar[type[Turn[Any]]]
+    home: ClassVar[str]  # where "back" from the first step and a reset lead
+    roles: ClassVar[frozenset[Role]] = frozenset(Role)  # who may enter it
+    entry_commands: ClassVar[frozenset[str]] = frozenset()  # commands that enter it from another dialog
+
+    def __init__(
+        self,
+        steps: Iterable[Step[T]],
+        commands: Handlers | None = None,
+        actions: Handlers | None = None,
+        *,
+        entry: Iterable[str] | None = None,
+    ) -> None:
+        self.entry: frozenset[str] = type(self).entry_commands if entry is None else frozenset(entry)
+        self.steps: dict[str, Step[T]] = {}
+        for one in steps:
+            if one.name in self.steps:
+                raise ValueError(f"step {one.name!r} is defined twice in dialog {self.name!r}")
+            self.steps[one.name] = one
+        self.commands: Mapping[str, Handler] = commands.by_name if commands else {}
+        self.actions: Mapping[str, Handler] = actions.by_name if actions else {}
+
+    # ---- hooks ----
+    def turn(self, state: str, data: DialogDataBase, ctx: Context, event: Event) -> T:
+        # ``data`` is always an instance of ``data_model`` (see ``_validated``), the turn's own type.
+        return cast(T, self.turn_class(self, state, data, ctx, event))
+
+    def start(self, t: T, event: Event) -> None:
+        """A first contact (no saved state): by default, the home step."""
+        t.reset_to(self.home)
+
+    def on_text(self, t: T, text: str) -> None:
+        if len(text) > t.ctx.limits.message:
+            t.notice(too_long_text(t, len(text), t.ctx.limits.message))
             return
-        draft.emergency_shown = True
-    t.show(texts.emergency_screen(t))
+        self.steps[t.state].on_text(t, text)
 
+    def on_media(self, t: T, event: Event) -> None:
+        if event.attachment is not None:
+            self.steps[t.state].on_media(t, event.attachment)
 
-def cancel(t: Turn) -> None:
-    if t.state == "t_cancel":
-        return  # already asking; remembering this screen as the way back would trap the parent
-    if t.data.draft is not None and in_triage(t.state):
-        t.data.return_to = t.state
-        t.go("t_cancel", remember=False)
-    else:
-        t.reset_to(MENU)
+    def on_event(self, t: T, event: Event) -> None:
+        """Events produced by the use-case (a ticket created, ...): the step decides."""
+        self.steps[t.state].on_other(t, event.what)
 
+    def on_system(self, t: T, system: SystemEvent) -> None:
+        """One hook for everything the system starts (follow-ups, offers, announcements): its text, and
+        the step that takes the answer, when the event names one of this dialog's steps."""
+        t.show(Screen(text=system.render(t)))
+        if system.step is not None and t.knows(system.step):
+            t.data.return_to = t.state
+            t.go(system.step, remember=False)
 
-def start_over(t: Turn) -> None:
-    t.data.history = []
-    t.data.editing = None
-    if t.consented:
-        t.reset_to(MENU)
-        t.notice(t._(N_("Hello! I am the family help bot.")))
-    else:
-        t.reset_to(CONSENT)
+    def cancel(self, t: T) -> None:
+        t.reset_to(self.home)
 
+    def is_busy(self, state: str) -> bool:
+        """In the middle of a step: a system event waits until the person has answered it."""
+        return state != self.home
 
-def _finish(t: Turn) -> Outcome:
-    left_triage = in_triage(t.started_at) and not in_triage(t.state) and t.started_at != "t_cancel"
-    if left_triage and t.data.draft is not None:
-        t.data.draft_step = t.started_at  # "continue my request" comes back here
-    if t.state in STEPS and STEPS[t.state].needs_consent and not t.consented:
-        t.reset_to(CONSENT)
-    if not t.silent:
-        screen = _with_emergency(t, STEPS[t.state].render(t))
+    def finish(self, t: T) -> None:
+        """After the step: render the current screen (with what the turn noticed on top)."""
+        if t.silent:
+            return
+        screen = self.decorate(t, self.steps[t.state].render(t))
         if t.notices:
             screen = replace(screen, text="\n\n".join([*t.notices, screen.text]))
         elif t.edit and not t.screens:
             screen = replace(screen, edit=True)
         t.screens.append(screen)
-    left_reply_keyboard = t.started_at in REPLY_KEYBOARD_STEPS and t.state not in REPLY_KEYBOARD_STEPS
-    if left_reply_keyboard and not any(s.remove_reply_keyboard for s in t.screens):
-        # Telegram cannot drop a reply keyboard and show inline buttons in one message.
-        t.screens.insert(0, Screen(text=t._(N_("OK.")), remove_reply_keyboard=True))
-    return Outcome(state=t.state, data=t.data, screens=t.screens, effects=t.effects, toast=t.toast)
 
-
-def _with_emergency(t: Turn, screen: Screen) -> Screen:
-    """Every step's screen carries the emergency and quick-exit buttons (the reply keyboard has SOS)."""
-    if screen.request_contact or screen.reply_buttons:
+    def decorate(self, t: T, screen: Screen) -> Screen:
         return screen
-    present = {
-        b.payload.value for row in screen.buttons for b in row if b.payload and b.payload.step == GLOBAL_STEP
-    }
-    missing = [
-        t.global_button(t._(label), value)
-        for label, value in ((texts.LABEL_SOS, "sos"), (texts.LABEL_EXIT, "exit"))
-        if value not in present
-    ]
-    return replace(screen, buttons=(*screen.buttons, tuple(missing))) if missing else screen
 
 
-def nav_rows(t: Turn, *, back: bool = True, cancel_: bool = True) -> tuple[tuple[Button, ...], ...]:
-    """Back / cancel, and emergency / quick exit: on every screen of a dialog."""
-    first = []
-    if back:
-        first.append(t.button(t._(texts.LABEL_BACK), "back"))
-    if cancel_:
-        first.append(t.button(t._(texts.LABEL_CANCEL), "cancel"))
-    second = (t.global_button(t._(texts.LABEL_SOS), "sos"), t.global_button(t._(texts.LABEL_EXIT), "exit"))
-    return (tuple(first), second) if first else (second,)
+class Dialogs:
+    """The assembled dialogs: which one owns a state, and one event handled by the right one."""
+
+    def __init__(self, dialogs: Iterable[Dialog[Any]], *, default: str) -> None:
+        self.by_name: dict[str, Dialog[Any]] = {}
+        self.owner: dict[str, Dialog[Any]] = {}
+        for dialog in dialogs:
+            if dialog.name in self.by_name:
+                raise ValueError(f"dialog {dialog.name!r} is assembled twice")
+            self.by_name[dialog.name] = dialog
+            for name in dialog.steps:
+                if name in self.owner or name in (START, GLOBAL_STEP):
+                    raise ValueError(f"state {name!r} belongs to two dialogs")
+                self.owner[name] = dialog
+        self.default = self.by_name[default]
+
+    @property
+    def states(self) -> frozenset[str]:
+        return frozenset(self.owner)
+
+    def step(
+        self,
+        state: str | None,
+        data: Mapping[str, Any] | DialogDataBase,
+        event: Event,
+        ctx: Context,
+    ) -> Outcome:
+        """Handle one event. Pure: the given data is not modified; the outcome carries new data."""
+        raw = data.model_dump(mode="json") if isinstance(data, BaseModel) else dict(data)
+        stash: dict[str, dict[str, Any]] = dict(raw.pop(STASH_KEY, None) or {})
+        loaded = (SystemEvent.load(item) for item in raw.pop(PENDING_KEY, None) or [])
+        pending = [p for p in loaded if p is not None]
+        dialog = self.owner.get(state or "", self.default)
+        if state not in self.owner:
+            state = START
+        if event.kind is EventKind.COMMAND and event.command.lower() not in dialog.commands:
+            entered = self._entered_by(event.command.lower(), ctx.role)
+            if entered is not None and entered is not dialog:
+                stash[dialog.name] = _validated(dialog, raw).model_dump(mode="json")
+                raw, dialog, state = stash.pop(entered.name, {}), entered, entered.home
+        t = dialog.turn(state, _validated(dialog, raw), ctx, event)
+        if event.kind is EventKind.SYSTEM and event.system is not None and state != START:
+            if dialog.is_busy(state) and not ctx.idle:
+                pending.append(event.system)  # after the person's answer to this step, not on top of it
+            else:
+                self._system(t, [event.system], render_step=dialog.is_busy(state))
+        else:
+            if state == START:
+                dialog.start(t, event)
+            else:
+                self._dispatch(t, event)
+            t = self._settle(t, stash)
+            t.dialog.finish(t)
+            if pending and not t.dialog.is_busy(t.state):
+                self._system(t, pending, render_step=False)  # the person's step first, then the system's
+                pending = []
+        return Outcome(
+            state=t.state,
+            data=t.data,
+            screens=t.screens,
+            effects=t.effects,
+            toast=t.toast,
+            stash=stash,
+            pending=[p.dump() for p in pending],
+        )
+
+    def _system(self, t: Turn[Any], events: list[SystemEvent], *, render_step: bool) -> None:
+        """What the system has to say; the step is shown again only when the person was in the middle
+        of it, or when the event led somewhere else (an answer is expected there)."""
+        before = t.state
+        for system in events:
+            t.dialog.on_system(t, system)
+        if render_step or t.state != before:
+            t.notices = []
+            t.dialog.finish(t)
+
+    def _entered_by(self, command: str, role: Role) -> Dialog[Any] | None:
+        for dialog in self.by_name.values():
+            if command in dialog.entry and role in dialog.roles:
+                return dialog
+        return None
+
+    def _settle(self, t: Turn[Any], stash: dict[str, dict[str, Any]]) -> Turn[Any]:
+        """A step may lead into another dialog's state: that dialog takes over, with its own data."""
+        target = self.owner.get(t.state)
+        if target is None or target is t.dialog:
+            return t
+        stash[t.dialog.name] = t.data.model_dump(mode="json")
+        data = _validated(target, stash.pop(target.name, {}))
+        following: Turn[Any] = target.turn(t.state, data, t.ctx, t.event)
+        following.locale, following.tr = t.locale, t.tr
+        following.screens, following.effects, following.notices = t.screens, t.effects, t.notices
+        following.toast, following.silent, following.consented = t.toast, t.silent, t.consented
+        following.announcements = t.announcements
+        return following
+
+    def _dispatch(self, t: Turn[Any], event: Event) -> None:
+        dialog = t.dialog
+        match event.kind:
+            case EventKind.COMMAND:
+                handler = dialog.commands.get(event.command.lower())
+                if handler is None:
+                    t.notice(
+                        t._(N_("I don't know this command. The menu button lists the ones I understand."))
+                    )
+                else:
+                    handler(t)
+            case EventKind.BUTTON:
+                self._on_button(t, event.payload)
+            case EventKind.TEXT:
+                text = clean_text(event.text)
+                if not text:
+                    t.notice(t._(N_("Your message was empty. Please write in words or use the buttons.")))
+                else:
+                    dialog.on_text(t, text)
+            case EventKind.MEDIA if event.attachment is not None:
+                dialog.on_media(t, event)
+            case EventKind.CONTACT if event.phone:
+                dialog.steps[t.state].on_contact(t, event.phone)
+            case EventKind.SYSTEM if event.system is not None:
+                dialog.on_system(t, event.system)
+            case _:
+                dialog.on_event(t, event)
+
+    def _on_button(self, t: Turn[Any], payload: Payload | None) -> None:
+        if payload is None:
+            t.toast = t._(N_("This button is out of date."))
+            t.notice(stale_text(t))
+            return
+        if payload.step == GLOBAL_STEP:
+            action = t.dialog.actions.get(payload.value)
+            if action is None:
+                t.toast = t._(N_("This button is out of date."))
+                t.notice(stale_text(t))
+            else:
+                action(t)
+            return
+        if payload.step != t.state:
+            t.toast = t._(N_("This button is from an earlier question."))
+            t.notice(stale_text(t))
+            return
+        if payload.value == "back":
+            t.back()
+        elif payload.value == "cancel":
+            t.dialog.cancel(t)
+        else:
+            t.dialog.steps[t.state].on_button(t, payload.value)
+
+
+def _validated(dialog: Dialog[Any], raw: Mapping[str, Any]) -> DialogDataBase:
+    try:
+        return dialog.data_model.model_validate(raw)
+    except ValidationError:
+        # Data written by an incompatible older version: start this dialog's data over, not crash.
+        return dialog.data_model()

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any, ClassVar, Protocol
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from dialogs.state import Attachment, DialogData, Draft
+from dialogs.state import Attachment, DialogDataBase, Draft
 from storage.vocabulary import Platform
 
 PAYLOAD_PREFIX = "d"
@@ -53,6 +54,13 @@ class Payload(BaseModel):
         return cls(step=parts[1], value=parts[2])
 
 
+class Role(StrEnum):
+    """Who the person in a private chat is: decided once, by the inbound router."""
+
+    FAMILY = "family"
+    ADMIN = "admin"
+
+
 class EventKind(StrEnum):
     TEXT = "text"
     COMMAND = "command"
@@ -63,6 +71,66 @@ class EventKind(StrEnum):
     # Produced by the use-case after carrying out an effect, fed back into the engine.
     TICKET_CREATED = "ticket_created"
     TICKET_MERGED = "ticket_merged"  # the request joined the family's open one in the same category
+    # Started by the system (a follow-up, an offer, an announcement), not by the person.
+    SYSTEM = "system"
+
+
+class Speaks(Protocol):
+    """Anything that can translate: a dialog turn, or a card rendered for a coordinators' chat."""
+
+    locale: str
+
+    def _(self, message: str) -> str: ...
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str: ...
+
+
+class SystemEvent(BaseModel):
+    """What the system tells a person through their dialog. Kinds and fields are persisted (a schema):
+    an event that waits for the end of the person's current step is saved with the dialog state."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: ClassVar[str]
+    step: ClassVar[str | None] = None  # the step that takes the person's answer, if one is expected
+    _kinds: ClassVar[dict[str, type[SystemEvent]]] = {}
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "kind" in cls.__dict__:
+            SystemEvent._kinds[cls.kind] = cls
+
+    def render(self, t: Speaks) -> str:
+        """The text to show, in the person's language."""
+        raise NotImplementedError
+
+    def dump(self) -> dict[str, Any]:
+        return {"kind": self.kind, **self.model_dump(mode="json")}
+
+    @classmethod
+    def load(cls, raw: Any) -> SystemEvent | None:
+        """A saved event; None for one this version does not know (never a crash)."""
+        if not isinstance(raw, dict):
+            return None
+        model = cls._kinds.get(str(raw.get("kind")))
+        if model is None:
+            return None
+        try:
+            return model.model_validate({k: v for k, v in raw.items() if k != "kind"})
+        except ValidationError:
+            return None
+
+
+class Notice(SystemEvent):
+    """A plain message: ``message`` is a gettext msgid (``N_``), ``params`` fill it after translating."""
+
+    kind: ClassVar[str] = "notice"
+    message: str
+    params: dict[str, str | int] = {}
+
+    def render(self, t: Speaks) -> str:
+        return t._(self.message).format(**self.params)
 
 
 @dataclass(frozen=True)
@@ -75,6 +143,7 @@ class Event:
     phone: str | None = None
     what: str = ""  # for UNSUPPORTED: "sticker", "location", ...
     number: int = 0  # for TICKET_CREATED
+    system: SystemEvent | None = None  # for SYSTEM
 
 
 def text_event(text: str) -> Event:
@@ -108,6 +177,7 @@ class Incoming:
     reply_to: int | None = None  # the message the parent replied to, if any
     # ``message_id`` is the parent's own message even for a button (VK text buttons send one).
     own_message: bool = False
+    role: Role = Role.FAMILY
 
 
 @dataclass(frozen=True)
@@ -213,7 +283,18 @@ Effect = (
 @dataclass
 class Outcome:
     state: str
-    data: DialogData
+    data: DialogDataBase
     screens: list[Screen] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
     toast: str | None = None  # a short popup answer to a button press
+    stash: dict[str, dict[str, Any]] = field(default_factory=dict)  # data of dialogs left for this one
+    pending: list[dict[str, Any]] = field(default_factory=list)  # system events deferred to the next step
+
+    def persisted(self) -> dict[str, Any]:
+        """The dialog data as saved with the state (JSON)."""
+        saved = self.data.model_dump(mode="json")
+        if self.stash:
+            saved["_stash"] = self.stash
+        if self.pending:
+            saved["_pending"] = self.pending
+        return saved

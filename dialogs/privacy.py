@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from dialogs import texts
 from dialogs.account import LANGUAGE_NAMES
-from dialogs.engine import MENU, STEPS, Step, Turn
+from dialogs.flow import MENU, S
+from dialogs.flow import FamilyStep as Step
+from dialogs.flow import FamilyTurn as Turn
 from dialogs.i18n import N_
 from dialogs.primitives import Button, DeleteMyData, Screen, SetAnnouncements
 from dialogs.state import DialogData
 
 
 class MyData(Step):
-    name = "my_data"
+    name = S.MY_DATA
     needs_consent = False
 
     def render(self, t: Turn) -> Screen:
@@ -73,13 +75,13 @@ class MyData(Step):
             t.announcements = enabled
             t.edit = True
         elif value == "delete":
-            t.go("delete_confirm", remember=False)
+            t.go(S.DELETE_CONFIRM, remember=False)
         else:
             super().on_button(t, value)
 
 
 class DeleteConfirm(Step):
-    name = "delete_confirm"
+    name = S.DELETE_CONFIRM
     needs_consent = False
 
     def render(self, t: Turn) -> Screen:
@@ -114,6 +116,9 @@ class DeleteConfirm(Step):
         elif value == "no":
             target = t.data.return_to
             t.data.return_to = None
-            t.state = target if target in STEPS and target != self.name else MENU
+            t.state = target if t.knows(target) and target and target != self.name else MENU
         else:
             super().on_button(t, value)
+
+
+STEPS: tuple[Step, ...] = (MyData(), DeleteConfirm())

@@ -54,15 +54,22 @@ class Draft(BaseModel):
         return any(age < 4 for age in self.ages)
 
 
-class DialogData(BaseModel):
-    """Everything a dialog remembers between steps. Field names are persisted: a schema."""
+class DialogDataBase(BaseModel):
+    """What every dialog remembers between steps; each dialog extends it with its own typed fields.
+    Field names are persisted: a schema."""
 
     model_config = ConfigDict(extra="ignore")
+
+    history: list[str] = Field(default_factory=list)
+    return_to: str | None = None
+
+
+class DialogData(DialogDataBase):
+    """The family's dialog (triage, account, privacy). Field names are persisted: a schema."""
 
     draft: Draft | None = None
     # Where "Continue my request" returns to; the draft survives leaving the triage for the menu.
     draft_step: str | None = None
-    history: list[str] = Field(default_factory=list)
     editing: str | None = None
     rewrite: bool = False  # the description is being written anew (edit from the summary)
     page: int = 0
@@ -71,7 +78,6 @@ class DialogData(BaseModel):
     info_attachments: list[Attachment] = Field(default_factory=list)
     info_urgent: bool = False
     relay_urgent: bool = False  # danger words in a message passed to the coordinator
-    return_to: str | None = None
 
 
 @dataclass(frozen=True)

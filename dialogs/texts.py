@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from dialogs.i18n import N_
-from dialogs.primitives import Button, Screen
+from dialogs.primitives import Button, Screen, Speaks
 from dialogs.questions import QUESTIONS
 from storage.vocabulary import Category, ContactMethod, TicketStatus
 
 if TYPE_CHECKING:
     from dialogs.directory import Region
-    from dialogs.engine import Turn
-    from dialogs.state import Draft
+    from dialogs.engine import Turn as _Turn
+    from dialogs.state import DialogData, Draft
 
+    Turn = _Turn[DialogData]  # a turn of the family's dialog
 
-class Speaks(Protocol):
-    """Anything that can translate: a dialog turn, or a card rendered for a coordinators' chat."""
-
-    locale: str
-
-    def _(self, message: str) -> str: ...
-
-    def ngettext(self, singular: str, plural: str, n: int) -> str: ...
-
+__all__ = ["Speaks"]  # re-exported: cards and desk texts speak like a dialog turn
 
 LABEL_BACK = N_("⬅️ Back")
 LABEL_CANCEL = N_("✖️ Cancel")
@@ -140,26 +133,6 @@ def help_text(t: Turn) -> str:
         )
     )
     return text.format(erase=erase, app=t.ctx.traits.app)
-
-
-def stale(t: Turn) -> str:
-    return t._(N_("That button belongs to an earlier message. Here is where we are now:"))
-
-
-def unsupported(t: Turn, what: str) -> str:
-    if what == "sticker":
-        return t._(N_("I can't read stickers, sorry. Please answer in words or with the buttons."))
-    return t._(N_("I can't use this kind of message here. Please answer in words or with the buttons."))
-
-
-def too_long(t: Turn, length: int, limit: int) -> str:
-    return t.ngettext(
-        "That message is too long for me: {length} characters, and I can take at most {limit} "
-        "character at once. Please send it in several shorter messages.",
-        "That message is too long for me: {length} characters, and I can take at most {limit} "
-        "characters at once. Please send it in several shorter messages.",
-        limit,
-    ).format(length=length, limit=limit)
 
 
 def story_too_long(t: Turn, limit: int) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dialogs import texts
-from dialogs.engine import STEPS, Step, Turn, nav_rows
+from dialogs.flow import FamilyStep as Step
+from dialogs.flow import FamilyTurn as Turn
+from dialogs.flow import S, nav_rows
 from dialogs.i18n import N_
 from dialogs.primitives import Button, Screen
 from dialogs.questions import QUESTION_BY_STEP, QUESTIONS, Question
@@ -89,7 +91,7 @@ class ChoiceStep(Step):
 
 
 class Danger(Step):
-    name = "t_danger"
+    name = S.DANGER
 
     def render(self, t: Turn) -> Screen:
         options = [(t._(N_("🆘 Yes, someone is in danger")), "yes"), (t._(N_("No")), "no")]
@@ -101,7 +103,7 @@ class Danger(Step):
             t.draft.danger_now = True
             t.draft.urgent = True
             t.draft.emergency_shown = True
-            t.go("t_danger_yes")
+            t.go(S.DANGER_YES)
         elif value == "no":
             t.draft.danger_now = False
             advance(t)
@@ -117,7 +119,7 @@ class Danger(Step):
 
 
 class DangerYes(Step):
-    name = "t_danger_yes"
+    name = S.DANGER_YES
 
     def render(self, t: Turn) -> Screen:
         emergency = texts.emergency_screen(t)
@@ -139,13 +141,13 @@ class DangerYes(Step):
     def on_button(self, t: Turn, value: str) -> None:
         if value == "callback":
             t.draft.callback = True
-            t.go("t_phone")
+            t.go(S.PHONE)
         elif value == "continue":
-            t.go("t_category")
+            t.go(S.CATEGORY)
 
 
 class CategoryStep(ChoiceStep):
-    name = "t_category"
+    name = S.CATEGORY
     section = "category"
 
     def options(self, t: Turn) -> list[tuple[str, str]]:
@@ -173,6 +175,7 @@ class QuestionStep(ChoiceStep):
 
     def __init__(self, question: Question) -> None:
         self.question = question
+        self.name = question.step
 
     def options(self, t: Turn) -> list[tuple[str, str]]:
         return [(t._(o.label), o.value) for o in self.question.options]
@@ -212,12 +215,8 @@ class QuestionStep(ChoiceStep):
         advance(t)
 
 
-for _question in QUESTION_BY_STEP.values():
-    STEPS[_question.step] = QuestionStep(_question)
-
-
 class Children(Step):
-    name = "t_children"
+    name = S.CHILDREN
     section = "children"
 
     def render(self, t: Turn) -> Screen:
@@ -253,7 +252,7 @@ class Children(Step):
 
 
 class Ages(Step):
-    name = "t_ages"
+    name = S.AGES
     section = "children"
 
     def render(self, t: Turn) -> Screen:
@@ -313,7 +312,7 @@ class Ages(Step):
 
 
 class RegionStep(Step):
-    name = "t_region"
+    name = S.REGION
     section = "region"
 
     def render(self, t: Turn) -> Screen:
@@ -365,3 +364,14 @@ class RegionStep(Step):
         t.draft.region = region.name(t.locale) if region else text
         t.data.page = 0
         advance(t)
+
+
+STEPS: tuple[Step, ...] = (
+    Danger(),
+    DangerYes(),
+    CategoryStep(),
+    Children(),
+    Ages(),
+    RegionStep(),
+    *(QuestionStep(q) for q in QUESTION_BY_STEP.values()),
+)

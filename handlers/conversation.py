@@ -1,7 +1,8 @@
-"""The parent's conversation: one incoming event -> dialog engine -> effects -> screens.
+"""A person's conversation: one event -> the assembled dialogs -> effects -> screens.
 
 The transaction boundary is here: the update id, the new dialog state and every effect (a new
-ticket with its outbox row, ...) are committed together, and only then is anything sent.
+ticket with its outbox row, ...) are committed together, and only then is anything sent. The
+system can start a turn too (``push``): under the same per-person order and the same rule.
 """
 
 from __future__ import annotations
@@ -12,42 +13,36 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from pydantic import ValidationError
-
-from dialogs import engine
 from dialogs.directory import Directory
+from dialogs.engine import Context, Dialogs, Limits
 from dialogs.i18n import N_, Translators, pick_locale
 from dialogs.primitives import (
-    AddPhone,
-    AddTicketInfo,
-    CreateTicket,
     DeleteMyData,
-    Effect,
-    EraseChat,
     Event,
     EventKind,
-    GiveConsent,
     Incoming,
     Outcome,
-    RelayToTicket,
+    Role,
     Screen,
-    SetAnnouncements,
-    SetLocale,
+    SystemEvent,
     Traits,
-    WithdrawTicket,
 )
-from dialogs.state import DialogData, PersonView, TicketView
-from handlers import intake
+from dialogs.state import PersonView, TicketView
+from handlers import effects
 from handlers.inflight import InFlight
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import Person, Ticket, utcnow
 from storage.uow import Database, UnitOfWork
-from storage.vocabulary import Category, ContactMethod, OutboxKind, Platform, TicketStatus, person_key
+from storage.vocabulary import Category, Platform, TicketStatus, parse_person_key, person_key
 
 log = logging.getLogger(__name__)
 
 MAX_FOLLOW_UPS = 3
+# A person who has not answered their current step for this long has left it: a system message
+# need not wait for them any more (it is shown, then the step again).
+IDLE_AFTER = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -55,7 +50,7 @@ class ConversationSettings:
     consent_version: str
     default_locale: str
     policy_url: str | None = None
-    limits: engine.Limits = field(default_factory=engine.Limits)
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass(frozen=True)
@@ -73,6 +68,17 @@ class _Committed:
     erase: bool = False  # quick exit: delete the chat, including what this turn sends
     forget: bool = False  # data deleted: delete the chat and keep no ids
     erase_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where a turn's screens go, and what they answer."""
+
+    platform: Platform
+    chat_id: int
+    user_id: int
+    incoming: Incoming | None = None  # None: a turn the system started
+    dedup: str | None = None  # names the turn, so a repeated send is not shown twice (VK)
 
 
 class KeyedLocks:
@@ -101,6 +107,7 @@ class ConversationService:
         self,
         db: Database,
         *,
+        dialogs: Dialogs,
         messengers: Mapping[Platform, Messenger],
         translators: Translators,
         directory: Directory,
@@ -110,6 +117,7 @@ class ConversationService:
         in_flight: InFlight | None = None,
     ) -> None:
         self._db = db
+        self._dialogs = dialogs
         self._on_outbox = on_outbox
         self._messengers = messengers
         self._translators = translators
@@ -123,8 +131,28 @@ class ConversationService:
         async with self.in_flight.track():
             return await self._handle(incoming)
 
+    async def push(self, person: str, system: SystemEvent, *, dedup: str | None = None) -> bool:
+        """A turn the system starts (a follow-up, an offer, an announcement) for ``person`` ("tg:123").
+
+        It waits for the person's own update in hand, like any of their updates; a person in the
+        middle of a step gets it after that step. False when nothing can reach them (unreachable,
+        data deleted, never wrote).
+        """
+        platform, user_id = parse_person_key(person)
+        target = _Target(platform, user_id, user_id, dedup=dedup)
+        async with self.in_flight.track():
+            with self._locks.held(person) as lock:
+                async with lock:
+                    committed = await self._process_system(person, target, system)
+                    if committed is None:
+                        return False
+                    await self._after_commit(target, committed)
+                    return True
+
     async def _handle(self, incoming: Incoming) -> Reply:
         key = person_key(incoming.platform, incoming.user_id)
+        dedup = None if incoming.update_id is None else f"u{incoming.update_id}"
+        target = _Target(incoming.platform, incoming.chat_id, incoming.user_id, incoming, dedup)
         with self._locks.held(key) as lock:
             async with lock:
                 try:
@@ -135,12 +163,7 @@ class ConversationService:
                     return Reply(toast=None)
                 if committed is None:
                     return Reply(duplicate=True)
-                if self._on_outbox is not None and any(
-                    isinstance(e, CreateTicket | AddTicketInfo | WithdrawTicket)
-                    for e in committed.outcome.effects
-                ):
-                    self._on_outbox()  # the delivery worker looks now instead of at its next poll
-                await self._deliver(incoming, committed)
+                await self._after_commit(target, committed)
                 return Reply(toast=committed.outcome.toast)
 
     async def set_reachable(self, platform: Platform, user_id: int, reachable: bool) -> None:
@@ -165,182 +188,114 @@ class ConversationService:
                 incoming.event.kind is not EventKind.BUTTON or incoming.own_message
             ):
                 await uow.chat_log.add(key, [incoming.message_id], from_bot=False)
-            state, data = await self._load_state(uow, key)
-            tickets = await uow.tickets.for_person(person.id)
-            traits = self._messengers[incoming.platform].traits
-            ctx = self._context(person, tickets, person.locale, traits)
-            outcome = engine.step(state, data, incoming.event, ctx)
-            committed = _Committed(outcome=outcome, chat_key=key)
-            for _ in range(MAX_FOLLOW_UPS):
-                follow_up = await self._apply_effects(uow, person, incoming, outcome.effects, committed)
-                if follow_up is None:
-                    break
-                screens_so_far = outcome.screens
-                tickets = await uow.tickets.for_person(person.id)
-                ctx = self._context(person, tickets, person.locale, traits)
-                outcome = engine.step(outcome.state, outcome.data, follow_up, ctx)
-                outcome.screens[:0] = screens_so_far
-                committed.outcome = outcome
-            if any(isinstance(e, DeleteMyData) for e in committed.outcome.effects):
-                await uow.dialogs.delete(key)
-            else:
-                await uow.dialogs.save(key, outcome.state, outcome.data.model_dump(mode="json"))
-            if committed.erase or committed.forget:
-                # The platform lets a bot delete messages for a limited time (Telegram 48 h, VK 24 h).
-                window = timedelta(hours=traits.erase_hours)
-                committed.erase_ids = await uow.chat_log.since(key, self._clock() - window)
-                await uow.chat_log.forget(key)
-            return committed
+            scope = effects.Scope(uow=uow, person=person, now=self._clock(), incoming=incoming)
+            return await self._turn(uow, scope, incoming.event, incoming.role, idle=False)
 
-    async def _load_state(self, uow: UnitOfWork, key: str) -> tuple[str | None, DialogData]:
+    async def _process_system(self, key: str, target: _Target, system: SystemEvent) -> _Committed | None:
+        async with self._db.uow() as uow:
+            person = await uow.people.get(key)
+            reachable = person is not None and person.reachable and person.deleted_at is None
+            if person is None or not reachable or Platform(person.platform) not in self._messengers:
+                log.info("a system message was not sent: the person cannot be reached")
+                return None
+            touched = await uow.dialogs.updated_at(key)
+            idle = touched is None or self._clock() - _aware(touched) >= IDLE_AFTER
+            scope = effects.Scope(uow=uow, person=person, now=self._clock())
+            event = Event(kind=EventKind.SYSTEM, system=system)
+            return await self._turn(uow, scope, event, Role.FAMILY, idle=idle)
+
+    async def _turn(
+        self, uow: UnitOfWork, scope: effects.Scope, event: Event, role: Role, *, idle: bool
+    ) -> _Committed:
+        person, key = scope.person, scope.person.key
+        state, data = await self._load_state(uow, key)
+        traits = self._messengers[Platform(person.platform)].traits
+        ctx = await self._context(uow, person, traits, role, idle)
+        outcome = self._dialogs.step(state, data, event, ctx)
+        committed = _Committed(outcome=outcome, chat_key=key)
+        for _ in range(MAX_FOLLOW_UPS):
+            follow_up = await effects.apply(scope, outcome.effects)
+            if follow_up is None:
+                break
+            screens_so_far = outcome.screens
+            ctx = await self._context(uow, person, traits, role, idle)
+            outcome = self._dialogs.step(outcome.state, outcome.persisted(), follow_up, ctx)
+            outcome.screens[:0] = screens_so_far
+            committed.outcome = outcome
+        committed.erase, committed.forget = scope.erase, scope.forget
+        if scope.outbox and self._on_outbox is not None:
+            self._on_outbox()  # the delivery worker looks now instead of at its next poll
+        if any(isinstance(e, DeleteMyData) for e in committed.outcome.effects):
+            await uow.dialogs.delete(key)
+        else:
+            await uow.dialogs.save(key, outcome.state, outcome.persisted())
+        if committed.erase or committed.forget:
+            # The platform lets a bot delete messages for a limited time (Telegram 48 h, VK 24 h).
+            window = timedelta(hours=traits.erase_hours)
+            committed.erase_ids = await uow.chat_log.since(key, self._clock() - window)
+            await uow.chat_log.forget(key)
+        return committed
+
+    async def _load_state(self, uow: UnitOfWork, key: str) -> tuple[str | None, dict[str, Any]]:
         stored = await uow.dialogs.load(key)
-        if stored is None:
-            return None, DialogData()
-        state, raw = stored
-        try:
-            return state, DialogData.model_validate(raw)
-        except ValidationError:
-            # A state written by an incompatible older version: start over rather than crash.
-            log.warning("dialog data of one person could not be read; starting over")
-            return None, DialogData()
+        return (None, {}) if stored is None else stored
 
-    def _context(
-        self, person: Person, tickets: Sequence[Ticket], locale: str, traits: Traits
-    ) -> engine.Context:
-        views = tuple(_ticket_view(t) for t in tickets)
+    async def _context(
+        self, uow: UnitOfWork, person: Person, traits: Traits, role: Role, idle: bool
+    ) -> Context:
+        tickets: Sequence[Ticket] = await uow.tickets.for_person(person.id)
         view = PersonView(
             key=person.key,
-            locale=locale,
+            locale=person.locale,
             consent_version=person.consent_version,
             consent_at=person.consent_at,
             announcements=person.announcements,
             region=person.region,
             created_at=person.created_at,
         )
-        return engine.Context(
+        return Context(
             translators=self._translators,
-            locale=locale,
+            locale=person.locale,
             person=view,
-            tickets=views,
+            tickets=tuple(_ticket_view(t) for t in tickets),
             directory=self._directory,
             consent_version=self._settings.consent_version,
             policy_url=self._settings.policy_url,
             limits=self._settings.limits,
             traits=traits,
+            role=role,
+            idle=idle,
         )
-
-    async def _apply_effects(
-        self,
-        uow: UnitOfWork,
-        person: Person,
-        incoming: Incoming,
-        effects: list[Effect],
-        committed: _Committed,
-    ) -> Event | None:
-        follow_up: Event | None = None
-        for effect in effects:
-            match effect:
-                case SetLocale(locale=locale):
-                    await uow.people.set_locale(person, locale)
-                case GiveConsent(version=version):
-                    await uow.people.give_consent(person, version, self._clock())
-                case SetAnnouncements(enabled=enabled):
-                    await uow.people.set_announcements(person, enabled)
-                case CreateTicket(draft=draft):
-                    follow_up = await intake.submit(uow, person, draft)
-                case AddTicketInfo(ticket_id=ticket_id, text=text, attachments=attachments, urgent=urgent):
-                    if (ticket := await intake.open_owned(uow, person.id, ticket_id)) is not None:
-                        await intake.add_entry(uow, ticket, text, attachments, urgent=urgent)
-                case RelayToTicket(ticket_id=ticket_id, text=text, attachment=attachment, urgent=urgent):
-                    ticket_id = await self._replied_ticket(uow, incoming, person.key) or ticket_id
-                    if (ticket := await intake.open_owned(uow, person.id, ticket_id)) is not None:
-                        await uow.tickets.wrote(ticket.id, family=True, at=self._clock())
-                        # The original message is copied into the thread; the entry keeps its text.
-                        where = {
-                            "chat": person_key(incoming.platform, incoming.chat_id),
-                            "message_id": incoming.message_id,
-                            "reply_to": incoming.reply_to,
-                        }
-                        files = [attachment] if attachment else []
-                        await intake.add_entry(
-                            uow,
-                            ticket,
-                            text,
-                            files,
-                            urgent=urgent,
-                            kind=OutboxKind.FAMILY_MESSAGE,
-                            payload=where,
-                        )
-                case AddPhone(ticket_id=ticket_id, phone=phone):
-                    if (ticket := await intake.open_owned(uow, person.id, ticket_id)) is not None:
-                        ticket.phone, ticket.contact_method = phone, ContactMethod.PHONE.value
-                        await uow.outbox.add(
-                            OutboxKind.TICKET_INFO_ADDED,
-                            ticket.id,
-                            urgent=ticket.urgent,
-                            payload={"phone": True},
-                        )
-                case WithdrawTicket(ticket_id=ticket_id):
-                    if await uow.tickets.withdraw(person.id, ticket_id):
-                        await uow.outbox.add(OutboxKind.TICKET_WITHDRAWN, ticket_id, urgent=False, payload={})
-                case EraseChat():
-                    committed.erase = True
-                case DeleteMyData():
-                    await self._erase_from_desk(uow, person)
-                    await uow.tickets.erase_for_person(person.id)
-                    await uow.people.anonymise(person)
-                    committed.forget = True
-                    log.info("a person erased their data")
-        return follow_up
-
-    async def _erase_from_desk(self, uow: UnitOfWork, person: Person) -> None:
-        """The coordinators' side forgets the family too: queued rows, the relay map, copies in threads."""
-        tickets = await uow.tickets.for_person(person.id, limit=1000)
-        copies = await uow.relay.copies_of_family(person.key)
-        await uow.relay.forget_family(person.key)
-        await uow.outbox.abandon([t.id for t in tickets], self._clock())
-        for ticket in tickets:
-            if ticket.status in intake.OPEN_VALUES and ticket.chat is not None:
-                erase = [[chat, message] for tid, chat, message in copies if tid == ticket.id]
-                await uow.outbox.add(
-                    OutboxKind.TICKET_WITHDRAWN, ticket.id, urgent=False, payload={"erase": erase}
-                )
-
-    async def _replied_ticket(self, uow: UnitOfWork, incoming: Incoming, family: str) -> int | None:
-        """A reply to a coordinator's message belongs to that message's ticket, whatever else is open."""
-        if incoming.reply_to is None:
-            return None
-        mapped = await uow.relay.by_family_message(family, incoming.reply_to)
-        return mapped.ticket_id if mapped is not None else None
 
     # ---- after the commit ----
 
-    async def _deliver(self, incoming: Incoming, committed: _Committed) -> None:
-        messenger = self._messengers[incoming.platform]
-        chat_id = incoming.chat_id
+    async def _after_commit(self, target: _Target, committed: _Committed) -> None:
+        messenger = self._messengers[target.platform]
+        incoming = target.incoming
         sent: list[int] = []
         try:
             for index, screen in enumerate(committed.outcome.screens):
                 if (
                     screen.edit
+                    and incoming is not None
                     and incoming.event.kind is EventKind.BUTTON
                     and incoming.message_id is not None
                     and not incoming.own_message
-                    and await messenger.edit(chat_id, incoming.message_id, screen)
+                    and await messenger.edit(target.chat_id, incoming.message_id, screen)
                 ):
                     continue
-                dedup = None if incoming.update_id is None else f"u{incoming.update_id}:{index}"
-                sent += await messenger.send(chat_id, screen, dedup=dedup)
+                dedup = None if target.dedup is None else f"{target.dedup}:{index}"
+                sent += await messenger.send(target.chat_id, screen, dedup=dedup)
         except RecipientUnreachableError:
             log.info("a person is unreachable; marking them so")
-            await self.set_reachable(incoming.platform, incoming.user_id, False)
+            await self.set_reachable(target.platform, target.user_id, False)
         except DeliveryFailedError:
             log.warning("could not deliver a reply; the state is saved and the person can go on")
         if committed.erase or committed.forget:
             # A quick exit may have had to send one message (taking a keyboard away): it goes too.
             doomed = [*committed.erase_ids, *(sent if committed.erase else [])]
             if doomed:
-                deleted = await messenger.delete(chat_id, doomed)
+                deleted = await messenger.delete(target.chat_id, doomed)
                 log.info("deleted %d of %d messages from a private chat", deleted, len(doomed))
             return
         if sent:
@@ -360,6 +315,11 @@ class ConversationService:
             await self._messengers[incoming.platform].send(incoming.chat_id, Screen(text=text))
         except Exception:
             log.exception("could not even send an apology")
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives back naive UTC datetimes; PostgreSQL aware ones."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=utcnow().tzinfo)
 
 
 def _ticket_view(ticket: Ticket) -> TicketView:

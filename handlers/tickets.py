@@ -35,6 +35,7 @@ from storage.models import Ticket, utcnow
 from storage.uow import Database, UnitOfWork
 from storage.vocabulary import (
     Category,
+    ChatRef,
     OutboxKind,
     Outcome,
     Platform,
@@ -374,7 +375,7 @@ class TicketDesk:
             except DeliveryFailedError:
                 log.warning("a message from the coordinators' desk could not be delivered")
                 continue
-            if chat_id > 0:  # a family's private chat: the quick exit must be able to delete it
+            if ChatRef.of(platform, chat_id).is_private:  # the quick exit must be able to delete it
                 async with self._db.uow() as uow:
                     await uow.chat_log.add(chat, ids, from_bot=True)
             elif out.prompt_for is not None and screen.force_reply:

@@ -205,6 +205,16 @@ class Outbox(Base):
     done_at: Mapped[datetime | None]
 
 
+class Cursor(Base):
+    """Where a transport stopped reading its platform's updates (VK's long-poll ``ts``)."""
+
+    __tablename__ = "cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class DialogStateRow(Base):
     """Where each person is in a dialog; survives restarts."""
 

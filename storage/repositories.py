@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    Cursor,
     DialogStateRow,
     Person,
     Ticket,
@@ -262,6 +263,11 @@ class DialogStateStore:
         row = await self._s.get(DialogStateRow, key, populate_existing=True)
         return None if row is None else (row.state, dict(row.data))
 
+    async def updated_at(self, key: str) -> datetime | None:
+        """When the person last moved in their dialog (a system event may wait for an active one)."""
+        row = await self._s.get(DialogStateRow, key)
+        return None if row is None else row.updated_at
+
     async def save(self, key: str, state: str, data: dict[str, Any]) -> None:
         now = utcnow()
         stmt = dialect_insert(self._s, DialogStateRow).values(key=key, state=state, data=data, updated_at=now)
@@ -272,3 +278,20 @@ class DialogStateStore:
 
     async def delete(self, key: str) -> None:
         await self._s.execute(delete(DialogStateRow).where(DialogStateRow.key == key))
+
+
+class CursorStore:
+    """Where each transport stopped reading updates: written with an upsert, read at start."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def load(self, name: str) -> str | None:
+        row = await self._s.get(Cursor, name, populate_existing=True)
+        return None if row is None else row.value
+
+    async def save(self, name: str, value: str) -> None:
+        now = utcnow()
+        stmt = dialect_insert(self._s, Cursor).values(name=name, value=value, updated_at=now)
+        stmt = stmt.on_conflict_do_update(index_elements=["name"], set_={"value": value, "updated_at": now})
+        await self._s.execute(stmt)

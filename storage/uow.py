@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from storage.db import session_factory
 from storage.desk import AuditLog, BindingsRepository, ChatMigrations, PostsRepository, RelayLog
 from storage.logs import ChatLog, OutboxRepository, UpdateLog
-from storage.repositories import DialogStateStore, PeopleRepository, TicketsRepository
+from storage.repositories import CursorStore, DialogStateStore, PeopleRepository, TicketsRepository
 
 
 class UnitOfWork:
@@ -28,6 +28,7 @@ class UnitOfWork:
         self.relay = RelayLog(session)
         self.migrations = ChatMigrations(session)
         self.bindings = BindingsRepository(session)
+        self.cursors = CursorStore(session)
 
 
 class Database:

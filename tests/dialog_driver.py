@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from dialogs import engine
+from dialogs.assembly import assemble
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from dialogs.primitives import (
@@ -24,6 +25,8 @@ from dialogs.primitives import (
 )
 from dialogs.state import Attachment, DialogData, Draft, PersonView, TicketView
 from storage.vocabulary import AttachmentKind, Category, TicketStatus
+
+DIALOGS = assemble()
 
 
 @dataclass
@@ -66,14 +69,15 @@ class DialogDriver:
         )
 
     def send(self, event: Event) -> list[Screen]:
-        outcome = engine.step(self.state, self.data, event, self.context())
+        outcome = DIALOGS.step(self.state, self.data, event, self.context())
         screens = list(outcome.screens)
         for _ in range(3):
             follow_up = self._apply(outcome)
             if follow_up is None:
                 break
-            outcome = engine.step(outcome.state, outcome.data, follow_up, self.context())
+            outcome = DIALOGS.step(outcome.state, outcome.persisted(), follow_up, self.context())
             screens += outcome.screens
+        assert isinstance(outcome.data, DialogData)
         self.state, self.data, self.last = outcome.state, outcome.data, replace(outcome, screens=screens)
         return screens
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from dialogs.assembly import assemble
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind, Incoming, Payload
@@ -27,6 +28,7 @@ def service(
 ) -> ConversationService:
     return ConversationService(
         db,
+        dialogs=assemble(),
         messengers={Platform.TELEGRAM: messenger},
         translators=translators,
         directory=directory,

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Application
-from dialogs import engine
+from dialogs.engine import Dialogs
 from storage.models import Ticket
 from tests.e2e import HandledUpdates, Parent, start_app
 from tests.test_e2e_journeys import agree, person, tickets
@@ -151,7 +151,7 @@ async def test_many_families_at_once(
 @pytest.fixture
 async def flaky_engine(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[list[int]]:
     failures = [1]
-    original = engine.step
+    original = Dialogs.step
 
     def step(*args, **kwargs):
         if failures[0] > 0:
@@ -159,7 +159,7 @@ async def flaky_engine(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[list[in
             raise RuntimeError("simulated bug")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "step", step)
+    monkeypatch.setattr(Dialogs, "step", step)
     yield failures
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from dialogs.engine import STEPS
 from dialogs.primitives import EraseChat, Event, EventKind, Payload
 from dialogs.questions import QUESTIONS
 from storage.vocabulary import Category, ContactMethod
-from tests.dialog_driver import DialogDriver
+from tests.dialog_driver import DIALOGS, DialogDriver
+
+STEPS = DIALOGS.by_name["family"].steps
 
 EMERGENCY_NUMBERS = ("112", "8-800-2000-122", "124")
 

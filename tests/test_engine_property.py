@@ -9,11 +9,12 @@ from hypothesis import strategies as st
 
 from bot.vk.render import ClientInfo
 from bot.vk.render import render as vk_render
-from dialogs.engine import STEPS
 from dialogs.primitives import GLOBAL_STEP, Event, EventKind, Payload, Screen
 from dialogs.state import Attachment, DialogData
 from storage.vocabulary import AttachmentKind
-from tests.dialog_driver import DialogDriver
+from tests.dialog_driver import DIALOGS, DialogDriver
+
+STEPS = DIALOGS.by_name["family"].steps
 
 KNOWN_VALUES = [
     "yes",

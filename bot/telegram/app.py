@@ -10,14 +10,12 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 
-from bot.telegram import groups, other_chats, private
+from bot.telegram import inbound
 from bot.telegram.messenger import TelegramMessenger
 from dialogs.commands import COMMAND_MENU
 from dialogs.i18n import Translators
-from handlers.bindings import BindingDesk
-from handlers.conversation import ConversationService
-from handlers.relay import ThreadRelay
-from handlers.tickets import TicketDesk
+from handlers.router import InboundRouter
+from storage.vocabulary import Platform
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +25,10 @@ def create_bot(token: str, api_url: str) -> Bot:
     return Bot(token=token, session=session)
 
 
-def create_dispatcher(
-    conversation: ConversationService, desk: TicketDesk, relay: ThreadRelay, bindings: BindingDesk
-) -> Dispatcher:
-    dispatcher = Dispatcher(conversation=conversation, desk=desk, relay=relay, bindings=bindings)
-    # Router order, spelled once: parents' private chats, coordinators' groups, then everything else.
-    dispatcher.include_routers(private.create_router(), groups.create_router(), other_chats.create_router())
+def create_dispatcher(router: InboundRouter) -> Dispatcher:
+    """Updates are only translated here; roles are routed once, by the neutral router."""
+    dispatcher = Dispatcher(router=router)
+    dispatcher.include_router(inbound.create_router())
     return dispatcher
 
 
@@ -47,6 +43,8 @@ async def publish_commands(bot: Bot, translators: Translators) -> None:
 
 class TelegramTransport:
     """Long polling; owns its task, stops cleanly."""
+
+    platform = Platform.TELEGRAM
 
     def __init__(self, bot: Bot, dispatcher: Dispatcher, translators: Translators, polling_timeout: int = 10):
         self.bot = bot
@@ -72,7 +70,7 @@ class TelegramTransport:
             allowed_updates=self.dispatcher.resolve_used_update_types(),
         )
 
-    async def stop_polling(self) -> None:
+    async def stop_listening(self) -> None:
         """Take no new updates; the ones being handled go on (see Application.stop)."""
         if self._task is not None:
             # aiogram has no public "is polling"; stop_polling raises when it is not.
@@ -85,7 +83,7 @@ class TelegramTransport:
             self._task = None
 
     async def close(self) -> None:
-        await self.stop_polling()
+        await self.stop_listening()
         await self.bot.session.close()
 
     @property

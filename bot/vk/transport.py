@@ -25,15 +25,14 @@ from bot.config import ConfigError
 from bot.vk.client import VkCaller, create_vk
 from bot.vk.messenger import VkMessenger
 from bot.vk.render import ClientInfo, payload_of, to_events
-from dialogs.primitives import Event, EventKind, Incoming, Payload
-from handlers.conversation import ConversationService
-from storage.uow import Database
-from storage.vocabulary import Platform
+from dialogs.primitives import Event, EventKind, Payload
+from handlers.cursors import Cursors
+from handlers.router import Inbound, InboundRouter
+from storage.vocabulary import VK_CHAT_PEER_START, ChatRef, Platform
 
 log = logging.getLogger(__name__)
 
 AUTH_FAILED = 5
-CHAT_PEER_START = 2_000_000_000  # peer ids from here on are group conversations
 LANGUAGES = {0: "ru", 3: "en"}  # client_info.lang_id
 MAX_BACKOFF = 60.0
 
@@ -54,26 +53,28 @@ def event_number(event_id: str, part: int = 0) -> int:
 
 
 class VkTransport:
+    platform = Platform.VK
+
     def __init__(
         self,
         vk: VkApi,
         group_id: int,
-        conversation: ConversationService,
-        db: Database,
+        router: InboundRouter,
+        cursors: Cursors,
         *,
         wait: int = 25,
         backoff: float = 1.0,
         caller: VkCaller | None = None,
     ) -> None:
         self._vk = vk
-        self._db = db
+        self._cursors = cursors
         self._group_id = group_id
-        self._cursor_key = f"cursor:vk:{group_id}"
+        self._cursor_key = f"vk:{group_id}"
         self._saved_ts: str | None = None
         self._cursor: asyncio.Task[None] | None = (
             None  # the latest cursor move; each waits for the one before
         )
-        self._conversation = conversation
+        self._router = router
         self._wait = wait
         self._backoff = backoff
         self.messenger = VkMessenger(caller or VkCaller(vk))
@@ -89,8 +90,8 @@ class VkTransport:
         token: str,
         group_id: int,
         api_url: str,
-        conversation: ConversationService,
-        db: Database,
+        router: InboundRouter,
+        cursors: Cursors,
         *,
         wait: int = 25,
         timing: VkTiming | None = None,
@@ -98,7 +99,7 @@ class VkTransport:
         timing = timing or VkTiming()
         vk = create_vk(token, api_url)
         caller = VkCaller(vk, backoff=timing.backoff, rate_wait=timing.rate_wait)
-        return cls(vk, group_id, conversation, db, wait=wait, backoff=timing.longpoll_backoff, caller=caller)
+        return cls(vk, group_id, router, cursors, wait=wait, backoff=timing.longpoll_backoff, caller=caller)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -113,12 +114,11 @@ class VkTransport:
                 f"VK_GROUP_ID: VK refused the long poll of community {self._group_id} ({message}); "
                 "check the id and that Bots Long Poll is on in the community settings"
             ) from None
-        async with self._db.uow() as uow:
-            stored = await uow.dialogs.load(self._cursor_key)
-        if stored is not None and stored[1].get("ts"):
+        stored = await self._cursors.load(self._cursor_key)
+        if stored:
             # Events that came while the bot was down: VK keeps them for a while after this ts
             # (if it has dropped them it answers "failed": 1 and check() takes the new ts).
-            longpoll.ts = self._saved_ts = str(stored[1]["ts"])
+            longpoll.ts = self._saved_ts = stored
         log.info("VK community %d is listening", self._group_id)
         self._thread = threading.Thread(
             target=self._listen, args=(longpoll,), name="vk-longpoll", daemon=True
@@ -203,8 +203,7 @@ class VkTransport:
         if ts == self._saved_ts:
             return
         try:
-            async with self._db.uow() as uow:
-                await uow.dialogs.save(self._cursor_key, "ts", {"ts": ts})
+            await self._cursors.save(self._cursor_key, ts)
         except Exception:
             log.exception("the VK long-poll position could not be saved; it will be saved with the next")
             return
@@ -219,8 +218,8 @@ class VkTransport:
             elif kind == "message_event":
                 await self._on_press(obj, event_id)
             elif kind in {"message_allow", "message_deny"} and "user_id" in obj:
-                await self._conversation.set_reachable(
-                    Platform.VK, int(obj["user_id"]), kind == "message_allow"
+                await self._router.membership(
+                    Platform.VK, int(obj["user_id"]), reachable=kind == "message_allow"
                 )
         except Exception:
             log.exception("a VK event could not be handled")
@@ -228,19 +227,20 @@ class VkTransport:
     async def _on_message(self, obj: dict[str, Any], event_id: str) -> None:
         message = obj.get("message") or {}
         peer_id, from_id = int(message.get("peer_id", 0)), int(message.get("from_id", 0))
-        if from_id <= 0 or peer_id != from_id or peer_id >= CHAT_PEER_START:
-            # Only private dialogs: VK group conversations are not coordinators' chats in this version.
-            return
-        client = ClientInfo.parse(obj.get("client_info"))
-        self.messenger.clients[peer_id] = client
+        if from_id <= 0:
+            return  # a community's own message
+        chat = ChatRef.of(Platform.VK, peer_id)
+        if chat.is_private and peer_id != from_id:
+            return  # a private dialog is the person's own
+        if chat.is_private:
+            self.messenger.clients[peer_id] = ClientInfo.parse(obj.get("client_info"))
         lang = (obj.get("client_info") or {}).get("lang_id")
         reply = message.get("reply_message") or {}
         for part, event in enumerate(to_events(message)):
-            await self._conversation.handle(
-                Incoming(
-                    platform=Platform.VK,
+            await self._router.route(
+                Inbound(
+                    chat=chat,
                     user_id=from_id,
-                    chat_id=peer_id,
                     event=event,
                     update_id=event_number(event_id, part) if event_id else None,
                     message_id=_int(message.get("conversation_message_id")) if part == 0 else None,
@@ -248,27 +248,28 @@ class VkTransport:
                     reply_to=_int(reply.get("conversation_message_id")),
                     # A text button's press is a message of the person's own: quick exit deletes it too.
                     own_message=True,
+                    text=str(message.get("text") or ""),
+                    has_media=bool(message.get("attachments")),
                 )
             )
 
     async def _on_press(self, obj: dict[str, Any], event_id: str) -> None:
         user_id, peer_id = int(obj.get("user_id", 0)), int(obj.get("peer_id", 0))
         press_id = str(obj.get("event_id") or "")
-        if user_id <= 0 or peer_id != user_id:
+        if user_id <= 0 or peer_id <= 0 or (peer_id < VK_CHAT_PEER_START and peer_id != user_id):
             return
         payload = payload_of(obj.get("payload"))
-        reply = await self._conversation.handle(
-            Incoming(
-                platform=Platform.VK,
+        answer = await self._router.route(
+            Inbound(
+                chat=ChatRef.of(Platform.VK, peer_id),
                 user_id=user_id,
-                chat_id=peer_id,
                 event=Event(kind=EventKind.BUTTON, payload=payload if isinstance(payload, Payload) else None),
                 update_id=event_number(event_id or press_id),
                 message_id=_int(obj.get("conversation_message_id")),
             )
         )
         if press_id:
-            await self.messenger.answer_press(press_id, user_id, peer_id, reply.toast)
+            await self.messenger.answer_press(press_id, user_id, peer_id, answer.text)
 
     # ---- stopping ----
 

@@ -1,0 +1,124 @@
+"""Telegram updates -> neutral ``Inbound`` events for the one router in handlers/. Nothing else.
+
+No rule about roles is written here: which chat is a family's, an admin's or the coordinators' is
+decided by ``handlers.router``, for every platform alike.
+"""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.enums import ChatMemberStatus, ChatType
+from aiogram.types import CallbackQuery, Chat, ChatMemberUpdated, Message, Update, User
+
+from bot.telegram.callbacks import DialogCallback
+from bot.telegram.render import to_event
+from dialogs.primitives import Event, EventKind
+from handlers.router import Inbound, InboundRouter
+from storage.vocabulary import ChatKind, ChatRef, Platform
+
+KINDS = {
+    ChatType.PRIVATE: ChatKind.PRIVATE,
+    ChatType.GROUP: ChatKind.GROUP,
+    ChatType.SUPERGROUP: ChatKind.GROUP,
+}
+
+
+def create_router() -> Router:
+    """A new router per Dispatcher: a router can belong to one Dispatcher only (restarts, tests)."""
+    router = Router(name=__name__)
+    router.message.register(on_migrated, F.migrate_to_chat_id)
+    router.message.register(on_message, F.from_user)
+    router.callback_query.register(on_button)
+    router.my_chat_member.register(on_membership, F.chat.type == ChatType.PRIVATE)
+    return router
+
+
+def chat_ref(chat: Chat) -> ChatRef | None:
+    """Channels and unknown kinds of chat are not ours."""
+    kind = KINDS.get(ChatType(chat.type)) if chat.type in set(ChatType) else None
+    return None if kind is None else ChatRef(Platform.TELEGRAM, chat.id, kind)
+
+
+def _name(user: User) -> str:
+    return user.full_name or (f"@{user.username}" if user.username else str(user.id))
+
+
+async def _to_us(message: Message, event: Event) -> Event:
+    """ "/bind@other_bot" in a group is for another bot: only plain text to us."""
+    text = message.text or ""
+    head = text.split(maxsplit=1)[0] if text else ""
+    if event.kind is EventKind.COMMAND and "@" in head and message.bot is not None:
+        me = await message.bot.me()
+        if head.split("@", 1)[1].lower() != (me.username or "").lower():
+            return Event(kind=EventKind.TEXT, text=text)
+    return event
+
+
+async def _replies_to_bot(message: Message) -> bool:
+    """Whether the replied message is this bot's own (a forum topic's opening message is not)."""
+    replied = message.reply_to_message
+    if replied is None or replied.from_user is None or replied.forum_topic_created or message.bot is None:
+        return False
+    return replied.from_user.id == (await message.bot.me()).id
+
+
+async def on_message(message: Message, event_update: Update, router: InboundRouter) -> None:
+    user, chat = message.from_user, chat_ref(message.chat)
+    if user is None or chat is None or (user.is_bot and not chat.is_private):
+        return
+    group = not chat.is_private
+    await router.route(
+        Inbound(
+            chat=chat,
+            user_id=user.id,
+            user_name=_name(user),
+            event=await _to_us(message, to_event(message)) if group else to_event(message),
+            update_id=event_update.update_id,
+            message_id=message.message_id,
+            language_code=user.language_code,
+            reply_to=message.reply_to_message.message_id if message.reply_to_message else None,
+            reply_to_bot=await _replies_to_bot(message) if group else False,
+            thread_id=message.message_thread_id if message.is_topic_message else None,
+            text=message.text or message.caption or "",
+            has_media=message.text is None,
+        )
+    )
+
+
+async def on_button(query: CallbackQuery, event_update: Update, router: InboundRouter) -> None:
+    message = query.message
+    chat = chat_ref(message.chat) if message is not None else None
+    if message is None or chat is None:
+        await query.answer()
+        return
+    try:
+        # Forged or foreign callback data becomes a button without a payload: answered kindly.
+        payload = DialogCallback.unpack(query.data or "").neutral()
+    except (TypeError, ValueError):
+        payload = None
+    answer = await router.route(
+        Inbound(
+            chat=chat,
+            user_id=query.from_user.id,
+            user_name=_name(query.from_user),
+            event=Event(kind=EventKind.BUTTON, payload=payload),
+            update_id=event_update.update_id,
+            message_id=message.message_id,
+            language_code=query.from_user.language_code,
+        )
+    )
+    await query.answer(text=answer.text, show_alert=answer.alert)
+
+
+async def on_migrated(message: Message, router: InboundRouter) -> None:
+    """The group became a supergroup: tickets, cards and the default chat follow it."""
+    chat = chat_ref(message.chat)
+    if message.migrate_to_chat_id is not None and chat is not None:
+        await router.migrated(chat, message.migrate_to_chat_id)
+
+
+async def on_membership(update: ChatMemberUpdated, router: InboundRouter) -> None:
+    """A parent blocked (or unblocked) the bot: stop (or resume) sending to them."""
+    status = update.new_chat_member.status
+    reachable = status not in {ChatMemberStatus.KICKED, ChatMemberStatus.LEFT}
+    await router.membership(Platform.TELEGRAM, update.from_user.id, reachable=reachable)

@@ -1,0 +1,16 @@
+"""Every dialog of the bot, spelled once. Adding a flow is one module and one line here."""
+
+from __future__ import annotations
+
+from dialogs import admin_home, family
+from dialogs.engine import Dialogs
+
+
+def assemble() -> Dialogs:
+    return Dialogs(
+        [
+            family.assemble(),
+            admin_home.assemble(),
+        ],
+        default=family.FamilyDialog.name,
+    )
