@@ -49,6 +49,9 @@ def parse_ids(value: str) -> tuple[str, ...]:
     return tuple(keys)
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
@@ -76,6 +79,14 @@ class Settings(BaseSettings):
     privacy_policy_url: str | None = None
     consent_version: str = "2026-11"
     log_level: str = "INFO"
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, v: str) -> str:
+        level = v.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"{v!r} is not one of {', '.join(LOG_LEVELS)}")
+        return level
 
     @field_validator("bot_token")
     @classmethod

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import ClassVar
 
 from dialogs import texts
 from dialogs.cards import Speaker, card_payload
 from dialogs.directory import Directory
 from dialogs.i18n import N_
-from dialogs.primitives import Button, Payload, Screen
+from dialogs.primitives import Button, Payload, PayloadCodec, Screen
 from storage.vocabulary import Category
 
 BIND_STEP = "bd"  # payload step of binding buttons: a schema
@@ -16,8 +17,18 @@ ANY = "any"
 REGIONS_PER_PAGE = 8
 
 
-def bind_payload(value: str) -> Payload:
-    return Payload(step=BIND_STEP, value=value)
+class BindAction(PayloadCodec):
+    """A button of the /bind and /unbind screens: ``c.<kind>``, ``p.<kind>.<page>``, ``r.<kind>.<region>``,
+    ``u.<binding>``. Only admins' presses count; the desk checks that on the server."""
+
+    STEP: ClassVar[str] = BIND_STEP
+    kind: str  # c: kind of help chosen, p: a page of regions, r: region chosen, u: remove a binding
+    first: str = ""  # the kind of help, or the binding's id
+    second: str = ""  # the page, or the region
+
+
+def bind_payload(kind: str, first: str | int = "", second: str | int = "") -> Payload:
+    return BindAction(kind=kind, first=str(first), second=str(second)).pack()
 
 
 def scope_text(s: Speaker, directory: Directory, category: str | None, region_code: str | None) -> str:
@@ -29,10 +40,10 @@ def scope_text(s: Speaker, directory: Directory, category: str | None, region_co
 
 def choose_category(s: Speaker) -> Screen:
     rows = [
-        (Button(label=s._(label), payload=bind_payload(f"c.{c.value}")),)
+        (Button(label=s._(label), payload=bind_payload("c", c.value)),)
         for c, label in texts.CATEGORY_LABELS.items()
     ]
-    rows.append((Button(label=s._(N_("Any kind of help")), payload=bind_payload(f"c.{ANY}")),))
+    rows.append((Button(label=s._(N_("Any kind of help")), payload=bind_payload("c", ANY)),))
     return Screen(
         text=s._(N_("Which requests should this chat receive? First, the kind of help:")), buttons=tuple(rows)
     )
@@ -43,10 +54,10 @@ def choose_region(s: Speaker, directory: Directory, category: str, page: int) ->
         s,
         directory,
         page,
-        pick=lambda code: bind_payload(f"r.{category}.{code}"),
-        turn=lambda to: bind_payload(f"p.{category}.{to}"),
+        pick=lambda code: bind_payload("r", category, code),
+        turn=lambda to: bind_payload("p", category, to),
     )
-    rows.append((Button(label=s._(N_("Any region")), payload=bind_payload(f"r.{category}.{ANY}")),))
+    rows.append((Button(label=s._(N_("Any region")), payload=bind_payload("r", category, ANY)),))
     return Screen(text=s._(N_("And from which region?")), buttons=tuple(rows))
 
 
@@ -102,7 +113,7 @@ def bindings_list(
         s._(N_("This chat's id, for COORDINATOR_CHAT: <code>{chat}</code>")).format(chat=texts.esc(chat))
     )
     rows = (
-        tuple((Button(label="✖️ " + scope, payload=bind_payload(f"u.{bid}")),) for bid, scope in scopes)
+        tuple((Button(label="✖️ " + scope, payload=bind_payload("u", bid)),) for bid, scope in scopes)
         if removable
         else ()
     )

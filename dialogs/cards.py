@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import ClassVar
 
 from dialogs import texts
+from dialogs.directory import Directory
 from dialogs.i18n import N_, Translator
-from dialogs.primitives import Button, Payload, Screen
+from dialogs.primitives import Button, Payload, PayloadCodec, Screen
 from dialogs.state import Draft
 from storage.vocabulary import Category, ContactMethod, Outcome, TicketStatus
 
@@ -43,7 +45,7 @@ class CardView:
     urgent: bool
     danger: list[str]
     callback: bool
-    region: str | None
+    region: str | None  # as the family's language or the family's own words have it
     children: int | None
     ages: list[int]
     description: str
@@ -57,15 +59,22 @@ class CardView:
     earlier_tickets: int = 0
     earlier_assignees: list[tuple[str, str]] = field(default_factory=list)  # (key, name) of who helped
     outcome: Outcome | None = None
+    region_code: str | None = None  # a known region: shown in the reader's language
     outcome_note: str | None = None
 
 
 class Speaker:
     """Translation for a coordinators' chat, which has one language rather than one per person."""
 
-    def __init__(self, tr: Translator, locale: str) -> None:
+    def __init__(self, tr: Translator, locale: str, directory: Directory | None = None) -> None:
         self.tr = tr
         self.locale = locale
+        self.directory = directory
+
+    def region(self, view: CardView) -> str | None:
+        """The region in this chat's language: a known region by its code, else as the family typed it."""
+        known = self.directory.region(view.region_code) if self.directory and view.region_code else None
+        return known.name(self.locale) if known is not None else view.region
 
     def _(self, message: str) -> str:
         return self.tr.gettext(message)
@@ -85,8 +94,8 @@ STATUS_ICONS = {
 def topic_name(s: Speaker, view: CardView) -> str:
     """A forum topic's name: number, kind of help, region, and the status as an icon (at most 128)."""
     parts = [f"{STATUS_ICONS[view.status]} #{view.id}", s._(texts.CATEGORY_NAMES[view.category])]
-    if view.region:
-        parts.append(view.region)
+    if region := s.region(view):
+        parts.append(region)
     name = " · ".join(parts)
     return ("🆘 " + name if view.urgent else name)[:128]
 
@@ -99,8 +108,32 @@ def shorten_escaped(text: str, limit: int) -> str:
     return texts.esc(cut)
 
 
+class CardAction(PayloadCodec):
+    """A button on a ticket's card: ``claim.12``, ``oc-helped.12``, ``trr-legal-msk.12``. It carries no
+    rights: the desk checks the chat, the status and the assignee of every press."""
+
+    STEP: ClassVar[str] = CARD_STEP
+    action: str  # what, with its argument after a "-": oc-<outcome>, trc-<kind>, trp-<kind>-<page>, ...
+    ticket: int
+
+    @property
+    def kind(self) -> str:
+        return self.action.partition("-")[0]
+
+    @property
+    def category(self) -> str:
+        return self.action.partition("-")[2].partition("-")[0]
+
+    @property
+    def arg(self) -> str:
+        """The outcome of "oc", the page of "trp", the region of "trr"."""
+        if self.kind == "oc":
+            return self.action.partition("-")[2]
+        return self.action.partition("-")[2].partition("-")[2]
+
+
 def card_payload(action: str, ticket_id: int) -> Payload:
-    return Payload(step=CARD_STEP, value=f"{action}.{ticket_id}")
+    return CardAction(action=action, ticket=ticket_id).pack()
 
 
 def card(s: Speaker, view: CardView) -> Screen:
@@ -125,7 +158,7 @@ def card(s: Speaker, view: CardView) -> Screen:
     )
     if any(age < 4 for age in view.ages):
         lines.append(s._(N_("👶 A child under 4 in the family")))
-    lines.append(s._(N_("<b>Region:</b> {region}")).format(region=texts.esc(view.region or "—")))
+    lines.append(s._(N_("<b>Region:</b> {region}")).format(region=texts.esc(s.region(view) or "—")))
     story = texts.esc(view.description)
     if len(story) > CARD_STORY_LIMIT:
         story = (

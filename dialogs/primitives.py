@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
@@ -59,6 +59,37 @@ class Role(StrEnum):
 
     FAMILY = "family"
     ADMIN = "admin"
+
+
+class PayloadCodec(BaseModel):
+    """A typed button payload, made where its screen is made and parsed by the handler it reaches:
+    the idea of aiogram's ``CallbackData``, platform-neutral (Telegram callback data, VK payloads).
+
+    Fields are packed in order into ``Payload.value``, joined by ``SEPARATOR``; the last field may
+    itself contain it. A payload that does not parse (forged, or from an older version) is None.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    STEP: ClassVar[str]  # the payload's step: persisted in chats, a schema
+    SEPARATOR: ClassVar[str] = "."
+
+    def pack(self) -> Payload:
+        values = [str(getattr(self, name)) for name in type(self).model_fields]
+        while len(values) > 1 and values[-1] == "":
+            values.pop()  # trailing empty fields are not written (they come back as defaults)
+        return Payload(step=self.STEP, value=self.SEPARATOR.join(values))
+
+    @classmethod
+    def unpack(cls, payload: Payload | None) -> Self | None:
+        if payload is None or payload.step != cls.STEP:
+            return None
+        names = list(cls.model_fields)
+        parts = payload.value.split(cls.SEPARATOR, len(names) - 1)
+        try:
+            return cls.model_validate(dict(zip(names, parts, strict=False)))
+        except ValidationError:
+            return None
 
 
 class EventKind(StrEnum):

@@ -44,7 +44,7 @@ class BindingDesk:
     ) -> None:
         self._db = db
         self._messengers = messengers
-        self._speaker = Speaker(translators[chat_locale], chat_locale)
+        self._speaker = Speaker(translators[chat_locale], chat_locale, directory)
         self._directory = directory
         self._admins = frozenset(admins)
         self._default_chat = default_chat
@@ -67,24 +67,22 @@ class BindingDesk:
     async def press(self, action: CoordinatorAction) -> ActionReply:
         if action.actor not in self._admins:
             return ActionReply(self._(N_("Only admins can change which requests come to this chat.")))
-        value = action.payload.value if action.payload and action.payload.step == admin.BIND_STEP else ""
-        kind, _, rest = value.partition(".")
+        pressed = admin.BindAction.unpack(action.payload) or admin.BindAction(kind="")
+        kind = pressed.kind
         screen: Screen | None = None
-        if kind == "c" and (category := self._category(rest)) is not None:
+        if kind == "c" and (category := self._category(pressed.first)) is not None:
             screen = admin.choose_region(self._speaker, self._directory, category, 0)
         elif kind == "p":
-            category_raw, _, page = rest.partition(".")
-            if (category := self._category(category_raw)) is not None and (
-                number := as_int(page)
+            if (category := self._category(pressed.first)) is not None and (
+                number := as_int(pressed.second)
             ) is not None:
                 screen = admin.choose_region(self._speaker, self._directory, category, number)
         elif kind == "r":
-            category_raw, _, region_raw = rest.partition(".")
-            category = self._category(category_raw)
-            region = None if region_raw == admin.ANY else region_raw
+            category = self._category(pressed.first)
+            region = None if pressed.second == admin.ANY else pressed.second
             if category is not None and (region is None or self._directory.region(region) is not None):
                 screen = await self._bind(action, None if category == admin.ANY else category, region)
-        elif kind == "u" and (binding_id := as_int(rest)) is not None:
+        elif kind == "u" and (binding_id := as_int(pressed.first)) is not None:
             async with self._db.uow() as uow:
                 if await uow.bindings.remove(binding_id, action.chat):
                     await uow.audit.add(

@@ -41,6 +41,7 @@ async def card_view(uow: UnitOfWork, ticket: Ticket) -> CardView:
         danger=list(ticket.danger),
         callback=ticket.callback_requested,
         region=ticket.region,
+        region_code=ticket.region_code,
         children=ticket.children_count,
         ages=list(ticket.children_ages),
         description=ticket.description,

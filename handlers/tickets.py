@@ -13,7 +13,7 @@ from datetime import datetime
 
 from dialogs import admin, texts
 from dialogs.cards import (
-    CARD_STEP,
+    CardAction,
     Speaker,
     card,
     closed_for_family,
@@ -68,7 +68,7 @@ class TicketDesk:
         self._on_outbox = on_outbox
         self._messengers = messengers
         self._translators = translators
-        self._speaker = Speaker(translators[chat_locale], chat_locale)
+        self._speaker = Speaker(translators[chat_locale], chat_locale, self._directory)
         self._admins = frozenset(admins)
         self._clock = clock
 
@@ -81,14 +81,13 @@ class TicketDesk:
             return await self._press(action)
 
     async def _press(self, action: CoordinatorAction) -> ActionReply:
-        payload = action.payload
-        kind, _, raw = payload.value.partition(".") if payload and payload.step == CARD_STEP else ("", "", "")
-        ticket_id = as_int(raw)
+        pressed = CardAction.unpack(action.payload)
         known = {"claim", "phone", "release", "close", "back", "reopen", "transfer"} | {
             f"oc-{o.value}" for o in Outcome
         }
-        if ticket_id is None or (kind not in known and not kind.startswith(("trc-", "trp-", "trr-"))):
+        if pressed is None or (pressed.action not in known and pressed.kind not in {"trc", "trp", "trr"}):
             return ActionReply(self._(N_("This button is out of date.")))
+        kind, ticket_id = pressed.action, pressed.ticket
         out = Outbound()
         async with self._db.uow() as uow:
             if action.update_id is not None and not await uow.updates.first_time(
@@ -108,7 +107,7 @@ class TicketDesk:
                     self._(N_("Only the coordinator who took the request, or an admin, can do this."))
                 )
             else:
-                reply = await self._manage(uow, ticket, action, kind, out)
+                reply = await self._manage(uow, ticket, action, pressed, out)
         await self.carry_out(out)
         return reply
 
@@ -156,9 +155,9 @@ class TicketDesk:
         return ActionReply(text, alert=True)
 
     async def _manage(
-        self, uow: UnitOfWork, ticket: Ticket, action: CoordinatorAction, kind: str, out: Outbound
+        self, uow: UnitOfWork, ticket: Ticket, action: CoordinatorAction, pressed: CardAction, out: Outbound
     ) -> ActionReply:
-        now = self._clock()
+        now, kind = self._clock(), pressed.action
         post = await uow.posts.card(ticket.id, action.chat)
         if kind == "close" and ticket.status == TicketStatus.CLAIMED.value and post is not None:
             screen = card(self._speaker, await card_view(uow, ticket))
@@ -179,16 +178,16 @@ class TicketDesk:
             )
             out.prompt_for, out.prompt_actor = ticket.id, action.actor
             return ActionReply(self._(N_("Reply to my message with the organisation's name.")))
-        if kind.startswith("oc-"):
-            outcome = Outcome(kind.removeprefix("oc-"))
+        if pressed.kind == "oc":
+            outcome = Outcome(pressed.arg)
             if not await uow.tickets.close(ticket.id, action.chat, outcome.value, None, now):
                 return ActionReply(self._(N_("This request cannot be closed now.")))
             await self.closed(
                 uow, ticket, action.actor, action.user_name, outcome=outcome, note=None, out=out
             )
             return ActionReply(self._(N_("Closed. The family has been told.")))
-        if kind == "transfer" or kind.startswith(("trc-", "trp-", "trr-")):
-            return await self._transfer(uow, ticket, action, kind, out)
+        if pressed.kind in {"transfer", "trc", "trp", "trr"}:
+            return await self._transfer(uow, ticket, action, pressed, out)
         if kind == "release" and await uow.tickets.release(ticket.id, action.chat, now):
             await uow.audit.add(
                 action.actor, "release", ticket_id=ticket.id, chat=action.chat, actor_name=action.user_name
@@ -207,16 +206,15 @@ class TicketDesk:
         return ActionReply(self._(N_("This button is out of date.")))
 
     async def _transfer(
-        self, uow: UnitOfWork, ticket: Ticket, action: CoordinatorAction, kind: str, out: Outbound
+        self, uow: UnitOfWork, ticket: Ticket, action: CoordinatorAction, pressed: CardAction, out: Outbound
     ) -> ActionReply:
         """Transfer, step by step on the card: the kind of help, then the region, then the move."""
         post = await uow.posts.card(ticket.id, action.chat)
         if post is None or ticket.status != TicketStatus.CLAIMED.value:
             return ActionReply(self._(N_("This request cannot be transferred now.")))
         base = card(self._speaker, await card_view(uow, ticket))
-        step, _, rest = kind.partition("-")
-        category_raw, _, arg = rest.partition("-")
-        category = Category(category_raw) if category_raw in {c.value for c in Category} else None
+        step, arg = pressed.kind, pressed.arg
+        category = Category(pressed.category) if pressed.category in {c.value for c in Category} else None
         if step == "transfer":
             buttons = admin.transfer_categories(self._speaker, ticket.id)
         elif step in {"trc", "trp"} and category is not None:

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dialogs.primitives import Screen, Traits
+from dialogs.primitives import Event, EventKind, Incoming, Payload, Role, Screen, Traits
+from handlers.conversation import ConversationService
 from storage.vocabulary import Platform
 
 
@@ -71,3 +72,45 @@ class FakeMessenger:
     async def delete(self, chat_id: int, message_ids: Sequence[int]) -> int:
         self.deleted += list(message_ids)
         return len(message_ids)
+
+
+class Family:
+    """A person writing to the conversation service as a transport would hand their updates over."""
+
+    def __init__(self, service: ConversationService, user_id: int = 42, role: Role = Role.FAMILY) -> None:
+        self.service, self.user_id, self.update_id, self.message_id = service, user_id, 0, 0
+        self.role = role
+
+    async def send(self, event: Event) -> None:
+        self.update_id += 1
+        self.message_id += 1
+        await self.service.handle(
+            Incoming(
+                platform=Platform.TELEGRAM,
+                user_id=self.user_id,
+                chat_id=self.user_id,
+                event=event,
+                update_id=self.update_id,
+                message_id=self.message_id,
+                language_code="ru",
+                role=self.role,
+            )
+        )
+
+    async def press(self, step: str, value: str) -> None:
+        await self.send(Event(kind=EventKind.BUTTON, payload=Payload(step=step, value=value)))
+
+    async def text(self, text: str) -> None:
+        await self.send(Event(kind=EventKind.TEXT, text=text))
+
+    async def to_summary(self) -> None:
+        await self.send(Event(kind=EventKind.COMMAND, command="start"))
+        await self.press("consent", "yes")
+        await self.press("menu", "new")
+        await self.press("t_danger", "no")
+        await self.press("t_category", "other")
+        await self.press("t_children", "0")
+        await self.press("t_region", "r.msk")
+        await self.text("Нужна помощь")
+        await self.press("t_desc", "done")
+        await self.press("t_contact", "chat")

@@ -95,6 +95,8 @@ def test_dotenv_is_read(tmp_path: Path) -> None:
         ({"BOT_TOKEN": TOKEN, "WEB_PORT": "99999"}, "WEB_PORT"),
         ({"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": "localhost:8081"}, "TELEGRAM_API_URL"),
         ({"VK_TOKEN": "vk1.a.token"}, "VK_GROUP_ID"),
+        # Regression: "verbose" used to be taken silently as INFO.
+        ({"BOT_TOKEN": TOKEN, "LOG_LEVEL": "verbose"}, "LOG_LEVEL"),
     ],
 )
 def test_a_bad_setting_names_its_variable(

@@ -8,13 +8,13 @@ from sqlalchemy import select
 from dialogs.assembly import assemble
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
-from dialogs.primitives import Event, EventKind, Incoming, Payload
+from dialogs.primitives import Event, EventKind
 from handlers.conversation import ConversationService, ConversationSettings
 from handlers.ports import DeliveryFailedError, RecipientUnreachableError
 from storage.models import Outbox, Ticket
 from storage.uow import Database
 from storage.vocabulary import Platform
-from tests.fakes import FakeMessenger
+from tests.fakes import FakeMessenger, Family
 
 
 @pytest.fixture
@@ -34,44 +34,6 @@ def service(
         directory=directory,
         settings=ConversationSettings(consent_version="v-test", default_locale="ru"),
     )
-
-
-class Family:
-    def __init__(self, service: ConversationService, user_id: int = 42) -> None:
-        self.service, self.user_id, self.update_id, self.message_id = service, user_id, 0, 0
-
-    async def send(self, event: Event) -> None:
-        self.update_id += 1
-        self.message_id += 1
-        await self.service.handle(
-            Incoming(
-                platform=Platform.TELEGRAM,
-                user_id=self.user_id,
-                chat_id=self.user_id,
-                event=event,
-                update_id=self.update_id,
-                message_id=self.message_id,
-                language_code="ru",
-            )
-        )
-
-    async def press(self, step: str, value: str) -> None:
-        await self.send(Event(kind=EventKind.BUTTON, payload=Payload(step=step, value=value)))
-
-    async def text(self, text: str) -> None:
-        await self.send(Event(kind=EventKind.TEXT, text=text))
-
-    async def to_summary(self) -> None:
-        await self.send(Event(kind=EventKind.COMMAND, command="start"))
-        await self.press("consent", "yes")
-        await self.press("menu", "new")
-        await self.press("t_danger", "no")
-        await self.press("t_category", "other")
-        await self.press("t_children", "0")
-        await self.press("t_region", "r.msk")
-        await self.text("Нужна помощь")
-        await self.press("t_desc", "done")
-        await self.press("t_contact", "chat")
 
 
 async def test_ticket_and_outbox_are_committed_before_the_reply(

@@ -79,3 +79,81 @@ def test_the_bot_config_is_not_built_at_import_time() -> None:
                     "VkApi",
                     "create_vk",
                 }, f"{path}: {name}() at import time"
+
+
+def module_graph() -> dict[str, set[str]]:
+    """Every import between the project's own modules, at module level or inside a function alike."""
+    names = {}
+    for path in sources():
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        if "migrations" not in parts:
+            names[name] = path
+
+    def resolve(target: str) -> str | None:
+        while target and target not in names:
+            target = target.rpartition(".")[0]
+        return target or None
+
+    graph: dict[str, set[str]] = {name: set() for name in names}
+    for name, path in names.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*up, base] if base else up)
+                targets = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+            for target in targets:
+                found = resolve(target)
+                if found is not None and found != name:
+                    graph[name].add(found)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of two or more modules (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles() -> None:
+    """DESIGN.md: imports point one way. A lazy import inside a function still counts."""
+    assert cycles(module_graph()) == []
+
+
+def test_the_cycle_check_finds_a_lazy_cycle() -> None:
+    graph = module_graph()
+    assert "dialogs.engine" in graph and "dialogs.flow" in graph["dialogs.family"], "the graph is read"
+    graph["dialogs.engine"] = {*graph["dialogs.engine"], "dialogs.family"}  # as a lazy import would add
+    assert any("dialogs.engine" in c and "dialogs.family" in c for c in cycles(graph))
