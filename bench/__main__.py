@@ -14,6 +14,7 @@ import tracemalloc
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from bench.old_danger import find_danger as old_find_danger
 from bot.telegram.render import render as telegram_render
 from bot.vk.render import ClientInfo
 from bot.vk.render import render as vk_render
@@ -108,12 +109,25 @@ def main() -> None:
     data = DialogData(draft=Draft(), history=["menu", "t_danger"])
     tap = Event(kind=EventKind.BUTTON, payload=Payload(step="t_category", value="housing"))
     dumped = data.model_dump_json()
+    find_danger(STORY)  # the dictionaries load once, on first use; a bot pays that at start, not per message
     rows = [
+        (
+            "danger words, 10,000 characters",
+            timed(lambda: find_danger(STORY)),
+            timed(lambda: old_find_danger(STORY)),
+            "the old stem matcher (bench/old_danger)",
+        ),
         (
             "danger words, 10,000 characters",
             timed(lambda: find_danger(STORY)),
             timed(STORY.lower),
             "str.lower() of the same text",
+        ),
+        (
+            "danger words, a short message",
+            timed(lambda: find_danger(SHORT)),
+            timed(lambda: old_find_danger(SHORT)),
+            "the old stem matcher (bench/old_danger)",
         ),
         (
             "danger words, a short message",

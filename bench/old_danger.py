@@ -1,4 +1,6 @@
-"""Spot "words of danger" in what a parent writes, so the bot can offer emergency help at once.
+"""The stem matcher that dialogs/danger.py replaced (issue 18), frozen here only as a speed baseline.
+
+Spot "words of danger" in what a parent writes, so the bot can offer emergency help at once.
 
 The matcher is deliberately generous: a false alarm costs one extra message with hotline numbers,
 a miss may cost a life. Only the commonest everyday phrases that share a stem with a danger word

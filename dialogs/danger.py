@@ -68,9 +68,24 @@ class _Rule:
 class _Table:
     slots: tuple[_Slot, ...]
     rules: tuple[_Rule, ...]
-    # For each slot, the rules that need it: only those are tried on a sentence.
-    rules_by_slot: dict[int, tuple[_Rule, ...]]
+    # Each rule is tried only on a sentence with a word of its rarest slot, its trigger.
+    triggers: tuple[int, ...]
     vocabulary: frozenset[str]
+
+
+# Words so common that a slot holding one of them makes a poor trigger.
+_COMMON: Final = frozenset(
+    "не в во из к с со у на я мы меня нас весь все дом дома день один два три all not me us her him them"
+    " you the my our in up out at it his her home".split()
+)
+
+
+def _trigger(rule: _Rule, slots: list[_Slot]) -> int:
+    def commonness(index: int) -> tuple[bool, int]:
+        slot = slots[index]
+        return (bool(slot.words & _COMMON), len(slot.words) + 10 * len(slot.prefixes))
+
+    return min(rule.slots, key=commonness)
 
 
 def _load(path: Path = _DATA) -> _Table:
@@ -115,12 +130,9 @@ def _load(path: Path = _DATA) -> _Table:
                 unless_after=optional(entry, "unless_after"),
             )
         )
-    by_slot: dict[int, list[_Rule]] = {}
-    for rule in rules:
-        for index in set(rule.slots):
-            by_slot.setdefault(index, []).append(rule)
+    triggers = tuple(_trigger(rule, parsed) for rule in rules)
     vocabulary = frozenset(word for s in parsed for word in s.words)
-    return _Table(tuple(parsed), tuple(rules), {k: tuple(v) for k, v in by_slot.items()}, vocabulary)
+    return _Table(tuple(parsed), tuple(rules), triggers, vocabulary)
 
 
 _TABLE: Final = _load()
@@ -195,8 +207,11 @@ def _repair(word: str) -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=65_536)
-def _slots_of(word: str) -> frozenset[int]:
-    """The slots of the table a word fills, through its dictionary forms; cached, words repeat."""
+def _slots_of(word: str) -> tuple[frozenset[int], frozenset[int]]:
+    """The slots of the table a word fills, through its dictionary forms, and the rules it triggers.
+
+    Cached: words repeat, and this is where the time goes.
+    """
     forms: set[str] = {word}
     if len(word) <= _LONGEST_WORD:
         if _RUSSIAN.fullmatch(word):
@@ -205,7 +220,8 @@ def _slots_of(word: str) -> frozenset[int]:
                 forms |= _repair(word)
         elif word.isascii():
             forms |= _lemmas_en(word)
-    return frozenset(i for i, slot in enumerate(_TABLE.slots) if slot.matches(forms))
+    slots = frozenset(i for i, slot in enumerate(_TABLE.slots) if slot.matches(forms))
+    return slots, frozenset(i for i, trigger in enumerate(_TABLE.triggers) if trigger in slots)
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -248,12 +264,17 @@ def _sentences(text: str) -> Iterator[list[str]]:
     """Lower case, е for ё, look-alike letters unmasked, "n't" as "not"; words of each sentence."""
     # NFKC folds full-width letters; NFD then splits ё and й so that stress marks can be dropped.
     text = unicodedata.normalize("NFKC", text).lower()
+    mixed = False
     if not text.isascii():
         text = unicodedata.normalize("NFC", _INVISIBLE.sub("", unicodedata.normalize("NFD", text)))
         text = text.replace("ё", "е")
+        mixed = bool(_LATIN.search(text))
     text = _NOT.sub(" not", text)
     for sentence in _SENTENCES.split(text):
-        words = [part for token in _WORD.findall(sentence) for part in _split(_unmask(token))]
+        tokens = _WORD.findall(sentence)
+        if mixed:
+            tokens = [_unmask(token) for token in tokens]
+        words = [part for token in tokens for part in _split(token)]
         if words:
             yield words
 
@@ -303,21 +324,21 @@ def _spans(rule: _Rule, where: dict[int, list[int]]) -> Iterator[tuple[int, int]
 
 
 def _in_sentence(words: list[str], found: set[DangerKind]) -> None:
-    slots = [_slots_of(word) for word in words]
+    looked_up = [_slots_of(word) for word in words]
+    candidates = frozenset().union(*(rules for _, rules in looked_up))
+    if not candidates:
+        return
+    slots = [filled for filled, _ in looked_up]
     where: dict[int, list[int]] = {}
     for position, filled in enumerate(slots):
         for slot in filled:
             where.setdefault(slot, []).append(position)
-    tried: set[int] = set()
-    for slot in where:
-        for rule in _TABLE.rules_by_slot.get(slot, ()):
-            if id(rule) in tried or rule.kinds <= found:
-                continue
-            tried.add(id(rule))
-            if all(s in where for s in rule.slots) and any(
-                _allowed(rule, slots, first, last) for first, last in _spans(rule, where)
-            ):
-                found |= rule.kinds
+    for index in sorted(candidates):
+        rule = _TABLE.rules[index]
+        if rule.kinds <= found or not all(s in where for s in rule.slots):
+            continue
+        if any(_allowed(rule, slots, first, last) for first, last in _spans(rule, where)):
+            found |= rule.kinds
 
 
 def find_danger(text: str) -> frozenset[DangerKind]:
