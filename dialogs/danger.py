@@ -62,6 +62,7 @@ class _Rule:
     unless: int | None
     unless_before: int | None
     unless_after: int | None
+    unless_in_sentence: int | None
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,48 @@ class _Table:
 
 # Words so common that a slot holding one of them makes a poor trigger.
 _COMMON: Final = frozenset(
-    "не в во из к с со у на я мы меня нас весь все дом дома день один два три all not me us her him them"
-    " you the my our in up out at it his her home".split()
+    [
+        "не",
+        "в",
+        "во",
+        "из",
+        "к",
+        "с",
+        "со",
+        "у",
+        "на",
+        "я",
+        "мы",
+        "меня",
+        "нас",
+        "весь",
+        "все",
+        "дом",
+        "дома",
+        "день",
+        "один",
+        "два",
+        "три",
+        "all",
+        "not",
+        "me",
+        "us",
+        "her",
+        "him",
+        "them",
+        "you",
+        "the",
+        "my",
+        "our",
+        "in",
+        "up",
+        "out",
+        "at",
+        "it",
+        "his",
+        "her",
+        "home",
+    ]
 )
 
 
@@ -128,6 +169,7 @@ def _load(path: Path = _DATA) -> _Table:
                 unless=optional(entry, "unless"),
                 unless_before=optional(entry, "unless_before"),
                 unless_after=optional(entry, "unless_after"),
+                unless_in_sentence=optional(entry, "unless_in_sentence"),
             )
         )
     triggers = tuple(_trigger(rule, parsed) for rule in rules)
@@ -293,6 +335,7 @@ def _allowed(rule: _Rule, slots: list[frozenset[int]], first: int, last: int) ->
         _has(slots, rule.unless, first - near, last + near + 1)
         or _has(slots, rule.unless_before, first - near, first)
         or _has(slots, rule.unless_after, last + 1, last + near + 1)
+        or _has(slots, rule.unless_in_sentence, 0, len(slots))
     )
 
 
