@@ -18,7 +18,7 @@ from bench.old_danger import find_danger as old_find_danger
 from bot.telegram.render import render as telegram_render
 from bot.vk.render import ClientInfo
 from bot.vk.render import render as vk_render
-from dialogs import engine
+from dialogs import danger, engine
 from dialogs.danger import find_danger
 from dialogs.directory import load_directory
 from dialogs.i18n import Translators
@@ -34,6 +34,13 @@ SHORT = "Помогите, нет денег на еду"
 STORY = ("Муж снова пришёл пьяный, кричал на детей, нам нечего есть, нужны подгузники и смесь. " * 120)[
     :10_000
 ]
+# 10,000 characters of different sentences (the labelled corpus): many distinct words, as in real stories.
+_CORPUS = Path(__file__).parent.parent / "tests" / "data" / "danger_corpus.tsv"
+VARIED = ". ".join(
+    line.split("\t")[0]
+    for line in _CORPUS.read_text("utf-8").splitlines()
+    if line and not line.startswith("#")
+)[:10_000]
 
 
 def timed(fn: Callable[[], object], rounds: int = 7, number: int = 200) -> float:
@@ -55,6 +62,13 @@ async def timed_async(fn: Callable[[], Awaitable[object]], rounds: int = 5, numb
             await fn()
         samples.append((time.perf_counter() - start) / number * 1e6)
     return statistics.median(samples)
+
+
+def danger_cold(text: str) -> object:
+    """The matcher on words it has not seen yet: the per-word cache emptied first."""
+    danger._slots_of.cache_clear()
+    danger._split.cache_clear()
+    return find_danger(text)
 
 
 def context() -> engine.Context:
@@ -110,12 +124,25 @@ def main() -> None:
     tap = Event(kind=EventKind.BUTTON, payload=Payload(step="t_category", value="housing"))
     dumped = data.model_dump_json()
     find_danger(STORY)  # the dictionaries load once, on first use; a bot pays that at start, not per message
+    old = "the old stem matcher (bench/old_danger)"
     rows = [
         (
             "danger words, 10,000 characters",
             timed(lambda: find_danger(STORY)),
             timed(lambda: old_find_danger(STORY)),
-            "the old stem matcher (bench/old_danger)",
+            old,
+        ),
+        (
+            "danger words, 10,000 varied characters",
+            timed(lambda: find_danger(VARIED)),
+            timed(lambda: old_find_danger(VARIED)),
+            old,
+        ),
+        (
+            "  the same, every word seen the first time",
+            timed(lambda: danger_cold(VARIED), rounds=3, number=5),
+            timed(lambda: old_find_danger(VARIED)),
+            old,
         ),
         (
             "danger words, 10,000 characters",

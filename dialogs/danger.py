@@ -15,7 +15,7 @@ import re
 import tomllib
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -48,9 +48,6 @@ class _Slot:
     words: frozenset[str]
     prefixes: tuple[str, ...]
 
-    def matches(self, forms: Iterable[str]) -> bool:
-        return any(form in self.words or form.startswith(self.prefixes) for form in forms)
-
 
 @dataclass(frozen=True)
 class _Rule:
@@ -71,7 +68,10 @@ class _Table:
     rules: tuple[_Rule, ...]
     # Each rule is tried only on a sentence with a word of its rarest slot, its trigger.
     triggers: tuple[int, ...]
-    vocabulary: frozenset[str]
+    # Inverted for speed: word -> the slots it fills, and the (prefix, slot) pairs.
+    slots_by_word: dict[str, frozenset[int]]
+    prefixes: tuple[tuple[str, int], ...]
+    rules_by_trigger: dict[int, frozenset[int]]
 
 
 # Words so common that a slot holding one of them makes a poor trigger.
@@ -173,8 +173,22 @@ def _load(path: Path = _DATA) -> _Table:
             )
         )
     triggers = tuple(_trigger(rule, parsed) for rule in rules)
-    vocabulary = frozenset(word for s in parsed for word in s.words)
-    return _Table(tuple(parsed), tuple(rules), triggers, vocabulary)
+    by_word: dict[str, set[int]] = {}
+    for index, each in enumerate(parsed):
+        for word in each.words:
+            by_word.setdefault(word, set()).add(index)
+    prefixes = tuple((prefix, index) for index, each in enumerate(parsed) for prefix in each.prefixes)
+    by_trigger: dict[int, set[int]] = {}
+    for index, trigger in enumerate(triggers):
+        by_trigger.setdefault(trigger, set()).add(index)
+    return _Table(
+        tuple(parsed),
+        tuple(rules),
+        triggers,
+        {word: frozenset(slots) for word, slots in by_word.items()},
+        prefixes,
+        {trigger: frozenset(rules) for trigger, rules in by_trigger.items()},
+    )
 
 
 _TABLE: Final = _load()
@@ -218,7 +232,7 @@ def _lemmas_en(word: str) -> set[str]:
 def _danger_forms() -> dict[str, frozenset[str]]:
     """Every inflected form of every Russian danger word -> its dictionary forms; for typo repair."""
     forms: dict[str, set[str]] = {}
-    for word in _TABLE.vocabulary:
+    for word in _TABLE.slots_by_word:
         if _RUSSIAN.fullmatch(word):
             for parse in _morph().parse(word)[:2]:
                 for form in parse.lexeme:
@@ -262,8 +276,10 @@ def _slots_of(word: str) -> tuple[frozenset[int], frozenset[int]]:
                 forms |= _repair(word)
         elif word.isascii():
             forms |= _lemmas_en(word)
-    slots = frozenset(i for i, slot in enumerate(_TABLE.slots) if slot.matches(forms))
-    return slots, frozenset(i for i, trigger in enumerate(_TABLE.triggers) if trigger in slots)
+    slots = {slot for form in forms for slot in _TABLE.slots_by_word.get(form, ())}
+    slots.update(slot for prefix, slot in _TABLE.prefixes if any(form.startswith(prefix) for form in forms))
+    rules = frozenset().union(*(_TABLE.rules_by_trigger.get(slot, ()) for slot in slots))
+    return frozenset(slots), rules
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -368,16 +384,22 @@ def _spans(rule: _Rule, where: dict[int, list[int]]) -> Iterator[tuple[int, int]
 
 def _in_sentence(words: list[str], found: set[DangerKind]) -> None:
     looked_up = [_slots_of(word) for word in words]
-    candidates = frozenset().union(*(rules for _, rules in looked_up))
+    rules = _TABLE.rules
+    candidates = [
+        rules[index]
+        for index in sorted(frozenset().union(*(triggered for _, triggered in looked_up)))
+        if not rules[index].kinds <= found
+    ]
     if not candidates:
         return
     slots = [filled for filled, _ in looked_up]
+    # Positions only of the words the candidate rules need: "не", "в", "с" fill many slots.
+    needed = frozenset().union(*(rule.slots for rule in candidates))
     where: dict[int, list[int]] = {}
     for position, filled in enumerate(slots):
-        for slot in filled:
+        for slot in filled & needed:
             where.setdefault(slot, []).append(position)
-    for index in sorted(candidates):
-        rule = _TABLE.rules[index]
+    for rule in candidates:
         if rule.kinds <= found or not all(s in where for s in rule.slots):
             continue
         if any(_allowed(rule, slots, first, last) for first, last in _spans(rule, where)):
