@@ -66,58 +66,18 @@ class _Rule:
 class _Table:
     slots: tuple[_Slot, ...]
     rules: tuple[_Rule, ...]
-    # Each rule is tried only on a sentence with a word of its rarest slot, its trigger.
-    triggers: tuple[int, ...]
     # Inverted for speed: word -> the slots it fills, and the (prefix, slot) pairs.
     slots_by_word: dict[str, frozenset[int]]
     prefixes: tuple[tuple[str, int], ...]
+    # Each rule is tried only on a sentence with a word of its rarest slot, its trigger.
     rules_by_trigger: dict[int, frozenset[int]]
 
 
-# Words so common that a slot holding one of them makes a poor trigger.
+# Words so common that a slot holding one of them makes a poor trigger. One string reads better than
+# forty quoted words, hence the noqa.
 _COMMON: Final = frozenset(
-    [
-        "не",
-        "в",
-        "во",
-        "из",
-        "к",
-        "с",
-        "со",
-        "у",
-        "на",
-        "я",
-        "мы",
-        "меня",
-        "нас",
-        "весь",
-        "все",
-        "дом",
-        "дома",
-        "день",
-        "один",
-        "два",
-        "три",
-        "all",
-        "not",
-        "me",
-        "us",
-        "her",
-        "him",
-        "them",
-        "you",
-        "the",
-        "my",
-        "our",
-        "in",
-        "up",
-        "out",
-        "at",
-        "it",
-        "his",
-        "her",
-        "home",
-    ]
+    "не в во из к с со у на я мы меня нас весь все дом дома день один два три"  # noqa: SIM905
+    " all not me us her him them you the my our in up out at it his home".split()
 )
 
 
@@ -127,6 +87,21 @@ def _trigger(rule: _Rule, slots: list[_Slot]) -> int:
         return (bool(slot.words & _COMMON), len(slot.words) + 10 * len(slot.prefixes))
 
     return min(rule.slots, key=commonness)
+
+
+_KEYS: Final = frozenset(
+    {
+        "kind",
+        "words",
+        "within",
+        "order",
+        "near",
+        "unless",
+        "unless_before",
+        "unless_after",
+        "unless_in_sentence",
+    }
+)
 
 
 def _load(path: Path = _DATA) -> _Table:
@@ -158,6 +133,9 @@ def _load(path: Path = _DATA) -> _Table:
 
     rules = []
     for entry in data["danger"]:
+        # The file is edited by hand: a misspelt key would silently drop an exception or a limit.
+        if unknown := set(entry) - _KEYS or {"kind", "words"} - set(entry):
+            raise ValueError(f"{path.name}: unknown or missing keys {sorted(unknown)} in {entry}")
         kinds = entry["kind"] if isinstance(entry["kind"], list) else [entry["kind"]]
         rules.append(
             _Rule(
@@ -184,7 +162,6 @@ def _load(path: Path = _DATA) -> _Table:
     return _Table(
         tuple(parsed),
         tuple(rules),
-        triggers,
         {word: frozenset(slots) for word, slots in by_word.items()},
         prefixes,
         {trigger: frozenset(rules) for trigger, rules in by_trigger.items()},

@@ -361,3 +361,20 @@ def test_the_situations_file_is_shipped_and_valid() -> None:
         for k in ([entry["kind"]] if isinstance(entry["kind"], str) else entry["kind"])
     }
     assert kinds == {str(kind) for kind in DangerKind}
+
+
+def test_a_misspelt_key_in_the_situations_file_is_refused(tmp_path: Path) -> None:
+    text = danger._DATA.read_text(encoding="utf-8").replace("unless_after =", "unles_after =", 1)
+    (tmp_path / "danger.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match="unles_after"):
+        danger._load(tmp_path / "danger.toml")
+
+
+def test_every_kind_has_a_card_label_in_russian() -> None:
+    from bot.i18n import load_translators
+    from dialogs.cards import DANGER_LABELS
+
+    assert set(DANGER_LABELS) == {str(kind) for kind in DangerKind}
+    russian = load_translators("ru")["ru"]
+    for label in DANGER_LABELS.values():
+        assert russian.gettext(label) != label, label
