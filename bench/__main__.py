@@ -14,10 +14,11 @@ import tracemalloc
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from bench.old_danger import find_danger as old_find_danger
 from bot.telegram.render import render as telegram_render
 from bot.vk.render import ClientInfo
 from bot.vk.render import render as vk_render
-from dialogs import engine
+from dialogs import danger, engine
 from dialogs.assembly import assemble
 from dialogs.danger import find_danger
 from dialogs.directory import load_directory
@@ -34,6 +35,13 @@ SHORT = "Помогите, нет денег на еду"
 STORY = ("Муж снова пришёл пьяный, кричал на детей, нам нечего есть, нужны подгузники и смесь. " * 120)[
     :10_000
 ]
+# 10,000 characters of different sentences (the labelled corpus): many distinct words, as in real stories.
+_CORPUS = Path(__file__).parent.parent / "tests" / "data" / "danger_corpus.tsv"
+VARIED = ". ".join(
+    line.split("\t")[0]
+    for line in _CORPUS.read_text("utf-8").splitlines()
+    if line and not line.startswith("#")
+)[:10_000]
 
 
 def timed(fn: Callable[[], object], rounds: int = 7, number: int = 200) -> float:
@@ -58,6 +66,13 @@ async def timed_async(fn: Callable[[], Awaitable[object]], rounds: int = 5, numb
 
 
 DIALOGS = assemble()
+
+
+def danger_cold(text: str) -> object:
+    """The matcher on words it has not seen yet: the per-word cache emptied first."""
+    danger._slots_of.cache_clear()
+    danger._split.cache_clear()
+    return find_danger(text)
 
 
 def context() -> engine.Context:
@@ -113,12 +128,38 @@ def main() -> None:
     data = DialogData(draft=Draft(), history=["menu", "t_danger"])
     tap = Event(kind=EventKind.BUTTON, payload=Payload(step="t_category", value="housing"))
     dumped = data.model_dump_json()
+    find_danger(STORY)  # the dictionaries load once, on first use; a bot pays that at start, not per message
+    old = "the old stem matcher (bench/old_danger)"
     rows = [
+        (
+            "danger words, 10,000 characters",
+            timed(lambda: find_danger(STORY)),
+            timed(lambda: old_find_danger(STORY)),
+            old,
+        ),
+        (
+            "danger words, 10,000 varied characters",
+            timed(lambda: find_danger(VARIED)),
+            timed(lambda: old_find_danger(VARIED)),
+            old,
+        ),
+        (
+            "  the same, every word seen the first time",
+            timed(lambda: danger_cold(VARIED), rounds=3, number=5),
+            timed(lambda: old_find_danger(VARIED)),
+            old,
+        ),
         (
             "danger words, 10,000 characters",
             timed(lambda: find_danger(STORY)),
             timed(STORY.lower),
             "str.lower() of the same text",
+        ),
+        (
+            "danger words, a short message",
+            timed(lambda: find_danger(SHORT)),
+            timed(lambda: old_find_danger(SHORT)),
+            "the old stem matcher (bench/old_danger)",
         ),
         (
             "danger words, a short message",

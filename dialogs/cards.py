@@ -32,6 +32,9 @@ DANGER_LABELS = {
     "child_alone": N_("a child left alone"),
     "missing": N_("a missing child"),
     "medical": N_("a medical emergency"),
+    "sexual_abuse": N_("sexual abuse"),
+    "confinement": N_("locked in, not let out"),
+    "neglect": N_("a child neglected, hungry or out in the cold"),
 }
 
 

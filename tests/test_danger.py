@@ -1,4 +1,5 @@
-import re
+import tomllib
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -9,6 +10,19 @@ from dialogs.danger import DangerKind, find_danger, is_dangerous
 
 V, T, S = DangerKind.VIOLENCE, DangerKind.THREAT, DangerKind.SUICIDE
 A, M, H = DangerKind.CHILD_ALONE, DangerKind.MISSING, DangerKind.MEDICAL
+X, C, N = DangerKind.SEXUAL_ABUSE, DangerKind.CONFINEMENT, DangerKind.NEGLECT
+
+# Sentences the stem matcher missed when tried as a new user would (issue 18).
+ONCE_MISSED: list[tuple[str, DangerKind]] = [
+    ("дочка выпила таблетки, много", H),
+    ("Отец трогает дочь, она боится идти домой", X),
+    ("Нас выгнали на улицу ночью, мороз, ребенку 2 месяца, идти некуда", N),
+    ("Мама в запое, дети голодные третьи сутки", N),
+    ("партнёр запер меня с детьми и не выпускает", C),
+    ("подруга сказала, что утопит ребенка", T),
+]
+# ... and everyday sentences it raised an alarm on.
+ONCE_FALSE_ALARMS = ["сын играет в стрелялки, убивает монстров", "кровь из носа у сына бывает часто"]
 
 POSITIVES: list[tuple[str, DangerKind]] = [
     # violence
@@ -159,6 +173,16 @@ POSITIVES: list[tuple[str, DangerKind]] = [
     ("there is blood everywhere", H),
     ("a seizure", H),
     ("swallowed a battery", H),
+    # sexual abuse
+    ("отчим изнасиловал дочь", X),
+    ("сосед домогается до дочери", X),
+    ("sexual abuse of my daughter", X),
+    # confinement
+    ("муж держит нас взаперти", C),
+    ("he locked us in the flat", C),
+    # neglect, a family out in the cold
+    ("дети голодные уже два дня", N),
+    ("we were kicked out, nowhere to sleep tonight with the baby", N),
 ]
 
 NEGATIVES = [
@@ -244,19 +268,22 @@ OBFUSCATIONS: list[tuple[str, DangerKind]] = [
     ("НЕ   ХОЧУ\n\tЖИТЬ", S),
     ("«бьёт»", V),
     ("(нож)", T),
+    ("Hе хочу жить", S),  # Latin H
+    ("МУЖ БЬЕТ,УГРОЖАЕТ УБИТЬ", V),  # all caps, no "ё", no space after a comma
+    ("муж избевает детей", V),  # a typo the dictionary does not know
     ("😭бьёт😭", V),
     ("ｋｎｉｆｅ", T),  # full-width letters
     ("не дышит!!!", H),
 ]
 
 
-@pytest.mark.parametrize(("text", "kind"), POSITIVES + HOMOGLYPHS + OBFUSCATIONS)
+@pytest.mark.parametrize(("text", "kind"), POSITIVES + HOMOGLYPHS + OBFUSCATIONS + ONCE_MISSED)
 def test_finds_danger(text: str, kind: DangerKind) -> None:
     assert kind in find_danger(text)
     assert is_dangerous(text)
 
 
-@pytest.mark.parametrize("text", NEGATIVES)
+@pytest.mark.parametrize("text", NEGATIVES + ONCE_FALSE_ALARMS)
 def test_everyday_requests_are_not_danger(text: str) -> None:
     assert find_danger(text) == frozenset()
     assert not is_dangerous(text)
@@ -290,6 +317,9 @@ def test_every_kind_has_examples() -> None:
         "child_alone",
         "missing",
         "medical",
+        "sexual_abuse",
+        "confinement",
+        "neglect",
     }
 
 
@@ -297,14 +327,6 @@ def test_hostile_input_does_not_raise() -> None:
     for text in ["\x00\x01\x7f", "\ud800", "\u200b" * 1000, "а" * 1_000_000, "бьёт " * 100_000, "(" * 1000]:
         assert isinstance(find_danger(text), frozenset)
     assert find_danger("бьёт " * 100_000) == {V}
-
-
-def _reference(text: str) -> frozenset[DangerKind]:
-    """The slow obvious way: every pattern searched over the whole text."""
-    normal = danger._normalise(text)
-    return frozenset(
-        kind for kind, stems in danger._STEMS.items() if re.search(r"\b(?:" + "|".join(stems) + ")", normal)
-    )
 
 
 _VOCABULARY = sorted(
@@ -325,17 +347,34 @@ def test_never_raises_and_returns_kinds(text: str) -> None:
 @settings(max_examples=20, deadline=None)
 @given(st.text(min_size=1, max_size=200) | _messages, st.integers(500, 5_000))
 def test_huge_texts(chunk: str, times: int) -> None:
+    # Situations are found among nearby words, so a long repetition says what a short one says.
     text = " ".join([chunk] * times)
-    assert find_danger(text) == _reference(text)
+    assert find_danger(text) == find_danger(" ".join([chunk] * 30))
 
 
-@settings(max_examples=300)
-@given(_messages)
-def test_word_start_index_misses_nothing(text: str) -> None:
-    # The prefilter by word beginnings must agree with plainly searching every pattern everywhere.
-    assert find_danger(text) == _reference(text)
+def test_the_situations_file_is_shipped_and_valid() -> None:
+    assert danger._DATA.is_relative_to(Path(danger.__file__).parent)
+    data = tomllib.loads(danger._DATA.read_text(encoding="utf-8"))
+    kinds = {
+        k
+        for entry in data["danger"]
+        for k in ([entry["kind"]] if isinstance(entry["kind"], str) else entry["kind"])
+    }
+    assert kinds == {str(kind) for kind in DangerKind}
 
 
-def test_index_misses_nothing_on_examples() -> None:
-    for text, _ in POSITIVES + HOMOGLYPHS + OBFUSCATIONS:
-        assert find_danger(text) == _reference(text), text
+def test_a_misspelt_key_in_the_situations_file_is_refused(tmp_path: Path) -> None:
+    text = danger._DATA.read_text(encoding="utf-8").replace("unless_after =", "unles_after =", 1)
+    (tmp_path / "danger.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match="unles_after"):
+        danger._load(tmp_path / "danger.toml")
+
+
+def test_every_kind_has_a_card_label_in_russian() -> None:
+    from bot.i18n import load_translators
+    from dialogs.cards import DANGER_LABELS
+
+    assert set(DANGER_LABELS) == {str(kind) for kind in DangerKind}
+    russian = load_translators("ru")["ru"]
+    for label in DANGER_LABELS.values():
+        assert russian.gettext(label) != label, label
