@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import Connection, event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.util import await_only
 
 from storage.db import session_factory
 from storage.desk import AuditLog, BindingsRepository, ChatMigrations, PostsRepository, RelayLog
@@ -32,16 +35,81 @@ class UnitOfWork:
 
 
 class Database:
-    """Owns the session factory; ``async with db.uow() as uow`` commits on success, rolls back on error."""
+    """Owns the session factory; ``async with db.uow() as uow`` commits on success, rolls back on error.
+
+    On SQLite, writes are serialised in the process (DESIGN.md): a unit of work takes the database's
+    one write lock, an ``asyncio.Lock``, just before its first write statement and keeps it until its
+    commit or rollback. Pooled connections then never meet on SQLite's own lock, whose busy handler
+    sleeps and retries (a burst of families spent most of its time asleep there). Reads take no lock:
+    WAL lets them run beside the writer. PostgreSQL keeps its pool and its own row locks.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions: async_sessionmaker[Any] = session_factory(engine)
+        self._writer: WriteLock | None = None
+        if engine.dialect.name == "sqlite":
+            self._writer = WriteLock()
+            event.listen(engine.sync_engine, "before_cursor_execute", self._writer.before_execute)
 
     @asynccontextmanager
     async def uow(self) -> AsyncIterator[UnitOfWork]:
-        async with self._sessions() as session, session.begin():
-            yield UnitOfWork(session)
+        if self._writer is None:
+            async with self._sessions() as session, session.begin():
+                yield UnitOfWork(session)
+            return
+        writer = self._writer
+        async with self._sessions() as session:
+            info: dict[Any, Any] = {}
+            try:
+                async with session.begin():
+                    info = writer.bind(await session.connection())
+                    yield UnitOfWork(session)
+            finally:
+                # After the commit (or the rollback): the next writer finds the file unlocked.
+                writer.release(info)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+_HOLDS = "storage.uow.holds_write_lock"
+_READS = ("SELECT", "PRAGMA")
+
+
+class WriteLock:
+    """The process's one SQLite writer; see ``Database``.
+
+    The lock is taken inside SQLAlchemy's synchronous execution (a greenlet under the AsyncSession),
+    where ``await_only`` may wait on the event loop. Each unit of work has its own pooled connection
+    for its whole life, so the connection's ``info`` says whether this unit of work holds the lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+
+    def bind(self, connection: AsyncConnection) -> dict[Any, Any]:
+        """Mark the connection as a unit of work's; its ``info`` is then the unit's lock state."""
+        connection.info[_HOLDS] = False
+        return connection.info
+
+    def before_execute(
+        self, conn: Connection, _cursor: Any, statement: str, *_args: Any, **_kwargs: Any
+    ) -> None:
+        info = conn.info
+        if info.get(_HOLDS) is not False or statement.lstrip()[:6].upper().startswith(_READS):
+            return  # holds it already, is not a unit of work (migrations), or only reads
+        task = asyncio.current_task()
+        if task is not None and task is self._owner:
+            # The same task already writes in another unit of work: waiting here would wait for
+            # itself (SQLite would answer "database is locked" after its busy timeout).
+            raise RuntimeError("a unit of work nested in another one must not write on SQLite")
+        await_only(self._lock.acquire())
+        self._owner = task
+        info[_HOLDS] = True
+
+    def release(self, info: dict[Any, Any]) -> None:
+        if info.pop(_HOLDS, False):
+            self._owner = None
+            self._lock.release()

@@ -1,0 +1,75 @@
+"""The bots the burst benchmark measures, each run in a child process so its RSS is its own.
+
+`python -m bench.burst_bots echo URL` runs a bare aiogram echo bot; `python -m bench.burst_bots app URL DB_URL`
+runs this project's whole `Application` (Telegram only). Both poll the Bot API at URL until SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+# The baseline is a bare aiogram bot, outside the project's layers: it imports aiogram directly.
+from aiogram import Bot, Dispatcher, Router  # noqa: TID251
+from aiogram.client.session.aiohttp import AiohttpSession  # noqa: TID251
+from aiogram.client.telegram import TelegramAPIServer  # noqa: TID251
+from aiogram.types import Message  # noqa: TID251
+
+TOKEN = "123456:BENCH-token_for_the_emulator"  # noqa: S105 - the emulator accepts any well-formed token
+
+
+async def _until_terminated() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def echo(api_url: str) -> None:
+    bot = Bot(token=TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api_url)))
+    router = Router(name="echo")
+
+    @router.message()
+    async def answer(message: Message) -> None:
+        await message.answer(message.text or "?")
+
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    polling = asyncio.create_task(dispatcher.start_polling(bot, polling_timeout=10, handle_signals=False))
+    await _until_terminated()
+    await dispatcher.stop_polling()
+    await polling
+
+
+async def app(api_url: str, database_url: str) -> None:
+    from bot.app import Application  # noqa: PLC0415 - the echo bot must not pay for importing it
+    from bot.config import Settings  # noqa: PLC0415
+
+    settings = Settings(
+        bot_token=TOKEN,
+        telegram_api_url=api_url,
+        database_url=database_url,
+        consent_version="bench-1",
+        redis_url=None,
+        webhook_url=None,
+    )
+    application = Application(settings)
+    await application.start()
+    try:
+        await _until_terminated()
+    finally:
+        await application.stop()
+
+
+def main() -> None:
+    kind, api_url, *rest = sys.argv[1:]
+    if kind == "echo":
+        asyncio.run(echo(api_url))
+    else:
+        asyncio.run(app(api_url, rest[0]))
+
+
+if __name__ == "__main__":
+    main()

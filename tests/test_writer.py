@@ -1,0 +1,151 @@
+"""SQLite writes are serialised in the process (DESIGN.md), on a real SQLite file.
+
+SQLite's busy timeout is set to 0 here, so two connections that ever met on SQLite's own write lock
+would fail at once with "database is locked" instead of hiding it behind the busy handler's sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from storage.db import create_engine, migrate
+from storage.uow import Database
+from storage.vocabulary import Platform
+
+
+def _no_busy_wait(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=0")
+    cursor.close()
+
+
+@pytest.fixture
+async def sqlite(tmp_path: Path) -> AsyncIterator[Database]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'writer.sqlite3'}")
+    event.listen(engine.sync_engine, "connect", _no_busy_wait)  # after the project's own pragmas
+    database = Database(engine)
+    await migrate(database.engine)
+    yield database
+    await database.dispose()
+
+
+async def test_many_concurrent_units_of_work_all_commit_one_writer_at_a_time(sqlite: Database) -> None:
+    writing: list[int] = []  # who is between their first write and their commit
+    overlaps: list[tuple[int, ...]] = []
+
+    async def family(n: int) -> None:
+        async with sqlite.uow() as uow:
+            await uow.dialogs.load(f"tg:{n}")  # a read first, as an update does
+            assert await uow.updates.first_time(Platform.TELEGRAM, n)
+            writing.append(n)
+            if len(writing) > 1:
+                overlaps.append(tuple(writing))
+            await asyncio.sleep(0.001)  # hand the loop to everyone else mid-transaction
+            await uow.dialogs.save(f"tg:{n}", "menu", {"n": n})
+            await asyncio.sleep(0)
+            await uow.dialogs.save(f"tg:{n}", "t_category", {"n": n})
+            writing.remove(n)
+
+    await asyncio.gather(*(family(n) for n in range(200)))  # a "database is locked" would raise here
+
+    assert overlaps == []
+    async with sqlite.uow() as uow:
+        for n in range(200):
+            assert await uow.dialogs.load(f"tg:{n}") == ("t_category", {"n": n})
+            assert not await uow.updates.first_time(Platform.TELEGRAM, n)
+
+
+async def test_reads_run_beside_a_writer(sqlite: Database) -> None:
+    wrote = asyncio.Event()
+    finish = asyncio.Event()
+
+    async def writer() -> None:
+        async with sqlite.uow() as uow:
+            await uow.dialogs.save("tg:1", "menu", {})
+            wrote.set()
+            await finish.wait()
+
+    task = asyncio.create_task(writer())
+    await wrote.wait()
+    async with asyncio.timeout(5), sqlite.uow() as uow:  # would wait for the writer if reads locked
+        assert await uow.dialogs.load("tg:1") is None  # WAL: the writer's row is not committed yet
+    finish.set()
+    await task
+    async with sqlite.uow() as uow:
+        assert await uow.dialogs.load("tg:1") == ("menu", {})
+
+
+async def test_a_failed_unit_of_work_rolls_back_and_lets_the_next_writer_in(sqlite: Database) -> None:
+    with pytest.raises(ValueError, match="boom"):
+        async with sqlite.uow() as uow:
+            await uow.dialogs.save("tg:1", "menu", {})
+            raise ValueError("boom")
+    async with asyncio.timeout(5), sqlite.uow() as uow:
+        await uow.dialogs.save("tg:2", "menu", {})
+    async with sqlite.uow() as uow:
+        assert await uow.dialogs.load("tg:1") is None
+        assert await uow.dialogs.load("tg:2") == ("menu", {})
+
+
+async def test_a_writer_cancelled_while_waiting_does_not_keep_the_lock(sqlite: Database) -> None:
+    wrote = asyncio.Event()
+    finish = asyncio.Event()
+
+    async def holder() -> None:
+        async with sqlite.uow() as uow:
+            await uow.dialogs.save("tg:1", "menu", {})
+            wrote.set()
+            await finish.wait()
+
+    async def waiter() -> None:
+        async with sqlite.uow() as uow:
+            await uow.dialogs.save("tg:2", "menu", {})
+
+    first = asyncio.create_task(holder())
+    await wrote.wait()
+    second = asyncio.create_task(waiter())
+    await asyncio.sleep(0.05)
+    second.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    finish.set()
+    await first
+    async with asyncio.timeout(5), sqlite.uow() as uow:
+        await uow.dialogs.save("tg:3", "menu", {})
+        assert await uow.dialogs.load("tg:2") is None
+
+
+async def test_a_nested_writer_in_the_same_task_fails_at_once_instead_of_waiting_for_itself(
+    sqlite: Database,
+) -> None:
+    async with asyncio.timeout(5):
+        async with sqlite.uow() as outer:
+            await outer.dialogs.save("tg:1", "menu", {})
+            with pytest.raises(RuntimeError, match="nested"):
+                async with sqlite.uow() as inner:
+                    await inner.dialogs.save("tg:2", "menu", {})
+            async with sqlite.uow() as reader:  # reading inside is fine
+                assert await reader.dialogs.load("tg:2") is None
+    async with sqlite.uow() as uow:
+        assert await uow.dialogs.load("tg:1") == ("menu", {})
+
+
+async def test_postgresql_keeps_its_pool_without_a_process_lock(db: Database) -> None:
+    """On PostgreSQL (when TEST_POSTGRES_URL is set) two writers overlap; the database orders them."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL runs only with TEST_POSTGRES_URL")
+    both = asyncio.Barrier(2)
+
+    async def write(n: int) -> None:
+        async with db.uow() as uow:
+            await uow.dialogs.save(f"tg:{n}", "menu", {})
+            async with asyncio.timeout(5):
+                await both.wait()  # both are inside a write transaction at the same time
+
+    await asyncio.gather(write(1), write(2))
