@@ -13,15 +13,18 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings, parse_duration, parse_ids
-from bot.housekeeping import create_scheduler
 from bot.i18n import load_translators
+from bot.scheduler import create_scheduler
 from bot.telegram.app import TelegramTransport, create_bot, create_dispatcher
 from bot.vk.transport import VkTiming, VkTransport
 from dialogs.directory import load_directory
+from handlers.background import Background
 from handlers.bindings import BindingDesk
 from handlers.conversation import ConversationService, ConversationSettings
 from handlers.delivery import DeliverySettings, DeliveryWorker
+from handlers.housekeeping import Housekeeping
 from handlers.inflight import InFlight
+from handlers.pacer import PriorityPacer
 from handlers.ports import Messenger
 from handlers.relay import ThreadRelay
 from handlers.sla import SlaSettings, SlaWatch
@@ -50,8 +53,8 @@ class Application:
         self._vk_timing = vk_timing or VkTiming()
         self.delivery: DeliveryWorker | None = None
         self.sla: SlaWatch | None = None
-        self._delivery_task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
+        self.pacer: PriorityPacer | None = None
+        self.background: Background | None = None
         # Everything taken from a platform (updates, a tick) finishes before the database closes.
         self.in_flight = InFlight()
         self.db: Database | None = None
@@ -80,17 +83,18 @@ class Application:
                 "Telegram is off: requests are saved, but no coordinators' chat can get them until "
                 "BOT_TOKEN is set (coordinators' chats are Telegram groups in this version)"
             )
+        delivery_settings = replace(
+            DeliverySettings(default_chat=default_chat, locale=settings.default_locale),
+            **self._delivery_overrides,
+        )
+        # One pacer for every outbound message of this process (see handlers/pacer.py).
+        self.pacer = PriorityPacer(delivery_settings.pacer_settings())
         self.delivery = DeliveryWorker(
             self.db,
             messengers=messengers,
             translators=translators,
-            settings=replace(
-                DeliverySettings(
-                    default_chat=default_chat,
-                    locale=settings.default_locale,
-                ),
-                **self._delivery_overrides,
-            ),
+            settings=delivery_settings,
+            pacer=self.pacer,
         )
         desk = TicketDesk(
             self.db,
@@ -164,22 +168,24 @@ class Application:
                 locale=settings.default_locale,
             ),
             in_flight=in_flight,
+            pacer=self.pacer,
         )
+        # Every background job, registered once; APScheduler only ticks them.
+        self.background = Background([self.delivery, self.sla, Housekeeping(self.db)], in_flight=in_flight)
         # The transports first: a token the platform refuses stops the start before anything runs.
         if self.telegram is not None:
             await self.telegram.start()
         if self.vk is not None:
             await self.vk.start()
-        self._scheduler = create_scheduler(self.db, self.sla, in_flight=in_flight)
+        self._scheduler = create_scheduler(self.background)
         self._scheduler.start()
-        self._delivery_task = asyncio.create_task(self.delivery.run(self._stopping), name="delivery")
 
     async def stop(self) -> None:
-        self._stopping.set()
         if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)  # no new ticks; a running one is tracked below
-        if self._delivery_task is not None:
-            await self._delivery_task  # it finishes the row in hand; the rest waits in the outbox
+            self._scheduler.shutdown(wait=False)  # no new ticks
+        if self.background is not None:
+            # Running ticks finish the row in hand; the rest waits in our tables for the next start.
+            await self.background.stop(timeout=DRAIN_TIMEOUT)
         if self.telegram is not None:
             await self.telegram.stop_polling()
         if self.vk is not None:
@@ -195,9 +201,6 @@ class Application:
         log.info("stopped")
 
     def failure(self) -> BaseException | None:
-        task = self._delivery_task
-        if task is not None and task.done() and not task.cancelled() and task.exception() is not None:
-            return task.exception()
         for transport in (self.telegram, self.vk):
             if transport is not None and transport.failed is not None:
                 return transport.failed
