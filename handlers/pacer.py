@@ -57,22 +57,20 @@ class Budget(Protocol):
 class MemoryBudget:
     """pyrate-limiter's in-memory buckets, one per key; idle ones are dropped now and then."""
 
-    SWEEP_EVERY = 1000  # spends between sweeps of idle buckets (a private chat's bucket, say)
-
-    def __init__(self) -> None:
+    def __init__(self, *, sweep_every: int = 1000) -> None:
         self._buckets: dict[str, InMemoryBucket] = {}
+        self._sweep_every = sweep_every  # spends between sweeps of idle buckets (a private chat's, say)
         self._spends = 0
 
     async def spend(self, key: str, limit: Limit, now: float) -> float:
         ms = int(now * 1000)
+        self._spends += 1
+        if self._spends % self._sweep_every == 0:
+            await self._sweep(ms)
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = InMemoryBucket(
-                [Rate(limit.count, max(1, int(limit.seconds * 1000)))]
-            )
-        self._spends += 1
-        if self._spends % self.SWEEP_EVERY == 0:
-            await self._sweep(ms)
+            rate = Rate(limit.count, max(1, int(limit.seconds * 1000)))
+            bucket = self._buckets[key] = InMemoryBucket([rate])
         item = RateItem(key, ms)
         if await _value(bucket.put(item)):
             return 0.0
