@@ -70,7 +70,7 @@ async def test_a_failing_round_is_logged_and_the_next_tick_goes_on(caplog: pytes
     assert await runner.tick("counting") == 1
 
 
-async def test_a_wake_during_a_round_is_not_lost_and_stop_waits() -> None:
+async def test_a_wake_during_a_round_is_not_lost() -> None:
     job = Counting()
     job.gate = asyncio.Event()
     runner = Background([job])
@@ -78,13 +78,27 @@ async def test_a_wake_during_a_round_is_not_lost_and_stop_waits() -> None:
     await asyncio.sleep(0)
     assert job.rounds == 1
     assert await runner.tick("counting") == 0, "one round at a time per job"
-    job.work = 1
-    job.wake()  # something new while the round is running
+    job.wake()  # something new while the round is running: it finds nothing, but looks again
+    job.gate.set()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert job.rounds == 2
+    await runner.stop(timeout=5)
+    assert job.rounds == 2, "then it stops: nothing more was asked"
+
+
+async def test_stop_waits_for_the_running_tick_and_halts_the_jobs() -> None:
+    job = Counting(work=5)
+    job.gate = asyncio.Event()
+    runner = Background([job])
+    ticking = asyncio.create_task(runner.tick("counting"))
+    await asyncio.sleep(0)
     stopping = asyncio.create_task(runner.stop(timeout=5))
     await asyncio.sleep(0)
     assert not stopping.done(), "a shutdown waits for the running tick"
     job.gate.set()
     await asyncio.wait_for(stopping, 5)
+    assert await ticking == 1, "the round in hand finishes; the rest waits for the next start"
     assert job.halted
     assert await runner.tick("counting") == 0, "no ticks after stop"
 
