@@ -13,19 +13,22 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings, parse_duration, parse_ids
-from bot.housekeeping import create_scheduler
 from bot.i18n import load_translators
+from bot.scheduler import create_scheduler
 from bot.telegram.app import TelegramTransport, create_bot, create_dispatcher
 from bot.transport import Transport
 from bot.vk.transport import VkTiming, VkTransport
 from dialogs.assembly import assemble
 from dialogs.directory import load_directory
 from dialogs.i18n import Translators
+from handlers.background import Background
 from handlers.bindings import BindingDesk
 from handlers.conversation import ConversationService, ConversationSettings
 from handlers.cursors import Cursors
 from handlers.delivery import DeliverySettings, DeliveryWorker
+from handlers.housekeeping import Housekeeping
 from handlers.inflight import InFlight
+from handlers.pacer import PriorityPacer
 from handlers.ports import Messenger
 from handlers.relay import ThreadRelay
 from handlers.router import InboundRouter
@@ -55,8 +58,8 @@ class Application:
         self._vk_timing = vk_timing or VkTiming()
         self.delivery: DeliveryWorker | None = None
         self.sla: SlaWatch | None = None
-        self._delivery_task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
+        self.pacer: PriorityPacer | None = None
+        self.background: Background | None = None
         # Everything taken from a platform (updates, a tick) finishes before the database closes.
         self.in_flight = InFlight()
         self.db: Database | None = None
@@ -84,17 +87,19 @@ class Application:
                 "Telegram is off: requests are saved, but no coordinators' chat can get them until "
                 "BOT_TOKEN is set (coordinators' chats are Telegram groups in this version)"
             )
+        delivery_settings = replace(
+            DeliverySettings(default_chat=default_chat, locale=settings.default_locale),
+            **self._delivery_overrides,
+        )
+        # One pacer for every outbound message of this process (see handlers/pacer.py).
+        self.pacer = PriorityPacer(delivery_settings.pacer_settings())
         self.delivery = DeliveryWorker(
             self.db,
             messengers=messengers,
             translators=translators,
-            settings=replace(
-                DeliverySettings(
-                    default_chat=default_chat,
-                    locale=settings.default_locale,
-                ),
-                **self._delivery_overrides,
-            ),
+            settings=delivery_settings,
+            pacer=self.pacer,
+            directory=directory,
         )
         desk = TicketDesk(
             self.db,
@@ -106,6 +111,7 @@ class Application:
             default_chat=default_chat,
             on_outbox=self.delivery.wake,
             in_flight=in_flight,
+            pacer=self.pacer,
         )
         bindings = BindingDesk(
             self.db,
@@ -127,6 +133,7 @@ class Application:
         conversation = ConversationService(
             self.db,
             dialogs=assemble(),
+            pacer=self.pacer,
             messengers=messengers,
             translators=translators,
             directory=directory,
@@ -160,20 +167,22 @@ class Application:
                 locale=settings.default_locale,
             ),
             in_flight=in_flight,
+            pacer=self.pacer,
         )
+        # Every background job, registered once; APScheduler only ticks them.
+        self.background = Background([self.delivery, self.sla, Housekeeping(self.db)], in_flight=in_flight)
         # The transports first: a token the platform refuses stops the start before anything runs.
         for transport in self.transports:
             await transport.start()
-        self._scheduler = create_scheduler(self.db, self.sla, in_flight=in_flight)
+        self._scheduler = create_scheduler(self.background)
         self._scheduler.start()
-        self._delivery_task = asyncio.create_task(self.delivery.run(self._stopping), name="delivery")
 
     async def stop(self) -> None:
-        self._stopping.set()
         if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)  # no new ticks; a running one is tracked below
-        if self._delivery_task is not None:
-            await self._delivery_task  # it finishes the row in hand; the rest waits in the outbox
+            self._scheduler.shutdown(wait=False)  # no new ticks
+        if self.background is not None:
+            # Running ticks finish the row in hand; the rest waits in our tables for the next start.
+            await self.background.stop(timeout=DRAIN_TIMEOUT)
         for transport in self.transports:
             await transport.stop_listening()
         # Updates already taken from the platforms will not be sent again: finish them first.
@@ -185,9 +194,6 @@ class Application:
         log.info("stopped")
 
     def failure(self) -> BaseException | None:
-        task = self._delivery_task
-        if task is not None and task.done() and not task.cancelled() and task.exception() is not None:
-            return task.exception()
         for transport in self.transports:
             if transport.failed is not None:
                 return transport.failed

@@ -32,10 +32,19 @@ from dialogs.primitives import (
 from dialogs.state import PersonView, TicketView
 from handlers import effects
 from handlers.inflight import InFlight
+from handlers.pacer import NoPacer, Pacer, Priority
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import Person, Ticket, utcnow
 from storage.uow import Database, UnitOfWork
-from storage.vocabulary import Category, Platform, TicketStatus, parse_person_key, person_key
+from storage.vocabulary import (
+    Category,
+    ChatKind,
+    ChatRef,
+    Platform,
+    TicketStatus,
+    parse_person_key,
+    person_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +124,11 @@ class ConversationService:
         clock: Callable[[], datetime] = utcnow,
         on_outbox: Callable[[], None] | None = None,
         in_flight: InFlight | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self._db = db
         self._dialogs = dialogs
+        self._pacer = pacer or NoPacer()
         self._on_outbox = on_outbox
         self._messengers = messengers
         self._translators = translators
@@ -272,6 +283,7 @@ class ConversationService:
     async def _after_commit(self, target: _Target, committed: _Committed) -> None:
         messenger = self._messengers[target.platform]
         incoming = target.incoming
+        chat = ChatRef(target.platform, target.chat_id, ChatKind.PRIVATE)
         sent: list[int] = []
         try:
             for index, screen in enumerate(committed.outcome.screens):
@@ -285,6 +297,8 @@ class ConversationService:
                 ):
                     continue
                 dedup = None if target.dedup is None else f"{target.dedup}:{index}"
+                # A reply to a person who just wrote goes first; what the system starts is paced.
+                await self._pacer.wait(chat, Priority.REPLY if incoming is not None else Priority.SCHEDULED)
                 sent += await messenger.send(target.chat_id, screen, dedup=dedup)
         except RecipientUnreachableError:
             log.info("a person is unreachable; marking them so")

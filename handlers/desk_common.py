@@ -8,16 +8,18 @@ from dataclasses import dataclass, field
 
 from dialogs.cards import CardView
 from dialogs.primitives import Payload, Screen
+from handlers.pacer import Pacer, Priority
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import Ticket
 from storage.uow import UnitOfWork
 from storage.vocabulary import (
     Category,
+    ChatRef,
     ContactMethod,
+    OutboxKind,
     Outcome,
     Platform,
     TicketStatus,
-    parse_person_key,
     person_key,
 )
 
@@ -110,15 +112,33 @@ async def send_quietly(
     *,
     reply_to: int | None = None,
     thread_id: int | None = None,
+    pacer: Pacer | None = None,
+    priority: Priority = Priority.DESK,
 ) -> bool:
     """A message to a coordinators' or admin's chat whose failure harms nobody: log it and go on."""
-    platform, chat_id = parse_person_key(chat)
-    messenger = messengers.get(platform)
+    ref = ChatRef.parse(chat)
+    messenger = messengers.get(ref.platform)
     if messenger is None:
         return False
+    if pacer is not None:
+        await pacer.wait(ref, priority)
     try:
-        await messenger.send(chat_id, screen, reply_to=reply_to, thread_id=thread_id)
+        await messenger.send(ref.id, screen, reply_to=reply_to, thread_id=thread_id)
     except (RecipientUnreachableError, DeliveryFailedError) as exc:
         log.warning("a message to a coordinators' or admin's chat was not delivered (%s)", type(exc).__name__)
         return False
     return True
+
+
+async def follow_chat_move(uow: UnitOfWork, old: str, new: str) -> list[int]:
+    """A coordinators' group became a supergroup: the one policy for it, wherever we learn of it.
+
+    Tickets, bindings and the default chat follow it; the cards of open tickets are posted anew
+    there through the outbox (message ids do not carry over); the move is audited. Returns those
+    tickets.
+    """
+    moved = await uow.migrations.record(old, new)
+    for ticket_id in moved:
+        await uow.outbox.add(OutboxKind.TICKET_CREATED, ticket_id, urgent=False, payload={"migrated": True})
+    await uow.audit.add("system", "chat_migrated", chat=new, details={"from": old})
+    return moved

@@ -10,13 +10,13 @@ from datetime import datetime
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
 from dialogs.texts import esc
-from handlers.desk_common import Outbound, prompt_key, send_quietly
+from handlers.desk_common import Outbound, follow_chat_move, prompt_key, send_quietly
 from handlers.inflight import InFlight
 from handlers.ports import DeliveryFailedError, MessageGoneError, Messenger, RecipientUnreachableError
 from handlers.tickets import TicketDesk
 from storage.models import RelayedMessage, Ticket, utcnow
 from storage.uow import Database, UnitOfWork
-from storage.vocabulary import OutboxKind, Outcome, Platform, TicketStatus, parse_person_key, person_key
+from storage.vocabulary import Outcome, Platform, TicketStatus, parse_person_key, person_key
 
 log = logging.getLogger(__name__)
 NOTE_COMMAND = "/note"
@@ -67,13 +67,8 @@ class ThreadRelay:
 
     async def migrated(self, platform: Platform, old_chat_id: int, new_chat_id: int) -> None:
         """Telegram says a group became a supergroup: tickets, cards and the default chat follow it."""
-        old, new = person_key(platform, old_chat_id), person_key(platform, new_chat_id)
         async with self._db.uow() as uow:
-            for ticket_id in await uow.migrations.record(old, new):  # their cards are posted anew there
-                await uow.outbox.add(
-                    OutboxKind.TICKET_CREATED, ticket_id, urgent=False, payload={"migrated": True}
-                )
-            await uow.audit.add("system", "chat_migrated", chat=new, details={"from": old})
+            await follow_chat_move(uow, person_key(platform, old_chat_id), person_key(platform, new_chat_id))
 
     async def handle(self, message: GroupMessage) -> None:
         """Tracked, so a shutdown lets it finish."""

@@ -1,7 +1,8 @@
 """Nobody took it, nobody answered: re-announce, escalate to admins, nudge the assignee.
 
-Run by the scheduler tick; what is due is decided by the tickets table with conditional UPDATEs,
-so a tick that runs twice (or on two replicas) announces each ticket once per period.
+A background job of the one shape: what is due is claimed in the tickets table with conditional
+UPDATEs (and audited) in one short transaction, so a tick that runs twice (or on two replicas)
+announces each ticket once per period; the alerts go out after the commit, paced as scheduled traffic.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from dialogs.cards import Speaker
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
 from dialogs.texts import esc
+from handlers.background import Job
 from handlers.desk_common import send_quietly
 from handlers.inflight import InFlight
+from handlers.pacer import Pacer, Priority
 from handlers.ports import Messenger
 from storage.models import TicketPost, utcnow
 from storage.uow import Database
@@ -39,7 +42,10 @@ def where(post: TicketPost | None) -> tuple[int | None, int | None]:
     return (post.message_id, post.thread_id) if post is not None else (None, None)
 
 
-class SlaWatch:
+class SlaWatch(Job):
+    name = "sla"
+    interval = 60.0
+
     def __init__(
         self,
         db: Database,
@@ -49,8 +55,11 @@ class SlaWatch:
         settings: SlaSettings,
         clock: Callable[[], datetime] = utcnow,
         in_flight: InFlight | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
+        super().__init__()
         self._db = db
+        self._pacer = pacer
         self.in_flight = in_flight or InFlight()
         self._messengers = messengers
         self._speaker = Speaker(translators[settings.locale], settings.locale)
@@ -62,13 +71,12 @@ class SlaWatch:
         return self._speaker.ngettext("{n} minute", "{n} minutes", n).format(n=n)
 
     async def tick(self) -> int:
-        """Tracked, so a shutdown lets it finish."""
+        """One round now, tracked, so a shutdown lets it finish (the runner ticks ``run_once``)."""
         async with self.in_flight.track():
-            return await self._tick()
+            return await self.run_once(self._clock())
 
-    async def _tick(self) -> int:
+    async def run_once(self, now: datetime) -> int:
         """One round; returns how many messages it asked to send."""
-        now = self._clock()
         sends: list[tuple[str, Screen, int | None, int | None]] = []  # chat, screen, reply to, topic
         s = self._speaker
         async with self._db.uow() as uow:
@@ -123,5 +131,13 @@ class SlaWatch:
                 sends.append((ticket.chat, screen, *where(post)))
                 await uow.audit.add("system", "sla_nudge", ticket_id=ticket.id, chat=ticket.chat)
         for chat, screen, reply_to, thread_id in sends:
-            await send_quietly(self._messengers, chat, screen, reply_to=reply_to, thread_id=thread_id)
+            await send_quietly(
+                self._messengers,
+                chat,
+                screen,
+                reply_to=reply_to,
+                thread_id=thread_id,
+                pacer=self._pacer,
+                priority=Priority.SCHEDULED,
+            )
         return len(sends)

@@ -30,6 +30,7 @@ from dialogs.primitives import Screen
 from dialogs.validate import as_int
 from handlers.desk_common import ActionReply, CoordinatorAction, Outbound, card_view, prompt_key
 from handlers.inflight import InFlight
+from handlers.pacer import NoPacer, Pacer, Priority
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import Ticket, utcnow
 from storage.uow import Database, UnitOfWork
@@ -60,8 +61,10 @@ class TicketDesk:
         on_outbox: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
         in_flight: InFlight | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self._db = db
+        self._pacer = pacer or NoPacer()
         self.in_flight = in_flight or InFlight()
         self._directory = directory or Directory(regions=(), contacts=())
         self._default_chat = default_chat
@@ -352,6 +355,7 @@ class TicketDesk:
         for chat, message_id, screen in out.edits:
             platform, chat_id = parse_person_key(chat)
             if (messenger := self._messengers.get(platform)) is not None:
+                await self._pacer.wait(ChatRef.of(platform, chat_id), Priority.DESK)
                 await messenger.edit(chat_id, message_id, screen)
         for chat, thread_id, name in out.renames:
             platform, chat_id = parse_person_key(chat)
@@ -362,6 +366,7 @@ class TicketDesk:
             messenger = self._messengers.get(platform)
             if messenger is None:
                 continue
+            await self._pacer.wait(ChatRef.of(platform, chat_id), Priority.DESK)
             try:
                 ids = await messenger.send(
                     chat_id, screen, reply_to=reply_to, thread_id=out.threads.get(chat)

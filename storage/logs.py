@@ -18,9 +18,16 @@ class OutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
 
-    async def add(self, kind: OutboxKind, ticket_id: int, *, urgent: bool, payload: dict[str, Any]) -> None:
+    async def add(
+        self, kind: OutboxKind, ticket_id: int | None, *, urgent: bool, payload: dict[str, Any]
+    ) -> None:
         self._s.add(Outbox(kind=kind.value, ticket_id=ticket_id, urgent=urgent, payload=payload))
         await self._s.flush()
+
+    async def message(self, chat: str, text: str, *, priority: int, urgent: bool = False) -> None:
+        """A message about no ticket, sent by the delivery worker with its retries and pacing."""
+        payload = {"chat": chat, "text": text, "priority": priority}
+        await self.add(OutboxKind.MESSAGE, None, urgent=urgent, payload=payload)
 
     async def pending(self, limit: int = 100) -> Sequence[Outbox]:
         stmt = (
@@ -39,14 +46,18 @@ class OutboxRepository:
         )
         await self._s.execute(update(Outbox).where(Outbox.ticket_id.in_(ids)).values(payload={}))
 
-    async def due(self, now: datetime, limit: int = 50) -> Sequence[Outbox]:
-        """Undelivered rows whose time has come: urgent first, then oldest."""
+    async def due(
+        self, now: datetime, limit: int = 50, *, kinds: Sequence[OutboxKind] | None = None
+    ) -> Sequence[Outbox]:
+        """Undelivered rows whose time has come (of these kinds only): urgent first, then oldest."""
         stmt = (
             select(Outbox)
             .where(Outbox.done_at.is_(None), Outbox.next_attempt_at <= now)
             .order_by(Outbox.urgent.desc(), Outbox.created_at, Outbox.id)
             .limit(limit)
         )
+        if kinds is not None:
+            stmt = stmt.where(Outbox.kind.in_([kind.value for kind in kinds]))
         return (await self._s.scalars(stmt)).all()
 
     async def lease(self, outbox_id: int, now: datetime, until: datetime) -> bool:
@@ -55,6 +66,16 @@ class OutboxRepository:
             update(Outbox)
             .where(Outbox.id == outbox_id, Outbox.done_at.is_(None), Outbox.next_attempt_at <= now)
             .values(next_attempt_at=until)
+        )
+        return rowcount(await self._s.execute(stmt)) == 1
+
+    async def finish(self, outbox_id: int, leased_until: datetime, at: datetime) -> bool:
+        """Mark a row done if this worker still holds its lease; False when it ran out (and another
+        worker may have taken the row) or the row is done already."""
+        stmt = (
+            update(Outbox)
+            .where(Outbox.id == outbox_id, Outbox.done_at.is_(None), Outbox.next_attempt_at == leased_until)
+            .values(done_at=at)
         )
         return rowcount(await self._s.execute(stmt)) == 1
 

@@ -196,7 +196,8 @@ class Outbox(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    # None: a row about no ticket (a plain message to a chat, say); see OutboxKind.
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -48,13 +48,15 @@ class AttachmentKind(StrEnum):
 
 
 class OutboxKind(StrEnum):
-    """What the delivery worker has to tell the coordinators."""
+    """What the delivery worker has to send: mostly news of a ticket for the coordinators."""
 
     TICKET_CREATED = "ticket_created"
     TICKET_INFO_ADDED = "ticket_info_added"
     TICKET_WITHDRAWN = "ticket_withdrawn"
     FAMILY_MESSAGE = "family_message"  # copy a family's message into the ticket's thread
     TICKET_FILES = "ticket_files"  # the files of a ticket (or of an added entry), under its card
+    # A message about no ticket: payload {"chat": "tg:-100...", "text": HTML, "priority": Priority value}.
+    MESSAGE = "message"
 
 
 class Outcome(StrEnum):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from dialogs.primitives import Event, EventKind, Incoming, Payload, Role, Screen, Traits
 from handlers.conversation import ConversationService
-from storage.vocabulary import Platform
+from storage.vocabulary import ChatRef, Platform
 
 
 @dataclass
@@ -114,3 +115,46 @@ class Family:
         await self.text("Нужна помощь")
         await self.press("t_desc", "done")
         await self.press("t_contact", "chat")
+
+
+class FakeTime:
+    """A clock and a sleep for pacing tests: time moves when a test says so, never by waiting.
+
+    With ``auto`` a sleep moves time by what it asked and returns; otherwise sleepers wait for
+    ``move``, so a test can line several senders up before any of them may go.
+    """
+
+    def __init__(self, *, auto: bool = False, start: float = 1_000_000.0) -> None:
+        self.now = start
+        self.auto = auto
+        self.slept: list[float] = []
+        self._moved: asyncio.Event | None = None
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        if self.auto:
+            self.now += seconds
+            await asyncio.sleep(0)
+            return
+        if self._moved is None:
+            self._moved = asyncio.Event()
+        await self._moved.wait()
+
+    def move(self, seconds: float) -> None:
+        self.now += seconds
+        if self._moved is not None:
+            self._moved.set()
+            self._moved = None
+
+
+@dataclass
+class RecordingPacer:
+    """Lets every message go at once and remembers who asked at which priority."""
+
+    asked: list[tuple[str, int]] = field(default_factory=list)
+
+    async def wait(self, chat: ChatRef, priority: int) -> None:
+        self.asked.append((chat.key, int(priority)))

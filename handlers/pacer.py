@@ -1,0 +1,174 @@
+"""One outbound pacer for every sender, with priorities.
+
+The platforms' limits are budgets: Telegram about 30 messages a second per bot, about one a second per
+private chat and 20 a minute per group; VK 20 calls a second per community token. The budgets are
+kept by pyrate-limiter's buckets behind the small ``Budget`` interface (in memory for one process; a
+Redis-backed bucket shares them between replicas), and the time is ours: every spend carries the
+pacer's clock, so tests move time instead of sleeping. What is built here is only the order: when
+several senders wait for one budget, the highest priority goes first, then the oldest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import inspect
+import itertools
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Protocol, TypeVar
+
+from pyrate_limiter import InMemoryBucket, Rate, RateItem
+
+from storage.vocabulary import ChatRef, Platform
+
+
+class Priority(IntEnum):
+    REPLY = 0  # a reply to a person who just wrote
+    DESK = 1  # coordinators' cards, relay copies, desk notices
+    SCHEDULED = 2  # follow-ups, reminders, SLA alerts
+    BULK = 3  # broadcasts
+
+
+class Pacer(Protocol):
+    async def wait(self, chat: ChatRef, priority: Priority) -> None:
+        """Return when a message to ``chat`` may go now; it is counted as sent."""
+        ...
+
+
+@dataclass(frozen=True)
+class Limit:
+    """``count`` sends in any ``seconds``."""
+
+    count: int
+    seconds: float
+
+
+class Budget(Protocol):
+    """Where spent budget is kept. One process: memory; several replicas: a shared store (Redis)."""
+
+    async def spend(self, key: str, limit: Limit, now: float) -> float:
+        """Spend one unit of ``key`` at ``now``: 0 when spent, otherwise seconds until it may be."""
+        ...
+
+
+class MemoryBudget:
+    """pyrate-limiter's in-memory buckets, one per key; idle ones are dropped now and then."""
+
+    def __init__(self, *, sweep_every: int = 1000) -> None:
+        self._buckets: dict[str, InMemoryBucket] = {}
+        self._sweep_every = sweep_every  # spends between sweeps of idle buckets (a private chat's, say)
+        self._spends = 0
+
+    async def spend(self, key: str, limit: Limit, now: float) -> float:
+        ms = int(now * 1000)
+        self._spends += 1
+        if self._spends % self._sweep_every == 0:
+            await self._sweep(ms)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            rate = Rate(limit.count, max(1, int(limit.seconds * 1000)))
+            bucket = self._buckets[key] = InMemoryBucket([rate])
+        item = RateItem(key, ms)
+        if await _value(bucket.put(item)):
+            return 0.0
+        # A little over what the bucket says: its window includes its edge.
+        return (max(0, await _value(bucket.waiting(item))) + 1) / 1000
+
+    async def _sweep(self, ms: int) -> None:
+        for key, bucket in list(self._buckets.items()):
+            await _value(bucket.leak(ms))
+            if await _value(bucket.count()) == 0:
+                del self._buckets[key]
+
+
+T = TypeVar("T")
+
+
+async def _value(result: T | Awaitable[T]) -> T:
+    """pyrate-limiter answers in place for memory buckets and with an awaitable for async ones."""
+    if inspect.isawaitable(result):
+        return await result
+    return result
+
+
+@dataclass(frozen=True)
+class PacerSettings:
+    telegram_bot: Limit = Limit(30, 1.0)
+    telegram_private: Limit = Limit(1, 1.0)
+    telegram_group: Limit = Limit(1, 3.0)  # 20 a minute, spread out rather than in a burst
+    vk_token: Limit = Limit(20, 1.0)  # every call, replies included
+
+
+@dataclass(order=True)
+class _Waiter:
+    priority: int
+    seq: int
+    turn: asyncio.Event = field(compare=False, default_factory=asyncio.Event)
+
+
+class PriorityPacer:
+    """Waits for each budget a message needs, one queue per budget, highest priority first."""
+
+    def __init__(
+        self,
+        settings: PacerSettings | None = None,
+        *,
+        budget: Budget | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._settings = settings or PacerSettings()
+        self._budget = budget or MemoryBudget()
+        self._clock = clock
+        self._sleep = sleep
+        self._queues: dict[str, list[_Waiter]] = {}
+        self._seq = itertools.count()
+
+    def budgets(self, chat: ChatRef) -> list[tuple[str, Limit]]:
+        """The budgets a message spends, the chat's own first: the bot-wide one is not spent while a
+        message waits seconds for a busy group."""
+        s = self._settings
+        if chat.platform is Platform.VK:
+            return [("vk:token", s.vk_token)]
+        own = s.telegram_private if chat.is_private else s.telegram_group
+        return [(f"{chat.key}:chat", own), ("tg:bot", s.telegram_bot)]
+
+    async def wait(self, chat: ChatRef, priority: Priority) -> None:
+        if chat.platform is Platform.TELEGRAM and priority is Priority.REPLY:
+            # Not bulk traffic: it goes at once, but counts against the bot's budget so bulk yields.
+            await self._budget.spend("tg:bot", self._settings.telegram_bot, self._clock())
+            return
+        for key, limit in self.budgets(chat):
+            await self._take(key, limit, priority)
+
+    async def _take(self, key: str, limit: Limit, priority: Priority) -> None:
+        queue = self._queues.setdefault(key, [])
+        me = _Waiter(int(priority), next(self._seq))
+        heapq.heappush(queue, me)
+        try:
+            while True:
+                while queue[0] is not me:
+                    me.turn.clear()
+                    await me.turn.wait()
+                delay = await self._budget.spend(key, limit, self._clock())
+                if delay <= 0:
+                    return
+                # A higher priority that comes meanwhile takes the head; this one then waits its turn.
+                await self._sleep(delay)
+        finally:
+            queue.remove(me)
+            heapq.heapify(queue)
+            if queue:
+                queue[0].turn.set()
+            else:
+                del self._queues[key]
+
+
+class NoPacer:
+    """No waiting: for tests and for transports that pace themselves."""
+
+    async def wait(self, chat: ChatRef, priority: Priority) -> None:
+        return None

@@ -1,0 +1,131 @@
+"""The one outbound pacer: platform budgets, and priorities when several senders wait for one."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+from handlers.pacer import Limit, MemoryBudget, PacerSettings, Priority, PriorityPacer
+from storage.vocabulary import ChatRef, Platform
+from tests.fakes import FakeTime
+
+GROUP = ChatRef.parse("tg:-100123")
+OTHER_GROUP = ChatRef.parse("tg:-100456")
+PERSON = ChatRef.parse("tg:42")
+VK_PERSON = ChatRef.parse("vk:42")
+
+
+def pacer(time: FakeTime, settings: PacerSettings | None = None) -> PriorityPacer:
+    return PriorityPacer(settings, clock=time.clock, sleep=time.sleep)
+
+
+async def sent_at(p: PriorityPacer, time: FakeTime, chat: ChatRef, priority: Priority, n: int) -> list[float]:
+    times = []
+    for _ in range(n):
+        await p.wait(chat, priority)
+        times.append(time.now)
+    return times
+
+
+def gaps(times: list[float]) -> list[float]:
+    return [b - a for a, b in itertools.pairwise(times)]
+
+
+async def test_bulk_traffic_keeps_telegrams_per_chat_limits() -> None:
+    time = FakeTime(auto=True)
+    p = pacer(time)
+    group = await sent_at(p, time, GROUP, Priority.DESK, 4)
+    assert all(gap >= 3.0 for gap in gaps(group)), "20 a minute in a group"
+    private = await sent_at(p, time, PERSON, Priority.SCHEDULED, 3)
+    assert all(gap >= 1.0 for gap in gaps(private)), "about one a second in a private chat"
+    assert max(gaps(private)) < 2.0, "but not slower than that"
+
+
+async def test_a_reply_goes_at_once_and_counts_against_the_bot() -> None:
+    time = FakeTime(auto=True)
+    p = pacer(time)
+    await p.wait(PERSON, Priority.DESK)
+    start = time.now
+    for _ in range(30):
+        await p.wait(PERSON, Priority.REPLY)
+    assert time.now == start, "a reply to a person who just wrote never waits"
+    await p.wait(OTHER_GROUP, Priority.BULK)
+    assert time.now > start, "the bot's 30 a second are spent: bulk traffic yields to the replies"
+
+
+async def test_higher_priority_goes_first_when_several_wait() -> None:
+    time = FakeTime()
+    p = pacer(time)
+    await p.wait(GROUP, Priority.DESK)  # the group's budget is spent for 3 s
+    order: list[Priority] = []
+
+    async def send(priority: Priority) -> None:
+        await p.wait(GROUP, priority)
+        order.append(priority)
+
+    tasks = []
+    for priority in (Priority.BULK, Priority.SCHEDULED, Priority.DESK):
+        tasks.append(asyncio.create_task(send(priority)))
+        await asyncio.sleep(0)
+    for _ in range(3):
+        for _ in range(5):
+            await asyncio.sleep(0)
+        time.move(3.5)
+    await asyncio.wait_for(asyncio.gather(*tasks), 1)
+    assert order == [Priority.DESK, Priority.SCHEDULED, Priority.BULK]
+
+
+async def test_vk_counts_every_call_replies_first() -> None:
+    time = FakeTime()
+    p = pacer(time)
+    for _ in range(20):
+        await p.wait(VK_PERSON, Priority.DESK)
+    order: list[Priority] = []
+
+    async def send(priority: Priority) -> None:
+        await p.wait(VK_PERSON, priority)
+        order.append(priority)
+
+    bulk = asyncio.create_task(send(Priority.BULK))
+    await asyncio.sleep(0)
+    reply = asyncio.create_task(send(Priority.REPLY))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert order == [], "20 calls a second per community token, replies included"
+    time.move(1.1)
+    await asyncio.wait_for(asyncio.gather(bulk, reply), 1)
+    assert order == [Priority.REPLY, Priority.BULK]
+
+
+async def test_a_cancelled_sender_leaves_its_place() -> None:
+    time = FakeTime()
+    p = pacer(time)
+    await p.wait(GROUP, Priority.DESK)
+    first = asyncio.create_task(p.wait(GROUP, Priority.DESK))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(p.wait(GROUP, Priority.BULK))
+    await asyncio.sleep(0)
+    first.cancel()
+    await asyncio.sleep(0)
+    time.move(3.5)
+    await asyncio.wait_for(second, 1)
+    assert p._queues == {}, "no queue is kept for a budget nobody waits for"
+
+
+async def test_settings_are_the_budgets() -> None:
+    time = FakeTime(auto=True)
+    p = pacer(time, PacerSettings(telegram_group=Limit(1, 0.05)))
+    group = await sent_at(p, time, GROUP, Priority.DESK, 3)
+    assert all(0.05 <= gap < 0.1 for gap in gaps(group))
+    assert [key for key, _ in p.budgets(GROUP)] == ["tg:-100123:chat", "tg:bot"]
+    assert [key for key, _ in p.budgets(ChatRef(Platform.VK, 2_000_000_001, GROUP.kind))] == ["vk:token"]
+
+
+async def test_idle_budgets_are_forgotten() -> None:
+    budget = MemoryBudget(sweep_every=10)
+    for i in range(8):
+        assert await budget.spend(f"tg:{i}:chat", Limit(1, 1.0), 100.0) == 0
+    assert await budget.spend("tg:1:chat", Limit(1, 1.0), 100.5) > 0, "spent a moment ago"
+    assert len(budget._buckets) == 8
+    await budget.spend("tg:new:chat", Limit(1, 1.0), 200.0)  # the tenth spend sweeps
+    assert set(budget._buckets) == {"tg:new:chat"}
