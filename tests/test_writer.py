@@ -7,6 +7,7 @@ would fail at once with "database is locked" instead of hiding it behind the bus
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -136,10 +137,11 @@ async def test_a_nested_writer_in_the_same_task_fails_at_once_instead_of_waiting
         assert await uow.dialogs.load("tg:1") == ("menu", {})
 
 
+@pytest.mark.skipif(not os.environ.get("TEST_POSTGRES_URL"), reason="no PostgreSQL: TEST_POSTGRES_URL unset")
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 async def test_postgresql_keeps_its_pool_without_a_process_lock(db: Database) -> None:
-    """On PostgreSQL (when TEST_POSTGRES_URL is set) two writers overlap; the database orders them."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL runs only with TEST_POSTGRES_URL")
+    """On PostgreSQL two writers overlap; the database orders them."""
+    assert db.engine.dialect.name == "postgresql"
     both = asyncio.Barrier(2)
 
     async def write(n: int) -> None:
