@@ -27,6 +27,7 @@ from handlers.conversation import ConversationService, ConversationSettings
 from handlers.cursors import Cursors
 from handlers.delivery import DeliverySettings, DeliveryWorker
 from handlers.housekeeping import Housekeeping
+from handlers.inbox import Inbox
 from handlers.inflight import InFlight
 from handlers.pacer import PriorityPacer
 from handlers.ports import Messenger
@@ -62,6 +63,7 @@ class Application:
         self.background: Background | None = None
         # Everything taken from a platform (updates, a tick) finishes before the database closes.
         self.in_flight = InFlight()
+        self.inbox: Inbox | None = None
         self.db: Database | None = None
         self.transports: list[Transport] = []
         self.conversation: ConversationService | None = None
@@ -75,6 +77,7 @@ class Application:
             log.warning("REDIS_URL is set, but dialog state is kept in the database in this version")
 
         self.db = Database(create_engine(settings.database_url))
+        self.inbox = Inbox(self.db)
         await migrate(self.db.engine)
         translators = load_translators(settings.default_locale)
         directory = load_directory()
@@ -100,6 +103,7 @@ class Application:
             settings=delivery_settings,
             pacer=self.pacer,
             directory=directory,
+            instance=settings.instance_id,
         )
         desk = TicketDesk(
             self.db,
@@ -154,7 +158,7 @@ class Application:
             admins=settings.admins,
             desk_platforms={Platform.TELEGRAM},  # coordinators' chats are Telegram groups in this version
         )
-        self.transports = self._transports(router, translators, self.db)
+        self.transports = self._transports(router, translators, self.db, self.inbox)
         messengers.update({t.platform: t.messenger for t in self.transports})
         self.sla = SlaWatch(
             self.db,
@@ -170,11 +174,14 @@ class Application:
             pacer=self.pacer,
         )
         # Every background job, registered once; APScheduler only ticks them.
-        self.background = Background([self.delivery, self.sla, Housekeeping(self.db)], in_flight=in_flight)
+        self.background = Background(
+            [self.delivery, self.sla, Housekeeping(self.db), self.inbox], in_flight=in_flight
+        )
         # The transports first: a token the platform refuses stops the start before anything runs.
         for transport in self.transports:
             await transport.start()
         self._scheduler = create_scheduler(self.background)
+        await self.delivery.reclaim()  # what this instance was posting when it stopped goes first
         self._scheduler.start()
 
     async def stop(self) -> None:
@@ -187,6 +194,8 @@ class Application:
             await transport.stop_listening()
         # Updates already taken from the platforms will not be sent again: finish them first.
         await self.in_flight.drain(timeout=DRAIN_TIMEOUT)
+        if self.inbox is not None:
+            await self.inbox.flush()  # what was handled is not handled again at the next start
         for transport in self.transports:
             await transport.close()
         if self.db is not None:
@@ -199,7 +208,9 @@ class Application:
                 return transport.failed
         return None
 
-    def _transports(self, router: InboundRouter, translators: Translators, db: Database) -> list[Transport]:
+    def _transports(
+        self, router: InboundRouter, translators: Translators, db: Database, inbox: Inbox
+    ) -> list[Transport]:
         """Every configured messenger, in one list: the rest of the application treats them alike."""
         settings, transports = self.settings, list[Transport]()
         if settings.telegram_enabled:
@@ -208,6 +219,7 @@ class Application:
                     create_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url),
                     create_dispatcher(router),
                     translators,
+                    inbox,
                     polling_timeout=self._polling_timeout,
                 )
             )
@@ -217,8 +229,9 @@ class Application:
                     settings.vk_token.get_secret_value(),
                     settings.vk_group_id,
                     settings.vk_api_url,
-                    router,
-                    Cursors(db),
+                    router=router,
+                    cursors=Cursors(db),
+                    inbox=inbox,
                     wait=self._polling_timeout,
                     timing=self._vk_timing,
                 )

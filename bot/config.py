@@ -6,6 +6,7 @@ A missing or malformed setting raises ConfigError with one line naming the varia
 from __future__ import annotations
 
 import re
+import socket
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -79,6 +80,8 @@ class Settings(BaseSettings):
     privacy_policy_url: str | None = None
     consent_version: str = "2026-11"
     log_level: str = "INFO"
+    # Names this process among replicas (its outbox leases); the host name unless set.
+    instance_id: str = Field(default_factory=socket.gethostname, max_length=64)
 
     @field_validator("log_level")
     @classmethod

@@ -6,6 +6,7 @@ state table: treat them as a schema.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol, Self
@@ -231,6 +232,36 @@ class Screen:
     protect: bool = False  # sensitive: the platform should not allow forwarding or saving
     edit: bool = False  # may replace the message whose button was pressed (toggles, paging)
     force_reply: bool = False  # ask the reader to answer with a reply to this message (group prompts)
+
+
+def screen_to_json(screen: Screen) -> dict[str, Any]:
+    """A screen as kept with its update until it is sent (a crash in between shows it after a restart)."""
+    saved = dataclasses.asdict(screen)
+    saved["buttons"] = [
+        [{"label": b.label, "url": b.url, "payload": b.payload.pack() if b.payload else None} for b in row]
+        for row in screen.buttons
+    ]
+    return saved
+
+
+def screen_from_json(raw: dict[str, Any]) -> Screen:
+    rows = tuple(
+        tuple(
+            Button(
+                label=b["label"],
+                url=b.get("url"),
+                payload=Payload.unpack(b["payload"]) if b.get("payload") else None,
+            )
+            for b in row
+        )
+        for row in raw.get("buttons", [])
+    )
+    fields = {f.name for f in dataclasses.fields(Screen)} - {"buttons", "reply_buttons"}
+    return Screen(
+        buttons=rows,
+        reply_buttons=tuple(raw.get("reply_buttons", ())),
+        **{k: v for k, v in raw.items() if k in fields},
+    )
 
 
 # ---- effects: what the use-case must carry out, in the same transaction as the new state ----

@@ -28,8 +28,10 @@ from dialogs.primitives import (
     Screen,
     SystemEvent,
     Traits,
+    screen_from_json,
+    screen_to_json,
 )
-from dialogs.state import PersonView, TicketView
+from dialogs.state import DialogDataBase, PersonView, TicketView
 from handlers import effects
 from handlers.inflight import InFlight
 from handlers.pacer import NoPacer, Pacer, Priority
@@ -77,6 +79,9 @@ class _Committed:
     erase: bool = False  # quick exit: delete the chat, including what this turn sends
     forget: bool = False  # data deleted: delete the chat and keep no ids
     erase_ids: list[int] = field(default_factory=list)
+    # The update whose answer is kept in the inbox until sent (a crash in between sends it later).
+    answer_of: tuple[Platform, int] | None = None
+    replayed: bool = False  # an answer kept from before a restart, sent now
 
 
 @dataclass(frozen=True)
@@ -175,7 +180,7 @@ class ConversationService:
                 if committed is None:
                     return Reply(duplicate=True)
                 await self._after_commit(target, committed)
-                return Reply(toast=committed.outcome.toast)
+                return Reply(toast=committed.outcome.toast, duplicate=committed.replayed)
 
     async def set_reachable(self, platform: Platform, user_id: int, reachable: bool) -> None:
         """The person blocked (or unblocked) the bot."""
@@ -189,8 +194,7 @@ class ConversationService:
             if incoming.update_id is not None and not await uow.updates.first_time(
                 incoming.platform, incoming.update_id
             ):
-                log.info("ignoring a repeated %s update", incoming.platform.value)
-                return None
+                return await self._kept_answer(uow, incoming, incoming.update_id, key)
             locale_hint = pick_locale(incoming.language_code, self._settings.default_locale)
             person, _ = await uow.people.get_or_create(key, incoming.platform, locale_hint)
             if not person.reachable:
@@ -200,7 +204,30 @@ class ConversationService:
             ):
                 await uow.chat_log.add(key, [incoming.message_id], from_bot=False)
             scope = effects.Scope(uow=uow, person=person, now=self._clock(), incoming=incoming)
-            return await self._turn(uow, scope, incoming.event, incoming.role, idle=False)
+            committed = await self._turn(uow, scope, incoming.event, incoming.role, idle=False)
+            screens = committed.outcome.screens
+            if incoming.update_id is not None and screens and not (committed.erase or committed.forget):
+                # Kept until sent. Never for a quick exit: nothing may come back to that phone.
+                answer = {"screens": [screen_to_json(s) for s in screens]}
+                await uow.inbox.set_answer(incoming.platform, incoming.update_id, answer)
+                committed.answer_of = (incoming.platform, incoming.update_id)
+            return committed
+
+    async def _kept_answer(
+        self, uow: UnitOfWork, incoming: Incoming, update_id: int, key: str
+    ) -> _Committed | None:
+        """A repeated update changes nothing; but if its answer was never sent (a crash after the
+        commit), it is sent now, once."""
+        kept = await uow.inbox.answer_of(incoming.platform, update_id)
+        if not kept:
+            log.info("ignoring a repeated %s update", incoming.platform.value)
+            return None
+        log.info("sending an answer kept from before a restart")
+        screens = [screen_from_json(raw) for raw in kept.get("screens", [])]
+        outcome = Outcome(state="", data=DialogDataBase(), screens=screens)
+        return _Committed(
+            outcome=outcome, chat_key=key, answer_of=(incoming.platform, update_id), replayed=True
+        )
 
     async def _process_system(self, key: str, target: _Target, system: SystemEvent) -> _Committed | None:
         async with self._db.uow() as uow:
@@ -312,9 +339,11 @@ class ConversationService:
                 deleted = await messenger.delete(target.chat_id, doomed)
                 log.info("deleted %d of %d messages from a private chat", deleted, len(doomed))
             return
-        if sent:
+        if sent or committed.answer_of is not None:
             async with self._db.uow() as uow:
                 await uow.chat_log.add(committed.chat_key, sent, from_bot=True)
+                if committed.answer_of is not None:
+                    await uow.inbox.set_answer(*committed.answer_of, None)
 
     async def _apologise(self, incoming: Incoming) -> None:
         locale = pick_locale(incoming.language_code, self._settings.default_locale)

@@ -68,8 +68,10 @@ class DeliveryWorker(Job):
         pacer: Pacer | None = None,
         directory: Directory | None = None,
         clock: Callable[[], datetime] = utcnow,
+        instance: str = "local",
     ) -> None:
         super().__init__()
+        self._instance = instance  # leases carry it: a restart of this instance takes its rows back
         self._db = db
         self._clock = clock  # leases and records: a round of paced sends can take a while
         self._settings = settings
@@ -79,6 +81,15 @@ class DeliveryWorker(Job):
         self._planner = Planner(sender, speaker, settings.default_chat)
         if settings.default_chat is None:
             log.warning("COORDINATOR_CHAT is not set: requests are kept and will be delivered once it is")
+
+    async def reclaim(self) -> int:
+        """At start: rows this instance was delivering when it stopped are due now, not after their
+        lease (an urgent card interrupted by a crash goes out within seconds of the restart)."""
+        async with self._db.uow() as uow:
+            taken = await uow.outbox.reclaim(self._instance, self._clock())
+        if taken:
+            log.info("took back %d outbox rows this instance held before it stopped", taken)
+        return taken
 
     async def run_once(self, now: datetime) -> int:
         """Deliver what is due now; return how many rows were delivered."""
@@ -95,7 +106,7 @@ class DeliveryWorker(Job):
             taken = self._clock()
             leased_until = taken + timedelta(seconds=self._settings.lease)
             async with self._db.uow() as uow:
-                if not await uow.outbox.lease(row_id, taken, leased_until):
+                if not await uow.outbox.lease(row_id, taken, leased_until, self._instance):
                     continue
             delivered += await self._deliver(row_id, leased_until)
         return delivered

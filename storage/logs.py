@@ -60,14 +60,23 @@ class OutboxRepository:
             stmt = stmt.where(Outbox.kind.in_([kind.value for kind in kinds]))
         return (await self._s.scalars(stmt)).all()
 
-    async def lease(self, outbox_id: int, now: datetime, until: datetime) -> bool:
+    async def lease(self, outbox_id: int, now: datetime, until: datetime, owner: str | None = None) -> bool:
         """Take a row for delivery; a second worker (or replica) cannot take it at the same time."""
         stmt = (
             update(Outbox)
             .where(Outbox.id == outbox_id, Outbox.done_at.is_(None), Outbox.next_attempt_at <= now)
-            .values(next_attempt_at=until)
+            .values(next_attempt_at=until, leased_by=owner)
         )
         return rowcount(await self._s.execute(stmt)) == 1
+
+    async def reclaim(self, owner: str, now: datetime) -> int:
+        """At start: the rows this instance held when it stopped (or died) are due again at once."""
+        stmt = (
+            update(Outbox)
+            .where(Outbox.leased_by == owner, Outbox.done_at.is_(None))
+            .values(next_attempt_at=now, leased_by=None)
+        )
+        return rowcount(await self._s.execute(stmt))
 
     async def finish(self, outbox_id: int, leased_until: datetime, at: datetime) -> bool:
         """Mark a row done if this worker still holds its lease; False when it ran out (and another
@@ -84,13 +93,14 @@ class OutboxRepository:
 
     async def wait_until(self, outbox_id: int, at: datetime) -> None:
         """Postpone without counting a failed attempt."""
-        await self._s.execute(update(Outbox).where(Outbox.id == outbox_id).values(next_attempt_at=at))
+        stmt = update(Outbox).where(Outbox.id == outbox_id).values(next_attempt_at=at, leased_by=None)
+        await self._s.execute(stmt)
 
     async def retry_at(self, outbox_id: int, at: datetime) -> None:
         stmt = (
             update(Outbox)
             .where(Outbox.id == outbox_id)
-            .values(next_attempt_at=at, attempts=Outbox.attempts + 1)
+            .values(next_attempt_at=at, attempts=Outbox.attempts + 1, leased_by=None)
         )
         await self._s.execute(stmt)
 

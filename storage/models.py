@@ -204,6 +204,22 @@ class Outbox(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None]
+    # Which instance holds the lease: a restarted instance takes its own rows back at once.
+    leased_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class InboxEntry(Base):
+    """An update as the platform sent it, kept from before we acknowledge it until it is handled and
+    its answer sent: a crash at any moment loses neither what a family sent nor what the bot said."""
+
+    __tablename__ = "inbox"
+
+    platform: Mapped[str] = mapped_column(String(8), primary_key=True)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # The screens the committed turn produced, until they are sent (then None).
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class Cursor(Base):

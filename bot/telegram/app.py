@@ -12,8 +12,10 @@ from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 
 from bot.telegram import inbound
 from bot.telegram.messenger import TelegramMessenger
+from bot.telegram.polling import InboxPolling
 from dialogs.commands import COMMAND_MENU
 from dialogs.i18n import Translators
+from handlers.inbox import Inbox
 from handlers.router import InboundRouter
 from storage.vocabulary import Platform
 
@@ -46,12 +48,19 @@ class TelegramTransport:
 
     platform = Platform.TELEGRAM
 
-    def __init__(self, bot: Bot, dispatcher: Dispatcher, translators: Translators, polling_timeout: int = 10):
+    def __init__(
+        self,
+        bot: Bot,
+        dispatcher: Dispatcher,
+        translators: Translators,
+        inbox: Inbox,
+        polling_timeout: int = 10,
+    ):
         self.bot = bot
         self.dispatcher = dispatcher
         self.messenger = TelegramMessenger(bot)
         self._translators = translators
-        self._polling_timeout = polling_timeout
+        self._polling = InboxPolling(bot, dispatcher, inbox, timeout=polling_timeout)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -62,25 +71,21 @@ class TelegramTransport:
         self._task = asyncio.create_task(self._poll(), name="telegram-polling")
 
     async def _poll(self) -> None:
-        await self.dispatcher.start_polling(
-            self.bot,
-            polling_timeout=self._polling_timeout,
-            handle_signals=False,
-            close_bot_session=False,
-            allowed_updates=self.dispatcher.resolve_used_update_types(),
-        )
+        await self._polling.run()
 
     async def stop_listening(self) -> None:
         """Take no new updates; the ones being handled go on (see Application.stop)."""
         if self._task is not None:
-            # aiogram has no public "is polling"; stop_polling raises when it is not.
-            if self.dispatcher._running_lock.locked():
-                await self.dispatcher.stop_polling()
+            if not self._task.done():
+                self._task.cancel()  # what was not kept yet is not confirmed: Telegram gives it again
             try:
                 await self._task
+            except asyncio.CancelledError:
+                pass
             except Exception:
                 log.exception("Telegram polling ended with an error")
             self._task = None
+        await self._polling.finish()
 
     async def close(self) -> None:
         await self.stop_listening()

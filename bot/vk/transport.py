@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import hashlib
+import json
 import logging
 import threading
 from collections.abc import Coroutine
@@ -27,6 +28,7 @@ from bot.vk.messenger import VkMessenger
 from bot.vk.render import ClientInfo, payload_of, to_events
 from dialogs.primitives import Event, EventKind, Payload
 from handlers.cursors import Cursors
+from handlers.inbox import Inbox
 from handlers.router import Inbound, InboundRouter
 from storage.vocabulary import VK_CHAT_PEER_START, ChatRef, Platform
 
@@ -61,6 +63,7 @@ class VkTransport:
         group_id: int,
         router: InboundRouter,
         cursors: Cursors,
+        inbox: Inbox,
         *,
         wait: int = 25,
         backoff: float = 1.0,
@@ -70,10 +73,7 @@ class VkTransport:
         self._cursors = cursors
         self._group_id = group_id
         self._cursor_key = f"vk:{group_id}"
-        self._saved_ts: str | None = None
-        self._cursor: asyncio.Task[None] | None = (
-            None  # the latest cursor move; each waits for the one before
-        )
+        self._inbox = inbox
         self._router = router
         self._wait = wait
         self._backoff = backoff
@@ -90,16 +90,19 @@ class VkTransport:
         token: str,
         group_id: int,
         api_url: str,
+        *,
         router: InboundRouter,
         cursors: Cursors,
-        *,
+        inbox: Inbox,
         wait: int = 25,
         timing: VkTiming | None = None,
     ) -> VkTransport:
         timing = timing or VkTiming()
         vk = create_vk(token, api_url)
         caller = VkCaller(vk, backoff=timing.backoff, rate_wait=timing.rate_wait)
-        return cls(vk, group_id, router, cursors, wait=wait, backoff=timing.longpoll_backoff, caller=caller)
+        return cls(
+            vk, group_id, router, cursors, inbox, wait=wait, backoff=timing.longpoll_backoff, caller=caller
+        )
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -118,7 +121,9 @@ class VkTransport:
         if stored:
             # Events that came while the bot was down: VK keeps them for a while after this ts
             # (if it has dropped them it answers "failed": 1 and check() takes the new ts).
-            longpoll.ts = self._saved_ts = stored
+            longpoll.ts = stored
+        for key, raw in await self._inbox.pending(Platform.VK):
+            self._spawn(key, raw)  # taken before the last stop and not finished: first
         log.info("VK community %d is listening", self._group_id)
         self._thread = threading.Thread(
             target=self._listen, args=(longpoll,), name="vk-longpoll", daemon=True
@@ -180,36 +185,31 @@ class VkTransport:
     # ---- on the loop ----
 
     async def _accept(self, raw_events: list[dict[str, Any]], ts: str) -> None:
-        """One task per event, started in order (the per-person lock keeps one family's events in order).
-        The long poll goes on at once: one family's slow reply never holds up another's SOS."""
-        tasks = []
-        for raw in raw_events:
-            task = asyncio.create_task(self._dispatch(raw), name="vk-event")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            tasks.append(task)
-        previous = self._cursor
-        self._cursor = asyncio.create_task(self._move_cursor(previous, tasks, ts), name="vk-cursor")
+        """The batch and the new ``ts`` are kept in one transaction before anything else: the long poll
+        asks VK for more only after that. Then one task per event, started in order (the per-person lock
+        keeps one family's events in order); one family's slow reply never holds up another's SOS."""
+        batch = [(_inbox_key(raw), raw) for raw in raw_events]
+        while True:
+            try:
+                await self._inbox.accept(Platform.VK, batch, cursor=(self._cursor_key, ts))
+                break
+            except Exception:
+                log.exception("could not keep VK events in the inbox; retrying")
+                await asyncio.sleep(1.0)
+        for key, raw in batch:
+            self._spawn(key, raw)
 
-    async def _move_cursor(
-        self, previous: asyncio.Task[None] | None, tasks: list[asyncio.Task[None]], ts: str
-    ) -> None:
-        """The stored ts moves on only when this batch and every earlier one are handled: after a crash
-        the unhandled events come again (and a repeat is recognised), never lost."""
-        if previous is not None:
-            await previous
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        if ts == self._saved_ts:
-            return
-        try:
-            await self._cursors.save(self._cursor_key, ts)
-        except Exception:
-            log.exception("the VK long-poll position could not be saved; it will be saved with the next")
-            return
-        self._saved_ts = ts
+    def _spawn(self, key: int, raw: dict[str, Any]) -> None:
+        task = asyncio.create_task(self._handle(key, raw), name="vk-event")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    async def _dispatch(self, raw: dict[str, Any]) -> None:
+    async def _handle(self, key: int, raw: dict[str, Any]) -> None:
+        if await self._dispatch(raw):
+            self._inbox.handled(Platform.VK, key)
+
+    async def _dispatch(self, raw: dict[str, Any]) -> bool:
+        """False when it failed: the event stays in the inbox for the next start."""
         try:
             kind, obj = raw.get("type"), raw.get("object") or {}
             event_id = str(raw.get("event_id") or "")
@@ -223,6 +223,8 @@ class VkTransport:
                 )
         except Exception:
             log.exception("a VK event could not be handled")
+            return False
+        return True
 
     async def _on_message(self, obj: dict[str, Any], event_id: str) -> None:
         message = obj.get("message") or {}
@@ -284,9 +286,15 @@ class VkTransport:
         await self.stop_listening()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._cursor is not None:
-            await self._cursor
         self._vk.http.close()
+
+
+def _inbox_key(raw: dict[str, Any]) -> int:
+    """VK's event id names an event; one without (never seen, but possible) is named by its content."""
+    event_id = raw.get("event_id")
+    if event_id:
+        return event_number(str(event_id), -1)
+    return event_number(json.dumps(raw, sort_keys=True, ensure_ascii=False), -2)
 
 
 def _int(value: Any) -> int | None:

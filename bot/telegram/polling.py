@@ -1,0 +1,99 @@
+"""Long polling of our own: every batch is in the inbox before Telegram is told we have it.
+
+aiogram's own polling confirms updates (the next ``getUpdates`` offset) before they are handled, so a
+crash in between lost what a family had just sent. Here a batch is committed to the inbox first;
+the offset moves only after that, and each update is then fed to the Dispatcher. A restart feeds
+what the inbox still holds before it asks Telegram for more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramUnauthorizedError
+from aiogram.methods import GetUpdates
+from aiogram.types import Update
+from aiogram.utils.backoff import Backoff, BackoffConfig
+
+from handlers.inbox import Inbox
+from storage.vocabulary import Platform
+
+log = logging.getLogger(__name__)
+
+BACKOFF = BackoffConfig(min_delay=1.0, max_delay=60.0, factor=1.5, jitter=0.1)
+
+
+class InboxPolling:
+    def __init__(self, bot: Bot, dispatcher: Dispatcher, inbox: Inbox, *, timeout: int) -> None:
+        self._bot = bot
+        self._dispatcher = dispatcher
+        self._inbox = inbox
+        self._timeout = timeout
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        """Until cancelled. A cancel while asking or saving loses nothing: unsaved updates are not
+        confirmed, so Telegram gives them again."""
+        for update_id, raw in await self._inbox.pending(Platform.TELEGRAM):
+            self._feed(Update.model_validate({**raw, "update_id": update_id}, context={"bot": self._bot}))
+        request = GetUpdates(
+            timeout=self._timeout, allowed_updates=self._dispatcher.resolve_used_update_types()
+        )
+        extra = (
+            {"request_timeout": int(self._bot.session.timeout + self._timeout)}
+            if self._bot.session.timeout
+            else {}
+        )
+        backoff = Backoff(config=BACKOFF)
+        while True:
+            try:
+                updates = await self._bot(request, **extra)
+            except TelegramUnauthorizedError:
+                raise  # a revoked token will not come back by itself: the application stops loudly
+            except Exception as exc:
+                log.warning(
+                    "could not fetch Telegram updates (%s); retrying in %.0fs",
+                    type(exc).__name__,
+                    backoff.next_delay,
+                )
+                await backoff.asleep()
+                continue
+            backoff.reset()
+            if not updates:
+                continue
+            await self._keep(updates)
+            request.offset = updates[-1].update_id + 1  # confirmed with the next call, after the commit
+            for update in updates:
+                self._feed(update)
+
+    async def _keep(self, updates: Sequence[Update]) -> None:
+        batch = [(u.update_id, u.model_dump(mode="json", exclude_none=True, by_alias=True)) for u in updates]
+        while True:
+            try:
+                await self._inbox.accept(Platform.TELEGRAM, batch)
+                return
+            except Exception:
+                log.exception("could not keep Telegram updates in the inbox; retrying")
+                await asyncio.sleep(1.0)
+
+    def _feed(self, update: Update) -> None:
+        task = asyncio.create_task(self._handle(update), name="telegram-update")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, update: Update) -> None:
+        try:
+            await self._dispatcher.feed_update(self._bot, update)
+        except Exception:
+            # Left in the inbox: the next start tries it again (a turn already committed is not repeated).
+            log.exception("a Telegram update could not be handled")
+            return
+        self._inbox.handled(Platform.TELEGRAM, update.update_id)
+
+    async def finish(self) -> None:
+        """After polling stopped: wait for the updates already taken."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,60 @@
+"""The inbox: updates kept from before they are acknowledged until handled, with unsent answers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import InboxEntry, utcnow
+from storage.repositories import dialect_insert
+from storage.vocabulary import Platform
+
+
+class InboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def accept(self, platform: Platform, updates: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        """Keep a batch as received; one taken again (a redelivery) is kept once."""
+        if not updates:
+            return
+        now = utcnow()
+        rows = [
+            {"platform": platform.value, "update_id": uid, "raw": raw, "received_at": now}
+            for uid, raw in updates
+        ]
+        stmt = dialect_insert(self._s, InboxEntry).values(rows)
+        await self._s.execute(stmt.on_conflict_do_nothing(index_elements=["platform", "update_id"]))
+
+    async def pending(self, platform: Platform, limit: int = 10_000) -> Sequence[InboxEntry]:
+        """What a restart must finish, oldest first (the order the platform gave)."""
+        stmt = (
+            select(InboxEntry)
+            .where(InboxEntry.platform == platform.value)
+            .order_by(InboxEntry.received_at, InboxEntry.update_id)
+            .limit(limit)
+        )
+        return (await self._s.scalars(stmt)).all()
+
+    async def set_answer(self, platform: Platform, update_id: int, answer: dict[str, Any] | None) -> None:
+        stmt = (
+            update(InboxEntry)
+            .where(InboxEntry.platform == platform.value, InboxEntry.update_id == update_id)
+            .values(answer=answer)
+        )
+        await self._s.execute(stmt)
+
+    async def answer_of(self, platform: Platform, update_id: int) -> dict[str, Any] | None:
+        stmt = select(InboxEntry.answer).where(
+            InboxEntry.platform == platform.value, InboxEntry.update_id == update_id
+        )
+        return (await self._s.execute(stmt)).scalar_one_or_none()
+
+    async def done(self, keys: Sequence[tuple[str, int]]) -> None:
+        """Handled and answered: forgotten."""
+        if keys:
+            pairs = tuple_(InboxEntry.platform, InboxEntry.update_id)
+            await self._s.execute(delete(InboxEntry).where(pairs.in_(list(keys))))
