@@ -267,7 +267,15 @@ def done_screen(t: Turn, number: int) -> None:
     t.show(Screen(text="\n".join(lines), protect=True))
     t.data.draft = None
     t.data.draft_step = None
+    t.data.sent = number
     t.reset_to(MENU)
+
+
+def sent_again(t: Turn, number: int) -> None:
+    """The summary's "send" pressed after its request was saved: the same confirmation, no new request."""
+    head = t._(N_("✅ Your request <b>#{number}</b> has been received.")).format(number=number)
+    more = t._(N_("If someone is in danger, do not wait: call 112."))
+    t.show(Screen(text=f"{head}\n\n{more}", protect=True))
 
 
 class Edit(Step):

@@ -271,6 +271,10 @@ class Dialog(Generic[T]):
     def cancel(self, t: T) -> None:
         t.reset_to(self.home)
 
+    def on_stale(self, t: T, payload: Payload) -> bool:
+        """A button of an earlier screen: True when the dialog answered it itself."""
+        return False
+
     def is_busy(self, state: str) -> bool:
         """In the middle of a step: a system event waits until the person has answered it."""
         return state != self.home
@@ -428,6 +432,8 @@ class Dialogs:
                 action(t)
             return
         if payload.step != t.state:
+            if t.dialog.on_stale(t, payload):
+                return
             t.toast = t._(N_("This button is from an earlier question."))
             t.notice(stale_text(t))
             return

@@ -21,7 +21,7 @@ from dialogs.flow import (
     with_emergency,
 )
 from dialogs.i18n import N_
-from dialogs.primitives import Event, EventKind, Role, Screen
+from dialogs.primitives import Event, EventKind, Payload, Role, Screen
 from dialogs.state import DialogData
 from dialogs.validate import clean_text, is_sos
 
@@ -79,6 +79,12 @@ class FamilyDialog(Dialog[FamilyTurn]):
 
     def cancel(self, t: FamilyTurn) -> None:
         cancel(t)
+
+    def on_stale(self, t: FamilyTurn, payload: Payload) -> bool:
+        if payload.step == S.SUMMARY and payload.value == "send" and t.data.sent is not None:
+            details.sent_again(t, t.data.sent)
+            return True
+        return False
 
     def is_busy(self, state: str) -> bool:
         return state not in AT_REST

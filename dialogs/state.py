@@ -78,6 +78,9 @@ class DialogData(DialogDataBase):
     info_attachments: list[Attachment] = Field(default_factory=list)
     info_urgent: bool = False
     relay_urgent: bool = False  # danger words in a message passed to the coordinator
+    # The request the summary's "send" created: pressed again (a crash hid the answer, a double tap),
+    # it answers with that request's number instead of "an earlier message".
+    sent: int | None = None
 
 
 @dataclass(frozen=True)
