@@ -27,6 +27,8 @@ BACKOFF = BackoffConfig(min_delay=1.0, max_delay=60.0, factor=1.5, jitter=0.1)
 
 
 class InboxPolling:
+    retry_delay = 1.0  # seconds between tries to keep a batch while the database is unreachable
+
     def __init__(self, bot: Bot, dispatcher: Dispatcher, inbox: Inbox, *, timeout: int) -> None:
         self._bot = bot
         self._dispatcher = dispatcher
@@ -77,7 +79,7 @@ class InboxPolling:
                 return
             except Exception:
                 log.exception("could not keep Telegram updates in the inbox; retrying")
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(self.retry_delay)
 
     def _feed(self, update: Update) -> None:
         task = asyncio.create_task(self._handle(update), name="telegram-update")
