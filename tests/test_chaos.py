@@ -91,7 +91,7 @@ async def family(emulator: TelegramEmulator, user_id: int, unanswered: list[str]
         else:
             emulator.message(user_id, value)
         try:
-            await emulator.wait_for(lambda: len(emulator.messages.get(user_id, [])) > before, timeout=60)
+            await emulator.wait_for(lambda n=before: len(emulator.messages.get(user_id, [])) > n, timeout=60)
         except AssertionError:
             unanswered.append(f"{user_id}: {kind} {step}:{value}")
             return
