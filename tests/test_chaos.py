@@ -13,6 +13,7 @@ import random
 import re
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select
@@ -82,6 +83,10 @@ class Bot:
             await asyncio.wait_for(self.process.wait(), timeout=40)
 
 
+def more_than(emulator: TelegramEmulator, user_id: int, count: int) -> Callable[[], bool]:
+    return lambda: len(emulator.messages.get(user_id, [])) > count
+
+
 async def family(emulator: TelegramEmulator, user_id: int, unanswered: list[str]) -> None:
     for kind, step, value in JOURNEY:
         before = len(emulator.messages.get(user_id, []))
@@ -91,7 +96,7 @@ async def family(emulator: TelegramEmulator, user_id: int, unanswered: list[str]
         else:
             emulator.message(user_id, value)
         try:
-            await emulator.wait_for(lambda n=before: len(emulator.messages.get(user_id, [])) > n, timeout=60)
+            await emulator.wait_for(more_than(emulator, user_id, before), timeout=60)
         except AssertionError:
             unanswered.append(f"{user_id}: {kind} {step}:{value}")
             return
