@@ -15,7 +15,7 @@ def main() -> int:
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
-    setup_logging(settings.log_level, settings.secrets())
+    setup_logging(settings.log_level, settings.secrets(), settings.log_format)
     from bot.app import run  # noqa: PLC0415 - import the heavy stack only once settings are valid
 
     try:

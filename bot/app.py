@@ -12,12 +12,13 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.config import Settings, parse_duration, parse_ids
+from bot.config import ConfigError, Settings, parse_duration, parse_ids
 from bot.i18n import load_translators
 from bot.scheduler import create_scheduler
 from bot.telegram.app import TelegramTransport, create_bot, create_dispatcher
 from bot.transport import Transport
 from bot.vk.transport import VkTiming, VkTransport
+from bot.web import MeteredRouter, Metrics, WebServer
 from dialogs.assembly import assemble
 from dialogs.directory import load_directory
 from dialogs.i18n import Translators
@@ -26,6 +27,7 @@ from handlers.bindings import BindingDesk
 from handlers.conversation import ConversationService, ConversationSettings
 from handlers.cursors import Cursors
 from handlers.delivery import DeliverySettings, DeliveryWorker
+from handlers.health import Health
 from handlers.housekeeping import Housekeeping
 from handlers.inbox import Inbox
 from handlers.inflight import InFlight
@@ -35,7 +37,7 @@ from handlers.relay import ThreadRelay
 from handlers.router import InboundRouter
 from handlers.sla import SlaSettings, SlaWatch
 from handlers.tickets import TicketDesk
-from storage.db import create_engine, migrate
+from storage.db import DatabaseRefusedError, create_engine, migrate_when_reachable
 from storage.uow import Database
 from storage.vocabulary import Platform
 
@@ -68,6 +70,8 @@ class Application:
         self.transports: list[Transport] = []
         self.conversation: ConversationService | None = None
         self._scheduler: AsyncIOScheduler | None = None
+        self.web: WebServer | None = None
+        self._listening = False  # every transport started
 
     async def start(self) -> None:
         settings = self.settings
@@ -76,9 +80,17 @@ class Application:
         if settings.redis_url:
             log.warning("REDIS_URL is set, but dialog state is kept in the database in this version")
 
+        # First, so that /healthz and /readyz answer while the database or a platform is waited for.
+        self.web = WebServer(settings.web_host, settings.web_port, Metrics())
+        self.web.transports_running = self._transports_running
+        await self.web.start()
         self.db = Database(create_engine(settings.database_url))
+        self.web.health = Health(self.db)
         self.inbox = Inbox(self.db)
-        await migrate(self.db.engine)
+        try:
+            await migrate_when_reachable(self.db.engine)
+        except DatabaseRefusedError as exc:
+            raise ConfigError(f"DATABASE_URL: the database refused the connection ({exc})") from None
         translators = load_translators(settings.default_locale)
         directory = load_directory()
 
@@ -150,7 +162,7 @@ class Application:
             in_flight=in_flight,
         )
         self.conversation = conversation
-        router = InboundRouter(
+        router = MeteredRouter(
             conversation=conversation,
             desk=desk,
             relay=relay,
@@ -158,6 +170,7 @@ class Application:
             admins=settings.admins,
             desk_platforms={Platform.TELEGRAM},  # coordinators' chats are Telegram groups in this version
         )
+        router.metrics = self.web.metrics
         self.transports = self._transports(router, translators, self.db, self.inbox)
         messengers.update({t.platform: t.messenger for t in self.transports})
         self.sla = SlaWatch(
@@ -180,6 +193,7 @@ class Application:
         # The transports first: a token the platform refuses stops the start before anything runs.
         for transport in self.transports:
             await transport.start()
+        self._listening = True
         self._scheduler = create_scheduler(self.background)
         await self.delivery.reclaim()  # what this instance was posting when it stopped goes first
         self._scheduler.start()
@@ -200,6 +214,8 @@ class Application:
             await transport.close()
         if self.db is not None:
             await self.db.dispose()
+        if self.web is not None:
+            await self.web.stop()
         log.info("stopped")
 
     def failure(self) -> BaseException | None:
@@ -238,6 +254,9 @@ class Application:
             )
         return transports
 
+    def _transports_running(self) -> bool:
+        return self._listening and all(t.failed is None for t in self.transports)
+
     def transport(self, platform: Platform) -> Transport | None:
         return next((t for t in self.transports if t.platform is platform), None)
 
@@ -250,7 +269,17 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         loop.add_signal_handler(sig, stop.set)
     app = Application(settings)
     try:
-        await app.start()
+        # A start may wait a long time (a database or a platform not reachable yet): a stop ends it.
+        starting = asyncio.create_task(app.start(), name="start")
+        stopping = asyncio.create_task(stop.wait(), name="stop-signal")
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+            return
+        starting.result()  # a configuration error raised during the start
         log.info("running; press Ctrl+C to stop")
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):

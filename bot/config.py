@@ -75,13 +75,21 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     web_host: str = "0.0.0.0"  # noqa: S104 - webhook mode listens behind a proxy; loopback by choice
-    web_port: int = Field(default=8080, ge=1, le=65535)
+    web_port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port (tests, a second copy)
     # Our additions, named in the same style (see README):
     privacy_policy_url: str | None = None
     consent_version: str = "2026-11"
     log_level: str = "INFO"
+    log_format: str = "text"
     # Names this process among replicas (its outbox leases); the host name unless set.
     instance_id: str = Field(default_factory=socket.gethostname, max_length=64)
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, v: str) -> str:
+        if v.strip().lower() not in {"text", "json"}:
+            raise ValueError(f"{v!r} is neither text nor json")
+        return v.strip().lower()
 
     @field_validator("log_level")
     @classmethod

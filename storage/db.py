@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 log = logging.getLogger(__name__)
@@ -64,3 +66,48 @@ async def migrate(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade)
     log.info("database schema is up to date")
+
+
+class DatabaseRefusedError(Exception):
+    """The database answers but refuses us (a wrong password, no such database): retrying will not help."""
+
+
+async def migrate_when_reachable(
+    engine: AsyncEngine, *, first_delay: float = 1.0, max_delay: float = 60.0
+) -> None:
+    """``migrate``, waiting for a database that is not up yet: one log line a try, never a traceback,
+    and never the URL (it may carry a password). A refusal raises DatabaseRefusedError."""
+    delay = first_delay
+    while True:
+        try:
+            await migrate(engine)
+            return
+        except (OSError, TimeoutError) as exc:
+            reason = type(exc).__name__
+        except DBAPIError as exc:
+            if not _unreachable(exc):
+                raise DatabaseRefusedError(
+                    type(exc.orig).__name__ if exc.orig else type(exc).__name__
+                ) from None
+            reason = type(exc.orig).__name__ if exc.orig else type(exc).__name__
+        log.warning(
+            "the database cannot be reached yet (%s at %s); retrying in %.0fs", reason, _host(engine), delay
+        )
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, max_delay)
+
+
+def _unreachable(exc: DBAPIError) -> bool:
+    """Connection problems are worth waiting for; an authentication or a missing database is not."""
+    original = exc.orig
+    if isinstance(original, OSError | TimeoutError) or exc.connection_invalidated:
+        return True
+    name = type(original).__name__ if original is not None else ""
+    return name in {"CannotConnectNowError", "ConnectionDoesNotExistError", "TooManyConnectionsError"} or (
+        isinstance(exc, OperationalError) and "could not connect" in str(original).lower()
+    )
+
+
+def _host(engine: AsyncEngine) -> str:
+    url = engine.url
+    return f"{url.host}:{url.port}" if url.host else url.get_backend_name()

@@ -16,6 +16,7 @@ from storage.desk import AuditLog, BindingsRepository, ChatMigrations, PostsRepo
 from storage.inbox import InboxRepository
 from storage.logs import ChatLog, OutboxRepository, UpdateLog
 from storage.repositories import CursorStore, DialogStateStore, PeopleRepository, TicketsRepository
+from storage.stats import StatsRepository
 
 
 class UnitOfWork:
@@ -34,6 +35,7 @@ class UnitOfWork:
         self.bindings = BindingsRepository(session)
         self.cursors = CursorStore(session)
         self.inbox = InboxRepository(session)
+        self.stats = StatsRepository(session)
 
 
 class Database:

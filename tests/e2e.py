@@ -59,7 +59,7 @@ async def start_app(emulator: TelegramEmulator, database_url: str, **overrides: 
         telegram_api_url=emulator.base_url,
         database_url=database_url,
         consent_version="test-1",
-        **overrides,
+        **{"web_port": 0, **overrides},
     )
     app = Application(settings, polling_timeout=1, delivery=FAST_DELIVERY)
     await app.start()

@@ -55,6 +55,7 @@ class Bot:
             "TELEGRAM_API_URL": emulator.base_url,
             "COORDINATOR_CHAT": f"tg:{GROUP}",
             "INSTANCE_ID": "chaos-bot",
+            "WEB_PORT": "0",
         }
         self.workdir = workdir
         self.process: asyncio.subprocess.Process | None = None

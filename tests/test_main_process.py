@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -17,7 +18,12 @@ from tests.vk_emulator import VkEmulator
 
 async def test_run_answer_and_stop_cleanly(emulator: TelegramEmulator, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in CONTRACT}
-    env |= {"PYTHONPATH": str(ROOT), "BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": emulator.base_url}
+    env |= {
+        "PYTHONPATH": str(ROOT),
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": emulator.base_url,
+        "WEB_PORT": "0",
+    }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
     )
@@ -40,7 +46,13 @@ async def test_run_answer_and_stop_cleanly(emulator: TelegramEmulator, tmp_path:
 
 async def test_vk_alone_runs_answers_and_stops(vk: VkEmulator, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in CONTRACT}
-    env |= {"PYTHONPATH": str(ROOT), "VK_TOKEN": VK_TOKEN, "VK_GROUP_ID": str(VK_GROUP), "VK_API_URL": vk.url}
+    env |= {
+        "PYTHONPATH": str(ROOT),
+        "VK_TOKEN": VK_TOKEN,
+        "VK_GROUP_ID": str(VK_GROUP),
+        "VK_API_URL": vk.url,
+        "WEB_PORT": "0",
+    }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
     )
@@ -66,6 +78,7 @@ async def test_a_token_vk_refuses_stops_with_one_line(vk: VkEmulator, tmp_path: 
         "VK_TOKEN": "wrong-token",
         "VK_GROUP_ID": str(VK_GROUP),
         "VK_API_URL": vk.url,
+        "WEB_PORT": "0",
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
@@ -75,3 +88,83 @@ async def test_a_token_vk_refuses_stops_with_one_line(vk: VkEmulator, tmp_path: 
     assert process.returncode == 2, log
     assert "Configuration error: VK_TOKEN:" in log
     assert "Traceback" not in log and "wrong-token" not in log
+
+
+async def test_a_token_telegram_refuses_stops_with_one_line(
+    emulator: TelegramEmulator, tmp_path: Path
+) -> None:
+    emulator.refused_tokens.add(TOKEN)
+    env = {k: v for k, v in os.environ.items() if k not in CONTRACT}
+    env |= {
+        "PYTHONPATH": str(ROOT),
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": emulator.base_url,
+        "WEB_PORT": "0",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=40)
+    log = stderr.decode()
+    assert process.returncode == 2, log
+    assert "Configuration error: BOT_TOKEN: Telegram did not accept the token" in log
+    assert "Traceback" not in log and TOKEN not in log
+
+
+async def wait_for_lines(stream: asyncio.StreamReader, needle: str, count: int, timeout: float) -> list[str]:
+    lines: list[str] = []
+    async with asyncio.timeout(timeout):
+        while sum(needle in line for line in lines) < count:
+            raw = await stream.readline()
+            assert raw, "the process ended:\n" + "".join(lines)
+            lines.append(raw.decode())
+    return lines
+
+
+async def test_unreachable_telegram_and_database_are_waited_for_without_a_traceback(tmp_path: Path) -> None:
+    """Started before its network or its database: alive, one line a try, then a clean stop."""
+    env = {k: v for k, v in os.environ.items() if k not in CONTRACT}
+    env |= {
+        "PYTHONPATH": str(ROOT),
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": "http://127.0.0.1:9",  # nothing listens there
+        "DATABASE_URL": "postgresql+asyncpg://bot:s3cr3t-pass@127.0.0.1:9/bot",
+        "WEB_PORT": "0",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
+    )
+    assert process.stderr is not None
+    try:
+        lines = await wait_for_lines(process.stderr, "cannot be reached yet", 2, timeout=30)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        rest = await asyncio.wait_for(process.stderr.read(), timeout=30)
+        await process.wait()
+    log = "".join(lines) + rest.decode()
+    assert process.returncode == 0, log
+    assert "the database cannot be reached yet" in log
+    assert "Traceback" not in log and "s3cr3t-pass" not in log and TOKEN not in log
+
+
+async def test_json_logs_are_one_object_a_line(emulator: TelegramEmulator, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in CONTRACT}
+    env |= {
+        "PYTHONPATH": str(ROOT),
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": emulator.base_url,
+        "LOG_FORMAT": "json",
+        "WEB_PORT": "0",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        await emulator.wait_for(lambda: bool(emulator.calls_of("getUpdates")), timeout=30)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    lines = [line for line in stderr.decode().splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines]
+    assert entries and all({"time", "level", "logger", "message"} <= entry.keys() for entry in entries)
+    assert any(entry["message"] == "stopped" for entry in entries)

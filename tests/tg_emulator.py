@@ -53,6 +53,7 @@ class TelegramEmulator(ForumMethods):
         super().__init__()
         self.base_url = ""
         self.token_check = token_check
+        self.refused_tokens: set[str] = set()  # well-formed tokens Telegram does not know (revoked)
         self.spec_checked = spec_available()
         self._faults: list[_Fault] = []
         self.emulator_errors: list[str] = []
@@ -101,7 +102,8 @@ class TelegramEmulator(ForumMethods):
         params = decode_params(method, raw)
         call = Call(method, params, time.time())
         self.calls.append(call)
-        if self.token_check and not _plausible_token(request.match_info["token"]):
+        token = request.match_info["token"]
+        if (self.token_check and not _plausible_token(token)) or token in self.refused_tokens:
             return self._reply(call, ApiError(401, "Unauthorized"))
         errors = validate_request(method, raw)
         if errors:

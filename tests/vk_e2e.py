@@ -31,7 +31,7 @@ async def start_vk_app(
         vk_api_url=vk.url,
         database_url=database_url,
         consent_version="test-1",
-        **overrides,
+        **{"web_port": 0, **overrides},
     )
     app = Application(settings, polling_timeout=1, delivery=FAST_DELIVERY, vk_timing=FAST_VK)
     await app.start()

@@ -8,8 +8,17 @@ import logging
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+from aiogram.utils.backoff import Backoff, BackoffConfig
 
+from bot.config import ConfigError
 from bot.telegram import inbound
 from bot.telegram.messenger import TelegramMessenger
 from bot.telegram.polling import InboxPolling
@@ -20,6 +29,7 @@ from handlers.router import InboundRouter
 from storage.vocabulary import Platform
 
 log = logging.getLogger(__name__)
+START_BACKOFF = BackoffConfig(min_delay=1.0, max_delay=60.0, factor=2.0, jitter=0.1)
 
 
 def create_bot(token: str, api_url: str) -> Bot:
@@ -64,10 +74,25 @@ class TelegramTransport:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        me = await self.bot.get_me()
+        """A token Telegram refuses stops the start with one line; Telegram out of reach is waited for,
+        with one line a try (a bot started in the night before its network is not dead by morning)."""
+        backoff = Backoff(config=START_BACKOFF)
+        while True:
+            try:
+                me = await self.bot.get_me()
+                await self.bot.delete_webhook(drop_pending_updates=False)
+                await publish_commands(self.bot, self._translators)
+                break
+            except (TelegramUnauthorizedError, TelegramNotFound):
+                raise ConfigError("BOT_TOKEN: Telegram did not accept the token") from None
+            except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter, OSError) as exc:
+                log.warning(
+                    "Telegram cannot be reached yet (%s); retrying in %.0fs",
+                    type(exc).__name__,
+                    backoff.next_delay,
+                )
+                await backoff.asleep()
         log.info("Telegram bot @%s is starting", me.username)
-        await self.bot.delete_webhook(drop_pending_updates=False)
-        await publish_commands(self.bot, self._translators)
         self._task = asyncio.create_task(self._poll(), name="telegram-polling")
 
     async def _poll(self) -> None:
