@@ -15,9 +15,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.config import ConfigError, Settings, parse_duration, parse_ids
 from bot.i18n import load_translators
 from bot.scheduler import create_scheduler
-from bot.telegram.app import TelegramTransport, create_bot, create_dispatcher
+from bot.telegram.app import TelegramTransport, Webhook, create_bot, create_dispatcher
 from bot.transport import Transport
-from bot.vk.transport import VkTiming, VkTransport
+from bot.vk.transport import VkCallback, VkTiming, VkTransport
 from bot.web import MeteredRouter, Metrics, WebServer
 from dialogs.assembly import assemble
 from dialogs.directory import load_directory
@@ -44,6 +44,7 @@ from storage.vocabulary import Platform
 log = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT = 30.0
+VK_CALLBACK_PATH = "/vk"  # VK's Callback API on the bot's own web server (DESIGN.md)
 
 
 class Application:
@@ -75,8 +76,6 @@ class Application:
 
     async def start(self) -> None:
         settings = self.settings
-        if settings.webhook_url:
-            log.warning("WEBHOOK_URL is set, but webhook mode is not in this version yet; using long polling")
         if settings.redis_url:
             log.warning("REDIS_URL is set, but dialog state is kept in the database in this version")
 
@@ -229,29 +228,42 @@ class Application:
     ) -> list[Transport]:
         """Every configured messenger, in one list: the rest of the application treats them alike."""
         settings, transports = self.settings, list[Transport]()
+        hooks = self.web.hooks if self.web is not None else {}
         if settings.telegram_enabled:
-            transports.append(
-                TelegramTransport(
-                    create_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url),
-                    create_dispatcher(router),
-                    translators,
-                    inbox,
-                    polling_timeout=self._polling_timeout,
-                )
+            webhook = None
+            if settings.webhook_url and settings.webhook_secret is not None:
+                webhook = Webhook(settings.webhook_url, settings.webhook_secret.get_secret_value())
+            telegram = TelegramTransport(
+                create_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url),
+                create_dispatcher(router),
+                translators,
+                inbox,
+                polling_timeout=self._polling_timeout,
+                webhook=webhook,
             )
+            if webhook is not None:
+                hooks[settings.webhook_path] = telegram.on_webhook
+            transports.append(telegram)
         if settings.vk_enabled and settings.vk_group_id is not None:
-            transports.append(
-                VkTransport.create(
-                    settings.vk_token.get_secret_value(),
-                    settings.vk_group_id,
-                    settings.vk_api_url,
-                    router=router,
-                    cursors=Cursors(db),
-                    inbox=inbox,
-                    wait=self._polling_timeout,
-                    timing=self._vk_timing,
+            callback = None
+            if settings.webhook_url and settings.vk_callback_secret and settings.vk_confirmation_code:
+                callback = VkCallback(
+                    settings.vk_callback_secret.get_secret_value(), settings.vk_confirmation_code
                 )
+            vk = VkTransport.create(
+                settings.vk_token.get_secret_value(),
+                settings.vk_group_id,
+                settings.vk_api_url,
+                router=router,
+                cursors=Cursors(db),
+                inbox=inbox,
+                wait=self._polling_timeout,
+                timing=self._vk_timing,
+                callback=callback,
             )
+            transports.append(vk)
+            if callback is not None:
+                hooks[VK_CALLBACK_PATH] = vk.on_callback
         return transports
 
     def _transports_running(self) -> bool:

@@ -9,6 +9,7 @@ import re
 import socket
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -74,6 +75,8 @@ class Settings(BaseSettings):
     broadcast_rate: float = Field(default=25, gt=0, le=1000)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    vk_callback_secret: SecretStr | None = None
+    vk_confirmation_code: str | None = None
     web_host: str = "0.0.0.0"  # noqa: S104 - webhook mode listens behind a proxy; loopback by choice
     web_port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port (tests, a second copy)
     # Our additions, named in the same style (see README):
@@ -189,11 +192,33 @@ class Settings(BaseSettings):
             raise ValueError(f"{v!r} is not a time zone like Europe/Moscow") from None
         return v
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, v: str | None) -> str | None:
+        if v is not None and v.strip() and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", v.strip()):
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        return v.strip() if v and v.strip() else None
+
     @model_validator(mode="after")
     def _transports(self) -> Settings:
         if self.vk_token.get_secret_value() and self.vk_group_id is None:
             raise ValueError("VK_GROUP_ID: must be set together with VK_TOKEN")
+        if self.webhook_url:
+            secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+            if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+                raise ValueError(
+                    "WEBHOOK_SECRET: webhook mode needs a secret of 16 to 256 letters, digits, _ or -"
+                )
+            if self.vk_enabled and not (self.vk_callback_secret and self.vk_confirmation_code):
+                raise ValueError(
+                    "VK_CALLBACK_SECRET: VK's Callback API needs it and VK_CONFIRMATION_CODE in webhook mode"
+                )
         return self
+
+    @property
+    def webhook_path(self) -> str:
+        """Where Telegram posts updates on our server: the path of WEBHOOK_URL."""
+        return urlsplit(self.webhook_url or "").path or "/telegram"
 
     # ---- parsed views ----
     @property
@@ -216,8 +241,9 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         values = [self.bot_token.get_secret_value(), self.vk_token.get_secret_value()]
-        if self.webhook_secret is not None:
-            values.append(self.webhook_secret.get_secret_value())
+        for secret in (self.webhook_secret, self.vk_callback_secret):
+            if secret is not None:
+                values.append(secret.get_secret_value())
         return [v for v in values if v]
 
 

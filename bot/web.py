@@ -8,7 +8,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
 
 from aiohttp import web
 from prometheus_client import (
@@ -85,25 +84,31 @@ class WebServer:
         self.app.router.add_get("/healthz", self._healthz)
         self.app.router.add_get("/readyz", self._readyz)
         self.app.router.add_get("/metrics", self._metrics)
+        # Webhooks are bound once their transport exists (the server starts before them).
+        self.hooks: dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] = {}
+        self.app.router.add_post("/{path:.*}", self._hook)
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
-
-    def add_post(self, path: str, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> None:
-        self.app.router.add_post(path, handler)
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
-        server: Any = site._server  # aiohttp keeps the listening sockets there; the port may be 0
-        self.port = server.sockets[0].getsockname()[1] if server and server.sockets else self._port
+        addresses = self._runner.addresses  # the real port when WEB_PORT is 0
+        self.port = int(addresses[0][1]) if addresses else self._port
         log.info("health, readiness and metrics on %s:%s", self._host, self.port)
 
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    async def _hook(self, request: web.Request) -> web.StreamResponse:
+        handler = self.hooks.get(request.path)
+        if handler is None:
+            raise web.HTTPNotFound
+        return await handler(request)
 
     async def _healthz(self, _request: web.Request) -> web.Response:
         return web.json_response({"status": "alive"})

@@ -37,12 +37,15 @@ CONTRACT = [
     "WEBHOOK_SECRET",
     "WEB_HOST",
     "WEB_PORT",
+    "VK_CALLBACK_SECRET",
+    "VK_CONFIRMATION_CODE",
+    "LOG_FORMAT",
 ]
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in [*CONTRACT, "PRIVACY_POLICY_URL", "CONSENT_VERSION", "LOG_LEVEL"]:
+    for name in [*CONTRACT, "PRIVACY_POLICY_URL", "CONSENT_VERSION", "LOG_LEVEL", "LOG_FORMAT"]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env
 
@@ -97,6 +100,21 @@ def test_dotenv_is_read(tmp_path: Path) -> None:
         ({"VK_TOKEN": "vk1.a.token"}, "VK_GROUP_ID"),
         # Regression: "verbose" used to be taken silently as INFO.
         ({"BOT_TOKEN": TOKEN, "LOG_LEVEL": "verbose"}, "LOG_LEVEL"),
+        ({"BOT_TOKEN": TOKEN, "LOG_FORMAT": "xml"}, "LOG_FORMAT"),
+        ({"BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://bot.example.org/tg"}, "WEBHOOK_SECRET"),
+        (
+            {"BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://x.org/tg", "WEBHOOK_SECRET": "short"},
+            "WEBHOOK_SECRET",
+        ),
+        (
+            {
+                "VK_TOKEN": "vk1.a.token",
+                "VK_GROUP_ID": "77",
+                "WEBHOOK_URL": "https://x.org/tg",
+                "WEBHOOK_SECRET": "0123456789abcdef",
+            },
+            "VK_CALLBACK_SECRET",
+        ),
     ],
 )
 def test_a_bad_setting_names_its_variable(

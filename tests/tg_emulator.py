@@ -77,6 +77,9 @@ class TelegramEmulator(ForumMethods):
     async def stop(self) -> None:
         self._stopping.set()
         self._update_event.set()
+        if self._webhook_task is not None:
+            await self._webhook_task
+            self._webhook_task = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
+
 from tests import tg_objects as tg
 
 MESSAGE_DELETE_WINDOW = 48 * 3600
@@ -125,6 +127,10 @@ class EmulatorState:
         self.allowed_updates: frozenset[str] = frozenset()
         self.filtered_updates: list[dict[str, Any]] = []
         self._queue: list[_Queued] = []
+        self.webhook: dict[str, str] | None = None
+        self.webhook_targets: list[str] = []
+        self.webhook_answers: list[int] = []
+        self._webhook_task: asyncio.Task[None] | None = None
         self._update_ids = itertools.count(100_001)
         self._group_seq = itertools.count(13_000_000_000_001)
         self._update_event = asyncio.Event()
@@ -226,10 +232,58 @@ class ServiceMethods(EmulatorState):
     async def _api_deletewebhook(self, p: dict[str, Any]) -> Any:
         if p.get("drop_pending_updates"):
             self._queue.clear()
+        self.webhook = None
         return True
 
     async def _api_getwebhookinfo(self, p: dict[str, Any]) -> Any:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._queue)}
+        url = self.webhook["url"] if self.webhook else ""
+        return {"url": url, "has_custom_certificate": False, "pending_update_count": len(self._queue)}
+
+    async def _api_setwebhook(self, p: dict[str, Any]) -> Any:
+        """Like Telegram: updates are then POSTed to the URL with the secret header, one at a time,
+        again and again until the bot answers 200. ``webhook_targets`` stands in for the public URL
+        (round robin over several: a load balancer in front of replicas)."""
+        self.webhook = {"url": str(p["url"]), "secret": str(p.get("secret_token") or "")}
+        if isinstance(p.get("allowed_updates"), list):
+            self.allowed_updates = frozenset(p["allowed_updates"])
+        if self._webhook_task is None:
+            self._webhook_task = asyncio.create_task(self._push_webhooks(), name="emulator-webhook")
+        return True
+
+    async def _push_webhooks(self) -> None:
+        turn = 0
+        async with aiohttp.ClientSession() as session:
+            while not self._stopping.is_set():
+                if self.webhook is None:
+                    await self._sleep(0.05)
+                    continue
+                self._take_updates(0, 0)  # drops update types the bot did not ask for
+                waiting = [q for q in self._queue if not q.delivered]
+                if not waiting:
+                    event = self._update_event
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(event.wait(), 0.1)
+                    continue
+                queued = waiting[0]
+                targets = self.webhook_targets or [self.webhook["url"]]
+                target = targets[turn % len(targets)]
+                turn += 1
+                headers = (
+                    {"X-Telegram-Bot-Api-Secret-Token": self.webhook["secret"]}
+                    if self.webhook["secret"]
+                    else {}
+                )
+                try:
+                    async with session.post(target, json=queued.update, headers=headers) as reply:
+                        ok = reply.status == 200
+                        self.webhook_answers.append(reply.status)
+                except aiohttp.ClientError:
+                    ok = False
+                if ok:
+                    queued.delivered = True
+                    self._queue.remove(queued)
+                else:
+                    await self._sleep(0.05)
 
     @staticmethod
     def _scope_key(scope: Any) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
+from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -17,6 +19,8 @@ from aiogram.exceptions import (
 )
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 from aiogram.utils.backoff import Backoff, BackoffConfig
+from aiohttp import web
+from pydantic import ValidationError
 
 from bot.config import ConfigError
 from bot.telegram import inbound
@@ -53,6 +57,12 @@ async def publish_commands(bot: Bot, translators: Translators) -> None:
         await bot.set_my_commands(commands=commands, scope=scope, language_code=locale)
 
 
+@dataclass(frozen=True)
+class Webhook:
+    url: str
+    secret: str
+
+
 class TelegramTransport:
     """Long polling; owns its task, stops cleanly."""
 
@@ -64,13 +74,17 @@ class TelegramTransport:
         dispatcher: Dispatcher,
         translators: Translators,
         inbox: Inbox,
+        *,
         polling_timeout: int = 10,
+        webhook: Webhook | None = None,
     ):
         self.bot = bot
         self.dispatcher = dispatcher
         self.messenger = TelegramMessenger(bot)
         self._translators = translators
         self._polling = InboxPolling(bot, dispatcher, inbox, timeout=polling_timeout)
+        self._webhook = webhook
+        self._receiving = False
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -80,7 +94,15 @@ class TelegramTransport:
         while True:
             try:
                 me = await self.bot.get_me()
-                await self.bot.delete_webhook(drop_pending_updates=False)
+                if self._webhook is not None:
+                    await self.bot.set_webhook(
+                        self._webhook.url,
+                        secret_token=self._webhook.secret,
+                        allowed_updates=self.dispatcher.resolve_used_update_types(),
+                        drop_pending_updates=False,
+                    )
+                else:
+                    await self.bot.delete_webhook(drop_pending_updates=False)
                 await publish_commands(self.bot, self._translators)
                 break
             except (TelegramUnauthorizedError, TelegramNotFound):
@@ -93,13 +115,41 @@ class TelegramTransport:
                 )
                 await backoff.asleep()
         log.info("Telegram bot @%s is starting", me.username)
-        self._task = asyncio.create_task(self._poll(), name="telegram-polling")
+        if self._webhook is not None:
+            await self._polling.replay()
+            self._receiving = True
+        else:
+            self._task = asyncio.create_task(self._poll(), name="telegram-polling")
+
+    async def on_webhook(self, request: web.Request) -> web.Response:
+        """Telegram's POST: the secret checked, the update kept in the inbox, then the 200."""
+        if self._webhook is None or not self._receiving:
+            return web.Response(status=503)  # Telegram tries again later
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(given.encode(), self._webhook.secret.encode()):
+            log.warning("a webhook request without the right secret was refused")
+            return web.Response(status=401)
+        try:
+            raw = await request.json()
+            if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
+                raise ValueError("not an update")
+        except ValueError:
+            return web.Response(status=400)
+        try:
+            await self._polling.receive(raw)
+        except ValidationError:
+            return web.Response(status=400)
+        except Exception:
+            log.exception("a webhook update could not be kept; Telegram will send it again")
+            return web.Response(status=500)
+        return web.Response(text="ok")
 
     async def _poll(self) -> None:
         await self._polling.run()
 
     async def stop_listening(self) -> None:
         """Take no new updates; the ones being handled go on (see Application.stop)."""
+        self._receiving = False
         if self._task is not None:
             if not self._task.done():
                 self._task.cancel()  # what was not kept yet is not confirmed: Telegram gives it again

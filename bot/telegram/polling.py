@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramUnauthorizedError
@@ -36,11 +37,21 @@ class InboxPolling:
         self._timeout = timeout
         self._tasks: set[asyncio.Task[None]] = set()
 
+    async def replay(self) -> None:
+        """What was kept before the last stop and not finished goes first."""
+        for update_id, raw in await self._inbox.pending(Platform.TELEGRAM):
+            self._feed(Update.model_validate({**raw, "update_id": update_id}, context={"bot": self._bot}))
+
+    async def receive(self, raw: dict[str, Any]) -> None:
+        """A webhook's update: kept before the HTTP 200 (a failure here makes Telegram send it again)."""
+        update = Update.model_validate(raw, context={"bot": self._bot})
+        await self._inbox.accept(Platform.TELEGRAM, [(update.update_id, raw)])
+        self._feed(update)
+
     async def run(self) -> None:
         """Until cancelled. A cancel while asking or saving loses nothing: unsaved updates are not
         confirmed, so Telegram gives them again."""
-        for update_id, raw in await self._inbox.pending(Platform.TELEGRAM):
-            self._feed(Update.model_validate({**raw, "update_id": update_id}, context={"bot": self._bot}))
+        await self.replay()
         request = GetUpdates(
             timeout=self._timeout, allowed_updates=self._dispatcher.resolve_used_update_types()
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import hashlib
+import hmac
 import json
 import logging
 import threading
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from aiohttp import web
 from vk_api import VkApi
 from vk_api.bot_longpoll import VkBotLongPoll
 from vk_api.exceptions import ApiError, ApiHttpError
@@ -37,6 +39,14 @@ log = logging.getLogger(__name__)
 AUTH_FAILED = 5
 LANGUAGES = {0: "ru", 3: "en"}  # client_info.lang_id
 MAX_BACKOFF = 60.0
+
+
+@dataclass(frozen=True)
+class VkCallback:
+    """VK's Callback API (webhook mode): the code VK asks for once, and the secret of every event."""
+
+    secret: str
+    confirmation_code: str
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,7 @@ class VkTransport:
         *,
         wait: int = 25,
         backoff: float = 1.0,
+        callback: VkCallback | None = None,
         caller: VkCaller | None = None,
     ) -> None:
         self._vk = vk
@@ -74,6 +85,8 @@ class VkTransport:
         self._group_id = group_id
         self._cursor_key = f"vk:{group_id}"
         self._inbox = inbox
+        self.callback = callback
+        self._receiving = False
         self._router = router
         self._wait = wait
         self._backoff = backoff
@@ -96,27 +109,60 @@ class VkTransport:
         inbox: Inbox,
         wait: int = 25,
         timing: VkTiming | None = None,
+        callback: VkCallback | None = None,
     ) -> VkTransport:
         timing = timing or VkTiming()
         vk = create_vk(token, api_url)
         caller = VkCaller(vk, backoff=timing.backoff, rate_wait=timing.rate_wait)
         return cls(
-            vk, group_id, router, cursors, inbox, wait=wait, backoff=timing.longpoll_backoff, caller=caller
+            vk,
+            group_id,
+            router,
+            cursors,
+            inbox,
+            wait=wait,
+            backoff=timing.longpoll_backoff,
+            caller=caller,
+            callback=callback,
         )
 
     async def start(self) -> None:
+        """A token or community VK refuses stops the start with one line; VK out of reach is waited
+        for, one line a try."""
         self._loop = asyncio.get_running_loop()
+        delay = self._backoff
+        while True:
+            try:
+                await self._connect()
+                return
+            except ApiError as exc:
+                message = str(exc.error.get("error_msg", exc))
+                if int(exc.code) == AUTH_FAILED:
+                    raise ConfigError(f"VK_TOKEN: VK did not accept the token ({message})") from None
+                if self.callback is not None:
+                    raise ConfigError(
+                        f"VK_GROUP_ID: VK refused community {self._group_id} ({message})"
+                    ) from None
+                raise ConfigError(
+                    f"VK_GROUP_ID: VK refused the long poll of community {self._group_id} ({message}); "
+                    "check the id and that Bots Long Poll is on in the community settings"
+                ) from None
+            except (ApiHttpError, requests.RequestException) as exc:
+                log.warning("VK cannot be reached yet (%s); retrying in %.0fs", type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF)
+
+    async def _connect(self) -> None:
+        if self.callback is not None:
+            # Callback API: VK posts events to us; the token is checked once here.
+            await asyncio.to_thread(self._vk.method, "groups.getById", {"group_id": self._group_id})
+            for key, raw in await self._inbox.pending(Platform.VK):
+                self._spawn(key, raw)
+            self._receiving = True
+            log.info("VK community %d receives events through the Callback API", self._group_id)
+            return
         # The first server address is fetched here, so a wrong token or group id stops the start.
-        try:
-            longpoll = await asyncio.to_thread(VkBotLongPoll, self._vk, self._group_id, self._wait)
-        except ApiError as exc:
-            message = str(exc.error.get("error_msg", exc))
-            if int(exc.code) == AUTH_FAILED:
-                raise ConfigError(f"VK_TOKEN: VK did not accept the token ({message})") from None
-            raise ConfigError(
-                f"VK_GROUP_ID: VK refused the long poll of community {self._group_id} ({message}); "
-                "check the id and that Bots Long Poll is on in the community settings"
-            ) from None
+        longpoll = await asyncio.to_thread(VkBotLongPoll, self._vk, self._group_id, self._wait)
         stored = await self._cursors.load(self._cursor_key)
         if stored:
             # Events that came while the bot was down: VK keeps them for a while after this ts
@@ -129,6 +175,33 @@ class VkTransport:
             target=self._listen, args=(longpoll,), name="vk-longpoll", daemon=True
         )
         self._thread.start()
+
+    async def on_callback(self, request: web.Request) -> web.Response:
+        """VK's Callback API: the confirmation code, the secret checked on every event, the event kept
+        in the inbox, then "ok" at once (handling goes on after the answer)."""
+        callback = self.callback
+        if callback is None or not self._receiving:
+            return web.Response(status=503)
+        try:
+            raw = await request.json()
+        except ValueError:
+            return web.Response(status=400)
+        if not isinstance(raw, dict) or raw.get("group_id") != self._group_id:
+            return web.Response(status=403)
+        if raw.get("type") == "confirmation":
+            return web.Response(text=callback.confirmation_code)
+        if not hmac.compare_digest(str(raw.get("secret", "")).encode(), callback.secret.encode()):
+            log.warning("a VK callback without the right secret was refused")
+            return web.Response(status=403)
+        event = {k: v for k, v in raw.items() if k != "secret"}  # the secret is not kept
+        key = _inbox_key(event)
+        try:
+            await self._inbox.accept(Platform.VK, [(key, event)])
+        except Exception:
+            log.exception("a VK event could not be kept; VK will send it again")
+            return web.Response(status=500)
+        self._spawn(key, event)
+        return web.Response(text="ok")
 
     # ---- the long-poll thread ----
 
@@ -277,6 +350,7 @@ class VkTransport:
 
     async def stop_listening(self) -> None:
         """Take no new events; those being handled go on (Application.stop drains them)."""
+        self._receiving = False
         self._stop.set()
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join)
