@@ -50,12 +50,12 @@ def sandbox(argv: list[str]) -> int:
         parser.error("--port must be between 0 and 65535")
     # Never the real bot's token or database: the sandbox builds its own settings (bot/sandbox/settings.py).
     setup_logging("INFO", [])
-    from bot.sandbox.server import serve  # noqa: PLC0415 - the heavy stack only when asked for
+    from bot.sandbox.server import SandboxError, serve  # noqa: PLC0415 - the heavy stack only when asked for
 
     try:
         asyncio.run(serve(host=args.host, port=args.port, workdir=Path.cwd(), reset=args.reset))
-    except OSError as exc:
-        print(f"Sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+    except SandboxError as exc:
+        print(f"Sandbox: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         pass

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,10 @@ WEB_DIR = Path(__file__).resolve().parent / "web"
 SANDBOX_DELIVERY = {"per_chat_interval": 0.3, "retry_base": 0.5, "poll_interval": 0.5}
 _STATIC = {"app.js": "text/javascript", "style.css": "text/css"}
 _TICK = 0.15  # seconds between looks for changes to push to the page
+
+
+class SandboxError(Exception):
+    """The sandbox cannot start (its port is taken): one line for the person who ran it."""
 
 
 class Sandbox:
@@ -64,7 +69,10 @@ class Sandbox:
         root.add_subapp("/vk/", self.vk.web_app())
         self._runner = web.AppRunner(root, shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
+        try:
+            await web.TCPSite(self._runner, self.host, self.port).start()
+        except OSError as exc:
+            raise SandboxError(f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}") from None
         port = self._runner.addresses[0][1]
         self.url = f"http://{self.host}:{port}"
         self.telegram.base_url = f"{self.url}/tg"
@@ -155,6 +163,12 @@ async def serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # The local servers are on loopback: a proxy set for the real internet must not be asked for them.
+    # vk-api's requests session picks its proxy by the official address, before bot/vk/client.py sends
+    # the request to VK_API_URL, so that address is listed too (the sandbox never calls the real VK).
+    local = ("127.0.0.1", "localhost", "api.vk.ru")
+    for name in ("NO_PROXY", "no_proxy"):
+        os.environ[name] = ",".join(p for p in (os.environ.get(name, ""), *local) if p)
     sandbox = Sandbox(host=host, port=port, workdir=workdir, reset=reset)
     try:
         await sandbox.start()
