@@ -49,7 +49,7 @@ class SandboxProcess:
             "NO_PROXY": "",
         }
         self.log = (workdir / "sandbox.log").open("w+", encoding="utf-8")
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, fixed arguments
             [sys.executable, "-m", "bot", "sandbox", "--port", str(self.port)],
             cwd=workdir,
             env=env,
@@ -135,13 +135,17 @@ class Page:
         return self.driver.find_element("css selector", f'section[data-pane="{name}"]')
 
     def texts(self, name: str) -> str:
-        return str(self.driver.execute_script(
-            "return [...document.querySelectorAll(arguments[0])].map(n => n.innerText).join('\\n')",
-            f'section[data-pane="{name}"] .msg',
-        ))
+        return str(
+            self.driver.execute_script(
+                "return [...document.querySelectorAll(arguments[0])].map(n => n.innerText).join('\\n')",
+                f'section[data-pane="{name}"] .msg',
+            )
+        )
 
     def texts_all(self) -> str:
-        return "\n".join(f"== {p}\n{self.texts(p)[-800:]}" for p in ("tg_family", "vk_family", "group", "admin"))
+        return "\n".join(
+            f"== {p}\n{self.texts(p)[-800:]}" for p in ("tg_family", "vk_family", "group", "admin")
+        )
 
     def say(self, name: str, text: str) -> None:
         field = self.pane(name).find_element("css selector", ".composer input")
@@ -152,7 +156,11 @@ class Page:
     def _current_button(self, name: str, value: str) -> Any:
         """The button carrying ``value`` on the newest message with buttons, or under the input."""
         pane = self.pane(name)
-        with_buttons = [m for m in pane.find_elements("css selector", ".msg") if m.find_elements("css selector", ".inline button")]
+        with_buttons = [
+            m
+            for m in pane.find_elements("css selector", ".msg")
+            if m.find_elements("css selector", ".inline button")
+        ]
         places = [*with_buttons[-1:], *pane.find_elements("css selector", ".keyboard")]
         for place in places:
             for button in place.find_elements("css selector", "button[data-value]"):
@@ -180,3 +188,18 @@ class Page:
         if not cards:
             raise LookupError("no card")
         return cards[-1]
+
+
+def button_at(pane: dict[str, Any], value: str) -> dict[str, Any]:
+    """Where the page would press ``value``: on the newest message with buttons, or under the input."""
+    with_buttons = [m for m in pane["messages"] if m["buttons"]]
+    places: list[tuple[int | None, list[list[dict[str, Any]]]]] = [
+        (m["id"], m["buttons"]) for m in with_buttons[-1:]
+    ]
+    places.append((None, pane["keyboard"] or []))
+    for message, rows in places:
+        for r, row in enumerate(rows):
+            for c, button in enumerate(row):
+                if button.get("value") == value:
+                    return {"message": message, "row": r, "col": c}
+    raise LookupError(f"no button {value!r}")

@@ -68,9 +68,16 @@ def test_a_family_asks_a_coordinator_takes_it_and_answers(
     page.say("vk_family", "Не дают пособие на ребёнка")
     page.walk("vk_family", "done", "chat", "send")
     page.see("vk_family", "принята")
-    page.until(lambda: len(page.pane("group").find_elements("css selector", '.msg:has(button[data-value^="claim."])')) == 1)
+    page.until(
+        lambda: (
+            len(page.pane("group").find_elements("css selector", '.msg:has(button[data-value^="claim."])'))
+            == 1
+        )
+    )
     driver.find_element("css selector", 'select.coordinator option[value="2002"]').click()
-    page.until(lambda: page.last_card().find_element("css selector", 'button[data-value^="claim."]').click() or True)
+    page.until(
+        lambda: page.last_card().find_element("css selector", 'button[data-value^="claim."]').click() or True
+    )
     page.see("vk_family", "Координатор взял")
     page.until(lambda: page.last_card().find_element("css selector", "button.reply").click() or True)
     page.say("group", "Добрый день! Помогу с пособием.")
@@ -82,7 +89,9 @@ def test_a_family_asks_a_coordinator_takes_it_and_answers(
 
     # The admin's private chat: the admin menu.
     page.say("admin", "/admin")
-    page.until(lambda: page.pane("admin").find_elements("css selector", ".msg .inline button"), what="the admin menu")
+    page.until(
+        lambda: page.pane("admin").find_elements("css selector", ".msg .inline button"), what="the admin menu"
+    )
 
     shots = ROOT / "bot" / "sandbox" / "screenshots" if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path
     shots.mkdir(parents=True, exist_ok=True)

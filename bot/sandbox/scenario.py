@@ -101,28 +101,34 @@ class Scenario:
         emu.callback(coordinator, card.message_id, _data(card, "oc-helped"), chat_id=GROUP_ID)
 
     async def _family_says(self, text: str, lang: str) -> None:
+        before = self._seen(TG_FAMILY.user_id)
         self.world.telegram.message(TG_FAMILY.user_id, text, language_code=lang, first_name=TG_FAMILY.name)
-        await asyncio.sleep(self.pause)
+        await self._answered(TG_FAMILY.user_id, before)
 
     async def _family_taps(self, value: str) -> None:
         emu, family = self.world.telegram, TG_FAMILY.user_id
         holder = await self._wait_value(family, value)
         data = next(d for _t, d in emu.buttons(holder) if d.endswith(f":{value}"))
+        before = self._seen(family)
         emu.callback(family, holder.message_id, data, chat_id=family)
+        await self._answered(family, before)
+
+    def _seen(self, chat_id: int) -> tuple[int, int]:
+        """What the bot has done in the chat so far: messages sent and edits made."""
+        messages = self.world.telegram.messages.get(chat_id, [])
+        return len(messages), sum(m.edits for m in messages)
+
+    async def _answered(self, chat_id: int, before: tuple[int, int]) -> None:
+        """Wait for the bot's answer, so the next step presses the new screen, not the old one."""
+        await self.world.telegram.wait_for(lambda: self._seen(chat_id) != before, WAIT)
         await asyncio.sleep(self.pause)
 
     async def _wait_value(self, chat_id: int, value: str) -> SentMessage:
         emu = self.world.telegram
 
         def find() -> SentMessage | None:
-            return next(
-                (
-                    m
-                    for m in reversed(emu.sent_to(chat_id))
-                    if any(d.endswith(f":{value}") for _t, d in emu.buttons(m))
-                ),
-                None,
-            )
+            newest = [m for m in emu.sent_to(chat_id) if emu.buttons(m)][-1:]
+            return next((m for m in newest if any(d.endswith(f":{value}") for _t, d in emu.buttons(m))), None)
 
         await emu.wait_for(lambda: find() is not None, WAIT)
         found = find()

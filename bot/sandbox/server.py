@@ -84,11 +84,12 @@ class Sandbox:
     async def stop(self) -> None:
         self._closing.set()
         await self.scenario.stop()
-        if self.app is not None:
-            await self.app.stop()
-        # Ends the long polls still held open; the servers' routes go with the runner.
+        # First end the long polls held open (the servers still answer: their routes go with the runner),
+        # so the bot's pollers return at once instead of at their timeout.
         await self.telegram.stop()
         await self.vk.stop()
+        if self.app is not None:
+            await self.app.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
