@@ -201,3 +201,12 @@ async def test_the_scenario_plays_a_request_from_start_to_close(sandbox: Sandbox
     state = await client.until(lambda s: "закрыта" in texts(s, "tg_family") and not s["scenario"], timeout=60)
     assert "позвоню сегодня в 15:00" in texts(state, "tg_family")
     assert "Когда вы сможете позвонить" in texts(state, "group")
+
+
+def test_the_readmes_first_command_runs_the_sandbox_with_nothing_to_replace() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = readme.split("```bash\n")[1:]
+    first, second = (block.split("```")[0].strip() for block in blocks[:2])
+    assert "\n" not in first and first.endswith("python -m bot sandbox")
+    assert "<" not in first and ">" not in first and "your" not in first.lower()
+    assert second.startswith("BOT_TOKEN='") and second.endswith("' python -m bot")

@@ -140,7 +140,7 @@ class Scenario:
         emu = self.world.telegram
 
         def find() -> SentMessage | None:
-            return next((m for m in reversed(emu.sent_to(chat_id)) if _has(m, emu.buttons(m), action)), None)
+            return next((m for m in reversed(emu.sent_to(chat_id)) if _has(emu.buttons(m), action)), None)
 
         await emu.wait_for(lambda: find() is not None, WAIT)
         found = find()
@@ -154,21 +154,14 @@ def _action(data: str) -> str:
     return data.rpartition(":")[2].partition(".")[0]
 
 
-def _has(_msg: SentMessage, buttons: list[tuple[str, str]], action: str) -> bool:
+def _has(buttons: list[tuple[str, str]], action: str) -> bool:
     return any(_action(d) == action for _t, d in buttons)
 
 
 def _data(msg: SentMessage, action: str) -> str:
-    return next(d for _t, d in msg_buttons(msg) if _action(d) == action)
-
-
-def msg_buttons(msg: SentMessage) -> list[tuple[str, str]]:
     markup = msg.reply_markup or {}
-    return [
-        (b.get("text", ""), b.get("callback_data", ""))
-        for row in markup.get("inline_keyboard", [])
-        for b in row
-    ]
+    data = [str(b.get("callback_data", "")) for row in markup.get("inline_keyboard", []) for b in row]
+    return next(d for d in data if _action(d) == action)
 
 
 def _copies(world: World, chat_id: int) -> list[SentMessage]:
