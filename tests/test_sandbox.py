@@ -210,3 +210,51 @@ def test_the_readmes_first_command_runs_the_sandbox_with_nothing_to_replace() ->
     assert "\n" not in first and first.endswith("python -m bot sandbox")
     assert "<" not in first and ">" not in first and "your" not in first.lower()
     assert second.startswith("BOT_TOKEN='") and second.endswith("' python -m bot")
+
+
+async def test_the_platforms_own_actions_contact_photo_reply_and_block(
+    sandbox: Sandbox, client: Client
+) -> None:
+    await client.say("tg_family", "/start")
+    for value in ("yes", "new", "no", "legal", "alimony", "1", "9", "r.spb"):  # to "what happened"
+        await client.tap("tg_family", value)
+    status, _ = await client.act(pane="tg_family", kind="photo", text="справка")
+    assert status == 200
+    state = await client.until(lambda s: s["panes"]["tg_family"]["messages"][-1]["mine"] is False)
+    photo = next(m for m in state["panes"]["tg_family"]["messages"] if m["media"] == "photo")
+    assert photo["mine"] and photo["html"] == "справка"
+
+    # A reply to the bot's message carries the quoted text.
+    last_bot = [m for m in state["panes"]["tg_family"]["messages"] if not m["mine"]][-1]
+    await client.say("tg_family", "ответ", reply_to=last_bot["id"])
+    state = await client.until(lambda s: any(m["reply_to"] for m in s["panes"]["tg_family"]["messages"]))
+
+    # Blocking the bot is the platform's own update; the pane says so, and unblocking undoes it.
+    status, _ = await client.act(pane="tg_family", kind="block")
+    assert status == 200 and (await client.state())["panes"]["tg_family"]["blocked"] is True
+    await client.act(pane="tg_family", kind="block")
+    assert (await client.state())["panes"]["tg_family"]["blocked"] is False
+    status, _ = await client.act(pane="vk_family", kind="block")
+    assert status == 200 and sandbox.vk.blocked == {VK_FAMILY.user_id}
+    assert [u for u in sandbox.telegram.all_updates.values() if "my_chat_member" in u]
+
+
+async def test_the_share_contact_button_under_the_input(sandbox: Sandbox, client: Client) -> None:
+    await client.say("tg_family", "/start")
+    for value in ("yes", "new", "no", "legal", "alimony", "1", "9", "r.spb"):
+        await client.tap("tg_family", value)
+    await client.say("tg_family", "Нужна консультация")
+    for value in ("done", "phone"):
+        await client.tap("tg_family", value)
+    state = await client.until(lambda s: s["panes"]["tg_family"]["keyboard"])
+    keyboard = state["panes"]["tg_family"]["keyboard"]
+    [(row, col)] = [
+        (r, c) for r, line in enumerate(keyboard) for c, b in enumerate(line) if b.get("request_contact")
+    ]
+    before = texts(state, "tg_family")
+    status, _ = await client.act(pane="tg_family", kind="press", row=row, col=col)
+    assert status == 200
+    state = await client.until(
+        lambda s: texts(s, "tg_family") != before and button_at(s["panes"]["tg_family"], "send")
+    )
+    assert any(m["media"] == "contact" for m in state["panes"]["tg_family"]["messages"])
