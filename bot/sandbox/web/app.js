@@ -120,7 +120,9 @@ function buttonRows(rows, onPress) {
   rows.forEach((row, r) => {
     const line = el("div", { class: "row" });
     row.forEach((b, c) => {
-      if (b.url) line.append(el("a", { href: b.url, target: "_blank", rel: "noopener noreferrer", text: b.text }));
+      // Link buttons open in a new tab; only web and tg: links, like the apps themselves.
+      if (b.url && /^(https?:|tg:)/i.test(b.url)) line.append(el("a", { href: b.url, target: "_blank", rel: "noopener noreferrer", text: b.text }));
+      else if (b.url) line.append(el("span", { text: b.text }));
       else line.append(el("button", { type: "button", "data-value": b.value, text: b.text, on: { click: () => onPress(r, c) } }));
     });
     box.append(line);
