@@ -134,7 +134,8 @@ async def client(sandbox: Sandbox) -> AsyncIterator[Client]:
 async def test_a_vk_family_request_reaches_a_coordinator_and_back(
     sandbox: Sandbox, client: Client, tmp_path: Path
 ) -> None:
-    await client.say("vk_family", "Начать")
+    status, _ = await client.act(pane="vk_family", kind="start")
+    assert status == 200
     for value in ("yes", "new", "no", "legal", "benefits", "1", "9", "r.msk"):
         await client.tap("vk_family", value)
     await client.say("vk_family", "Не дают <b>пособие</b>")
@@ -258,3 +259,12 @@ async def test_the_share_contact_button_under_the_input(sandbox: Sandbox, client
         lambda s: texts(s, "tg_family") != before and button_at(s["panes"]["tg_family"], "send")
     )
     assert any(m["media"] == "contact" for m in state["panes"]["tg_family"]["messages"])
+
+
+async def test_quick_exit_removes_the_messages_from_the_pane(client: Client) -> None:
+    await client.say("tg_family", "/start")
+    await client.until(lambda s: button_at(s["panes"]["tg_family"], "yes"))
+    await client.say("tg_family", "/erase")
+    await client.until(lambda s: "/start" not in texts(s, "tg_family"))
+    state = await client.state()
+    assert all("/erase" not in m["html"] for m in state["panes"]["tg_family"]["messages"])

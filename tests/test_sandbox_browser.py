@@ -63,7 +63,7 @@ def test_a_family_asks_a_coordinator_takes_it_and_answers(
     page.see("tg_family", "Позвоню сегодня в 15:00.")
 
     # The same from VK, taken by another coordinator.
-    page.say("vk_family", "Начать")
+    page.pane("vk_family").find_element("css selector", ".keyboard button.start").click()
     page.walk("vk_family", "yes", "new", "no", "legal", "benefits", "1", "9", "r.msk")
     page.say("vk_family", "Не дают пособие на ребёнка")
     page.walk("vk_family", "done", "chat", "send")

@@ -22,7 +22,7 @@ class ActionError(ValueError):
 
 @dataclass
 class Act:
-    """One action from the page; ``kind`` is text, press, contact, photo, document or block."""
+    """One action from the page; ``kind`` is text, press, contact, photo, document, block or start (VK)."""
 
     pane: str
     kind: str
@@ -171,6 +171,8 @@ class World:
             if not act.text.strip():
                 raise ActionError("empty message")
             await user.write(act.text, reply_to=act.reply_to)
+        elif act.kind == "start":  # VK's own "Начать" button of a new dialog
+            await user.start()
         elif act.kind in ("photo", "document"):
             attachment = user.photo() if act.kind == "photo" else user.doc()
             await user.write(act.text, attachments=[attachment], reply_to=act.reply_to)

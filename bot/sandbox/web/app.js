@@ -14,7 +14,7 @@ const T = {
     send: "Отправить", message: "Сообщение", contact: "📞 Поделиться номером", photo: "📷 Фото",
     document: "📎 Файл", block: "🚫 Заблокировать бота", unblock: "Разблокировать бота",
     blocked: "Бот заблокирован: сообщения бота сюда не приходят.", reply: "Ответить", replyTo: "Ответ на:",
-    cancel: "Отмена", edited: "изменено", iam: "Я:", media: { photo: "Фото", document: "Файл", voice: "Голосовое",
+    start: "Начать", cancel: "Отмена", edited: "изменено", iam: "Я:", media: { photo: "Фото", document: "Файл", voice: "Голосовое",
       video: "Видео", audio: "Аудио", sticker: "Стикер", animation: "GIF", contact: "Контакт", location: "Место" },
   },
   en: {
@@ -26,7 +26,7 @@ const T = {
     send: "Send", message: "Message", contact: "📞 Share phone number", photo: "📷 Photo",
     document: "📎 File", block: "🚫 Block the bot", unblock: "Unblock the bot",
     blocked: "The bot is blocked: its messages do not arrive here.", reply: "Reply", replyTo: "Reply to:",
-    cancel: "Cancel", edited: "edited", iam: "I am:", media: { photo: "Photo", document: "File", voice: "Voice",
+    start: "Start", cancel: "Cancel", edited: "edited", iam: "I am:", media: { photo: "Photo", document: "File", voice: "Voice",
       video: "Video", audio: "Audio", sticker: "Sticker", animation: "GIF", contact: "Contact", location: "Location" },
   },
 };
@@ -167,7 +167,11 @@ function render() {
     const keyboard = section.querySelector(".keyboard");
     keyboard.replaceChildren();
     keyboard.hidden = !data.keyboard;
-    if (data.keyboard) {
+    if (pane === "vk_family" && !data.messages.length) {
+      // A new VK dialog shows the app's own start button.
+      keyboard.hidden = false;
+      keyboard.append(el("button", { type: "button", class: "start", text: t.start, on: { click: () => act(pane, { kind: "start" }) } }));
+    } else if (data.keyboard) {
       keyboard.append(buttonRows(data.keyboard, (row, col) => act(pane, { kind: "press", message: null, row, col })));
     }
     section.querySelector(".blocked").hidden = !data.blocked;
