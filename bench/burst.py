@@ -2,7 +2,7 @@
 
 `python -m bench.burst [--people 1000] [--rounds 1] [--postgres URL]`
 
-The project's Bot API emulator (tests/tg_emulator.py) runs in this process; each bot runs in a child
+The project's Bot API emulator (bot/sandbox/telegram/emulator.py) runs in this process; each bot runs in a child
 process (bench/burst_bots.py) polling it over HTTP: first a bare aiogram echo bot, then this project's
 whole Application on a fresh SQLite file (and on PostgreSQL when --postgres or TEST_POSTGRES_URL is given).
 An update's latency runs from the moment it is queued at the emulator to the moment the emulator receives
@@ -25,8 +25,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from bot.sandbox.telegram.emulator import TelegramEmulator
 from storage.db import create_engine
-from tests.tg_emulator import TelegramEmulator
 
 FIRST_USER = 10_000_000
 ROOT = Path(__file__).resolve().parent.parent

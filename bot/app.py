@@ -55,8 +55,11 @@ class Application:
         polling_timeout: int = 10,
         delivery: Mapping[str, Any] | None = None,
         vk_timing: VkTiming | None = None,
+        serve_web: bool = True,
     ) -> None:
         self.settings = settings
+        # The sandbox serves everything on its own one port: the bot's server stays closed there.
+        self._serve_web = serve_web
         self._polling_timeout = polling_timeout
         self._delivery_overrides = dict(delivery or {})
         self._vk_timing = vk_timing or VkTiming()
@@ -82,7 +85,8 @@ class Application:
         # First, so that /healthz and /readyz answer while the database or a platform is waited for.
         self.web = WebServer(settings.web_host, settings.web_port, Metrics())
         self.web.transports_running = self._transports_running
-        await self.web.start()
+        if self._serve_web:
+            await self.web.start()
         self.db = Database(create_engine(settings.database_url))
         self.web.health = Health(self.db)
         self.inbox = Inbox(self.db)

@@ -11,11 +11,11 @@ from typing import Any
 
 from bot.app import Application
 from bot.config import Settings
+from bot.sandbox.telegram.emulator import SentMessage, TelegramEmulator
 from dialogs.primitives import Incoming
 from handlers.conversation import Reply
 from storage.models import utcnow
 from storage.vocabulary import OutboxKind, Platform
-from tests.tg_emulator import SentMessage, TelegramEmulator
 
 TOKEN = "123456:TEST-token_for_the_emulator"
 

@@ -18,12 +18,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.sandbox.telegram.emulator import TelegramEmulator
 from storage.db import create_engine
 from storage.models import Ticket
 from storage.uow import Database
 from tests.e2e import GROUP, TOKEN, cards
 from tests.test_config import CONTRACT, ROOT
-from tests.tg_emulator import TelegramEmulator
 
 FAMILIES = 20
 KILLS = 3

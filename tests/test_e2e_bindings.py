@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Application
+from bot.sandbox.telegram.emulator import SentMessage, TelegramEmulator
 from storage.models import Ticket
 from tests.e2e import GROUP, cards, introduce, make_tickets, press, settled, start_app
-from tests.tg_emulator import SentMessage, TelegramEmulator
 
 LEGAL = -1002000000001
 LEGAL_MOSCOW = -1002000000002

@@ -8,6 +8,7 @@ import itertools
 from sqlalchemy import select
 
 from bot.app import Application
+from bot.sandbox.telegram.emulator import TelegramEmulator
 from storage.models import Outbox, Ticket, TicketPost
 from tests.e2e import (
     GROUP,
@@ -23,7 +24,6 @@ from tests.e2e import (
     start_app,
 )
 from tests.test_e2e_safety import finish, to_description
-from tests.tg_emulator import TelegramEmulator
 
 
 async def test_a_request_reaches_the_coordinators_chat(

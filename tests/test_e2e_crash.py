@@ -9,15 +9,15 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Application
+from bot.sandbox.telegram.emulator import TelegramEmulator
+from bot.sandbox.vk.emulator import VkEmulator
 from bot.telegram.polling import InboxPolling
 from bot.vk.transport import VkTransport
 from handlers.inbox import Inbox
 from storage.models import Outbox, utcnow
 from storage.vocabulary import OutboxKind, Platform
 from tests.e2e import GROUP, cards, make_tickets, start_app
-from tests.tg_emulator import TelegramEmulator
 from tests.vk_e2e import start_vk_app
-from tests.vk_emulator import VkEmulator
 
 
 async def inbox_size(app: Application) -> int:

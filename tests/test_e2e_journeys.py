@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Application
+from bot.sandbox.telegram.emulator import TelegramEmulator
 from storage.models import Person, Ticket
 from storage.vocabulary import Category, TicketStatus
 from tests.e2e import Parent
-from tests.tg_emulator import TelegramEmulator
 
 ANSWERS: dict[Category, list[str]] = {
     Category.PSYCHOLOGICAL: ["child", "chat"],

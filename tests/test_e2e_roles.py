@@ -8,11 +8,11 @@ from typing import Any, cast
 import pytest
 
 from bot.app import Application
+from bot.sandbox.telegram.emulator import TelegramEmulator
 from dialogs.primitives import Event, EventKind, Payload
 from handlers.router import Inbound, InboundRouter
 from storage.vocabulary import ChatKind, ChatRef, Platform
 from tests.e2e import HandledUpdates, Parent, start_app
-from tests.tg_emulator import TelegramEmulator
 
 ADMIN = 900
 

@@ -7,10 +7,10 @@ import asyncio
 from sqlalchemy import func, select
 
 from bot.app import Application
+from bot.sandbox.telegram.emulator import TelegramEmulator
 from storage.models import ChatMessage, DialogStateRow, Person, Ticket
 from tests.e2e import Parent
 from tests.test_e2e_journeys import agree, person, tickets
-from tests.tg_emulator import TelegramEmulator
 
 
 async def state_of(app: Application, key: str) -> str | None:

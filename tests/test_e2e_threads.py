@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Application
+from bot.sandbox.telegram.emulator import SentMessage, TelegramEmulator
 from storage.models import ChatMigration, Ticket, utcnow
 from tests.e2e import GROUP, HandledUpdates, Parent, cards, introduce, make_tickets, press, settled, start_app
 from tests.test_e2e_safety import finish, to_description
-from tests.tg_emulator import SentMessage, TelegramEmulator
 
 ASSIGNEE, OTHER = 101, 102
 

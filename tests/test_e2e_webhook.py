@@ -5,11 +5,11 @@ from __future__ import annotations
 import aiohttp
 
 from bot.app import Application
+from bot.sandbox.telegram.emulator import TelegramEmulator
+from bot.sandbox.vk.emulator import VkEmulator
 from storage.vocabulary import Platform
 from tests.e2e import HandledUpdates, Parent, start_app
-from tests.tg_emulator import TelegramEmulator
 from tests.vk_e2e import start_vk_app
-from tests.vk_emulator import VkEmulator
 
 SECRET = "webhook-secret-0123456789"
 VK_SECRET = "vk-callback-secret"

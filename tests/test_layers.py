@@ -157,3 +157,13 @@ def test_the_cycle_check_finds_a_lazy_cycle() -> None:
     assert "dialogs.engine" in graph and "dialogs.flow" in graph["dialogs.family"], "the graph is read"
     graph["dialogs.engine"] = {*graph["dialogs.engine"], "dialogs.family"}  # as a lazy import would add
     assert any("dialogs.engine" in c and "dialogs.family" in c for c in cycles(graph))
+
+
+def test_only_the_sandbox_command_reaches_the_sandbox() -> None:
+    """The local servers ship with the bot, but the real bot never depends on them."""
+    for path in sources():
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith("bot/sandbox/") or relative == "bot/__main__.py":
+            continue
+        used = {m for m in imports(path) if m == "bot.sandbox" or m.startswith("bot.sandbox.")}
+        assert not used, f"{relative} imports {used}"

@@ -9,11 +9,11 @@ import signal
 import sys
 from pathlib import Path
 
+from bot.sandbox.telegram.emulator import TelegramEmulator
+from bot.sandbox.vk.emulator import VkEmulator
 from tests.e2e import TOKEN
 from tests.test_config import CONTRACT, ROOT
-from tests.tg_emulator import TelegramEmulator
 from tests.vk_e2e import VK_GROUP, VK_TOKEN
-from tests.vk_emulator import VkEmulator
 
 
 async def test_run_answer_and_stop_cleanly(emulator: TelegramEmulator, tmp_path: Path) -> None:

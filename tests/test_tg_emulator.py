@@ -35,9 +35,9 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 
-from tests import spec_telegram
-from tests.spec_telegram import spec_available, validate_request
-from tests.tg_emulator import TelegramEmulator
+from bot.sandbox.telegram import spec as spec_telegram
+from bot.sandbox.telegram.emulator import TelegramEmulator
+from bot.sandbox.telegram.spec import spec_available, validate_request
 
 TOKEN = "123456:TEST-emulator-token"
 USER = 1001

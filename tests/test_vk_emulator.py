@@ -15,9 +15,9 @@ from requests.adapters import HTTPAdapter
 from vk_api.bot_longpoll import VkBotLongPoll  # type: ignore[import-untyped, unused-ignore]
 from vk_api.exceptions import ApiError, ApiHttpError  # type: ignore[import-untyped, unused-ignore]
 
-from tests import spec_vk
-from tests.spec_vk import spec_available, validate_call
-from tests.vk_emulator import VkEmulator
+from bot.sandbox.vk import spec as spec_vk
+from bot.sandbox.vk.emulator import VkEmulator
+from bot.sandbox.vk.spec import spec_available, validate_call
 
 TOKEN = "vk-test-token"
 START = '{"command":"start"}'

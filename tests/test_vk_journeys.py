@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import Application
+from bot.sandbox.vk.emulator import VkEmulator, VkMessage
 from storage.models import ChatMessage, Person, Ticket
 from storage.vocabulary import Category, TicketStatus
 from tests.test_e2e_journeys import ANSWERS, WORDS, person, tickets
 from tests.test_e2e_safety import state_of
 from tests.vk_e2e import VkParent
-from tests.vk_emulator import VkEmulator, VkMessage
 
 LANG_IDS = {"ru": 0, "en": 3}
 

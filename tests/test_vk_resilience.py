@@ -7,13 +7,13 @@ import asyncio
 from sqlalchemy import select
 
 from bot.app import Application
+from bot.sandbox.vk.emulator import VkEmulator
 from bot.vk.transport import event_number
 from storage.models import Person
 from tests.e2e import HandledUpdates
 from tests.test_e2e_journeys import person, tickets
 from tests.test_e2e_safety import state_of
 from tests.vk_e2e import VkParent, start_vk_app
-from tests.vk_emulator import VkEmulator
 
 
 def sends(vk: VkEmulator) -> list[int]:

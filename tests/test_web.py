@@ -5,8 +5,8 @@ from __future__ import annotations
 import aiohttp
 
 from bot.app import Application
+from bot.sandbox.telegram.emulator import TelegramEmulator
 from tests.e2e import GROUP, HandledUpdates, Parent, make_tickets, settled, start_app
-from tests.tg_emulator import TelegramEmulator
 
 
 def metric(text: str, name: str) -> float:

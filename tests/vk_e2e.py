@@ -9,10 +9,10 @@ from typing import Any
 
 from bot.app import Application
 from bot.config import Settings
+from bot.sandbox.telegram.emulator import TelegramEmulator
+from bot.sandbox.vk.emulator import VkEmulator, VkMessage, VkUser
 from bot.vk.transport import VkTiming, event_number
 from tests.e2e import FAST_DELIVERY, TOKEN, HandledUpdates
-from tests.tg_emulator import TelegramEmulator
-from tests.vk_emulator import VkEmulator, VkMessage, VkUser
 
 VK_TOKEN = "vk-test-token"
 VK_GROUP = 77

@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from tests.tg_methods import BotMethods
-from tests.tg_state import ApiError
+from bot.sandbox.telegram.methods import BotMethods
+from bot.sandbox.telegram.state import ApiError
 
 
 class ForumMethods(BotMethods):

@@ -1,7 +1,7 @@
 """State and records of the VK emulator: calls, the conversation history and the long-poll event log.
 
 The API methods live in ``vk_methods.py``, the simulated people in ``vk_user.py`` and the HTTP side
-in ``vk_emulator.py``.
+in ``emulator.py``.
 """
 
 from __future__ import annotations
@@ -11,13 +11,10 @@ import contextlib
 import copy
 import itertools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from tests import vk_objects as vo
-from tests.spec_vk import error_description
-
-if TYPE_CHECKING:
-    from tests.vk_user import VkUser
+from bot.sandbox.vk import objects as vo
+from bot.sandbox.vk.spec import error_description
 
 DAY = 24 * 3600
 MAX_TEXT = 4096
@@ -85,7 +82,8 @@ class VkState:
         # Problems of the emulator itself (a request it could not make sense of), kept apart.
         self.emulator_errors: list[str] = []
         self.history: dict[int, list[VkMessage]] = {}
-        self.users: dict[int, VkUser] = {}
+        # VkEmulator narrows this to VkUser: naming it here would make state and user import each other.
+        self.users: dict[int, Any] = {}
         self.blocked: set[int] = set()
         # event_id -> the event as first pushed; a repeated event keeps its id.
         self.events: dict[str, dict[str, Any]] = {}

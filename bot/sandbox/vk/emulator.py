@@ -3,7 +3,7 @@
 vk_api posts to ``https://api.vk.ru/method/<name>``: mount a transport adapter on its
 ``requests.Session`` that rewrites that prefix to :attr:`VkEmulator.url`.  The long-poll server URL
 comes from the emulator's own ``groups.getLongPollServer`` answer (``<url>/lp``).  Every call is
-checked against the VK schema (``tests/spec_vk.py``) plus keyboard and limit rules; tests act as
+checked against the VK schema (``bot/sandbox/vk/spec.py``) plus keyboard and limit rules; tests act as
 users through :meth:`VkEmulator.user` and observe what the bot sent with :meth:`sent_to`.
 """
 
@@ -19,10 +19,10 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from tests.spec_vk import spec_available, validate_call
-from tests.vk_methods import VkMethods
-from tests.vk_state import VkApiError, VkCall, VkMessage
-from tests.vk_user import VkUser
+from bot.sandbox.vk.methods import VkMethods
+from bot.sandbox.vk.spec import spec_available, validate_call
+from bot.sandbox.vk.state import VkApiError, VkCall, VkMessage
+from bot.sandbox.vk.user import VkUser
 
 __all__ = ["VkApiError", "VkCall", "VkEmulator", "VkMessage", "VkUser"]
 
@@ -45,6 +45,8 @@ class VkEmulator(VkMethods):
     ``lp_requests``, ``blocked``; switches: ``echo_replies``, ``per_peer_errors``.
     """
 
+    users: dict[int, VkUser]
+
     def __init__(self, *, token: str = "vk-test-token", group_id: int = 77) -> None:  # noqa: S107
         super().__init__(token=token, group_id=group_id)
         self.spec_checked = spec_available()
@@ -55,11 +57,16 @@ class VkEmulator(VkMethods):
 
     # -- lifecycle --------------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    def web_app(self) -> web.Application:
+        """The API, long-poll and file routes, to serve on a port of their own (start) or in the sandbox."""
         app = web.Application()
         app.router.add_route("*", "/method/{method}", self._handle_method)
         app.router.add_get("/lp", self._handle_longpoll)
         app.router.add_get("/files/{name}", self._handle_file)
+        return app
+
+    async def start(self) -> None:
+        app = self.web_app()
         # Long polls end on stop(); the short grace just covers in-flight replies.
         self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests import vk_objects as vo
-from tests.vk_state import VkMessage, VkState
+from bot.sandbox.vk import objects as vo
+from bot.sandbox.vk.state import VkMessage, VkState
 
 START_PAYLOAD = '{"command":"start"}'
 

@@ -38,7 +38,7 @@ def spec_path() -> Path:
     override = os.environ.get("TELEGRAM_SPEC")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "shared" / "specs" / "telegram" / "api.json"
+    return Path(__file__).resolve().parents[4] / "shared" / "specs" / "telegram" / "api.json"
 
 
 @cache

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests import vk_objects as vo
-from tests.vk_state import DAY, MAX_TEXT, VkApiError, VkMessage, VkState
+from bot.sandbox.vk import objects as vo
+from bot.sandbox.vk.state import DAY, MAX_TEXT, VkApiError, VkMessage, VkState
 
 _TRUE = ("1", "true")
 

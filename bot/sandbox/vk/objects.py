@@ -1,7 +1,7 @@
 """VK objects for the VK emulator: client_info, message and attachment objects, keyboard checks.
 
 Shapes follow API 5.199 and the schema in ``shared/specs/vk/`` (``callback.objects.json``,
-``messages.objects.json``); everything here is pure data, the state lives in ``vk_state.py``.
+``messages.objects.json``); everything here is pure data, the state lives in ``state.py``.
 """
 
 from __future__ import annotations

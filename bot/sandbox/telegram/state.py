@@ -2,7 +2,7 @@
 
 Each ``_api_<lowercased method>`` coroutine takes the decoded request parameters and returns the
 ``result`` field, or raises :class:`ApiError` with the description the real server would give.
-The messaging methods live in ``tg_methods.py``; the HTTP side in ``tg_emulator.py``.
+The messaging methods live in ``methods.py``; the HTTP side in ``emulator.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 
-from tests import tg_objects as tg
+from bot.sandbox.telegram import objects as tg
 
 MESSAGE_DELETE_WINDOW = 48 * 3600
 # What Telegram sends when allowed_updates was never given (or given as an empty list).

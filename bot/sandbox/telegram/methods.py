@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests import tg_objects as tg
-from tests.spec_telegram import UploadedFile
-from tests.tg_markup import EntityParseError, plain_text
-from tests.tg_state import MESSAGE_DELETE_WINDOW, SentMessage, ServiceMethods, bad_request
+from bot.sandbox.telegram import objects as tg
+from bot.sandbox.telegram.markup import EntityParseError, plain_text
+from bot.sandbox.telegram.spec import UploadedFile
+from bot.sandbox.telegram.state import MESSAGE_DELETE_WINDOW, SentMessage, ServiceMethods, bad_request
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024

@@ -1,7 +1,7 @@
 """A local Telegram Bot API server for end-to-end tests of the real aiogram Bot and Dispatcher.
 
 Point aiogram at it with ``AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url))``.
-Every request is checked against the Bot API spec (``tests/spec_telegram.py``); the emulator keeps
+Every request is checked against the Bot API spec (``bot/sandbox/telegram/spec.py``); the emulator keeps
 the chat history so tests can act as users (``message``, ``callback``) and observe what the bot sent.
 """
 
@@ -18,10 +18,10 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from tests import tg_objects as tg
-from tests.spec_telegram import UploadedFile, decode_params, spec_available, validate_request
-from tests.tg_forums import ForumMethods
-from tests.tg_state import ApiError, Call, SentMessage
+from bot.sandbox.telegram import objects as tg
+from bot.sandbox.telegram.forums import ForumMethods
+from bot.sandbox.telegram.spec import UploadedFile, decode_params, spec_available, validate_request
+from bot.sandbox.telegram.state import ApiError, Call, SentMessage
 
 __all__ = ["ApiError", "Call", "SentMessage", "TelegramEmulator"]
 
@@ -62,10 +62,15 @@ class TelegramEmulator(ForumMethods):
 
     # -- lifecycle --------------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    def web_app(self) -> web.Application:
+        """The Bot API routes, to serve on a port of their own (start) or under the sandbox's page."""
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
+        return app
+
+    async def start(self) -> None:
+        app = self.web_app()
         # Long polls and injected delays end on stop(); the short grace just covers in-flight replies.
         self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()

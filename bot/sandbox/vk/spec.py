@@ -50,7 +50,7 @@ def spec_dir() -> Path:
     override = os.environ.get("VK_SPEC")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "shared" / "specs" / "vk"
+    return Path(__file__).resolve().parents[4] / "shared" / "specs" / "vk"
 
 
 @cache

@@ -1,0 +1,120 @@
+"""The sandbox page in a real headless Chromium: a family's request, a coordinator's claim and reply.
+
+The sandbox runs as ``python -m bot sandbox`` in a folder with a real-looking ``.env`` and a token in
+the environment; neither may be used. ``UPDATE_SCREENSHOTS=1`` writes the panes' pictures for the
+README into ``bot/sandbox/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.sandbox_browser import ROOT, Page, SandboxProcess, browser_available, chromium
+
+pytestmark = pytest.mark.skipif(
+    not browser_available(), reason="needs selenium and the system's chromium and chromium-driver"
+)
+PANES = ("tg_family", "vk_family", "group", "admin")
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[SandboxProcess]:
+    process = SandboxProcess(tmp_path)
+    yield process
+    assert process.stop() == 0, process.output()
+
+
+@pytest.fixture
+def driver() -> Iterator[Any]:
+    browser = chromium()
+    yield browser
+    browser.quit()
+
+
+def test_a_family_asks_a_coordinator_takes_it_and_answers(
+    sandbox: SandboxProcess, driver: Any, tmp_path: Path
+) -> None:
+    page = Page(driver, sandbox.url)
+    labels = [page.pane(p).get_attribute("aria-label") for p in PANES]
+    assert labels == ["Семья в Telegram", "Семья во ВКонтакте", "Чат координаторов", "Администратор"]
+
+    # A family on Telegram, from /start to a confirmed request, by typing and clicking.
+    page.say("tg_family", "/start")
+    page.walk("tg_family", "yes", "new", "no", "legal", "alimony", "1", "9", "r.spb")
+    page.say("tg_family", "Бывший муж не платит алименты")
+    page.walk("tg_family", "done", "chat", "send")
+    page.see("tg_family", "принята")
+
+    # The card appears in the coordinators' pane; a coordinator takes it; the family is told.
+    card = page.until(page.last_card, what="a card in the coordinators' chat")
+    card.find_element("css selector", 'button[data-value^="claim."]').click()
+    page.see("tg_family", "Координатор взял")
+    page.see("group", "Взял(а) Ольга")
+
+    # The coordinator answers in the card's thread; the family sees the answer.
+    page.until(lambda: page.last_card().find_element("css selector", "button.reply").click() or True)
+    page.say("group", "Здравствуйте! Позвоню сегодня в 15:00.")
+    page.see("tg_family", "Позвоню сегодня в 15:00.")
+
+    # The same from VK, taken by another coordinator.
+    page.pane("vk_family").find_element("css selector", ".keyboard button.start").click()
+    page.walk("vk_family", "yes", "new", "no", "legal", "benefits", "1", "9", "r.msk")
+    page.say("vk_family", "Не дают пособие на ребёнка")
+    page.walk("vk_family", "done", "chat", "send")
+    page.see("vk_family", "принята")
+    page.until(
+        lambda: (
+            len(page.pane("group").find_elements("css selector", '.msg:has(button[data-value^="claim."])'))
+            == 1
+        )
+    )
+    driver.find_element("css selector", 'select.coordinator option[value="2002"]').click()
+    page.until(
+        lambda: page.last_card().find_element("css selector", 'button[data-value^="claim."]').click() or True
+    )
+    page.see("vk_family", "Координатор взял")
+    page.until(lambda: page.last_card().find_element("css selector", "button.reply").click() or True)
+    page.say("group", "Добрый день! Помогу с пособием.")
+    page.see("vk_family", "Помогу с пособием.")
+
+    # Formatting as Telegram shows it: the card's bold text is markup, the family's words are text.
+    assert page.pane("group").find_elements("css selector", ".msg .body b")
+    assert not page.pane("group").find_elements("css selector", ".msg .body script")
+
+    # The admin's private chat: the admin menu.
+    page.say("admin", "/admin")
+    page.until(
+        lambda: page.pane("admin").find_elements("css selector", ".msg .inline button"), what="the admin menu"
+    )
+
+    shots = ROOT / "bot" / "sandbox" / "screenshots" if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
+    for name in PANES:
+        driver.execute_script("arguments[0].querySelector('.messages').scrollTop = 1e9", page.pane(name))
+        assert page.pane(name).screenshot(str(shots / f"{name}.png"))
+
+    # The language switch changes the page and the simulated apps.
+    driver.find_element("css selector", "#lang").click()
+    page.until(lambda: page.pane("tg_family").get_attribute("aria-label") == "Family on Telegram")
+    assert driver.find_element("css selector", "html").get_attribute("lang") == "en"
+    before = page.texts("admin")
+    page.say("admin", "/admin")
+    page.until(lambda: page.texts("admin") != before, what="the admin menu again")
+    assert page.pane("admin").find_element("css selector", ".composer button").text == "Send"
+
+    # A phone-sized screen: the panes stack, nothing sticks out sideways.
+    driver.set_window_size(390, 844)
+    assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+    # Never the real token or database: nothing reached the real Bot API, the real file is not there.
+    assert not (tmp_path / "real").exists()
+    database = tmp_path / "data" / "sandbox.sqlite3"
+    with sqlite3.connect(database) as db:
+        assert db.execute("select count(*) from tickets").fetchone() == (2,)
+    assert "987654321" not in sandbox.output() and "REAL" not in sandbox.output()
