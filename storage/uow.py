@@ -14,7 +14,13 @@ from sqlalchemy.util import await_only
 from storage.db import session_factory
 from storage.desk import AuditLog, BindingsRepository, ChatMigrations, PostsRepository, RelayLog
 from storage.logs import ChatLog, OutboxRepository, UpdateLog
-from storage.repositories import CursorStore, DialogStateStore, PeopleRepository, TicketsRepository
+from storage.repositories import (
+    CursorStore,
+    DialogStateStore,
+    MaxMessageIds,
+    PeopleRepository,
+    TicketsRepository,
+)
 
 
 class UnitOfWork:
@@ -32,6 +38,7 @@ class UnitOfWork:
         self.migrations = ChatMigrations(session)
         self.bindings = BindingsRepository(session)
         self.cursors = CursorStore(session)
+        self.max_ids = MaxMessageIds(session)
 
 
 class Database:
