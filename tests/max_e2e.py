@@ -24,9 +24,8 @@ async def start_max_app(
     """MAX alone, or MAX and Telegram in one process when ``telegram`` is given."""
     if telegram is not None:
         overrides = {"bot_token": TOKEN, "telegram_api_url": telegram.base_url, **overrides}
-    settings = Settings(
-        max_token=emu.token, max_api_url=emu.url, database_url=database_url, consent_version="test-1", **overrides
-    )
+    overrides = {"max_token": emu.token, **overrides}
+    settings = Settings(max_api_url=emu.url, database_url=database_url, consent_version="test-1", **overrides)
     app = Application(settings, polling_timeout=1, delivery=FAST_DELIVERY, max_timing=FAST_MAX)
     await app.start()
     return app

@@ -111,6 +111,11 @@ class MaxEmulator:
             self._updates.append({"timestamp": int(time.time() * 1000), **update})
             self._changed.notify_all()
 
+    async def repeat(self, mid: str) -> None:
+        """MAX sends an update again (a lost acknowledgement): the same message, a second time."""
+        [update] = [u for u in self._updates if (u.get("message") or {}).get("body", {}).get("mid") == mid]
+        await self.push(update)
+
     def message_object(self, message: MaxMessage) -> dict[str, Any]:
         kind, ident = message.chat
         recipient = (
