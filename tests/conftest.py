@@ -64,14 +64,17 @@ async def db(request: pytest.FixtureRequest, db_url: str) -> AsyncIterator[Datab
 # ---- end to end: the emulator and the running application ----
 
 from bot.app import Application  # noqa: E402
-from tests import spec_telegram, spec_vk  # noqa: E402
+from tests import (  # noqa: E402
+    spec_max,
+    spec_telegram,
+    spec_vk,
+)
 from tests.e2e import GROUP, HandledUpdates, Parent, start_app  # noqa: E402
+from tests.max_e2e import MaxParent, start_max_app  # noqa: E402
+from tests.max_emulator import MaxEmulator  # noqa: E402
 from tests.tg_emulator import TelegramEmulator  # noqa: E402
 from tests.vk_e2e import VK_GROUP, VK_TOKEN, VkParent, start_vk_app  # noqa: E402
 from tests.vk_emulator import VkEmulator  # noqa: E402
-from tests import spec_max  # noqa: E402
-from tests.max_e2e import MaxParent, start_max_app  # noqa: E402
-from tests.max_emulator import MaxEmulator  # noqa: E402
 
 SPEC_REPORT: dict[str, bool] = {}
 
@@ -114,7 +117,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             "VK spec check NOT DONE: ../shared/specs/vk/ is absent (set VK_SPEC)", yellow=True
         )
     if not spec_max.spec_available():
-        terminalreporter.write_line("MAX spec check NOT DONE: ../shared/specs/max/openapi.json is absent", yellow=True)
+        terminalreporter.write_line(
+            "MAX spec check NOT DONE: ../shared/specs/max/openapi.json is absent", yellow=True
+        )
     if spec_telegram.spec_available():
         terminalreporter.write_line(
             f"Telegram requests validated against Bot API spec {spec_telegram.spec_version()}"

@@ -8,6 +8,7 @@ and people who blocked the bot (403 ``chat.denied``). Tests act as people throug
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -20,7 +21,7 @@ from aiohttp import web
 from tests.spec_max import check_request, spec_available
 
 BOT_ID = 900
-TOKEN = "max-test-token"  # noqa: S105 - a test value
+TOKEN = "max-test-token"
 
 
 @dataclass
@@ -94,7 +95,9 @@ class MaxEmulator:
     def assert_no_spec_errors(self) -> None:
         assert not self.spec_errors, "\n".join(self.spec_errors)
 
-    def fail(self, method: str, path: str, status: int, *, times: int = 1, retry_after: int | None = None) -> None:
+    def fail(
+        self, method: str, path: str, status: int, *, times: int = 1, retry_after: int | None = None
+    ) -> None:
         self._faults.append(_Fault(method, path, status, times, retry_after))
 
     # ---- what tests do as people ----
@@ -175,10 +178,14 @@ class MaxEmulator:
             if fault.times > 0 and fault.method == request.method and fault.path == request.path:
                 fault.times -= 1
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
-                return _error(fault.status, "too.many.requests" if fault.status == 429 else "internal", "fault", headers)
+                return _error(
+                    fault.status, "too.many.requests" if fault.status == 429 else "internal", "fault", headers
+                )
         route = (request.method, request.path)
         if route == ("GET", "/me"):
-            return web.json_response({**self._user(BOT_ID), "username": "family_bot", "last_activity_time": 0})
+            return web.json_response(
+                {**self._user(BOT_ID), "username": "family_bot", "last_activity_time": 0}
+            )
         if route == ("GET", "/updates"):
             return await self._get_updates(query)
         if route == ("POST", "/messages"):
@@ -203,10 +210,8 @@ class MaxEmulator:
         start = int(query.get("marker", 0))
         timeout = float(query.get("timeout", 30))
         async with self._changed:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait_for(lambda: len(self._updates) > start), timeout)
-            except TimeoutError:
-                pass
             batch = self._updates[start:]
         return web.json_response({"updates": batch, "marker": start + len(batch)})
 
@@ -221,7 +226,9 @@ class MaxEmulator:
         if link and (link["mid"] not in self.messages or self.messages[link["mid"]].deleted):
             return _error(400, "message.not.found", "the message replied to is gone")
         attachments = [_stored(a) for a in body.get("attachments") or []]
-        message = MaxMessage(self.new_mid(), chat, BOT_ID, body.get("text") or "", attachments, link and link["mid"])
+        message = MaxMessage(
+            self.new_mid(), chat, BOT_ID, body.get("text") or "", attachments, link and link["mid"]
+        )
         self.messages[message.mid] = message
         return web.json_response({"message": self.message_object(message)})
 
@@ -319,16 +326,26 @@ class MaxUser:
     async def stop(self) -> None:
         self.emulator.blocked.add(self.user_id)
         await self.emulator.push(
-            {"update_type": "bot_stopped", "chat_id": self.user_id + 10**9, "user": self.emulator._user(self.user_id)}
+            {
+                "update_type": "bot_stopped",
+                "chat_id": self.user_id + 10**9,
+                "user": self.emulator._user(self.user_id),
+            }
         )
 
     def contact(self, phone: str = "+79161234567", *, owner: int | None = None) -> dict[str, Any]:
         vcf = f"BEGIN:VCARD\nVERSION:3.0\nTEL;TYPE=cell:{phone}\nEND:VCARD"
-        return {"type": "contact", "payload": {"vcf_info": vcf, "max_info": self.emulator._user(owner or self.user_id)}}
+        return {
+            "type": "contact",
+            "payload": {"vcf_info": vcf, "max_info": self.emulator._user(owner or self.user_id)},
+        }
 
     @staticmethod
     def photo(n: int = 1) -> dict[str, Any]:
-        return {"type": "image", "payload": {"photo_id": n, "token": f"photo-{n}", "url": f"https://i.max.test/{n}.jpg"}}
+        return {
+            "type": "image",
+            "payload": {"photo_id": n, "token": f"photo-{n}", "url": f"https://i.max.test/{n}.jpg"},
+        }
 
     @staticmethod
     def voice() -> dict[str, Any]:
@@ -336,4 +353,9 @@ class MaxUser:
 
     @staticmethod
     def sticker() -> dict[str, Any]:
-        return {"type": "sticker", "payload": {"url": "https://s.max.test/1.webp", "code": "s1"}, "width": 1, "height": 1}
+        return {
+            "type": "sticker",
+            "payload": {"url": "https://s.max.test/1.webp", "code": "s1"},
+            "width": 1,
+            "height": 1,
+        }

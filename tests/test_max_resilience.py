@@ -54,7 +54,9 @@ async def test_a_person_who_blocked_the_bot_is_marked_unreachable(
     assert stored is not None and stored.reachable
 
 
-async def test_bot_stopped_and_started_again(max_emu: MaxEmulator, max_parent: MaxParent, max_app: Application) -> None:
+async def test_bot_stopped_and_started_again(
+    max_emu: MaxEmulator, max_parent: MaxParent, max_app: Application
+) -> None:
     await max_parent.start()
     key = f"max:{max_parent.user.user_id}"
     await max_parent.user.stop()
@@ -86,7 +88,9 @@ async def test_a_repeated_update_changes_nothing(max_emu: MaxEmulator, max_paren
     assert len(parent.messages()) == count
 
 
-async def test_long_poll_failures_lose_nothing(max_emu: MaxEmulator, max_parent: MaxParent, max_app: Application) -> None:
+async def test_long_poll_failures_lose_nothing(
+    max_emu: MaxEmulator, max_parent: MaxParent, max_app: Application
+) -> None:
     await max_parent.start()
     await max_parent.tap_value("yes")
     max_emu.fail("GET", "/updates", 502, times=2)
@@ -97,7 +101,7 @@ async def test_long_poll_failures_lose_nothing(max_emu: MaxEmulator, max_parent:
 
 
 async def test_a_token_max_refuses_stops_the_start(max_emu: MaxEmulator, db_url: str) -> None:
-    with pytest.raises(ConfigError, match="^MAX_TOKEN: "):
+    with pytest.raises(ConfigError, match=r"^MAX_TOKEN: "):
         await start_max_app(max_emu, db_url, max_token="a-token-max-does-not-know")
 
 

@@ -91,7 +91,9 @@ async def test_bad_input_and_forged_buttons_change_nothing(
     assert await tickets(app=max_app) == []
 
 
-async def test_a_press_on_an_old_keyboard(max_emu: MaxEmulator, max_parent: MaxParent, max_app: Application) -> None:
+async def test_a_press_on_an_old_keyboard(
+    max_emu: MaxEmulator, max_parent: MaxParent, max_app: Application
+) -> None:
     parent = max_parent
     await agree(parent)
     await parent.tap_value("new")

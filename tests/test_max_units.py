@@ -16,7 +16,15 @@ from tests import spec_max
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("BOT_TOKEN", "VK_TOKEN", "VK_GROUP_ID", "MAX_TOKEN", "MAX_API_URL", "ADMIN_IDS", "COORDINATOR_CHAT"):
+    for name in (
+        "BOT_TOKEN",
+        "VK_TOKEN",
+        "VK_GROUP_ID",
+        "MAX_TOKEN",
+        "MAX_API_URL",
+        "ADMIN_IDS",
+        "COORDINATOR_CHAT",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env
 
@@ -48,22 +56,29 @@ def test_coordinators_chat_on_max_must_be_a_group_and_vk_stays_refused(
 def test_a_bad_max_url_names_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAX_TOKEN", "secret-max")
     monkeypatch.setenv("MAX_API_URL", "platform-api.max.ru")
-    with pytest.raises(ConfigError, match="^MAX_API_URL: "):
+    with pytest.raises(ConfigError, match=r"^MAX_API_URL: "):
         load_settings()
 
 
 def test_max_chat_references_parse_back_to_their_kind() -> None:
-    person, group = ChatRef(Platform.MAX, 789, ChatKind.PRIVATE), ChatRef(Platform.MAX, -7012345, ChatKind.GROUP)
+    person, group = (
+        ChatRef(Platform.MAX, 789, ChatKind.PRIVATE),
+        ChatRef(Platform.MAX, -7012345, ChatKind.GROUP),
+    )
     assert ChatRef.parse(person.key) == person and person.key == "max:789"
     assert ChatRef.parse(group.key) == group
 
 
 def test_long_screens_are_split_and_big_keyboards_continue() -> None:
     row = tuple(Button(f"{'кнопка' * 30} {i}", Payload(step="s", value=str(i))) for i in range(20))
-    screen = Screen(text="строка\n" * 1500, buttons=(row,) * 12, request_contact="📱 Номер", reply_buttons=("Да", "Нет"))
+    screen = Screen(
+        text="строка\n" * 1500, buttons=(row,) * 12, request_contact="📱 Номер", reply_buttons=("Да", "Нет")
+    )
     parts = render(screen)
     texts = [p.text for p in parts]
-    assert all(len(t) <= 4000 for t in texts) and "".join(t for t in texts if t != MORE).count("строка") == 1500
+    assert (
+        all(len(t) <= 4000 for t in texts) and "".join(t for t in texts if t != MORE).count("строка") == 1500
+    )
     buttons = [b for p in parts for r in p.rows for b in r]
     assert len(buttons) == 20 * 12 + 3, "nothing is cut"
     assert all(len(b["text"]) <= LABEL_LIMIT for b in buttons)
@@ -76,11 +91,17 @@ def test_long_screens_are_split_and_big_keyboards_continue() -> None:
     assert parts[-1].text == MORE
     if spec_max.spec_available():
         for part in parts:
-            assert spec_max.check_request("POST", "/messages", {"user_id": "1"}, {**part.body(), "link": None}) == []
+            assert (
+                spec_max.check_request("POST", "/messages", {"user_id": "1"}, {**part.body(), "link": None})
+                == []
+            )
 
 
 def test_incoming_messages_become_events() -> None:
-    contact = {"type": "contact", "payload": {"vcf_info": "BEGIN:VCARD\nTEL;TYPE=cell:+7 916 000-00-01\nEND:VCARD"}}
+    contact = {
+        "type": "contact",
+        "payload": {"vcf_info": "BEGIN:VCARD\nTEL;TYPE=cell:+7 916 000-00-01\nEND:VCARD"},
+    }
     [event] = to_events({"text": "", "attachments": [contact]}, 5)
     assert event.kind is EventKind.CONTACT and event.phone == "+7 916 000-00-01"
     photo = {"type": "image", "payload": {"photo_id": 1, "token": "t1", "url": "https://x/1.jpg"}}

@@ -18,14 +18,18 @@ COORDINATOR, COLLEAGUE = 9101, 9102
 
 
 @pytest.fixture
-async def tg_desk(max_emu: MaxEmulator, emulator: TelegramEmulator, db_url: str) -> AsyncIterator[Application]:
+async def tg_desk(
+    max_emu: MaxEmulator, emulator: TelegramEmulator, db_url: str
+) -> AsyncIterator[Application]:
     app = await start_max_app(max_emu, db_url, telegram=emulator, coordinator_chat=f"tg:{GROUP}")
     yield app
     await app.stop()
 
 
 @pytest.fixture
-async def max_desk(max_emu: MaxEmulator, emulator: TelegramEmulator, db_url: str) -> AsyncIterator[Application]:
+async def max_desk(
+    max_emu: MaxEmulator, emulator: TelegramEmulator, db_url: str
+) -> AsyncIterator[Application]:
     app = await start_max_app(max_emu, db_url, telegram=emulator, coordinator_chat=f"max:{MAX_GROUP}")
     yield app
     await app.stop()
@@ -68,14 +72,18 @@ async def test_a_max_family_and_telegram_coordinators(
     # The family writes: their words reach the thread.
     replies = await family.say("Здравствуйте! Когда вы позвоните?")
     assert "Передано" in family.texts(replies)
-    await emulator.wait_for(lambda: any("Когда вы позвоните" in (m.text or "") for m in emulator.sent_to(GROUP)))
+    await emulator.wait_for(
+        lambda: any("Когда вы позвоните" in (m.text or "") for m in emulator.sent_to(GROUP))
+    )
     await settled(tg_desk)
     in_group = next(m for m in emulator.sent_to(GROUP) if "Когда вы позвоните" in (m.text or ""))
     question = [m for m in max_emu.in_dialog(family.user.user_id) if not m.from_bot][-1]
 
     # The assignee answers in the thread: the text reaches MAX as a reply to the family's question.
     await group_says(emulator, tg_desk, ASSIGNEE, "Добрый вечер! Позвоню завтра в 10.", in_group.message_id)
-    await max_emu.wait_for(lambda: any(m.text == "Добрый вечер! Позвоню завтра в 10." for m in family.messages()))
+    await max_emu.wait_for(
+        lambda: any(m.text == "Добрый вечер! Позвоню завтра в 10." for m in family.messages())
+    )
     to_family = next(m for m in family.messages() if m.text == "Добрый вечер! Позвоню завтра в 10.")
     assert to_family.reply_to == question.mid
     assert "Анна" not in to_family.text, "coordinators stay anonymous"
@@ -117,7 +125,9 @@ async def test_a_telegram_family_and_a_max_coordinators_chat(
     await max_emu.wait_for(lambda: len(max_emu.answers) >= 2)
     current = await ticket(max_desk)
     assert current.status == "claimed" and current.assignee == f"max:{COLLEAGUE}"
-    await emulator.wait_for(lambda: any("Координатор" in (m.text or "") for m in emulator.sent_to(family.chat_id)))
+    await emulator.wait_for(
+        lambda: any("Координатор" in (m.text or "") for m in emulator.sent_to(family.chat_id))
+    )
 
     # The family writes: the text reaches the MAX chat, as a message of the bot.
     await family.say("Когда вы позвоните?")
@@ -133,7 +143,9 @@ async def test_a_telegram_family_and_a_max_coordinators_chat(
         lambda: any("Позвоню завтра в 10." in (m.text or "") for m in emulator.sent_to(family.chat_id))
     )
     assert not any("Я не беру" in (m.text or "") for m in emulator.sent_to(family.chat_id))
-    assert not any("Борис" in (m.text or "") for m in emulator.sent_to(family.chat_id) if "10." in (m.text or ""))
+    assert not any(
+        "Борис" in (m.text or "") for m in emulator.sent_to(family.chat_id) if "10." in (m.text or "")
+    )
 
 
 async def test_a_max_family_and_a_max_coordinators_chat(max_emu: MaxEmulator, db_url: str) -> None:
@@ -151,7 +163,13 @@ async def test_a_max_family_and_a_max_coordinators_chat(max_emu: MaxEmulator, db
         await max_emu.wait_for(lambda: any("Координатор" in m.text for m in family.messages()))
         # MAX to MAX: the family's photo is sent anew by its token (a forward would show who sent it).
         await family.send(family.user.photo(5), text="вот справка")
-        await max_emu.wait_for(lambda: any(f.get("payload", {}).get("token") == "photo-5" for m in max_emu.in_chat(MAX_GROUP) for f in m.files()))
+        await max_emu.wait_for(
+            lambda: any(
+                f.get("payload", {}).get("token") == "photo-5"
+                for m in max_emu.in_chat(MAX_GROUP)
+                for f in m.files()
+            )
+        )
         copy = next(m for m in max_emu.in_chat(MAX_GROUP) if m.files())
         assert copy.from_bot and copy.text == "вот справка"
         await coordinator.write("Получили, спасибо", chat_id=MAX_GROUP, reply_to=copy.mid)
