@@ -116,7 +116,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(
             "VK spec check NOT DONE: ../shared/specs/vk/ is absent (set VK_SPEC)", yellow=True
         )
-    if not spec_max.spec_available():
+    if spec_max.spec_available():
+        terminalreporter.write_line("MAX requests validated against the MAX Bot API schema (openapi.json)")
+    else:
         terminalreporter.write_line(
             "MAX spec check NOT DONE: ../shared/specs/max/openapi.json is absent", yellow=True
         )

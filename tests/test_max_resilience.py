@@ -131,3 +131,23 @@ async def test_restart_in_the_middle_of_a_dialog(max_emu: MaxEmulator, db_url: s
         assert markers and min(markers) > 0
     finally:
         await app.stop()
+
+
+async def test_max_down_at_start_is_waited_for(max_emu: MaxEmulator, db_url: str) -> None:
+    max_emu.fail("GET", "/me", 502, times=5)  # every try of the first check
+    max_emu.fail("GET", "/updates", 503, times=2)
+    app = await start_max_app(max_emu, db_url)
+    try:
+        parent = MaxParent(emu=max_emu, handled=HandledUpdates(app), user=max_emu.user(8402))
+        assert "112" in parent.texts(await parent.say("/sos"))
+        assert app.failure() is None
+    finally:
+        await app.stop()
+
+
+async def test_a_token_revoked_while_running_stops_with_one_line(
+    max_emu: MaxEmulator, max_app: Application
+) -> None:
+    max_emu.token = "a-new-token"
+    await max_emu.wait_for(lambda: max_app.failure() is not None)
+    assert str(max_app.failure()).startswith("MAX_TOKEN: ")

@@ -87,6 +87,10 @@ class MaxTransport:
         except MaxAuthError as exc:
             await self._client.close()
             raise ConfigError(f"MAX_TOKEN: MAX did not accept the token ({exc})") from None
+        except DeliveryFailedError:
+            # Not reachable yet: the long poll retries with backoff (and checks the token when MAX answers).
+            log.warning("MAX cannot be reached yet; retrying in the background")
+            me = None
         self._bot_id = int(me["user_id"]) if isinstance(me, dict) and "user_id" in me else None
         stored = await self._cursors.load(self._cursor_key)
         self._marker = self._saved = int(stored) if stored else None
@@ -106,7 +110,7 @@ class MaxTransport:
             except MaxAuthError as exc:
                 # A revoked token will not come back by itself: stop loudly, not ignore families.
                 log.error("MAX no longer accepts the token; the MAX transport stops")
-                self.failed = exc
+                self.failed = ConfigError(f"MAX_TOKEN: MAX did not accept the token ({exc})")
                 return
             except (DeliveryFailedError, RecipientUnreachableError, ValueError) as exc:
                 log.warning("MAX long poll failed (%s); retrying in %.0fs", exc, delay)
@@ -118,11 +122,22 @@ class MaxTransport:
                 self.failed = exc
                 return
             delay = self._backoff
+            if self._bot_id is None:
+                await self._who_am_i()
             updates = answer.get("updates") if isinstance(answer, dict) else None
             marker = answer.get("marker") if isinstance(answer, dict) else None
             self._accept(
                 updates if isinstance(updates, list) else [], marker if isinstance(marker, int) else None
             )
+
+    async def _who_am_i(self) -> None:
+        """The bot's own id (to see replies to its messages), once MAX answers after a slow start."""
+        try:
+            me = await self._client.call("GET", "/me", attempts=1)
+        except (DeliveryFailedError, MaxAuthError, RecipientUnreachableError):
+            return
+        if isinstance(me, dict) and isinstance(me.get("user_id"), int):
+            self._bot_id = me["user_id"]
 
     def _accept(self, updates: list[Any], marker: int | None) -> None:
         """One task per update, started in order (the per-person lock keeps one family's in order)."""
