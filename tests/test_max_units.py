@@ -10,6 +10,7 @@ from bot.config import ConfigError, load_settings
 from bot.max.render import KEYBOARD_BUTTONS, LABEL_LIMIT, MORE, attachment_request, render, to_events
 from dialogs.primitives import Button, EventKind, Payload, Screen
 from dialogs.state import Attachment
+from handlers.pacer import Limit, PriorityPacer
 from storage.vocabulary import AttachmentKind, ChatKind, ChatRef, Platform
 from tests import spec_max
 
@@ -136,3 +137,20 @@ def test_the_spec_check_catches_what_it_should() -> None:
     no_payload = {"type": "inline_keyboard", "payload": {"buttons": [[{"type": "callback", "text": "x"}]]}}
     assert check("POST", "/messages", {}, {"text": "a", "attachments": [no_payload], "link": None})
     assert check("POST", "/answers", {"callback_id": "c"}, {"notification": "ok"}) == []
+
+
+def test_max_calls_share_one_budget_of_30_a_second() -> None:
+    pacer = PriorityPacer()
+    person, group = ChatRef(Platform.MAX, 789, ChatKind.PRIVATE), ChatRef(Platform.MAX, -70, ChatKind.GROUP)
+    assert pacer.budgets(person) == pacer.budgets(group) == [("max:token", Limit(30, 1.0))]
+
+
+def test_max_types_stay_under_bot_max() -> None:
+    """Only the composition root reaches into bot/max; handlers, dialogs and storage never name it."""
+    root = Path(__file__).resolve().parents[1]
+    for package in ("bot", "handlers", "dialogs", "storage"):
+        for path in (root / package).rglob("*.py"):
+            relative = path.relative_to(root).as_posix()
+            if relative.startswith("bot/max/") or relative == "bot/app.py":
+                continue
+            assert "bot.max" not in path.read_text(encoding="utf-8"), relative
