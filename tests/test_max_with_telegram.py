@@ -174,5 +174,17 @@ async def test_a_max_family_and_a_max_coordinators_chat(max_emu: MaxEmulator, db
         assert copy.from_bot and copy.text == "вот справка"
         await coordinator.write("Получили, спасибо", chat_id=MAX_GROUP, reply_to=copy.mid)
         await max_emu.wait_for(lambda: any(m.text == "Получили, спасибо" for m in family.messages()))
+        # A file from the coordinator reaches the family too, sent anew by its token.
+        await coordinator.write("", attachments=[coordinator.photo(6)], chat_id=MAX_GROUP, reply_to=copy.mid)
+        await max_emu.wait_for(
+            lambda: any(f["payload"]["token"] == "photo-6" for m in family.messages() for f in m.files())
+        )
+        # The assignee closes it with an outcome: the card says so, the family is told in plain words.
+        await coordinator.press(card, button(card, "close"))
+        await max_emu.wait_for(lambda: any("oc-helped" in str(b.get("payload")) for b in card.buttons()))
+        await coordinator.press(card, button(card, "oc-helped"))
+        await max_emu.wait_for(lambda: "Анна" in card.text and "🔒" in card.text)
+        assert (await ticket(app)).status == "closed"
+        await max_emu.wait_for(lambda: any("помощь" in m.text for m in family.messages()[-2:]))
     finally:
         await app.stop()
