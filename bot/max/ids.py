@@ -6,10 +6,13 @@ the mid for an edit, a delete, a copy or a reply, after a restart too. Recent on
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import Sequence
 
 from storage.uow import Database
+
+log = logging.getLogger(__name__)
 
 CACHE_SIZE = 10_000
 
@@ -28,10 +31,16 @@ class MessageIds:
 
     async def remember(self, pairs: dict[int, str]) -> None:
         new = {n: m for n, m in pairs.items() if self._cache.get(n) != m}
-        if new:
+        self._keep(pairs)
+        if not new:
+            return
+        try:
             async with self._db.uow() as uow:
                 await uow.max_ids.remember(new)
-        self._keep(pairs)
+        except Exception:
+            # The message is already sent: it must not count as failed. Only an edit or a delete of it
+            # after a restart is lost (the mapping stays in memory until then).
+            log.exception("MAX message ids could not be saved")
 
     async def mid(self, number: int) -> str | None:
         return (await self.mids([number])).get(number)
