@@ -14,6 +14,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import ConfigError, Settings, parse_duration, parse_ids
 from bot.i18n import load_translators
+from bot.max.client import MaxTiming
+from bot.max.transport import MaxTransport
 from bot.scheduler import create_scheduler
 from bot.telegram.app import TelegramTransport, Webhook, create_bot, create_dispatcher
 from bot.transport import Transport
@@ -56,6 +58,7 @@ class Application:
         delivery: Mapping[str, Any] | None = None,
         vk_timing: VkTiming | None = None,
         serve_web: bool = True,
+        max_timing: MaxTiming | None = None,
     ) -> None:
         self.settings = settings
         # The sandbox serves everything on its own one port: the bot's server stays closed there.
@@ -63,6 +66,7 @@ class Application:
         self._polling_timeout = polling_timeout
         self._delivery_overrides = dict(delivery or {})
         self._vk_timing = vk_timing or VkTiming()
+        self._max_timing = max_timing or MaxTiming()
         self.delivery: DeliveryWorker | None = None
         self.sla: SlaWatch | None = None
         self.pacer: PriorityPacer | None = None
@@ -100,10 +104,10 @@ class Application:
         messengers: dict[Platform, Messenger] = {}
         in_flight = self.in_flight
         default_chat = parse_ids(settings.coordinator_chat)[0] if settings.coordinator_chat else None
-        if not settings.telegram_enabled:
+        if not settings.telegram_enabled and not settings.max_enabled:
             log.warning(
-                "Telegram is off: requests are saved, but no coordinators' chat can get them until "
-                "BOT_TOKEN is set (coordinators' chats are Telegram groups in this version)"
+                "Telegram and MAX are off: requests are saved, but no coordinators' chat can get them "
+                "until BOT_TOKEN or MAX_TOKEN is set (coordinators' chats are Telegram or MAX groups)"
             )
         delivery_settings = replace(
             DeliverySettings(default_chat=default_chat, locale=settings.default_locale),
@@ -171,7 +175,7 @@ class Application:
             relay=relay,
             bindings=bindings,
             admins=settings.admins,
-            desk_platforms={Platform.TELEGRAM},  # coordinators' chats are Telegram groups in this version
+            desk_platforms={Platform.TELEGRAM, Platform.MAX},  # coordinators' chats: Telegram or MAX groups
         )
         router.metrics = self.web.metrics
         self.transports = self._transports(router, translators, self.db, self.inbox)
@@ -268,6 +272,13 @@ class Application:
             transports.append(vk)
             if callback is not None:
                 hooks[VK_CALLBACK_PATH] = vk.on_callback
+        if settings.max_enabled:
+            token, url = settings.max_token.get_secret_value(), settings.max_api_url
+            transports.append(
+                MaxTransport.create(
+                    token, url, router, db, wait=self._polling_timeout, timing=self._max_timing
+                )
+            )
         return transports
 
     def _transports_running(self) -> bool:

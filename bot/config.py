@@ -46,7 +46,7 @@ def parse_ids(value: str) -> tuple[str, ...]:
         try:
             platform, ident = parse_person_key(part)
         except ValueError:
-            raise ValueError(f"{part!r} is not an id like tg:123, vk:456 or 123") from None
+            raise ValueError(f"{part!r} is not an id like tg:123, vk:456, max:789 or 123") from None
         keys.append(f"{platform.value}:{ident}")
     return tuple(keys)
 
@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     vk_token: SecretStr = SecretStr("")
     vk_group_id: int | None = None
     vk_api_url: str = "https://api.vk.ru"
+    max_token: SecretStr = SecretStr("")
+    max_api_url: str = "https://platform-api.max.ru"
     database_url: str = "sqlite+aiosqlite:///data/bot.sqlite3"
     redis_url: str | None = None
     admin_ids: str = ""
@@ -110,7 +112,12 @@ class Settings(BaseSettings):
             raise ValueError("does not look like a token from @BotFather (digits, a colon, then letters)")
         return SecretStr(token)
 
-    @field_validator("telegram_api_url", "vk_api_url")
+    @field_validator("max_token")
+    @classmethod
+    def _max_token(cls, v: SecretStr) -> SecretStr:
+        return SecretStr(v.get_secret_value().strip())
+
+    @field_validator("telegram_api_url", "vk_api_url", "max_api_url")
     @classmethod
     def _url(cls, v: str) -> str:
         if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", v.strip()):
@@ -145,10 +152,15 @@ class Settings(BaseSettings):
         chats = parse_ids(v)
         if len(chats) != 1:
             raise ValueError("must be one chat id like tg:-100123")
-        if not chats[0].startswith(f"{Platform.TELEGRAM.value}:"):
+        platform, ident = parse_person_key(chats[0])
+        if platform is Platform.VK:
             raise ValueError(
-                "coordinators' chats are Telegram groups in this version (families may use VK); "
-                "use an id like tg:-100123"
+                "coordinators' chats are Telegram or MAX groups in this version (families may use VK); "
+                "use an id like tg:-100123 or max:-7012345"
+            )
+        if platform is Platform.MAX and ident >= 0:
+            raise ValueError(
+                f"{chats[0]!r} is not a MAX group chat: their ids are negative, like max:-7012345"
             )
         return v.strip()
 
@@ -234,13 +246,20 @@ class Settings(BaseSettings):
         return bool(self.vk_token.get_secret_value())
 
     @property
+    def max_enabled(self) -> bool:
+        return bool(self.max_token.get_secret_value())
+
+    @property
     def platforms(self) -> tuple[Platform, ...]:
-        return tuple(
-            p for p, on in ((Platform.TELEGRAM, self.telegram_enabled), (Platform.VK, self.vk_enabled)) if on
+        switches = (
+            (Platform.TELEGRAM, self.telegram_enabled),
+            (Platform.VK, self.vk_enabled),
+            (Platform.MAX, self.max_enabled),
         )
+        return tuple(p for p, on in switches if on)
 
     def secrets(self) -> list[str]:
-        values = [self.bot_token.get_secret_value(), self.vk_token.get_secret_value()]
+        values = [s.get_secret_value() for s in (self.bot_token, self.vk_token, self.max_token)]
         for secret in (self.webhook_secret, self.vk_callback_secret):
             if secret is not None:
                 values.append(secret.get_secret_value())
@@ -258,9 +277,9 @@ def load_settings(**overrides: Any) -> Settings:
         if not name and ":" in message:
             name, _, message = message.partition(":")
         raise ConfigError(f"{name}: {message.strip()}") from None
-    if not settings.telegram_enabled and not settings.vk_enabled:
+    if not settings.platforms:
         raise ConfigError(
             "BOT_TOKEN: not set. Get a token from @BotFather in Telegram (see README) and put it in .env "
-            "or the environment (or set VK_TOKEN and VK_GROUP_ID for VK)."
+            "or the environment (or set VK_TOKEN and VK_GROUP_ID for VK, or MAX_TOKEN for MAX)."
         )
     return settings

@@ -100,6 +100,7 @@ class PacerSettings:
     telegram_private: Limit = Limit(1, 1.0)
     telegram_group: Limit = Limit(1, 3.0)  # 20 a minute, spread out rather than in a burst
     vk_token: Limit = Limit(20, 1.0)  # every call, replies included
+    max_token: Limit = Limit(30, 1.0)  # MAX: 30 requests a second per bot, every call
 
 
 @dataclass(order=True)
@@ -131,8 +132,10 @@ class PriorityPacer:
         """The budgets a message spends, the chat's own first: the bot-wide one is not spent while a
         message waits seconds for a busy group."""
         s = self._settings
-        if chat.platform is Platform.VK:
-            return [("vk:token", s.vk_token)]
+        # Platforms whose limit is one budget per token, whatever the chat.
+        token = {Platform.VK: s.vk_token, Platform.MAX: s.max_token}.get(chat.platform)
+        if token is not None:
+            return [(f"{chat.platform.value}:token", token)]
         own = s.telegram_private if chat.is_private else s.telegram_group
         return [(f"{chat.key}:chat", own), ("tg:bot", s.telegram_bot)]
 

@@ -232,6 +232,20 @@ class Cursor(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class MaxMessageId(Base):
+    """MAX names messages with text ids (``mid``); the rest of the bot keeps integer message ids.
+
+    The integer is derived from the mid (see bot/max), this row turns it back into the mid for an
+    edit, a delete or a reply, across restarts.
+    """
+
+    __tablename__ = "max_message_ids"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    mid: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class DialogStateRow(Base):
     """Where each person is in a dialog; survives restarts."""
 

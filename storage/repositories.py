@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import (
     Cursor,
     DialogStateRow,
+    MaxMessageId,
     Person,
     Ticket,
     TicketEntry,
@@ -295,3 +296,28 @@ class CursorStore:
         stmt = dialect_insert(self._s, Cursor).values(name=name, value=value, updated_at=now)
         stmt = stmt.on_conflict_do_update(index_elements=["name"], set_={"value": value, "updated_at": now})
         await self._s.execute(stmt)
+
+
+class MaxMessageIds:
+    """MAX's text message ids behind our integer ones: written once, read for edits and deletes."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def remember(self, pairs: dict[int, str]) -> None:
+        if not pairs:
+            return
+        now = utcnow()
+        rows = [{"id": key, "mid": mid, "created_at": now} for key, mid in pairs.items()]
+        stmt = (
+            dialect_insert(self._s, MaxMessageId).values(rows).on_conflict_do_nothing(index_elements=["id"])
+        )
+        await self._s.execute(stmt)
+
+    async def mids(self, ids: Sequence[int]) -> dict[int, str]:
+        if not ids:
+            return {}
+        result = await self._s.execute(
+            select(MaxMessageId.id, MaxMessageId.mid).where(MaxMessageId.id.in_(ids))
+        )
+        return {int(key): str(mid) for key, mid in result.all()}

@@ -15,7 +15,13 @@ from storage.db import session_factory
 from storage.desk import AuditLog, BindingsRepository, ChatMigrations, PostsRepository, RelayLog
 from storage.inbox import InboxRepository
 from storage.logs import ChatLog, OutboxRepository, UpdateLog
-from storage.repositories import CursorStore, DialogStateStore, PeopleRepository, TicketsRepository
+from storage.repositories import (
+    CursorStore,
+    DialogStateStore,
+    MaxMessageIds,
+    PeopleRepository,
+    TicketsRepository,
+)
 from storage.stats import StatsRepository
 
 
@@ -36,6 +42,7 @@ class UnitOfWork:
         self.cursors = CursorStore(session)
         self.inbox = InboxRepository(session)
         self.stats = StatsRepository(session)
+        self.max_ids = MaxMessageIds(session)
 
 
 class Database:

@@ -13,6 +13,7 @@ from enum import StrEnum
 class Platform(StrEnum):
     TELEGRAM = "tg"
     VK = "vk"
+    MAX = "max"
 
 
 class Category(StrEnum):
@@ -90,7 +91,7 @@ def parse_person_key(value: str) -> tuple[Platform, int]:
 
 class ChatKind(StrEnum):
     PRIVATE = "private"  # a person's one-to-one chat with the bot
-    GROUP = "group"  # a group chat: a Telegram group or supergroup, a VK conversation
+    GROUP = "group"  # a group chat: a Telegram group or supergroup, a VK conversation, a MAX group chat
 
 
 # VK numbers its conversations (peer ids) from here on; a smaller positive peer id is a person.
@@ -122,7 +123,13 @@ class ChatRef:
 
     @classmethod
     def of(cls, platform: Platform, chat_id: int) -> ChatRef:
-        """The kind follows from the id on every platform we serve (Telegram groups are negative)."""
+        """The kind follows from the id on every platform we serve (Telegram groups are negative).
+
+        MAX: a private chat is kept under the person's user id (positive; MAX's own dialog ids are
+        never stored) and a group chat under MAX's chat id, which is negative for group chats. The
+        MAX transport builds its ChatRefs from MAX's chat type and refuses a group whose id breaks
+        this rule, so a stored key always parses back to the kind it was stored with.
+        """
         private = 0 < chat_id < VK_CHAT_PEER_START if platform is Platform.VK else chat_id > 0
         return cls(platform, chat_id, ChatKind.PRIVATE if private else ChatKind.GROUP)
 

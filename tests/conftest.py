@@ -68,7 +68,10 @@ from bot.sandbox.telegram import spec as spec_telegram  # noqa: E402
 from bot.sandbox.telegram.emulator import TelegramEmulator  # noqa: E402
 from bot.sandbox.vk import spec as spec_vk  # noqa: E402
 from bot.sandbox.vk.emulator import VkEmulator  # noqa: E402
+from tests import spec_max  # noqa: E402
 from tests.e2e import GROUP, HandledUpdates, Parent, start_app  # noqa: E402
+from tests.max_e2e import MaxParent, start_max_app  # noqa: E402
+from tests.max_emulator import MaxEmulator  # noqa: E402
 from tests.vk_e2e import VK_GROUP, VK_TOKEN, VkParent, start_vk_app  # noqa: E402
 
 SPEC_REPORT: dict[str, bool] = {}
@@ -110,6 +113,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     else:
         terminalreporter.write_line(
             "VK spec check NOT DONE: ../shared/specs/vk/ is absent (set VK_SPEC)", yellow=True
+        )
+    if spec_max.spec_available():
+        terminalreporter.write_line("MAX requests validated against the MAX Bot API schema (openapi.json)")
+    else:
+        terminalreporter.write_line(
+            "MAX spec check NOT DONE: ../shared/specs/max/openapi.json is absent", yellow=True
         )
     if spec_telegram.spec_available():
         terminalreporter.write_line(
@@ -156,3 +165,28 @@ async def vk_app(vk: VkEmulator, db_url: str) -> AsyncIterator[Application]:
 @pytest.fixture
 def vk_parent(vk: VkEmulator, vk_app: Application) -> VkParent:
     return VkParent(vk=vk, handled=HandledUpdates(vk_app), user=vk.user(7001))
+
+
+# ---- MAX ----
+
+
+@pytest.fixture
+async def max_emu() -> AsyncIterator[MaxEmulator]:
+    emu = MaxEmulator()
+    await emu.start()
+    SPEC_REPORT["max"] = emu.spec_checked
+    yield emu
+    await emu.stop()
+    emu.assert_no_spec_errors()
+
+
+@pytest.fixture
+async def max_app(max_emu: MaxEmulator, db_url: str) -> AsyncIterator[Application]:
+    application = await start_max_app(max_emu, db_url)
+    yield application
+    await application.stop()
+
+
+@pytest.fixture
+def max_parent(max_emu: MaxEmulator, max_app: Application) -> MaxParent:
+    return MaxParent(emu=max_emu, handled=HandledUpdates(max_app), user=max_emu.user(8001))

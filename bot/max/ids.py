@@ -1,0 +1,56 @@
+"""MAX's text message ids (``mid``) kept behind the integer ids every other layer stores.
+
+The integer is derived from the mid (``render.message_number``); the database turns it back into
+the mid for an edit, a delete, a copy or a reply, after a restart too. Recent ones stay in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from storage.uow import Database
+
+log = logging.getLogger(__name__)
+
+CACHE_SIZE = 10_000
+
+
+class MessageIds:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._cache: OrderedDict[int, str] = OrderedDict()
+
+    def _keep(self, pairs: dict[int, str]) -> None:
+        for number, mid in pairs.items():
+            self._cache[number] = mid
+            self._cache.move_to_end(number)
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    async def remember(self, pairs: dict[int, str]) -> None:
+        new = {n: m for n, m in pairs.items() if self._cache.get(n) != m}
+        self._keep(pairs)
+        if not new:
+            return
+        try:
+            async with self._db.uow() as uow:
+                await uow.max_ids.remember(new)
+        except Exception:
+            # The message is already sent: it must not count as failed. Only an edit or a delete of it
+            # after a restart is lost (the mapping stays in memory until then).
+            log.exception("MAX message ids could not be saved")
+
+    async def mid(self, number: int) -> str | None:
+        return (await self.mids([number])).get(number)
+
+    async def mids(self, numbers: Sequence[int]) -> dict[int, str]:
+        found = {n: self._cache[n] for n in numbers if n in self._cache}
+        missing = [n for n in numbers if n not in found]
+        if missing:
+            async with self._db.uow() as uow:
+                stored = await uow.max_ids.mids(missing)
+            self._keep(stored)
+            found.update(stored)
+        return {n: found[n] for n in numbers if n in found}

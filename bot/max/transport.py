@@ -1,0 +1,300 @@
+"""The MAX transport: long polling ``GET /updates`` on the loop, each update translated for the router.
+
+The marker moves on in our table only after every update of its batch (and of the batches before)
+is handled, like VK's ts: after a crash the unhandled updates come again, and a repeat is
+recognised by its update number (derived from MAX's message or callback id), never handled twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from typing import Any
+
+from bot.config import ConfigError
+from bot.max.client import MaxAuthError, MaxClient, MaxTiming
+from bot.max.ids import MessageIds
+from bot.max.messenger import MaxMessenger
+from bot.max.render import message_number, payload_of, to_events
+from dialogs.primitives import Event, EventKind
+from handlers.cursors import Cursors
+from handlers.ports import DeliveryFailedError, RecipientUnreachableError
+from handlers.router import Inbound, InboundRouter
+from storage.uow import Database
+from storage.vocabulary import ChatKind, ChatRef, Platform
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 60.0
+UPDATE_TYPES = ("message_created", "message_callback", "bot_started", "bot_stopped", "dialog_removed")
+
+
+def update_number(*parts: object) -> int:
+    """An update's integer id for our update log: MAX's updates carry none, their messages do."""
+    digest = hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 2
+
+
+class MaxTransport:
+    platform = Platform.MAX
+
+    def __init__(
+        self,
+        client: MaxClient,
+        ids: MessageIds,
+        router: InboundRouter,
+        cursors: Cursors,
+        *,
+        wait: int = 30,
+        backoff: float = 1.0,
+    ) -> None:
+        self._client = client
+        self._ids = ids
+        self._router = router
+        self._cursors = cursors
+        self._wait = wait
+        self._backoff = backoff
+        self.messenger = MaxMessenger(client, ids)
+        self._bot_id: int | None = None
+        self._cursor_key = "max"
+        self._marker: int | None = None
+        self._saved: int | None = None
+        self._poll: asyncio.Task[None] | None = None
+        self._cursor: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.failed: BaseException | None = None
+
+    @classmethod
+    def create(
+        cls,
+        token: str,
+        api_url: str,
+        router: InboundRouter,
+        db: Database,
+        *,
+        wait: int = 30,
+        timing: MaxTiming | None = None,
+    ) -> MaxTransport:
+        timing = timing or MaxTiming()
+        client = MaxClient(token, api_url, timing=timing)
+        return cls(client, MessageIds(db), router, Cursors(db), wait=wait, backoff=timing.longpoll_backoff)
+
+    async def start(self) -> None:
+        try:
+            me = await self._client.call("GET", "/me")
+        except MaxAuthError as exc:
+            await self._client.close()
+            raise ConfigError(f"MAX_TOKEN: MAX did not accept the token ({exc})") from None
+        except DeliveryFailedError:
+            # Not reachable yet: the long poll retries with backoff (and checks the token when MAX answers).
+            log.warning("MAX cannot be reached yet; retrying in the background")
+            me = None
+        self._bot_id = int(me["user_id"]) if isinstance(me, dict) and "user_id" in me else None
+        stored = await self._cursors.load(self._cursor_key)
+        self._marker = self._saved = int(stored) if stored else None
+        log.info("MAX bot is listening")
+        self._poll = asyncio.create_task(self._listen(), name="max-longpoll")
+
+    async def _listen(self) -> None:
+        delay = self._backoff
+        while True:
+            params: dict[str, Any] = {"timeout": self._wait, "types": list(UPDATE_TYPES)}
+            if self._marker is not None:
+                params["marker"] = self._marker
+            try:
+                answer = await self._client.call(
+                    "GET", "/updates", params=params, wait=self._wait + 10, attempts=1
+                )
+            except MaxAuthError as exc:
+                # A revoked token will not come back by itself: stop loudly, not ignore families.
+                log.error("MAX no longer accepts the token; the MAX transport stops")
+                self.failed = ConfigError(f"MAX_TOKEN: MAX did not accept the token ({exc})")
+                return
+            except (DeliveryFailedError, RecipientUnreachableError, ValueError) as exc:
+                log.warning("MAX long poll failed (%s); retrying in %.0fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF)
+                continue
+            except Exception as exc:
+                log.exception("MAX long poll stopped")
+                self.failed = exc
+                return
+            delay = self._backoff
+            if self._bot_id is None:
+                await self._who_am_i()
+            updates = answer.get("updates") if isinstance(answer, dict) else None
+            marker = answer.get("marker") if isinstance(answer, dict) else None
+            self._accept(
+                updates if isinstance(updates, list) else [], marker if isinstance(marker, int) else None
+            )
+
+    async def _who_am_i(self) -> None:
+        """The bot's own id (to see replies to its messages), once MAX answers after a slow start."""
+        try:
+            me = await self._client.call("GET", "/me", attempts=1)
+        except (DeliveryFailedError, MaxAuthError, RecipientUnreachableError):
+            return
+        if isinstance(me, dict) and isinstance(me.get("user_id"), int):
+            self._bot_id = me["user_id"]
+
+    def _accept(self, updates: list[Any], marker: int | None) -> None:
+        """One task per update, started in order (the per-person lock keeps one family's in order)."""
+        tasks = []
+        for update in updates:
+            if isinstance(update, dict):
+                task = asyncio.create_task(self._dispatch(update), name="max-update")
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                tasks.append(task)
+        if marker is not None:
+            self._marker = marker
+            self._cursor = asyncio.create_task(
+                self._move_cursor(self._cursor, tasks, marker), name="max-cursor"
+            )
+
+    async def _move_cursor(
+        self, previous: asyncio.Task[None] | None, tasks: list[asyncio.Task[None]], marker: int
+    ) -> None:
+        if previous is not None:
+            await previous
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if marker == self._saved:
+            return
+        try:
+            await self._cursors.save(self._cursor_key, str(marker))
+        except Exception:
+            log.exception("the MAX marker could not be saved; it will be saved with the next")
+            return
+        self._saved = marker
+
+    async def _dispatch(self, update: dict[str, Any]) -> None:
+        try:
+            kind = update.get("update_type")
+            if kind == "message_created":
+                await self._on_message(update)
+            elif kind == "message_callback":
+                await self._on_press(update)
+            elif kind in {"bot_started", "bot_stopped", "dialog_removed"}:
+                await self._on_dialog(update, kind)
+        except Exception:
+            log.exception("a MAX update could not be handled")
+
+    def _chat(self, message: dict[str, Any], user_id: int) -> ChatRef | None:
+        """The chat, typed from MAX's chat type (the ids alone do not say it)."""
+        recipient = message.get("recipient") or {}
+        chat_type = recipient.get("chat_type")
+        if chat_type == "dialog":
+            return ChatRef(Platform.MAX, user_id, ChatKind.PRIVATE)  # kept under the person's id
+        chat_id = recipient.get("chat_id")
+        if chat_type != "chat" or not isinstance(chat_id, int):
+            return None  # a channel: not ours
+        if chat_id >= 0:
+            # Stored keys read a non-negative MAX id as a person: such a group would be misread.
+            log.error("a MAX group chat with a non-negative id was ignored")
+            return None
+        return ChatRef(Platform.MAX, chat_id, ChatKind.GROUP)
+
+    async def _on_message(self, update: dict[str, Any]) -> None:
+        message = update.get("message") or {}
+        sender = message.get("sender") or {}
+        user_id = sender.get("user_id")
+        body = message.get("body") or {}
+        if not isinstance(user_id, int) or sender.get("is_bot") or not body.get("mid"):
+            return
+        chat = self._chat(message, user_id)
+        if chat is None:
+            return
+        mid = str(body["mid"])
+        number = message_number(mid)
+        pairs = {number: mid}
+        link = message.get("link") or {}
+        linked = (link.get("message") or {}).get("mid") if link.get("type") == "reply" else None
+        reply_to = message_number(str(linked)) if linked else None
+        if linked and reply_to is not None:
+            pairs[reply_to] = str(linked)
+        await self._ids.remember(pairs)
+        linked_sender = (link.get("sender") or {}).get("user_id")
+        name = " ".join(str(p) for p in (sender.get("first_name"), sender.get("last_name")) if p)
+        attachments = [a for a in body.get("attachments") or [] if isinstance(a, dict)]
+        for part, event in enumerate(to_events(body, user_id)):
+            await self._router.route(
+                Inbound(
+                    chat=chat,
+                    user_id=user_id,
+                    event=event,
+                    user_name=name,
+                    update_id=update_number(mid, part),
+                    message_id=number if part == 0 else None,
+                    language_code=_language(update.get("user_locale")),
+                    reply_to=reply_to,
+                    reply_to_bot=linked_sender is not None and linked_sender == self._bot_id,
+                    text=str(body.get("text") or ""),
+                    has_media=any(a.get("type") != "inline_keyboard" for a in attachments),
+                )
+            )
+
+    async def _on_press(self, update: dict[str, Any]) -> None:
+        callback = update.get("callback") or {}
+        user = callback.get("user") or {}
+        user_id, callback_id = user.get("user_id"), str(callback.get("callback_id") or "")
+        message = update.get("message") or {}
+        if not isinstance(user_id, int) or not callback_id:
+            return
+        chat = self._chat(message, user_id)
+        if chat is None:
+            return
+        mid = (message.get("body") or {}).get("mid")
+        number = message_number(str(mid)) if mid else None
+        if mid and number is not None:
+            await self._ids.remember({number: str(mid)})
+        answer = await self._router.route(
+            Inbound(
+                chat=chat,
+                user_id=user_id,
+                event=Event(kind=EventKind.BUTTON, payload=payload_of(callback.get("payload"))),
+                user_name=" ".join(str(p) for p in (user.get("first_name"), user.get("last_name")) if p),
+                update_id=update_number("callback", callback_id),
+                message_id=number,
+                language_code=_language(update.get("user_locale")),
+            )
+        )
+        await self.messenger.answer_press(callback_id, answer.text)
+
+    async def _on_dialog(self, update: dict[str, Any], kind: str) -> None:
+        user_id = (update.get("user") or {}).get("user_id")
+        if not isinstance(user_id, int):
+            return
+        await self._router.membership(Platform.MAX, user_id, reachable=kind == "bot_started")
+        if kind == "bot_started":
+            # The "Start" button of a new dialog: the same as /start.
+            await self._router.route(
+                Inbound(
+                    chat=ChatRef(Platform.MAX, user_id, ChatKind.PRIVATE),
+                    user_id=user_id,
+                    event=Event(kind=EventKind.COMMAND, command="start", text="/start"),
+                    update_id=update_number("started", user_id, update.get("timestamp")),
+                    language_code=_language(update.get("user_locale")),
+                )
+            )
+
+    async def stop_listening(self) -> None:
+        if self._poll is not None:
+            self._poll.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poll
+            self._poll = None
+
+    async def close(self) -> None:
+        await self.stop_listening()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._cursor is not None:
+            await self._cursor
+        await self._client.close()
+
+
+def _language(locale: Any) -> str | None:
+    return locale.split("-")[0].lower() if isinstance(locale, str) and locale else None
