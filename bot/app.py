@@ -9,6 +9,7 @@ import signal
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -26,8 +27,10 @@ from handlers.bindings import BindingDesk
 from handlers.conversation import ConversationService, ConversationSettings
 from handlers.cursors import Cursors
 from handlers.delivery import DeliverySettings, DeliveryWorker
+from handlers.followups import FollowUpJob, FollowUpSettings
 from handlers.housekeeping import Housekeeping
 from handlers.inflight import InFlight
+from handlers.localtime import Hours
 from handlers.pacer import PriorityPacer
 from handlers.ports import Messenger
 from handlers.relay import ThreadRelay
@@ -169,8 +172,18 @@ class Application:
             in_flight=in_flight,
             pacer=self.pacer,
         )
+        followups = FollowUpJob(
+            self.db,
+            push=conversation.push,
+            messengers=messengers,
+            translators=translators,
+            directory=directory,
+            settings=follow_up_settings(settings),
+            pacer=self.pacer,
+        )
         # Every background job, registered once; APScheduler only ticks them.
-        self.background = Background([self.delivery, self.sla, Housekeeping(self.db)], in_flight=in_flight)
+        jobs = [self.delivery, self.sla, Housekeeping(self.db), followups]
+        self.background = Background(jobs, in_flight=in_flight)
         # The transports first: a token the platform refuses stops the start before anything runs.
         for transport in self.transports:
             await transport.start()
@@ -249,3 +262,13 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         await app.stop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+def follow_up_settings(settings: Settings) -> FollowUpSettings:
+    return FollowUpSettings(
+        schedule=settings.followup_offsets,
+        expire=parse_duration(settings.followup_expire),
+        quiet=Hours.parse(settings.quiet_hours),
+        default_zone=ZoneInfo(settings.default_timezone),
+        locale=settings.default_locale,
+    )

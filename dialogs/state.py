@@ -78,6 +78,10 @@ class DialogData(DialogDataBase):
     info_attachments: list[Attachment] = Field(default_factory=list)
     info_urgent: bool = False
     relay_urgent: bool = False  # danger words in a message passed to the coordinator
+    # The follow-up being answered (its row id and ticket number), and the answer awaiting a comment.
+    followup: int | None = None
+    followup_ticket: int | None = None
+    followup_answer: str | None = None
 
 
 @dataclass(frozen=True)

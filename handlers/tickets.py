@@ -29,6 +29,7 @@ from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
 from dialogs.validate import as_int
 from handlers.desk_common import ActionReply, CoordinatorAction, Outbound, card_view, prompt_key
+from handlers.followups import offer_after_close
 from handlers.inflight import InFlight
 from handlers.pacer import NoPacer, Pacer, Priority
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
@@ -311,6 +312,7 @@ class TicketDesk:
             details={"outcome": outcome.value},
         )
         await uow.session.refresh(ticket)
+        await offer_after_close(uow, ticket.id, outcome.value, ticket.closed_at or self._clock())
         await self._refresh_card(uow, ticket, out)
         return await self._tell_family(
             uow, ticket, out, lambda s: closed_for_family(s, ticket.id, outcome, note)

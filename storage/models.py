@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -248,3 +259,29 @@ class ChatMessage(Base):
     message_id: Mapped[int] = mapped_column(BigInteger)
     from_bot: Mapped[bool] = mapped_column(Boolean)
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FollowUp(Base):
+    """A message the system owes a family after its ticket closed: the offer to check in later, or a
+    check-in. One row per (ticket, kind, due time); its answer is the outcome the figures count."""
+
+    __tablename__ = "followups"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "kind", "due_at", name="uq_followups_ticket_kind_due"),
+        Index("ix_followups_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    lease_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    answer: Mapped[str | None] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
+    rating: Mapped[int | None]
+    answered_at: Mapped[datetime | None]
+    # The ticket's thread still has to hear the answer (it reopened the ticket); set when told.
+    tell_thread: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -13,6 +13,7 @@ from sqlalchemy.util import await_only
 
 from storage.db import session_factory
 from storage.desk import AuditLog, BindingsRepository, ChatMigrations, PostsRepository, RelayLog
+from storage.followups import FollowUpsRepository
 from storage.logs import ChatLog, OutboxRepository, UpdateLog
 from storage.repositories import CursorStore, DialogStateStore, PeopleRepository, TicketsRepository
 
@@ -32,6 +33,7 @@ class UnitOfWork:
         self.migrations = ChatMigrations(session)
         self.bindings = BindingsRepository(session)
         self.cursors = CursorStore(session)
+        self.followups = FollowUpsRepository(session)
 
 
 class Database:

@@ -1,0 +1,49 @@
+"""The family's answers to follow-ups, carried out inside the turn's transaction (see effects.py)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from dialogs.primitives import AnswerFollowUp, RateFollowUp
+from storage.vocabulary import FollowUpAnswer
+
+if TYPE_CHECKING:
+    from handlers.effects import Scope
+
+log = logging.getLogger(__name__)
+
+Answer = FollowUpAnswer
+
+
+async def _owned(scope: Scope, followup_id: int) -> int | None:
+    """The follow-up's ticket, when it is this family's own (dialog data is ours, but check anyway)."""
+    row = await scope.uow.followups.get(followup_id)
+    if row is None:
+        return None
+    ticket = await scope.uow.tickets.get_for_person(scope.person.id, row.ticket_id)
+    return ticket.id if ticket is not None else None
+
+
+async def answer(scope: Scope, effect: AnswerFollowUp) -> None:
+    uow = scope.uow
+    ticket_id = await _owned(scope, effect.followup_id)
+    if ticket_id is None or effect.answer not in set(Answer):
+        return
+    reopen = effect.answer == Answer.NO or (effect.answer == Answer.PARTLY and bool(effect.comment))
+    if not await uow.followups.answer(
+        effect.followup_id, effect.answer, scope.now, comment=effect.comment, tell_thread=reopen
+    ):
+        log.info("a follow-up was answered twice; the first answer counts")
+        return
+    if effect.answer in (Answer.ALLOW, Answer.DENY):
+        await uow.followups.decide(ticket_id, allowed=effect.answer == Answer.ALLOW)
+    if reopen:
+        status = await uow.followups.reopen_ticket(ticket_id, scope.now)
+        details = {"answer": effect.answer, "status": status or "already open"}
+        await uow.audit.add(scope.person.key, "followup_reopen", ticket_id=ticket_id, details=details)
+
+
+async def rate(scope: Scope, effect: RateFollowUp) -> None:
+    if 1 <= effect.rating <= 5 and await _owned(scope, effect.followup_id) is not None:
+        await scope.uow.followups.rate(effect.followup_id, effect.rating)
