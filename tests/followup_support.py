@@ -21,7 +21,7 @@ from handlers.tickets import TicketDesk
 from storage.models import FollowUp, Ticket
 from storage.uow import Database
 from storage.vocabulary import Platform
-from tests.fakes import Family, FakeMessenger
+from tests.fakes import FakeMessenger, Family
 
 GROUP = -100500
 COORDINATOR = 7

@@ -8,6 +8,7 @@ from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind
 from handlers.ports import DeliveryFailedError
+from storage.models import FollowUp
 from storage.uow import Database
 from storage.vocabulary import FollowUpKind, FollowUpStatus, TicketStatus
 from tests.followup_support import Rig
@@ -15,7 +16,7 @@ from tests.followup_support import Rig
 Status = FollowUpStatus
 
 
-def _statuses(rows: list) -> list[tuple[str, str]]:
+def _statuses(rows: list[FollowUp]) -> list[tuple[str, str]]:
     return [(r.kind, r.status) for r in rows]
 
 
@@ -25,6 +26,7 @@ async def test_only_a_yes_schedules_check_ins_at_the_offsets_after_closing(
     rig = Rig(db, translators, directory)
     ticket = await rig.closed_ticket()
     closed_at = (await rig.ticket_row(ticket)).closed_at
+    assert closed_at is not None
     assert _statuses(await rig.rows(ticket)) == [("offer", "pending")]
     assert await rig.tick() == 1
     assert "May we write to you" in rig.to_family()[-1].text
@@ -243,3 +245,30 @@ async def test_a_refused_send_is_marked_and_audited_not_retried(
     rig.clock.move(timedelta(minutes=10))
     await rig.tick()
     assert (await rig.rows(ticket))[1].status == Status.FAILED
+
+
+async def test_two_runners_over_one_database_send_each_check_in_once(
+    db: Database, db_url: str, translators: Translators, directory: Directory
+) -> None:
+    import asyncio
+
+    from storage.db import create_engine
+
+    rig = Rig(db, translators, directory)
+    tickets = []
+    for _ in range(3):
+        tickets.append(await rig.closed_ticket())
+        await rig.allow(tickets[-1])
+    rig.clock.move(timedelta(days=14))
+    other_db = Database(create_engine(db_url))  # a second bot process: its own engine and pool
+    try:
+        other = Rig(other_db, translators, directory, clock=rig.clock, messenger=rig.messenger)
+        before = len(rig.to_family())
+        await asyncio.gather(rig.tick(), other.tick(), rig.tick(), other.tick())
+    finally:
+        await other_db.dispose()
+    asked = [s for s in rig.to_family()[before:] if "Did you get the help" in s.text]
+    rows = [r for t in tickets for r in await rig.rows(t)]
+    # Due 14 days after closing: the 3-day check-ins expired, each 14-day one went exactly once.
+    assert sorted(r.status for r in rows if r.kind == "checkin") == ["expired"] * 3 + ["sent"] * 3
+    assert len(asked) == 3

@@ -1,0 +1,98 @@
+"""Quiet hours in the family's own time zone move follow-ups to its morning."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dialogs.directory import Directory
+from dialogs.i18n import Translators
+from handlers.localtime import Hours, zone_of
+from storage.uow import Database
+from tests.followup_support import Rig
+
+QUIET = Hours(21, 9)
+
+
+@pytest.mark.parametrize(
+    ("region", "zone", "utc_hour"),
+    [
+        ("kgd", "Europe/Kaliningrad", 20),  # 22:00 in Kaliningrad (UTC+2): quiet
+        ("primorye", "Asia/Vladivostok", 12),  # 22:00 in Vladivostok (UTC+10): quiet
+    ],
+)
+async def test_a_check_in_due_in_the_familys_night_waits_for_its_morning(
+    db: Database, translators: Translators, directory: Directory, region: str, zone: str, utc_hour: int
+) -> None:
+    rig = Rig(db, translators, directory, quiet=QUIET)
+    ticket = await rig.closed_ticket()
+    async with db.uow() as uow:
+        row = await uow.tickets.get(ticket)
+        assert row is not None
+        row.region_code = region
+    # The offer is due at the close; it is evening there.
+    night = datetime.now(UTC).replace(hour=utc_hour, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    rig.clock.now = night
+    before = len(rig.to_family())
+    await rig.tick()
+    assert len(rig.to_family()) == before  # not at 22:00 local
+    [offer] = await rig.rows(ticket)
+    local_due = offer.due_at.astimezone(ZoneInfo(zone))
+    assert (local_due.hour, local_due.minute, local_due.date()) == (
+        9,
+        0,
+        (night + timedelta(days=1)).astimezone(ZoneInfo(zone)).date(),
+    )
+    rig.clock.now = offer.due_at
+    await rig.tick()
+    assert "May we write to you" in rig.to_family()[-1].text
+
+
+def test_the_same_moment_is_quiet_in_one_zone_and_not_in_another(directory: Directory) -> None:
+    moment = datetime(2026, 12, 1, 6, 30, tzinfo=UTC)  # 08:30 in Kaliningrad, 16:30 in Vladivostok
+    kaliningrad = zone_of(directory, "kgd", ZoneInfo("Europe/Moscow"))
+    vladivostok = zone_of(directory, "primorye", ZoneInfo("Europe/Moscow"))
+    assert QUIET.contains(moment, kaliningrad)
+    assert not QUIET.contains(moment, vladivostok)
+    assert QUIET.next_end(moment, kaliningrad) == datetime(2026, 12, 1, 9, 0, tzinfo=kaliningrad)
+    assert zone_of(directory, None, ZoneInfo("Europe/Moscow")) == ZoneInfo("Europe/Moscow")
+
+
+def test_hours_parse_and_wrap() -> None:
+    assert Hours.parse("off") is None
+    assert Hours.parse("09-21") == Hours(9, 21)
+    moscow = ZoneInfo("Europe/Moscow")
+    assert Hours(9, 21).contains(datetime(2026, 12, 1, 6, 0, tzinfo=UTC), moscow)  # 09:00
+    assert not Hours(9, 21).contains(datetime(2026, 12, 1, 18, 0, tzinfo=UTC), moscow)  # 21:00
+
+
+def test_every_federal_subject_is_there_with_a_zone_and_old_codes_kept(directory: Directory) -> None:
+    codes = [r.code for r in directory.regions]
+    assert len(codes) == len(set(codes)) == 89
+    old = ["msk", "mo", "spb", "lo", "nnov", "kzn", "ekb", "nsk", "krd", "rnd", "sam", "perm", "chel"]
+    assert codes[: len(old)] == old and {"bash", "vrn", "vlg"} <= set(codes)
+    assert (
+        len(
+            {r.tz for r in directory.regions}
+            and {r.zone.utcoffset(datetime(2026, 1, 1)) for r in directory.regions}
+        )
+        == 11
+    )
+    for name in (
+        "Владимирская область",
+        "Ярославль",
+        "Иваново",
+        "Брянск",
+        "Орёл",
+        "Вологда",
+        "Тула",
+        "Новгород",
+        "Приморье",
+    ):
+        assert directory.find_region(name) is not None, name
+    assert directory.find_region("Новгород").code == "novgorod"  # type: ignore[union-attr]
+    assert directory.find_region("Нижний Новгород").code == "nnov"  # type: ignore[union-attr]
+    assert directory.find_region("Орёл").code == "oryol"  # type: ignore[union-attr]
+    assert directory.find_region("абракадабра") is None
