@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import Protocol
 
 from dialogs.primitives import AnswerFollowUp, RateFollowUp
+from storage.models import Person
+from storage.uow import UnitOfWork
 from storage.vocabulary import FollowUpAnswer
-
-if TYPE_CHECKING:
-    from handlers.effects import Scope
 
 log = logging.getLogger(__name__)
 
 Answer = FollowUpAnswer
+
+
+class Scope(Protocol):
+    """What these handlers need of effects.Scope (named here: effects.py imports this module)."""
+
+    uow: UnitOfWork
+    person: Person
+    now: datetime
 
 
 async def _owned(scope: Scope, followup_id: int) -> int | None:

@@ -47,7 +47,7 @@ async def test_a_check_in_due_in_the_familys_night_waits_for_its_morning(
     )
     rig.clock.now = offer.due_at
     await rig.tick()
-    assert "May we write to you" in rig.to_family()[-1].text
+    assert "Можно мы напишем" in rig.to_family()[-1].text
 
 
 def test_the_same_moment_is_quiet_in_one_zone_and_not_in_another(directory: Directory) -> None:

@@ -29,7 +29,7 @@ async def test_only_a_yes_schedules_check_ins_at_the_offsets_after_closing(
     assert closed_at is not None
     assert _statuses(await rig.rows(ticket)) == [("offer", "pending")]
     assert await rig.tick() == 1
-    assert "May we write to you" in rig.to_family()[-1].text
+    assert "Можно мы напишем" in rig.to_family()[-1].text
     held = await rig.rows(ticket)
     assert [r.status for r in held if r.kind == FollowUpKind.CHECKIN] == ["held", "held"]
     assert [r.due_at - closed_at for r in held if r.kind == FollowUpKind.CHECKIN] == [
@@ -69,7 +69,7 @@ async def test_the_check_in_comes_at_the_right_moment_and_yes_is_recorded_with_a
     rig.clock.move(timedelta(minutes=1))
     assert await rig.tick() == 1
     texts = [s.text for s in rig.to_family()[sent:]]
-    assert any("Did you get the help you needed?" in t for t in texts)
+    assert any("получили помощь" in t for t in texts)
     assert rig.to_family()[-1].intent == "confirmed_notification"  # VK's intent for what they agreed to
     await rig.family.press("f_checkin", "yes")
     await rig.family.press("f_rating", "r.5")
@@ -156,7 +156,7 @@ async def test_after_downtime_overdue_rows_go_once_and_very_late_ones_expire(
     await restarted.run_once(rig.clock())
     rows = await rig.rows(ticket)
     assert [r.status for r in rows[1:]] == ["expired", "sent"]
-    asked = [s for s in rig.to_family()[before:] if "Did you get the help" in s.text]
+    asked = [s for s in rig.to_family()[before:] if "получили помощь" in s.text]
     assert len(asked) == 1
 
 
@@ -218,13 +218,13 @@ async def test_a_family_in_the_middle_of_a_step_gets_the_check_in_after_it(
         first.due_at = rig.clock.now
     before = len(rig.to_family())
     await rig.tick()
-    assert not any("Did you get the help" in s.text for s in rig.to_family()[before:])
+    assert not any("получили помощь" in s.text for s in rig.to_family()[before:])
     assert (await rig.rows(ticket))[1].status == Status.SENT  # handed to the dialog, shown after the step
     await rig.family.press("t_danger", "no")
-    assert not any("Did you get the help" in s.text for s in rig.to_family()[before:])
+    assert not any("получили помощь" in s.text for s in rig.to_family()[before:])
     await rig.family.send(Event(kind=EventKind.COMMAND, command="start"))  # back at rest: now it comes
     later = [s.text for s in rig.to_family()[before:]]
-    assert any("Did you get the help" in t for t in later)
+    assert any("получили помощь" in t for t in later)
     await rig.family.press("f_checkin", "yes")
     assert (await rig.rows(ticket))[1].answer == "yes"
 
@@ -267,7 +267,7 @@ async def test_two_runners_over_one_database_send_each_check_in_once(
         await asyncio.gather(rig.tick(), other.tick(), rig.tick(), other.tick())
     finally:
         await other_db.dispose()
-    asked = [s for s in rig.to_family()[before:] if "Did you get the help" in s.text]
+    asked = [s for s in rig.to_family()[before:] if "получили помощь" in s.text]
     rows = [r for t in tickets for r in await rig.rows(t)]
     # Due 14 days after closing: the 3-day check-ins expired, each 14-day one went exactly once.
     assert sorted(r.status for r in rows if r.kind == "checkin") == ["expired"] * 3 + ["sent"] * 3
