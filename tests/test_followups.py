@@ -248,7 +248,7 @@ async def test_a_refused_send_is_marked_and_audited_not_retried(
 
 
 async def test_two_runners_over_one_database_send_each_check_in_once(
-    db: Database, db_url: str, translators: Translators, directory: Directory
+    db: Database, translators: Translators, directory: Directory
 ) -> None:
     import asyncio
 
@@ -260,7 +260,8 @@ async def test_two_runners_over_one_database_send_each_check_in_once(
         tickets.append(await rig.closed_ticket())
         await rig.allow(tickets[-1])
     rig.clock.move(timedelta(days=14))
-    other_db = Database(create_engine(db_url))  # a second bot process: its own engine and pool
+    # A second bot process: its own engine and pool over the same SQLite file or PostgreSQL database.
+    other_db = Database(create_engine(db.engine.url.render_as_string(hide_password=False)))
     try:
         other = Rig(other_db, translators, directory, clock=rig.clock, messenger=rig.messenger)
         before = len(rig.to_family())
