@@ -144,6 +144,8 @@ class Application:
                 consent_version=settings.consent_version,
                 default_locale=settings.default_locale,
                 policy_url=settings.privacy_policy_url,
+                working_hours=Hours.parse(settings.working_hours),
+                desk_zone=ZoneInfo(settings.default_timezone),
             ),
             on_outbox=self.delivery.wake,
             in_flight=in_flight,

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dialogs.directory import Directory
 from dialogs.engine import Context, Dialogs, Limits
@@ -32,6 +33,7 @@ from dialogs.primitives import (
 from dialogs.state import PersonView, TicketView
 from handlers import effects
 from handlers.inflight import InFlight
+from handlers.localtime import Hours
 from handlers.pacer import NoPacer, Pacer, Priority
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import Person, Ticket, utcnow
@@ -60,6 +62,9 @@ class ConversationSettings:
     default_locale: str
     policy_url: str | None = None
     limits: Limits = field(default_factory=Limits)
+    # When coordinators answer, in their time zone; outside them a new request is told when (None: always).
+    working_hours: Hours | None = None
+    desk_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Moscow"))
 
 
 @dataclass(frozen=True)
@@ -276,7 +281,14 @@ class ConversationService:
             traits=traits,
             role=role,
             idle=idle,
+            desk_opens=self._desk_opens(),
         )
+
+    def _desk_opens(self) -> datetime | None:
+        hours, zone, now = self._settings.working_hours, self._settings.desk_zone, self._clock()
+        if hours is None or hours.contains(now, zone):
+            return None
+        return hours.next_start(now, zone)
 
     # ---- after the commit ----
 

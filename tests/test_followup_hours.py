@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
+from dialogs.primitives import Event, EventKind
 from handlers.localtime import Hours, zone_of
+from storage.models import Outbox, Ticket
 from storage.uow import Database
 from tests.followup_support import Rig
 
@@ -96,3 +100,57 @@ def test_every_federal_subject_is_there_with_a_zone_and_old_codes_kept(directory
     assert directory.find_region("Нижний Новгород").code == "nnov"  # type: ignore[union-attr]
     assert directory.find_region("Орёл").code == "oryol"  # type: ignore[union-attr]
     assert directory.find_region("абракадабра") is None
+
+
+async def _night_request(
+    db: Database, translators: Translators, directory: Directory, *, danger: bool
+) -> Rig:
+    rig = Rig(db, translators, directory)
+    rig.service._settings = replace(
+        rig.service._settings, working_hours=Hours(9, 21), desk_zone=ZoneInfo("Europe/Moscow")
+    )
+    rig.clock.now = datetime(2026, 12, 2, 0, 0, tzinfo=UTC)  # 03:00 in Moscow
+    f = rig.family
+    await f.send(Event(kind=EventKind.COMMAND, command="start"))
+    await f.press("consent", "yes")
+    await f.press("menu", "new")
+    await f.press("t_danger", "no")
+    await f.press("t_category", "other")
+    await f.press("t_children", "0")
+    await f.press("t_region", "r.primorye")
+    await f.text("Муж избивает меня и детей" if danger else "Нужна помощь с документами")
+    await f.press("t_desc", "done")
+    await f.press("t_contact", "chat")
+    await f.press("t_summary", "send")
+    return rig
+
+
+async def test_a_request_at_3_am_is_told_when_a_person_will_read_it(
+    db: Database, translators: Translators, directory: Directory
+) -> None:
+    rig = await _night_request(db, translators, directory, danger=False)
+    done = next(s.text for s in reversed(rig.to_family()) if "принята" in s.text or "#" in s.text)
+    # 09:00 in Moscow is 16:00 in Primorye, the family's own time, in its language.
+    assert "2 декабря, 16:00" in done
+    assert "112" in done and "8-800-2000-122" in done
+
+
+async def test_an_urgent_request_at_night_still_escalates_at_once(
+    db: Database, translators: Translators, directory: Directory
+) -> None:
+    rig = await _night_request(db, translators, directory, danger=True)
+    async with db.uow() as uow:
+        [ticket] = (await uow.session.scalars(select(Ticket))).all()
+        [row] = (await uow.session.scalars(select(Outbox))).all()
+    assert ticket.urgent and row.urgent  # queued first for the coordinators, nothing held till morning
+    assert any("112" in s.text for s in rig.to_family())
+
+
+async def test_in_working_hours_nothing_is_added(
+    db: Database, translators: Translators, directory: Directory
+) -> None:
+    rig = Rig(db, translators, directory)
+    rig.service._settings = replace(rig.service._settings, working_hours=Hours(9, 21))
+    rig.clock.now = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)  # 12:00 in Moscow
+    await rig.ticket()
+    assert not any("не на работе" in s.text for s in rig.to_family())
