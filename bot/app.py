@@ -115,6 +115,7 @@ class Application:
             on_outbox=self.delivery.wake,
             in_flight=in_flight,
             pacer=self.pacer,
+            chat_zone=ZoneInfo(settings.default_timezone),
         )
         bindings = BindingDesk(
             self.db,

@@ -99,7 +99,9 @@ class FollowUpJob(Job):
         self._directory = directory
         self._settings = settings
         self._pacer = pacer
-        self._speaker = Speaker(translators[settings.locale], settings.locale, directory)
+        self._speaker = Speaker(
+            translators[settings.locale], settings.locale, directory, settings.default_zone
+        )
 
     async def run_once(self, now: datetime) -> int:
         s = self._settings

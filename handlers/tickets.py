@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from dialogs import admin, texts
 from dialogs.cards import (
@@ -63,6 +63,7 @@ class TicketDesk:
         clock: Callable[[], datetime] = utcnow,
         in_flight: InFlight | None = None,
         pacer: Pacer | None = None,
+        chat_zone: tzinfo | None = None,
     ) -> None:
         self._db = db
         self._pacer = pacer or NoPacer()
@@ -72,7 +73,7 @@ class TicketDesk:
         self._on_outbox = on_outbox
         self._messengers = messengers
         self._translators = translators
-        self._speaker = Speaker(translators[chat_locale], chat_locale, self._directory)
+        self._speaker = Speaker(translators[chat_locale], chat_locale, self._directory, chat_zone)
         self._admins = frozenset(admins)
         self._clock = clock
 

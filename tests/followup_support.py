@@ -96,6 +96,7 @@ class Rig:
             ticket = (await uow.session.scalars(select(Ticket).order_by(Ticket.id.desc()))).first()
             assert ticket is not None
             await uow.tickets.set_chat(ticket.id, f"tg:{GROUP}")
+            await uow.posts.add(ticket.id, f"tg:{GROUP}", 500 + ticket.id)  # its card is out
             if region != "r.msk":
                 ticket.region_code = region.removeprefix("r.")
             return ticket.id

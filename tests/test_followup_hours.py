@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from dialogs.cards import Speaker
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind
@@ -154,3 +155,17 @@ async def test_in_working_hours_nothing_is_added(
     rig.clock.now = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)  # 12:00 in Moscow
     await rig.ticket()
     assert not any("не на работе" in s.text for s in rig.to_family())
+
+
+async def test_the_time_on_a_taken_card_is_in_the_coordinators_zone(
+    db: Database, translators: Translators, directory: Directory
+) -> None:
+    rig = Rig(db, translators, directory)
+    rig.desk._speaker = Speaker(translators["ru"], "ru", directory, ZoneInfo("Asia/Vladivostok"))
+    rig.clock.now = datetime(2026, 11, 28, 5, 37, tzinfo=UTC)
+    ticket = await rig.ticket()
+    await rig.coordinator("claim", ticket)
+    [(_chat, _message, taken)] = rig.messenger.edited[-1:]
+    assert "28.11 15:37" in taken.text and "UTC" not in taken.text
+    utc = Speaker(translators["en"], "en", directory)
+    assert utc.when(datetime(2026, 11, 28, 5, 37, tzinfo=UTC)) == "28.11 05:37 UTC"
