@@ -27,6 +27,8 @@ class FollowUpOffer(SystemEvent):
 
     kind: ClassVar[str] = "followup_offer"
     step: ClassVar[str | None] = S.FOLLOWUP_OFFER.value
+    # About the family's own request, possibly days after their last message.
+    intent: ClassVar[str | None] = "customer_support"
     followup: int
     ticket: int
 
