@@ -22,6 +22,7 @@ from bot.vk.transport import VkTiming, VkTransport
 from dialogs.assembly import assemble
 from dialogs.directory import load_directory
 from dialogs.i18n import Translators
+from handlers.appointments import AppointmentSettings
 from handlers.background import Background
 from handlers.bindings import BindingDesk
 from handlers.conversation import ConversationService, ConversationSettings
@@ -133,6 +134,12 @@ class Application:
             translators=translators,
             chat_locale=settings.default_locale,
             in_flight=in_flight,
+            appointments=AppointmentSettings(
+                directory=directory,
+                reminders=settings.appointment_offsets,
+                quiet=Hours.parse(settings.quiet_hours),
+                default_zone=ZoneInfo(settings.default_timezone),
+            ),
         )
         conversation = ConversationService(
             self.db,

@@ -57,10 +57,11 @@ def _arrive(t: Turn, system: SystemEvent) -> None:
         t.data.followup_answer = None
 
 
-def _leave(t: Turn) -> None:
+def leave(t: Turn) -> None:
     """Back where the family was before the system wrote (the menu, or a step left idle)."""
     back = t.data.return_to
     t.data.followup = t.data.followup_ticket = t.data.followup_answer = None
+    t.data.appointment = None
     t.data.return_to = None
     if back is not None and t.knows(back) and not back.startswith("f_"):
         t.go(back, remember=False)
@@ -94,7 +95,7 @@ class Offer(Step):
             t.notice(t._(N_("Thank you. We will write to you later.")))
         else:
             t.notice(t._(N_("All right, we will not write. You can always come back with /start.")))
-        _leave(t)
+        leave(t)
 
 
 class Question(Step):
@@ -156,7 +157,7 @@ class Comment(Step):
     def _done(self, t: Turn, comment: str | None) -> None:
         answer = t.data.followup_answer
         if t.data.followup is None or answer is None:
-            _leave(t)
+            leave(t)
             return
         t.effect(AnswerFollowUp(t.data.followup, answer, comment))
         if answer == Answer.NO or comment:
@@ -167,7 +168,7 @@ class Comment(Step):
             )
         else:
             t.notice(t._(N_("Thank you for telling us.")))
-        _leave(t)
+        leave(t)
 
 
 class Rating(Step):
@@ -183,9 +184,9 @@ class Rating(Step):
         if rating is not None and 1 <= rating <= 5 and t.data.followup is not None:
             t.effect(RateFollowUp(t.data.followup, rating))
             t.notice(t._(N_("Thank you for the rating.")))
-            _leave(t)
+            leave(t)
         elif value == "skip":
-            _leave(t)
+            leave(t)
         else:
             super().on_button(t, value)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dialogs import account, checkin, commands, details, privacy, texts, triage
+from dialogs import account, appointment, checkin, commands, details, privacy, texts, triage
 from dialogs.danger import find_danger
 from dialogs.engine import Dialog
 from dialogs.flow import (
@@ -114,6 +114,7 @@ def assemble() -> FamilyDialog:
         *account.STEPS,
         *privacy.STEPS,
         *checkin.STEPS,
+        *appointment.STEPS,
     ]
     unnamed = {step.name for step in steps} - {state.value for state in S}
     if unnamed:  # a state name is persisted: it must be spelled in the schema first

@@ -55,6 +55,8 @@ class S(StrEnum):
     CHECKIN = "f_checkin"
     CHECKIN_COMMENT = "f_comment"
     CHECKIN_RATING = "f_rating"
+    APPOINTMENT = "f_appt"
+    APPOINTMENT_TIME = "f_appt_time"
 
 
 START, MENU, CONSENT = S.START.value, S.MENU.value, S.CONSENT.value

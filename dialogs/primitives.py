@@ -317,6 +317,15 @@ class RateFollowUp:
     rating: int
 
 
+@dataclass(frozen=True)
+class AnswerAppointment:
+    """The family's answer to an appointment: confirmed, declined, or another time (in words)."""
+
+    appointment_id: int
+    answer: str
+    proposal: str | None = None
+
+
 Effect = (
     SetLocale
     | GiveConsent
@@ -330,6 +339,7 @@ Effect = (
     | DeleteMyData
     | AnswerFollowUp
     | RateFollowUp
+    | AnswerAppointment
 )
 
 

@@ -82,6 +82,7 @@ class DialogData(DialogDataBase):
     followup: int | None = None
     followup_ticket: int | None = None
     followup_answer: str | None = None
+    appointment: int | None = None
 
 
 @dataclass(frozen=True)

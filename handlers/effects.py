@@ -15,6 +15,7 @@ from typing import Any
 from dialogs.primitives import (
     AddPhone,
     AddTicketInfo,
+    AnswerAppointment,
     AnswerFollowUp,
     CreateTicket,
     DeleteMyData,
@@ -170,6 +171,7 @@ HANDLERS: dict[type[Any], Handler] = {
     DeleteMyData: _delete_my_data,
     AnswerFollowUp: followup_answers.answer,
     RateFollowUp: followup_answers.rate,
+    AnswerAppointment: followup_answers.answer_appointment,
 }
 
 

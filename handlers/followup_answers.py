@@ -1,4 +1,4 @@
-"""The family's answers to follow-ups, carried out inside the turn's transaction (see effects.py)."""
+"""The family's answers to follow-ups and appointments, carried out inside the turn's transaction (see effects.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import logging
 from datetime import datetime
 from typing import Protocol
 
-from dialogs.primitives import AnswerFollowUp, RateFollowUp
+from dialogs.primitives import AnswerAppointment, AnswerFollowUp, RateFollowUp
 from storage.models import Person
 from storage.uow import UnitOfWork
-from storage.vocabulary import FollowUpAnswer
+from storage.vocabulary import AppointmentStatus, FollowUpAnswer
 
 log = logging.getLogger(__name__)
 
@@ -55,3 +55,20 @@ async def answer(scope: Scope, effect: AnswerFollowUp) -> None:
 async def rate(scope: Scope, effect: RateFollowUp) -> None:
     if 1 <= effect.rating <= 5 and await _owned(scope, effect.followup_id) is not None:
         await scope.uow.followups.rate(effect.followup_id, effect.rating)
+
+
+async def answer_appointment(scope: Scope, effect: AnswerAppointment) -> None:
+    uow = scope.uow
+    appointment = await uow.appointments.get(effect.appointment_id)
+    if appointment is None or effect.answer not in set(AppointmentStatus):
+        return
+    if await uow.tickets.get_for_person(scope.person.id, appointment.ticket_id) is None:
+        return  # not this family's appointment
+    status = AppointmentStatus(effect.answer)
+    if status in (AppointmentStatus.OFFERED, AppointmentStatus.CANCELLED):
+        return
+    if await uow.appointments.answer(appointment.id, status, effect.proposal):
+        details = {"answer": status.value}
+        await uow.audit.add(
+            scope.person.key, "appointment_answer", ticket_id=appointment.ticket_id, details=details
+        )

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from dialogs.appointment import AppointmentCancelled, AppointmentOffer, AppointmentReminder
 from dialogs.cards import Speaker, card, topic_name
 from dialogs.checkin import CheckIn, FollowUpOffer
 from dialogs.directory import Directory
@@ -28,9 +29,10 @@ from handlers.desk_common import card_view, send_quietly
 from handlers.localtime import Hours, zone_of
 from handlers.pacer import Pacer, Priority
 from handlers.ports import Messenger
-from storage.models import FollowUp
+from storage.models import Appointment, FollowUp, Ticket
 from storage.uow import Database, UnitOfWork
 from storage.vocabulary import (
+    AppointmentStatus,
     ChatRef,
     FollowUpAnswer,
     FollowUpKind,
@@ -46,6 +48,9 @@ Status = FollowUpStatus
 Push = Callable[..., Awaitable[bool]]  # ConversationService.push(person, event, dedup=...)
 # Only a request that ended with help given or a referral is worth checking on later.
 OFFERED_AFTER = frozenset({Outcome.HELPED.value, Outcome.REFERRED.value})
+APPOINTMENT_KINDS = frozenset(
+    {FollowUpKind.APPOINTMENT.value, FollowUpKind.REMINDER.value, FollowUpKind.CANCELLED.value}
+)
 
 
 @dataclass(frozen=True)
@@ -116,17 +121,21 @@ class FollowUpJob(Job):
             if self.halted:
                 break  # the rest keep their lease and are claimed again after it
             await self._carry_out(plan, now)
-        told = await self._tell_threads()
+        told = await self._tell_threads() + await self._tell_answers()
         return expired + len(plans) + told
 
     async def _plan(self, uow: UnitOfWork, row: FollowUp, now: datetime) -> _Plan:
         ticket = await uow.tickets.get(row.ticket_id)
-        if ticket is None or ticket.status != TicketStatus.CLOSED.value:
-            return _Plan(row.id, skip="the request is open again or gone")
+        if ticket is None:
+            return _Plan(row.id, skip="the request is gone")
         person = await uow.people.by_id(ticket.person_id)
         if person is None or person.deleted_at is not None or not person.reachable:
             return _Plan(row.id, skip="the family cannot be reached")
         zone = zone_of(self._directory, ticket.region_code, self._settings.default_zone)
+        if row.kind in APPOINTMENT_KINDS:
+            return await self._plan_appointment(uow, row, ticket, person=person.key, zone=zone, now=now)
+        if ticket.status != TicketStatus.CLOSED.value:
+            return _Plan(row.id, skip="the request is open again")
         quiet = self._settings.quiet
         if quiet is not None and quiet.contains(now, zone):
             return _Plan(row.id, morning=quiet.next_end(now, zone))
@@ -142,6 +151,34 @@ class FollowUpJob(Job):
         else:
             event = CheckIn(followup=row.id, ticket=ticket.id)
         return _Plan(row.id, person=person.key, event=event)
+
+    async def _plan_appointment(
+        self, uow: UnitOfWork, row: FollowUp, ticket: Ticket, *, person: str, zone: ZoneInfo, now: datetime
+    ) -> _Plan:
+        appointment = await uow.appointments.get(row.appointment_id) if row.appointment_id else None
+        if appointment is None:
+            return _Plan(row.id, skip="the appointment is gone")
+        wanted = AppointmentStatus.CANCELLED if row.kind == FollowUpKind.CANCELLED.value else None
+        if wanted is None:
+            wanted = AppointmentStatus.OFFERED if row.kind == FollowUpKind.APPOINTMENT.value else None
+        live = appointment.status == wanted if wanted else appointment.status == AppointmentStatus.CONFIRMED
+        if not live or (row.kind != FollowUpKind.CANCELLED.value and appointment.at <= now):
+            return _Plan(row.id, skip="the appointment was answered, moved or cancelled, or is past")
+        quiet = self._settings.quiet
+        if quiet is not None and quiet.contains(now, zone):
+            morning = quiet.next_end(now, zone)
+            if morning < appointment.at:  # never later than the appointment itself
+                return _Plan(row.id, morning=morning)
+        fields = {"ticket": ticket.id, "at": appointment.at.isoformat(), "zone": zone.key}
+        fields["place"] = appointment.place
+        event: SystemEvent
+        if row.kind == FollowUpKind.APPOINTMENT.value:
+            event = AppointmentOffer(followup=row.id, appointment=appointment.id, **fields)
+        elif row.kind == FollowUpKind.REMINDER.value:
+            event = AppointmentReminder(**fields)
+        else:
+            event = AppointmentCancelled(**fields)
+        return _Plan(row.id, person=person, event=event)
 
     async def _schedule(self, uow: UnitOfWork, ticket_id: int, closed_at: datetime, status: Status) -> None:
         for offset in self._settings.schedule:
@@ -196,6 +233,39 @@ class FollowUpJob(Job):
             )
             await self._refresh(chat, card_id, thread, *renewed)
         return told
+
+    async def _tell_answers(self) -> int:
+        """The family's answer to an appointment, in the ticket's thread."""
+        told = 0
+        async with self._db.uow() as uow:
+            appointments = await uow.appointments.to_tell(self._settings.batch)
+        for appointment in appointments:
+            async with self._db.uow() as uow:
+                if not await uow.appointments.told(appointment.id):
+                    continue
+                ticket = await uow.tickets.get(appointment.ticket_id)
+                if ticket is None or ticket.chat is None:
+                    continue
+                chat = await uow.migrations.follow(ticket.chat)
+                post = await uow.posts.card(ticket.id, chat)
+            told += 1
+            card_id, thread = (post.message_id, post.thread_id) if post is not None else (None, None)
+            notice = Screen(text=self._answer_text(appointment))
+            await send_quietly(
+                self._messengers, chat, notice, reply_to=card_id, thread_id=thread, pacer=self._pacer
+            )
+        return told
+
+    def _answer_text(self, appointment: Appointment) -> str:
+        s = self._speaker
+        when = s.when(appointment.at)
+        if appointment.status == AppointmentStatus.CONFIRMED:
+            text = s._(N_("📅 Request #{n}: the family confirmed the appointment of {when}."))
+        elif appointment.status == AppointmentStatus.DECLINED:
+            text = s._(N_("📅 Request #{n}: the family can't come to the appointment of {when}."))
+        else:
+            text = s._(N_("📅 Request #{n}: the family asks for another time than {when}: {proposal}"))
+        return text.format(n=appointment.ticket_id, when=when, proposal=esc(appointment.proposal or "—"))
 
     def _notice(self, row: FollowUp, status: str, assignee: str | None) -> Screen:
         s = self._speaker

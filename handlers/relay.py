@@ -10,6 +10,7 @@ from datetime import datetime
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
 from dialogs.texts import esc
+from handlers.appointments import AppointmentSettings, appoint, is_appoint
 from handlers.desk_common import Outbound, follow_chat_move, prompt_key, send_quietly
 from handlers.inflight import InFlight
 from handlers.ports import DeliveryFailedError, MessageGoneError, Messenger, RecipientUnreachableError
@@ -57,8 +58,11 @@ class ThreadRelay:
         chat_locale: str,
         clock: Callable[[], datetime] = utcnow,
         in_flight: InFlight | None = None,
+        appointments: AppointmentSettings | None = None,
     ) -> None:
         self._db = db
+        self._appointments = appointments
+        self._locale = chat_locale
         self.in_flight = in_flight or InFlight()
         self._desk = desk
         self._messengers = messengers
@@ -129,6 +133,22 @@ class ThreadRelay:
         if message.text.strip().lower().startswith(NOTE_COMMAND):
             await uow.audit.add(actor, "note", ticket_id=ticket.id, chat=chat, actor_name=message.user_name)
             return None, None
+        if self._appointments is not None and is_appoint(message.text):
+            if ticket.status != TicketStatus.CLAIMED.value or actor != ticket.assignee:
+                return self._tr.gettext(
+                    N_("Only the coordinator who took the request can offer an appointment.")
+                ), None
+            answer = await appoint(
+                uow,
+                ticket,
+                actor,
+                message.text,
+                now=self._clock(),
+                s=self._appointments,
+                tr=self._tr,
+                locale=self._locale,
+            )
+            return answer, None
         if ticket.status != TicketStatus.CLAIMED.value or actor != ticket.assignee:
             # Once per coordinator and ticket: say that this stays in the group.
             if await uow.audit.has(ticket.id, actor, "internal_notice"):

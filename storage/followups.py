@@ -27,10 +27,17 @@ class FollowUpsRepository:
         self._s = session
 
     async def add(
-        self, ticket_id: int, kind: FollowUpKind, due_at: datetime, status: Status = Status.PENDING
+        self,
+        ticket_id: int,
+        kind: FollowUpKind,
+        due_at: datetime,
+        status: Status = Status.PENDING,
+        *,
+        appointment_id: int | None = None,
     ) -> None:
         """Schedule once: the same (ticket, kind, due time) again changes nothing."""
-        values = {"ticket_id": ticket_id, "kind": kind.value, "due_at": due_at, "status": status.value}
+        values: dict[str, Any] = {"ticket_id": ticket_id, "kind": kind.value, "due_at": due_at}
+        values |= {"status": status.value, "appointment_id": appointment_id}
         stmt = dialect_insert(self._s, FollowUp).values(**values, tell_thread=False)
         await self._s.execute(stmt.on_conflict_do_nothing(index_elements=["ticket_id", "kind", "due_at"]))
 

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.util import await_only
 
+from storage.appointments import AppointmentsRepository
 from storage.db import session_factory
 from storage.desk import AuditLog, BindingsRepository, ChatMigrations, PostsRepository, RelayLog
 from storage.followups import FollowUpsRepository
@@ -34,6 +35,7 @@ class UnitOfWork:
         self.bindings = BindingsRepository(session)
         self.cursors = CursorStore(session)
         self.followups = FollowUpsRepository(session)
+        self.appointments = AppointmentsRepository(session)
 
 
 class Database:

@@ -137,6 +137,9 @@ class FollowUpKind(StrEnum):
 
     OFFER = "offer"  # may we check in with you later? (asked when the ticket is closed)
     CHECKIN = "checkin"  # did you get the help you needed?
+    APPOINTMENT = "appt"  # an appointment offered: confirm / can't come / another time
+    REMINDER = "appt_remind"  # an appointment is near
+    CANCELLED = "appt_cancel"  # the appointment is off
 
 
 class FollowUpStatus(StrEnum):
@@ -151,6 +154,16 @@ class FollowUpStatus(StrEnum):
     SKIPPED = "skipped"  # unreachable, data deleted, ticket reopened in the meantime
     CANCELLED = "cancelled"  # the family said no to check-ins
     FAILED = "failed"  # the platform refused it (VK 943/944, repeated failures)
+
+
+class AppointmentStatus(StrEnum):
+    """Persisted (appointments.status): a schema. The family's answers are the last three."""
+
+    OFFERED = "offered"
+    CANCELLED = "cancelled"  # by the coordinator, or replaced by a new /appoint
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"  # can't come
+    OTHER_TIME = "other_time"  # suggests another time, in words
 
 
 class FollowUpAnswer(StrEnum):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,10 +14,12 @@ from dialogs.cards import card_payload
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from dialogs.primitives import Screen
+from handlers.appointments import AppointmentSettings
 from handlers.conversation import ConversationService, ConversationSettings
 from handlers.desk_common import CoordinatorAction
 from handlers.followups import FollowUpJob, FollowUpSettings
 from handlers.localtime import Hours
+from handlers.relay import GroupMessage, ThreadRelay
 from handlers.tickets import TicketDesk
 from storage.models import FollowUp, Ticket
 from storage.uow import Database
@@ -144,3 +147,43 @@ class Rig:
         """Close, send the offer, and say yes."""
         await self.tick()
         await self.family.press("f_offer", "yes")
+
+
+class DeskRig(Rig):
+    """A Rig whose coordinators also write in the ticket's thread (/appoint)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.relay = ThreadRelay(
+            self.db,
+            desk=self.desk,
+            messengers={Platform.TELEGRAM: self.messenger},
+            translators=self.desk._translators,
+            chat_locale="en",
+            clock=self.clock,
+            appointments=AppointmentSettings(
+                directory=self.service._directory,
+                quiet=self.settings.quiet,
+                default_zone=ZoneInfo("Europe/Moscow"),
+            ),
+        )
+        self._messages = 0
+
+    async def write(self, ticket_id: int, text: str, user_id: int = COORDINATOR) -> str:
+        """A coordinator replies to the card; returns what the bot answered in the group."""
+        self._messages += 1
+        before = len(self.to_group())
+        await self.relay.handle(
+            GroupMessage(
+                platform=Platform.TELEGRAM,
+                chat_id=GROUP,
+                user_id=user_id,
+                user_name="Olga",
+                message_id=9000 + self._messages,
+                reply_to=500 + ticket_id,
+                text=text,
+                update_id=20_000 + self._messages,
+                reply_to_bot=True,
+            )
+        )
+        return "\n".join(s.text for s in self.to_group()[before:])

@@ -1,4 +1,4 @@
-"""followups: offers to check in and check-ins after a ticket closed, with the family's answers
+"""followups and appointments: offers to check in, check-ins, appointments and their reminders
 
 Revision ID: 0007
 Revises: 0006
@@ -18,11 +18,26 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table('appointments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('place', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('proposal', sa.Text(), nullable=True),
+    sa.Column('created_by', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('tell_thread', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_index('ix_appointments_ticket_id', 'appointments', ['ticket_id'], unique=False)
     op.create_table('followups',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('appointment_id', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
@@ -33,6 +48,7 @@ def upgrade() -> None:
     sa.Column('tell_thread', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ),
+    sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('ticket_id', 'kind', 'due_at', name='uq_followups_ticket_kind_due')
     )
@@ -42,3 +58,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_followups_status_due', table_name='followups')
     op.drop_table('followups')
+    op.drop_index('ix_appointments_ticket_id', table_name='appointments')
+    op.drop_table('appointments')
