@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -66,3 +67,45 @@ async def test_closed_offered_checked_in_and_reopened_for_the_same_coordinator(
     await job.run_once(now + timedelta(days=3, minutes=1))
     told = [m.text or "" for m in emulator.sent_to(GROUP)[before:]]
     assert any("нужна помощь" in t and "Вера" in t and "позвонил" in t for t in told), told
+
+
+async def test_an_appointment_offered_in_the_thread_confirmed_and_reminded(
+    parent_of: Parent, emulator: TelegramEmulator, quiet_off_app: Application
+) -> None:
+    family, app = parent_of, quiet_off_app
+    introduce(emulator, 201, "Вера")
+    await family.say("/start")
+    await family.tap_value("yes")
+    await family.walk("new", "no", "legal", "alimony", "1", "9", "r.spb")
+    await family.say("Нужна консультация юриста")
+    await family.walk("done", "chat", "send")
+    await emulator.wait_for(lambda: bool(cards(emulator)))
+    await settled(app)
+    [card] = cards(emulator)
+    await press(emulator, 201, card, emulator.button_data(card, "Беру"))
+    at = (utcnow() + timedelta(days=3)).astimezone(ZoneInfo("Europe/Moscow")).replace(hour=11, minute=0)
+    before = len(emulator.sent_to(GROUP))
+    emulator.message(
+        201,
+        f"/appoint {at:%d.%m} 11:00 Центр семьи, Невский 1; взять паспорт",
+        chat_id=GROUP,
+        chat_type="supergroup",
+        first_name="Вера",
+        reply_to_message_id=card.message_id,
+    )
+    await emulator.wait_for(
+        lambda: any("Семье предложена встреча" in (m.text or "") for m in emulator.sent_to(GROUP)[before:])
+    )
+    job, now = followup_job(app), utcnow()
+    await job.run_once(now)
+    await emulator.wait_for(
+        lambda: any("Центр семьи" in (m.text or "") for m in emulator.sent_to(family.chat_id))
+    )
+    await family.tap_value("confirm")
+    before = len(emulator.sent_to(GROUP))
+    await job.run_once(now)
+    assert any("подтвердила" in (m.text or "") for m in emulator.sent_to(GROUP)[before:])
+    await job.run_once(at - timedelta(hours=2))
+    await emulator.wait_for(
+        lambda: any("Напоминаем" in (m.text or "") for m in emulator.sent_to(family.chat_id))
+    )
