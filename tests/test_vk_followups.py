@@ -12,7 +12,7 @@ from bot.app import Application
 from handlers.background import Job
 from handlers.followups import offer_after_close
 from storage.models import Ticket, utcnow
-from storage.vocabulary import FollowUpStatus, Outcome
+from storage.vocabulary import FollowUpKind, FollowUpStatus, Outcome
 from tests.e2e import HandledUpdates
 from tests.vk_e2e import VkParent, start_vk_app
 from tests.vk_emulator import VkEmulator
@@ -98,3 +98,32 @@ async def test_an_intent_vk_refuses_marks_the_check_in_not_sent_once(
     assert audit.count("followup_not_sent") == 1
     refused = [c for c in vk.calls_of("messages.send") if c.error == code]
     assert len(refused) == 1
+
+
+async def test_a_vk_family_confirms_an_appointment_and_is_reminded(
+    vk: VkEmulator, family: VkParent, quiet_off_vk_app: Application
+) -> None:
+    app = quiet_off_vk_app
+    ticket = await closed_request(family, app)
+    assert app.db is not None
+    now = utcnow()
+    at = now + timedelta(days=2)
+    async with app.db.uow() as uow:  # reopened for its coordinator, who offers an appointment
+        assert await uow.tickets.reopen(ticket, GROUP_CHAT, now)
+        appointment = await uow.appointments.add(ticket, at, "Центр семьи, Светланская 1", "tg:201")
+        await uow.followups.add(ticket, FollowUpKind.APPOINTMENT, now, appointment_id=appointment.id)
+        await uow.followups.add(
+            ticket,
+            FollowUpKind.REMINDER,
+            at - timedelta(hours=2),
+            FollowUpStatus.HELD,
+            appointment_id=appointment.id,
+        )
+    job = followup_job(app)
+    await job.run_once(now)
+    offer = [c for c in vk.calls_of("messages.send") if "Светланская" in c.params.get("message", "")]
+    assert offer and offer[-1].params.get("intent") == "customer_support"
+    await family.tap_value("confirm")
+    await job.run_once(at - timedelta(hours=2))
+    reminder = [c for c in vk.calls_of("messages.send") if "Напоминаем" in c.params.get("message", "")]
+    assert len(reminder) == 1 and reminder[0].params.get("intent") == "confirmed_notification"
