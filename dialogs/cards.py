@@ -79,6 +79,12 @@ class Speaker:
         self.directory = directory
         self.zone = zone  # the coordinators' time zone (DEFAULT_TIMEZONE); None: times in UTC, so labelled
 
+    def in_zone(self, zone: tzinfo | None) -> Speaker:
+        """The same speaker for a chat in ``zone`` (None: this one's)."""
+        return (
+            self if zone is None or zone == self.zone else Speaker(self.tr, self.locale, self.directory, zone)
+        )
+
     def when(self, moment: datetime) -> str:
         """A time on a card, in the coordinators' zone and language (Babel), e.g. "28.11 08:37"."""
         if self.zone is None:

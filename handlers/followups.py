@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from dialogs import hours
 from dialogs.appointment import AppointmentCancelled, AppointmentOffer, AppointmentReminder
 from dialogs.cards import Speaker, card, topic_name
 from dialogs.checkin import CheckIn, FollowUpOffer
@@ -248,17 +249,19 @@ class FollowUpJob(Job):
                     continue
                 chat = await uow.migrations.follow(ticket.chat)
                 post = await uow.posts.card(ticket.id, chat)
+                zone = zone_of(self._directory, ticket.region_code, self._settings.default_zone)
             told += 1
             card_id, thread = (post.message_id, post.thread_id) if post is not None else (None, None)
-            notice = Screen(text=self._answer_text(appointment))
+            notice = Screen(text=self._answer_text(appointment, zone))
             await send_quietly(
                 self._messengers, chat, notice, reply_to=card_id, thread_id=thread, pacer=self._pacer
             )
         return told
 
-    def _answer_text(self, appointment: Appointment) -> str:
+    def _answer_text(self, appointment: Appointment, zone: ZoneInfo) -> str:
+        """The appointment's time as it was given: the family's local time."""
         s = self._speaker
-        when = s.when(appointment.at)
+        when = hours.when(appointment.at, zone, s.locale)
         if appointment.status == AppointmentStatus.CONFIRMED:
             text = s._(N_("📅 Request #{n}: the family confirmed the appointment of {when}."))
         elif appointment.status == AppointmentStatus.DECLINED:

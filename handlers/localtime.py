@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dialogs.directory import Directory
+from storage.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -48,3 +49,14 @@ def zone_of(directory: Directory, region_code: str | None, default: ZoneInfo) ->
     """A family's time zone: its region's, else the configured default."""
     region = directory.region(region_code) if region_code else None
     return region.zone if region is not None else default
+
+
+async def chat_zone(uow: UnitOfWork, chat: str, directory: Directory) -> ZoneInfo | None:
+    """A coordinators' chat's time zone: that of the regions it is bound to, when they share one
+    (None: no such region; the caller's default applies)."""
+    zones = set()
+    for binding in await uow.bindings.of_chat(chat):
+        region = directory.region(binding.region_code) if binding.region_code else None
+        if region is not None:
+            zones.add(region.tz)
+    return ZoneInfo(zones.pop()) if len(zones) == 1 else None

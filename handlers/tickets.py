@@ -31,6 +31,7 @@ from dialogs.validate import as_int
 from handlers.desk_common import ActionReply, CoordinatorAction, Outbound, card_view, prompt_key
 from handlers.followups import offer_after_close
 from handlers.inflight import InFlight
+from handlers.localtime import chat_zone
 from handlers.pacer import NoPacer, Pacer, Priority
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import Ticket, utcnow
@@ -165,7 +166,7 @@ class TicketDesk:
         now, kind = self._clock(), pressed.action
         post = await uow.posts.card(ticket.id, action.chat)
         if kind == "close" and ticket.status == TicketStatus.CLAIMED.value and post is not None:
-            screen = card(self._speaker, await card_view(uow, ticket))
+            screen = card(await self._speaker_for(uow, action.chat), await card_view(uow, ticket))
             out.edits.append(
                 (
                     action.chat,
@@ -217,7 +218,7 @@ class TicketDesk:
         post = await uow.posts.card(ticket.id, action.chat)
         if post is None or ticket.status != TicketStatus.CLAIMED.value:
             return ActionReply(self._(N_("This request cannot be transferred now.")))
-        base = card(self._speaker, await card_view(uow, ticket))
+        base = card(await self._speaker_for(uow, action.chat), await card_view(uow, ticket))
         step, arg = pressed.kind, pressed.arg
         category = Category(pressed.category) if pressed.category in {c.value for c in Category} else None
         if step == "transfer":
@@ -319,13 +320,18 @@ class TicketDesk:
             uow, ticket, out, lambda s: closed_for_family(s, ticket.id, outcome, note)
         )
 
+    async def _speaker_for(self, uow: UnitOfWork, chat: str) -> Speaker:
+        """Times on a card in the chat's own zone: its bound regions', else DEFAULT_TIMEZONE."""
+        return self._speaker.in_zone(await chat_zone(uow, chat, self._directory))
+
     async def _refresh_card(self, uow: UnitOfWork, ticket: Ticket, out: Outbound) -> None:
         if ticket.chat is None:
             return
         post = await uow.posts.card(ticket.id, ticket.chat)
         if post is not None:
             view = await card_view(uow, ticket)
-            out.edits.append((ticket.chat, post.message_id, card(self._speaker, view)))
+            speaker = await self._speaker_for(uow, ticket.chat)
+            out.edits.append((ticket.chat, post.message_id, card(speaker, view)))
             if post.thread_id is not None:
                 out.renames.append((ticket.chat, post.thread_id, topic_name(self._speaker, view)))
 

@@ -169,3 +169,17 @@ async def test_the_time_on_a_taken_card_is_in_the_coordinators_zone(
     assert "28.11 15:37" in taken.text and "UTC" not in taken.text
     utc = Speaker(translators["en"], "en", directory)
     assert utc.when(datetime(2026, 11, 28, 5, 37, tzinfo=UTC)) == "28.11 05:37 UTC"
+
+
+async def test_a_chat_bound_to_primorye_sees_times_in_vladivostok_time(
+    db: Database, translators: Translators, directory: Directory
+) -> None:
+    rig = Rig(db, translators, directory)
+    rig.desk._speaker = Speaker(translators["en"], "en", directory, ZoneInfo("Europe/Moscow"))
+    rig.desk._directory = directory
+    async with db.uow() as uow:
+        await uow.bindings.add("tg:-100500", "primorye", None, "tg:1")
+    rig.clock.now = datetime(2026, 11, 28, 5, 37, tzinfo=UTC)
+    ticket = await rig.ticket()
+    await rig.coordinator("claim", ticket)
+    assert "28.11 15:37" in rig.messenger.edited[-1][2].text  # not Moscow's 08:37
