@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from dialogs import hours
 from dialogs.directory import Directory
 from dialogs.i18n import N_, Translator
+from dialogs.primitives import Screen
 from dialogs.texts import esc
 from handlers.localtime import Hours, zone_of
 from storage.models import Ticket
@@ -111,3 +112,24 @@ def _earlier_if_quiet(due: datetime, quiet: Hours | None, zone: ZoneInfo) -> dat
     if began > local:
         began -= timedelta(days=1)
     return began - timedelta(hours=1)
+
+
+PROMPT = "appoint"
+
+
+def is_bare(text: str) -> bool:
+    """/appoint alone: the short dialog (when, then where and what to bring) instead of one message."""
+    return len(text.strip().split()) == 1
+
+
+def prompt(step: str, ticket_id: int, tr: Translator) -> Screen:
+    if step == "when":
+        text = tr.gettext(N_("📅 Appointment for request #{n}: reply with the date and time, DD.MM HH:MM."))
+    else:
+        text = tr.gettext(N_("📅 Request #{n}: reply with the place, and what to bring."))
+    return Screen(text=text.format(n=ticket_id), force_reply=True)
+
+
+def valid_when(text: str, now: datetime, zone: ZoneInfo) -> bool:
+    at, _ = _parse(f"{COMMAND} {text.strip()} -", now, zone)
+    return at is not None

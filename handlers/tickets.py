@@ -394,6 +394,6 @@ class TicketDesk:
                 async with self._db.uow() as uow:
                     await uow.dialogs.save(
                         prompt_key(chat, ids[-1]),
-                        "referral",
-                        {"ticket": out.prompt_for, "actor": out.prompt_actor},
+                        out.prompt_state,
+                        {"ticket": out.prompt_for, "actor": out.prompt_actor, **out.prompt_data},
                     )

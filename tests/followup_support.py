@@ -169,8 +169,10 @@ class DeskRig(Rig):
         )
         self._messages = 0
 
-    async def write(self, ticket_id: int, text: str, user_id: int = COORDINATOR) -> str:
-        """A coordinator replies to the card; returns what the bot answered in the group."""
+    async def write(
+        self, ticket_id: int, text: str, user_id: int = COORDINATOR, *, reply_to: int | None = None
+    ) -> str:
+        """A coordinator replies to the card (or to ``reply_to``); returns what the bot said in the group."""
         self._messages += 1
         before = len(self.to_group())
         await self.relay.handle(
@@ -180,7 +182,7 @@ class DeskRig(Rig):
                 user_id=user_id,
                 user_name="Olga",
                 message_id=9000 + self._messages,
-                reply_to=500 + ticket_id,
+                reply_to=reply_to or 500 + ticket_id,
                 text=text,
                 update_id=20_000 + self._messages,
                 reply_to_bot=True,

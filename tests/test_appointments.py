@@ -106,7 +106,7 @@ async def test_only_the_assignee_appoints_and_bad_input_is_explained(
     ticket = await rig.ticket()
     await rig.coordinator("claim", ticket)
     assert "Only the coordinator" in await rig.write(ticket, "/appoint 05.12 10:00 Центр", user_id=99)
-    assert "/appoint DD.MM HH:MM" in await rig.write(ticket, "/appoint")
+    assert "/appoint DD.MM HH:MM" in await rig.write(ticket, "/appoint завтра в Центре")
     assert "/appoint DD.MM HH:MM" in await rig.write(ticket, "/appoint 31.02 10:00 Центр")
     assert await rig.rows(ticket) == []
 
@@ -120,3 +120,23 @@ async def test_a_reminder_in_the_familys_night_goes_the_evening_before(
     reminders = [r for r in await rig.rows(ticket) if r.kind == FollowUpKind.REMINDER]
     local = sorted(r.due_at.astimezone(MOSCOW) for r in reminders)
     assert local[-1] == (at - timedelta(days=1)).replace(hour=20)  # the evening before, not later
+
+
+async def test_appoint_alone_asks_when_then_where(
+    db: Database, translators: Translators, directory: Directory
+) -> None:
+    rig = DeskRig(db, translators, directory)
+    ticket = await rig.ticket()
+    await rig.coordinator("claim", ticket)
+    asked = await rig.write(ticket, "/appoint")
+    assert "date and time" in asked and rig.to_group()[-1].force_reply
+    asked = await rig.write(ticket, "завтра", reply_to=rig.messenger.next_id)
+    assert "like 05.12 14:30" in asked  # asked again, nothing saved
+    at = in_days(rig, 4, 15)
+    asked = await rig.write(ticket, f"{at:%d.%m %H:%M}", reply_to=rig.messenger.next_id)
+    assert "the place" in asked
+    said = await rig.write(
+        ticket, "Центр семьи, взять свидетельство о рождении", reply_to=rig.messenger.next_id
+    )
+    assert "Offered to the family" in said and "свидетельство" in said
+    assert [r.kind for r in await rig.rows(ticket)] == ["appt", "appt_remind", "appt_remind"]
