@@ -9,6 +9,7 @@ import signal
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -24,15 +25,18 @@ from bot.web import MeteredRouter, Metrics, WebServer
 from dialogs.assembly import assemble
 from dialogs.directory import load_directory
 from dialogs.i18n import Translators
+from handlers.appointments import AppointmentSettings
 from handlers.background import Background
 from handlers.bindings import BindingDesk
 from handlers.conversation import ConversationService, ConversationSettings
 from handlers.cursors import Cursors
 from handlers.delivery import DeliverySettings, DeliveryWorker
+from handlers.followups import FollowUpJob, FollowUpSettings
 from handlers.health import Health
 from handlers.housekeeping import Housekeeping
 from handlers.inbox import Inbox
 from handlers.inflight import InFlight
+from handlers.localtime import Hours
 from handlers.pacer import PriorityPacer
 from handlers.ports import Messenger
 from handlers.relay import ThreadRelay
@@ -135,6 +139,7 @@ class Application:
             on_outbox=self.delivery.wake,
             in_flight=in_flight,
             pacer=self.pacer,
+            chat_zone=ZoneInfo(settings.default_timezone),
         )
         bindings = BindingDesk(
             self.db,
@@ -152,6 +157,12 @@ class Application:
             translators=translators,
             chat_locale=settings.default_locale,
             in_flight=in_flight,
+            appointments=AppointmentSettings(
+                directory=directory,
+                reminders=settings.appointment_offsets,
+                quiet=Hours.parse(settings.quiet_hours),
+                default_zone=ZoneInfo(settings.default_timezone),
+            ),
         )
         conversation = ConversationService(
             self.db,
@@ -164,6 +175,8 @@ class Application:
                 consent_version=settings.consent_version,
                 default_locale=settings.default_locale,
                 policy_url=settings.privacy_policy_url,
+                working_hours=Hours.parse(settings.working_hours),
+                desk_zone=ZoneInfo(settings.default_timezone),
             ),
             on_outbox=self.delivery.wake,
             in_flight=in_flight,
@@ -193,10 +206,18 @@ class Application:
             in_flight=in_flight,
             pacer=self.pacer,
         )
-        # Every background job, registered once; APScheduler only ticks them.
-        self.background = Background(
-            [self.delivery, self.sla, Housekeeping(self.db), self.inbox], in_flight=in_flight
+        followups = FollowUpJob(
+            self.db,
+            push=conversation.push,
+            messengers=messengers,
+            translators=translators,
+            directory=directory,
+            settings=follow_up_settings(settings),
+            pacer=self.pacer,
         )
+        # Every background job, registered once; APScheduler only ticks them.
+        jobs = [self.delivery, self.sla, Housekeeping(self.db), followups, self.inbox]
+        self.background = Background(jobs, in_flight=in_flight)
         # The transports first: a token the platform refuses stops the start before anything runs.
         for transport in self.transports:
             await transport.start()
@@ -318,3 +339,13 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         await app.stop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+def follow_up_settings(settings: Settings) -> FollowUpSettings:
+    return FollowUpSettings(
+        schedule=settings.followup_offsets,
+        expire=parse_duration(settings.followup_expire),
+        quiet=Hours.parse(settings.quiet_hours),
+        default_zone=ZoneInfo(settings.default_timezone),
+        locale=settings.default_locale,
+    )

@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     admin_ids: str = ""
     coordinator_chat: str = ""
     followup_schedule: str = "3d,14d"
+    followup_expire: str = "3d"
     claim_sla: str = "2h"
     claim_sla_urgent: str = "15m"
     quiet_hours: str = "21-09"
@@ -85,6 +86,8 @@ class Settings(BaseSettings):
     privacy_policy_url: str | None = None
     consent_version: str = "2026-11"
     log_level: str = "INFO"
+    working_hours: str = "09-21"
+    appointment_reminders: str = "1d,2h"
     log_format: str = "text"
     # Names this process among replicas (its outbox leases); the host name unless set.
     instance_id: str = Field(default_factory=socket.gethostname, max_length=64)
@@ -164,7 +167,7 @@ class Settings(BaseSettings):
             )
         return v.strip()
 
-    @field_validator("followup_schedule")
+    @field_validator("followup_schedule", "appointment_reminders")
     @classmethod
     def _schedule(cls, v: str) -> str:
         parts = [p for p in v.split(",") if p.strip()]
@@ -172,13 +175,13 @@ class Settings(BaseSettings):
             parse_duration(part)
         return v
 
-    @field_validator("claim_sla", "claim_sla_urgent")
+    @field_validator("claim_sla", "claim_sla_urgent", "followup_expire")
     @classmethod
     def _sla(cls, v: str) -> str:
         parse_duration(v)
         return v
 
-    @field_validator("quiet_hours")
+    @field_validator("quiet_hours", "working_hours")
     @classmethod
     def _quiet(cls, v: str) -> str:
         if v.strip().lower() == "off":
@@ -233,6 +236,14 @@ class Settings(BaseSettings):
         return urlsplit(self.webhook_url or "").path or "/telegram"
 
     # ---- parsed views ----
+    @property
+    def followup_offsets(self) -> tuple[timedelta, ...]:
+        return tuple(parse_duration(p) for p in self.followup_schedule.split(",") if p.strip())
+
+    @property
+    def appointment_offsets(self) -> tuple[timedelta, ...]:
+        return tuple(parse_duration(p) for p in self.appointment_reminders.split(",") if p.strip())
+
     @property
     def admins(self) -> tuple[str, ...]:
         return parse_ids(self.admin_ids)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import ClassVar
+
+from babel.dates import format_datetime
 
 from dialogs import texts
 from dialogs.directory import Directory
@@ -69,10 +71,25 @@ class CardView:
 class Speaker:
     """Translation for a coordinators' chat, which has one language rather than one per person."""
 
-    def __init__(self, tr: Translator, locale: str, directory: Directory | None = None) -> None:
+    def __init__(
+        self, tr: Translator, locale: str, directory: Directory | None = None, zone: tzinfo | None = None
+    ) -> None:
         self.tr = tr
         self.locale = locale
         self.directory = directory
+        self.zone = zone  # the coordinators' time zone (DEFAULT_TIMEZONE); None: times in UTC, so labelled
+
+    def in_zone(self, zone: tzinfo | None) -> Speaker:
+        """The same speaker for a chat in ``zone`` (None: this one's)."""
+        return (
+            self if zone is None or zone == self.zone else Speaker(self.tr, self.locale, self.directory, zone)
+        )
+
+    def when(self, moment: datetime) -> str:
+        """A time on a card, in the coordinators' zone and language (Babel), e.g. "28.11 08:37"."""
+        if self.zone is None:
+            return format_datetime(moment, "dd.MM HH:mm 'UTC'", tzinfo=UTC, locale=self.locale)
+        return format_datetime(moment, "dd.MM HH:mm", tzinfo=self.zone, locale=self.locale)
 
     def region(self, view: CardView) -> str | None:
         """The region in this chat's language: a known region by its code, else as the family typed it."""
@@ -202,7 +219,7 @@ def _status_line(s: Speaker, view: CardView) -> str:
     if view.status is TicketStatus.NEW:
         return s._(N_("⏳ Waiting for a coordinator"))
     if view.status is TicketStatus.CLAIMED and view.assignee_name:
-        when = view.claimed_at.strftime("%d.%m %H:%M UTC") if view.claimed_at else ""
+        when = s.when(view.claimed_at) if view.claimed_at else ""
         return s._(N_("✋ Taken by {name}, {when}")).format(name=texts.esc(view.assignee_name), when=when)
     if view.status is TicketStatus.WITHDRAWN:
         return s._(N_("↩️ Withdrawn by the family"))

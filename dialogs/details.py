@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dialogs import texts
+from dialogs import hours, texts
 from dialogs.flow import MENU, S, in_triage
 from dialogs.flow import FamilyStep as Step
 from dialogs.flow import FamilyTurn as Turn
@@ -263,7 +263,11 @@ def done_screen(t: Turn, number: int) -> None:
             )
         )
     )
-    lines.append(t._(N_("If someone is in danger, do not wait: call 112.")))
+    if (opens := t.ctx.desk_opens) is not None:
+        region = t.ctx.directory.region(draft.region_code)  # shown in the family's own time
+        lines += ["", *hours.after_hours(t, opens, region.zone if region is not None else None)]
+    else:
+        lines.append(t._(N_("If someone is in danger, do not wait: call 112.")))
     t.show(Screen(text="\n".join(lines), protect=True))
     t.data.draft = None
     t.data.draft_step = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dialogs import account, commands, details, privacy, texts, triage
+from dialogs import account, appointment, checkin, commands, details, privacy, texts, triage
 from dialogs.danger import find_danger
 from dialogs.engine import Dialog
 from dialogs.flow import (
@@ -21,7 +21,7 @@ from dialogs.flow import (
     with_emergency,
 )
 from dialogs.i18n import N_
-from dialogs.primitives import Event, EventKind, Payload, Role, Screen
+from dialogs.primitives import Event, EventKind, Payload, Role, Screen, SystemEvent
 from dialogs.state import DialogData
 from dialogs.validate import clean_text, is_sos
 
@@ -77,6 +77,12 @@ class FamilyDialog(Dialog[FamilyTurn]):
         else:
             step.on_other(t, event.what)
 
+    def on_system(self, t: FamilyTurn, system: SystemEvent) -> None:
+        super().on_system(t, system)
+        step = self.steps.get(t.state)
+        if t.state == system.step and isinstance(step, FamilyStep):
+            step.on_arrival(t, system)
+
     def cancel(self, t: FamilyTurn) -> None:
         cancel(t)
 
@@ -113,6 +119,8 @@ def assemble() -> FamilyDialog:
         *details.STEPS,
         *account.STEPS,
         *privacy.STEPS,
+        *checkin.STEPS,
+        *appointment.STEPS,
     ]
     unnamed = {step.name for step in steps} - {state.value for state in S}
     if unnamed:  # a state name is persisted: it must be spelled in the schema first

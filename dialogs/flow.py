@@ -15,7 +15,7 @@ from dialogs import texts
 from dialogs.danger import find_danger
 from dialogs.engine import Step, Turn
 from dialogs.i18n import N_
-from dialogs.primitives import GLOBAL_STEP, Button, Screen
+from dialogs.primitives import GLOBAL_STEP, Button, Screen, SystemEvent
 from dialogs.state import DialogData, Draft
 
 
@@ -51,6 +51,12 @@ class S(StrEnum):
     SUMMARY = "t_summary"
     EDIT = "t_edit"
     CANCEL = "t_cancel"
+    FOLLOWUP_OFFER = "f_offer"
+    CHECKIN = "f_checkin"
+    CHECKIN_COMMENT = "f_comment"
+    CHECKIN_RATING = "f_rating"
+    APPOINTMENT = "f_appt"
+    APPOINTMENT_TIME = "f_appt_time"
 
 
 START, MENU, CONSENT = S.START.value, S.MENU.value, S.CONSENT.value
@@ -96,6 +102,9 @@ class FamilyStep(Step[FamilyTurn]):
 
     def on_ticket_created(self, t: FamilyTurn, number: int) -> None:
         """Only the steps that create tickets expect this."""
+
+    def on_arrival(self, t: FamilyTurn, system: SystemEvent) -> None:
+        """A system event led here (a check-in): the step keeps what it needs from it."""
 
 
 def note_danger(t: FamilyTurn, kinds: list[str]) -> None:

@@ -125,6 +125,9 @@ class SystemEvent(BaseModel):
 
     kind: ClassVar[str]
     step: ClassVar[str | None] = None  # the step that takes the person's answer, if one is expected
+    # Why the system writes first, for platforms that ask (VK's messages.send ``intent``): None for an
+    # ordinary message; "confirmed_notification" for what the person agreed to receive.
+    intent: ClassVar[str | None] = None
     _kinds: ClassVar[dict[str, type[SystemEvent]]] = {}
 
     @classmethod
@@ -232,6 +235,8 @@ class Screen:
     protect: bool = False  # sensitive: the platform should not allow forwarding or saving
     edit: bool = False  # may replace the message whose button was pressed (toggles, paging)
     force_reply: bool = False  # ask the reader to answer with a reply to this message (group prompts)
+    # Why the system writes first (see SystemEvent.intent); platforms that do not ask ignore it.
+    intent: str | None = None
 
 
 def screen_to_json(screen: Screen) -> dict[str, Any]:
@@ -328,6 +333,30 @@ class DeleteMyData:
     pass
 
 
+@dataclass(frozen=True)
+class AnswerFollowUp:
+    """The family answered a follow-up (the offer: allow / deny; a check-in: yes / partly / no)."""
+
+    followup_id: int
+    answer: str
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class RateFollowUp:
+    followup_id: int
+    rating: int
+
+
+@dataclass(frozen=True)
+class AnswerAppointment:
+    """The family's answer to an appointment: confirmed, declined, or another time (in words)."""
+
+    appointment_id: int
+    answer: str
+    proposal: str | None = None
+
+
 Effect = (
     SetLocale
     | GiveConsent
@@ -339,6 +368,9 @@ Effect = (
     | WithdrawTicket
     | EraseChat
     | DeleteMyData
+    | AnswerFollowUp
+    | RateFollowUp
+    | AnswerAppointment
 )
 
 

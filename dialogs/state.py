@@ -81,6 +81,11 @@ class DialogData(DialogDataBase):
     # The request the summary's "send" created: pressed again (a crash hid the answer, a double tap),
     # it answers with that request's number instead of "an earlier message".
     sent: int | None = None
+    # The follow-up being answered (its row id and ticket number), and the answer awaiting a comment.
+    followup: int | None = None
+    followup_ticket: int | None = None
+    followup_answer: str | None = None
+    appointment: int | None = None
 
 
 @dataclass(frozen=True)

@@ -72,12 +72,16 @@ def nav_label_action(t: Turn, text: str) -> str | None:
     return None
 
 
+LINE_112 = N_("• <b>112</b> — emergency services (free, 24/7)")
+LINE_HELPLINE = N_("• <b>8-800-2000-122</b> — helpline for children and parents (free, 24/7, anonymous)")
+
+
 def emergency_screen(t: Turn) -> Screen:
     lines = [
         t._(N_("🆘 <b>If someone is in danger right now, call:</b>")),
         "",
-        t._(N_("• <b>112</b> — emergency services (free, 24/7)")),
-        t._(N_("• <b>8-800-2000-122</b> — helpline for children and parents (free, 24/7, anonymous)")),
+        t._(LINE_112),
+        t._(LINE_HELPLINE),
         t._(N_("• <b>124</b> — the same helpline, short number from a mobile phone")),
     ]
     region = _known_region(t)

@@ -11,9 +11,10 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dialogs.directory import Directory
 from dialogs.engine import Context, Dialogs, Limits
@@ -34,6 +35,7 @@ from dialogs.primitives import (
 from dialogs.state import DialogDataBase, PersonView, TicketView
 from handlers import effects
 from handlers.inflight import InFlight
+from handlers.localtime import Hours
 from handlers.pacer import NoPacer, Pacer, Priority
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import Person, Ticket, utcnow
@@ -62,6 +64,9 @@ class ConversationSettings:
     default_locale: str
     policy_url: str | None = None
     limits: Limits = field(default_factory=Limits)
+    # When coordinators answer, in their time zone; outside them a new request is told when (None: always).
+    working_hours: Hours | None = None
+    desk_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Moscow"))
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,7 @@ class _Target:
     user_id: int
     incoming: Incoming | None = None  # None: a turn the system started
     dedup: str | None = None  # names the turn, so a repeated send is not shown twice (VK)
+    intent: str | None = None  # why the system writes first (SystemEvent.intent)
 
 
 class KeyedLocks:
@@ -152,18 +158,17 @@ class ConversationService:
 
         It waits for the person's own update in hand, like any of their updates; a person in the
         middle of a step gets it after that step. False when nothing can reach them (unreachable,
-        data deleted, never wrote).
+        data deleted, never wrote) or the platform refused the message.
         """
         platform, user_id = parse_person_key(person)
-        target = _Target(platform, user_id, user_id, dedup=dedup)
+        target = _Target(platform, user_id, user_id, dedup=dedup, intent=system.intent)
         async with self.in_flight.track():
             with self._locks.held(person) as lock:
                 async with lock:
                     committed = await self._process_system(person, target, system)
                     if committed is None:
                         return False
-                    await self._after_commit(target, committed)
-                    return True
+                    return await self._after_commit(target, committed)
 
     async def _handle(self, incoming: Incoming) -> Reply:
         key = person_key(incoming.platform, incoming.user_id)
@@ -303,11 +308,19 @@ class ConversationService:
             traits=traits,
             role=role,
             idle=idle,
+            desk_opens=self._desk_opens(),
         )
+
+    def _desk_opens(self) -> datetime | None:
+        hours, zone, now = self._settings.working_hours, self._settings.desk_zone, self._clock()
+        if hours is None or hours.contains(now, zone):
+            return None
+        return hours.next_start(now, zone)
 
     # ---- after the commit ----
 
-    async def _after_commit(self, target: _Target, committed: _Committed) -> None:
+    async def _after_commit(self, target: _Target, committed: _Committed) -> bool:
+        """Send the turn's screens; False when they could not be delivered."""
         messenger = self._messengers[target.platform]
         incoming = target.incoming
         chat = ChatRef(target.platform, target.chat_id, ChatKind.PRIVATE)
@@ -324,26 +337,33 @@ class ConversationService:
                 ):
                     continue
                 dedup = None if target.dedup is None else f"{target.dedup}:{index}"
+                if target.intent is not None and screen.intent is None:
+                    screen = replace(screen, intent=target.intent)  # noqa: PLW2901 - the same screen, with its intent
                 # A reply to a person who just wrote goes first; what the system starts is paced.
                 await self._pacer.wait(chat, Priority.REPLY if incoming is not None else Priority.SCHEDULED)
                 sent += await messenger.send(target.chat_id, screen, dedup=dedup)
         except RecipientUnreachableError:
             log.info("a person is unreachable; marking them so")
             await self.set_reachable(target.platform, target.user_id, False)
+            delivered = False
         except DeliveryFailedError:
             log.warning("could not deliver a reply; the state is saved and the person can go on")
+            delivered = False
+        else:
+            delivered = True
         if committed.erase or committed.forget:
             # A quick exit may have had to send one message (taking a keyboard away): it goes too.
             doomed = [*committed.erase_ids, *(sent if committed.erase else [])]
             if doomed:
                 deleted = await messenger.delete(target.chat_id, doomed)
                 log.info("deleted %d of %d messages from a private chat", deleted, len(doomed))
-            return
+            return delivered
         if sent or committed.answer_of is not None:
             async with self._db.uow() as uow:
                 await uow.chat_log.add(committed.chat_key, sent, from_bot=True)
                 if committed.answer_of is not None:
                     await uow.inbox.set_answer(*committed.answer_of, None)
+        return delivered
 
     async def _apologise(self, incoming: Incoming) -> None:
         locale = pick_locale(incoming.language_code, self._settings.default_locale)

@@ -102,6 +102,8 @@ class Outbound:
     threads: dict[str, int] = field(default_factory=dict)  # chat -> the topic that sends there go to
     prompt_for: int | None = None  # a ticket whose referral prompt must be remembered once sent
     prompt_actor: str = ""
+    prompt_state: str = "referral"  # which question the prompt asks (the relay answers by it)
+    prompt_data: dict[str, str] = field(default_factory=dict)
     after: list[Callable[[], None]] = field(default_factory=list)  # e.g. wake the delivery worker
 
 

@@ -15,6 +15,8 @@ from typing import Any
 from dialogs.primitives import (
     AddPhone,
     AddTicketInfo,
+    AnswerAppointment,
+    AnswerFollowUp,
     CreateTicket,
     DeleteMyData,
     Effect,
@@ -22,12 +24,13 @@ from dialogs.primitives import (
     Event,
     GiveConsent,
     Incoming,
+    RateFollowUp,
     RelayToTicket,
     SetAnnouncements,
     SetLocale,
     WithdrawTicket,
 )
-from handlers import intake
+from handlers import followup_answers, intake
 from storage.models import Person
 from storage.uow import UnitOfWork
 from storage.vocabulary import ContactMethod, OutboxKind, person_key
@@ -130,6 +133,9 @@ async def _erase_chat(scope: Scope, _effect: EraseChat) -> None:
 
 async def _delete_my_data(scope: Scope, _effect: DeleteMyData) -> None:
     await _erase_from_desk(scope)
+    await scope.uow.followups.cancel_for_tickets(
+        [t.id for t in await scope.uow.tickets.for_person(scope.person.id, limit=1000)]
+    )
     await scope.uow.tickets.erase_for_person(scope.person.id)
     await scope.uow.people.anonymise(scope.person)
     scope.forget = True
@@ -163,6 +169,9 @@ HANDLERS: dict[type[Any], Handler] = {
     WithdrawTicket: _withdraw,
     EraseChat: _erase_chat,
     DeleteMyData: _delete_my_data,
+    AnswerFollowUp: followup_answers.answer,
+    RateFollowUp: followup_answers.rate,
+    AnswerAppointment: followup_answers.answer_appointment,
 }
 
 

@@ -10,8 +10,11 @@ from datetime import datetime
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
 from dialogs.texts import esc
+from handlers import appointments
+from handlers.appointments import AppointmentSettings, appoint, is_appoint
 from handlers.desk_common import Outbound, follow_chat_move, prompt_key, send_quietly
 from handlers.inflight import InFlight
+from handlers.localtime import zone_of
 from handlers.ports import DeliveryFailedError, MessageGoneError, Messenger, RecipientUnreachableError
 from handlers.tickets import TicketDesk
 from storage.models import RelayedMessage, Ticket, utcnow
@@ -57,8 +60,11 @@ class ThreadRelay:
         chat_locale: str,
         clock: Callable[[], datetime] = utcnow,
         in_flight: InFlight | None = None,
+        appointments: AppointmentSettings | None = None,
     ) -> None:
         self._db = db
+        self._appointments = appointments
+        self._locale = chat_locale
         self.in_flight = in_flight or InFlight()
         self._desk = desk
         self._messengers = messengers
@@ -88,7 +94,9 @@ class ThreadRelay:
             ):
                 return
             prompt = await uow.dialogs.load(prompt_key(chat, message.reply_to)) if message.reply_to else None
-            if prompt is not None:
+            if prompt is not None and prompt[0] == appointments.PROMPT:
+                notice = await self._appoint_step(uow, prompt[1], message, out)
+            elif prompt is not None:
                 notice = await self._referral(uow, prompt[1], message, out)
             else:
                 reply_to = message.reply_to or 0
@@ -111,7 +119,7 @@ class ThreadRelay:
                 elif ticket.chat != chat:
                     return  # no longer a ticket of this chat: it was transferred
                 else:
-                    notice, to_family = await self._in_thread(uow, ticket, message, mapped)
+                    notice, to_family = await self._in_thread(uow, ticket, message, mapped, out)
         if notice is not None:
             await self._say(message, notice)
         if message.thread_id is not None:
@@ -121,7 +129,12 @@ class ThreadRelay:
             await self._to_family(message, chat, to_family)
 
     async def _in_thread(
-        self, uow: UnitOfWork, ticket: Ticket, message: GroupMessage, mapped: RelayedMessage | None
+        self,
+        uow: UnitOfWork,
+        ticket: Ticket,
+        message: GroupMessage,
+        mapped: RelayedMessage | None,
+        out: Outbound,
     ) -> tuple[str | None, _ToFamily | None]:
         """A message in a ticket's thread: a note, an aside, or the assignee writing to the family."""
         chat = person_key(message.platform, message.chat_id)
@@ -129,6 +142,25 @@ class ThreadRelay:
         if message.text.strip().lower().startswith(NOTE_COMMAND):
             await uow.audit.add(actor, "note", ticket_id=ticket.id, chat=chat, actor_name=message.user_name)
             return None, None
+        if self._appointments is not None and is_appoint(message.text):
+            if ticket.status != TicketStatus.CLAIMED.value or actor != ticket.assignee:
+                return self._tr.gettext(
+                    N_("Only the coordinator who took the request can offer an appointment.")
+                ), None
+            if appointments.is_bare(message.text):
+                self._ask(out, chat, ticket.id, actor, step="when", reply_to=message.message_id)
+                return None, None
+            answer = await appoint(
+                uow,
+                ticket,
+                actor,
+                message.text,
+                now=self._clock(),
+                s=self._appointments,
+                tr=self._tr,
+                locale=self._locale,
+            )
+            return answer, None
         if ticket.status != TicketStatus.CLAIMED.value or actor != ticket.assignee:
             # Once per coordinator and ticket: say that this stays in the group.
             if await uow.audit.has(ticket.id, actor, "internal_notice"):
@@ -146,6 +178,37 @@ class ThreadRelay:
             return None, None
         back = mapped.family_message_id if mapped is not None and mapped.direction == "in" else None
         return None, _ToFamily(ticket.id, family.key, back)
+
+    def _ask(self, out: Outbound, chat: str, ticket_id: int, actor: str, *, step: str, reply_to: int) -> None:
+        out.sends.append((chat, appointments.prompt(step, ticket_id, self._tr), reply_to))
+        out.prompt_for, out.prompt_actor, out.prompt_state = ticket_id, actor, appointments.PROMPT
+        out.prompt_data = {"step": step}
+
+    async def _appoint_step(
+        self, uow: UnitOfWork, data: dict[str, object], message: GroupMessage, out: Outbound
+    ) -> str | None:
+        """A reply to /appoint's questions: first when, then where and what to bring."""
+        chat = person_key(message.platform, message.chat_id)
+        actor = person_key(message.platform, message.user_id)
+        ticket_id = data.get("ticket")
+        ticket = await uow.tickets.get(int(ticket_id)) if isinstance(ticket_id, int) else None
+        settings = self._appointments
+        if ticket is None or settings is None or actor != ticket.assignee or not message.text.strip():
+            return None
+        now, text = self._clock(), " ".join(message.text.split())
+        await uow.dialogs.delete(prompt_key(chat, message.reply_to or 0))
+        if data.get("step") == "when":
+            zone = zone_of(settings.directory, ticket.region_code, settings.default_zone)
+            if not appointments.valid_when(text, now, zone):
+                self._ask(out, chat, ticket.id, actor, step="when", reply_to=message.message_id)
+                return self._tr.gettext(N_("Please write the date and time like 05.12 14:30."))
+            self._ask(out, chat, ticket.id, actor, step="place", reply_to=message.message_id)
+            out.prompt_data["when"] = text
+            return None
+        command = f"{appointments.COMMAND} {data.get('when', '')} {text}"
+        return await appoint(
+            uow, ticket, actor, command, now=now, s=settings, tr=self._tr, locale=self._locale
+        )
 
     async def _referral(
         self, uow: UnitOfWork, data: dict[str, object], message: GroupMessage, out: Outbound

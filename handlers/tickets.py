@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from dialogs import admin, texts
 from dialogs.cards import (
@@ -29,7 +29,9 @@ from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
 from dialogs.validate import as_int
 from handlers.desk_common import ActionReply, CoordinatorAction, Outbound, card_view, prompt_key
+from handlers.followups import offer_after_close
 from handlers.inflight import InFlight
+from handlers.localtime import chat_zone
 from handlers.pacer import NoPacer, Pacer, Priority
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import Ticket, utcnow
@@ -62,6 +64,7 @@ class TicketDesk:
         clock: Callable[[], datetime] = utcnow,
         in_flight: InFlight | None = None,
         pacer: Pacer | None = None,
+        chat_zone: tzinfo | None = None,
     ) -> None:
         self._db = db
         self._pacer = pacer or NoPacer()
@@ -71,7 +74,7 @@ class TicketDesk:
         self._on_outbox = on_outbox
         self._messengers = messengers
         self._translators = translators
-        self._speaker = Speaker(translators[chat_locale], chat_locale, self._directory)
+        self._speaker = Speaker(translators[chat_locale], chat_locale, self._directory, chat_zone)
         self._admins = frozenset(admins)
         self._clock = clock
 
@@ -163,7 +166,7 @@ class TicketDesk:
         now, kind = self._clock(), pressed.action
         post = await uow.posts.card(ticket.id, action.chat)
         if kind == "close" and ticket.status == TicketStatus.CLAIMED.value and post is not None:
-            screen = card(self._speaker, await card_view(uow, ticket))
+            screen = card(await self._speaker_for(uow, action.chat), await card_view(uow, ticket))
             out.edits.append(
                 (
                     action.chat,
@@ -215,7 +218,7 @@ class TicketDesk:
         post = await uow.posts.card(ticket.id, action.chat)
         if post is None or ticket.status != TicketStatus.CLAIMED.value:
             return ActionReply(self._(N_("This request cannot be transferred now.")))
-        base = card(self._speaker, await card_view(uow, ticket))
+        base = card(await self._speaker_for(uow, action.chat), await card_view(uow, ticket))
         step, arg = pressed.kind, pressed.arg
         category = Category(pressed.category) if pressed.category in {c.value for c in Category} else None
         if step == "transfer":
@@ -311,10 +314,15 @@ class TicketDesk:
             details={"outcome": outcome.value},
         )
         await uow.session.refresh(ticket)
+        await offer_after_close(uow, ticket.id, outcome.value, ticket.closed_at or self._clock())
         await self._refresh_card(uow, ticket, out)
         return await self._tell_family(
             uow, ticket, out, lambda s: closed_for_family(s, ticket.id, outcome, note)
         )
+
+    async def _speaker_for(self, uow: UnitOfWork, chat: str) -> Speaker:
+        """Times on a card in the chat's own zone: its bound regions', else DEFAULT_TIMEZONE."""
+        return self._speaker.in_zone(await chat_zone(uow, chat, self._directory))
 
     async def _refresh_card(self, uow: UnitOfWork, ticket: Ticket, out: Outbound) -> None:
         if ticket.chat is None:
@@ -322,7 +330,8 @@ class TicketDesk:
         post = await uow.posts.card(ticket.id, ticket.chat)
         if post is not None:
             view = await card_view(uow, ticket)
-            out.edits.append((ticket.chat, post.message_id, card(self._speaker, view)))
+            speaker = await self._speaker_for(uow, ticket.chat)
+            out.edits.append((ticket.chat, post.message_id, card(speaker, view)))
             if post.thread_id is not None:
                 out.renames.append((ticket.chat, post.thread_id, topic_name(self._speaker, view)))
 
@@ -385,6 +394,6 @@ class TicketDesk:
                 async with self._db.uow() as uow:
                     await uow.dialogs.save(
                         prompt_key(chat, ids[-1]),
-                        "referral",
-                        {"ticket": out.prompt_for, "actor": out.prompt_actor},
+                        out.prompt_state,
+                        {"ticket": out.prompt_for, "actor": out.prompt_actor, **out.prompt_data},
                     )

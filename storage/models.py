@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -278,3 +289,47 @@ class ChatMessage(Base):
     message_id: Mapped[int] = mapped_column(BigInteger)
     from_bot: Mapped[bool] = mapped_column(Boolean)
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Appointment(Base):
+    """An in-person appointment the assignee offers a family (/appoint in the ticket's thread)."""
+
+    __tablename__ = "appointments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime]
+    place: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # offered, confirmed, declined, other_time, cancelled
+    proposal: Mapped[str | None] = mapped_column(Text)  # "another time", in the family's words
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The ticket's thread still has to hear the family's answer; cleared when told.
+    tell_thread: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class FollowUp(Base):
+    """A message the system owes a family after its ticket closed: the offer to check in later, or a
+    check-in. One row per (ticket, kind, due time); its answer is the outcome the figures count."""
+
+    __tablename__ = "followups"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "kind", "due_at", name="uq_followups_ticket_kind_due"),
+        Index("ix_followups_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime]
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    lease_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    answer: Mapped[str | None] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
+    rating: Mapped[int | None]
+    answered_at: Mapped[datetime | None]
+    # The ticket's thread still has to hear the answer (it reopened the ticket); set when told.
+    tell_thread: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -11,8 +11,10 @@ from sqlalchemy import Connection, event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.util import await_only
 
+from storage.appointments import AppointmentsRepository
 from storage.db import session_factory
 from storage.desk import AuditLog, BindingsRepository, ChatMigrations, PostsRepository, RelayLog
+from storage.followups import FollowUpsRepository
 from storage.inbox import InboxRepository
 from storage.logs import ChatLog, OutboxRepository, UpdateLog
 from storage.repositories import (
@@ -43,6 +45,8 @@ class UnitOfWork:
         self.inbox = InboxRepository(session)
         self.stats = StatsRepository(session)
         self.max_ids = MaxMessageIds(session)
+        self.followups = FollowUpsRepository(session)
+        self.appointments = AppointmentsRepository(session)
 
 
 class Database:

@@ -137,3 +137,47 @@ class ChatRef:
     def parse(cls, value: str) -> ChatRef:
         """``tg:123`` / ``vk:2000000001`` / a bare number (Telegram). Raises ValueError."""
         return cls.of(*parse_person_key(value))
+
+
+class FollowUpKind(StrEnum):
+    """What a follow-up row sends. Persisted (followups.kind): a schema."""
+
+    OFFER = "offer"  # may we check in with you later? (asked when the ticket is closed)
+    CHECKIN = "checkin"  # did you get the help you needed?
+    APPOINTMENT = "appt"  # an appointment offered: confirm / can't come / another time
+    REMINDER = "appt_remind"  # an appointment is near
+    CANCELLED = "appt_cancel"  # the appointment is off
+
+
+class FollowUpStatus(StrEnum):
+    """Where a follow-up row is. Persisted (followups.status): a schema."""
+
+    HELD = "held"  # scheduled, waiting for the family's yes to the offer
+    PENDING = "pending"  # due at due_at
+    SENDING = "sending"  # claimed by a runner until lease_until
+    SENT = "sent"
+    ANSWERED = "answered"
+    EXPIRED = "expired"  # fell due more than FOLLOWUP_EXPIRE ago (the bot was down)
+    SKIPPED = "skipped"  # unreachable, data deleted, ticket reopened in the meantime
+    CANCELLED = "cancelled"  # the family said no to check-ins
+    FAILED = "failed"  # the platform refused it (VK 943/944, repeated failures)
+
+
+class AppointmentStatus(StrEnum):
+    """Persisted (appointments.status): a schema. The family's answers are the last three."""
+
+    OFFERED = "offered"
+    CANCELLED = "cancelled"  # by the coordinator, or replaced by a new /appoint
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"  # can't come
+    OTHER_TIME = "other_time"  # suggests another time, in words
+
+
+class FollowUpAnswer(StrEnum):
+    """The family's answers. Persisted (followups.answer): a schema."""
+
+    ALLOW = "allow"
+    DENY = "deny"
+    YES = "yes"
+    PARTLY = "partly"
+    NO = "no"

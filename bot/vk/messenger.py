@@ -82,6 +82,8 @@ class VkMessenger:
                     message=part.text,
                     keyboard=part.keyboard,
                     reply_to=reply_to if index == 0 else None,
+                    # VK may refuse a message the person did not just ask for without its intent.
+                    intent=screen.intent,
                 )
             )
         return ids
