@@ -297,7 +297,7 @@ class Application:
             token, url = settings.max_token.get_secret_value(), settings.max_api_url
             transports.append(
                 MaxTransport.create(
-                    token, url, router, db, wait=self._polling_timeout, timing=self._max_timing
+                    token, url, router, db, inbox, wait=self._polling_timeout, timing=self._max_timing
                 )
             )
         return transports

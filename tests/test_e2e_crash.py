@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Application
+from bot.max.transport import MaxTransport
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from bot.sandbox.vk.emulator import VkEmulator
 from bot.telegram.polling import InboxPolling
@@ -17,6 +18,8 @@ from handlers.inbox import Inbox
 from storage.models import Outbox, utcnow
 from storage.vocabulary import OutboxKind, Platform
 from tests.e2e import GROUP, cards, make_tickets, start_app
+from tests.max_e2e import start_max_app
+from tests.max_emulator import MaxEmulator
 from tests.vk_e2e import start_vk_app
 
 
@@ -137,3 +140,24 @@ async def _at_least_on(app: Application, platform: Platform, n: int) -> bool:
     assert app.db is not None
     async with app.db.uow() as uow:
         return len(await uow.inbox.pending(platform)) >= n
+
+
+async def test_max_updates_kept_but_not_handled_are_handled_after_the_restart(
+    max_emu: MaxEmulator, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MAX: the batch and the marker are kept together; what was not handled comes back."""
+    monkeypatch.setattr(MaxTransport, "_spawn", lambda self, key, update: None)
+    app = await start_max_app(max_emu, db_url)
+    await max_emu.user(6201).write("/start")
+    await until(lambda: _at_least_on(app, Platform.MAX, 1))
+    await app.stop()
+    assert not [m for m in max_emu.in_dialog(6201) if m.from_bot]
+
+    monkeypatch.undo()
+    app = await start_max_app(max_emu, db_url)
+    try:
+        await max_emu.wait_for(lambda: any(m.from_bot for m in max_emu.in_dialog(6201)), timeout=10)
+        await asyncio.sleep(0.3)
+        assert len([m for m in max_emu.in_dialog(6201) if m.from_bot]) == 1, "answered once"
+    finally:
+        await app.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 from typing import Any
 
@@ -20,6 +21,7 @@ from bot.max.messenger import MaxMessenger
 from bot.max.render import message_number, payload_of, to_events
 from dialogs.primitives import Event, EventKind
 from handlers.cursors import Cursors
+from handlers.inbox import Inbox
 from handlers.ports import DeliveryFailedError, RecipientUnreachableError
 from handlers.router import Inbound, InboundRouter
 from storage.uow import Database
@@ -46,6 +48,7 @@ class MaxTransport:
         ids: MessageIds,
         router: InboundRouter,
         cursors: Cursors,
+        inbox: Inbox,
         *,
         wait: int = 30,
         backoff: float = 1.0,
@@ -54,15 +57,14 @@ class MaxTransport:
         self._ids = ids
         self._router = router
         self._cursors = cursors
+        self._inbox = inbox
         self._wait = wait
         self._backoff = backoff
         self.messenger = MaxMessenger(client, ids)
         self._bot_id: int | None = None
         self._cursor_key = "max"
         self._marker: int | None = None
-        self._saved: int | None = None
         self._poll: asyncio.Task[None] | None = None
-        self._cursor: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.failed: BaseException | None = None
 
@@ -73,13 +75,15 @@ class MaxTransport:
         api_url: str,
         router: InboundRouter,
         db: Database,
+        inbox: Inbox,
         *,
         wait: int = 30,
         timing: MaxTiming | None = None,
     ) -> MaxTransport:
         timing = timing or MaxTiming()
         client = MaxClient(token, api_url, timing=timing)
-        return cls(client, MessageIds(db), router, Cursors(db), wait=wait, backoff=timing.longpoll_backoff)
+        ids, cursors = MessageIds(db), Cursors(db)
+        return cls(client, ids, router, cursors, inbox, wait=wait, backoff=timing.longpoll_backoff)
 
     async def start(self) -> None:
         try:
@@ -93,7 +97,9 @@ class MaxTransport:
             me = None
         self._bot_id = int(me["user_id"]) if isinstance(me, dict) and "user_id" in me else None
         stored = await self._cursors.load(self._cursor_key)
-        self._marker = self._saved = int(stored) if stored else None
+        self._marker = int(stored) if stored else None
+        for key, update in await self._inbox.pending(Platform.MAX):
+            self._spawn(key, update)  # taken before the last stop and not finished: first
         log.info("MAX bot is listening")
         self._poll = asyncio.create_task(self._listen(), name="max-longpoll")
 
@@ -126,7 +132,7 @@ class MaxTransport:
                 await self._who_am_i()
             updates = answer.get("updates") if isinstance(answer, dict) else None
             marker = answer.get("marker") if isinstance(answer, dict) else None
-            self._accept(
+            await self._accept(
                 updates if isinstance(updates, list) else [], marker if isinstance(marker, int) else None
             )
 
@@ -139,38 +145,35 @@ class MaxTransport:
         if isinstance(me, dict) and isinstance(me.get("user_id"), int):
             self._bot_id = me["user_id"]
 
-    def _accept(self, updates: list[Any], marker: int | None) -> None:
-        """One task per update, started in order (the per-person lock keeps one family's in order)."""
-        tasks = []
-        for update in updates:
-            if isinstance(update, dict):
-                task = asyncio.create_task(self._dispatch(update), name="max-update")
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-                tasks.append(task)
+    async def _accept(self, updates: list[Any], marker: int | None) -> None:
+        """The batch and the new marker are kept in one transaction before anything else (the next
+        ``/updates`` is asked only after that); then one task per update, started in order."""
+        batch = [(_inbox_key(u), u) for u in updates if isinstance(u, dict)]
+        moved = marker is not None and marker != self._marker
+        cursor = (self._cursor_key, str(marker)) if moved else None
+        while batch or cursor:
+            try:
+                await self._inbox.accept(Platform.MAX, batch, cursor=cursor)
+                break
+            except Exception:
+                log.exception("could not keep MAX updates in the inbox; retrying")
+                await asyncio.sleep(1.0)
         if marker is not None:
             self._marker = marker
-            self._cursor = asyncio.create_task(
-                self._move_cursor(self._cursor, tasks, marker), name="max-cursor"
-            )
+        for key, update in batch:
+            self._spawn(key, update)
 
-    async def _move_cursor(
-        self, previous: asyncio.Task[None] | None, tasks: list[asyncio.Task[None]], marker: int
-    ) -> None:
-        if previous is not None:
-            await previous
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        if marker == self._saved:
-            return
-        try:
-            await self._cursors.save(self._cursor_key, str(marker))
-        except Exception:
-            log.exception("the MAX marker could not be saved; it will be saved with the next")
-            return
-        self._saved = marker
+    def _spawn(self, key: int, update: dict[str, Any]) -> None:
+        task = asyncio.create_task(self._handle(key, update), name="max-update")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    async def _dispatch(self, update: dict[str, Any]) -> None:
+    async def _handle(self, key: int, update: dict[str, Any]) -> None:
+        if await self._dispatch(update):
+            self._inbox.handled(Platform.MAX, key)
+
+    async def _dispatch(self, update: dict[str, Any]) -> bool:
+        """False when it failed: the update stays in the inbox for the next start."""
         try:
             kind = update.get("update_type")
             if kind == "message_created":
@@ -181,6 +184,8 @@ class MaxTransport:
                 await self._on_dialog(update, kind)
         except Exception:
             log.exception("a MAX update could not be handled")
+            return False
+        return True
 
     def _chat(self, message: dict[str, Any], user_id: int) -> ChatRef | None:
         """The chat, typed from MAX's chat type (the ids alone do not say it)."""
@@ -291,9 +296,12 @@ class MaxTransport:
         await self.stop_listening()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._cursor is not None:
-            await self._cursor
         await self._client.close()
+
+
+def _inbox_key(update: dict[str, Any]) -> int:
+    """MAX updates carry no id of their own: one is named by its content (a repeat has the same)."""
+    return update_number("inbox", json.dumps(update, sort_keys=True, ensure_ascii=False))
 
 
 def _language(locale: Any) -> str | None:
