@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -57,7 +57,14 @@ def _alembic_config(connection: Connection) -> Config:
     return cfg
 
 
+# Replicas starting together: one migrates, the others wait for it (then find nothing to do).
+MIGRATION_LOCK = 7_305_001
+
+
 def _upgrade(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Held until this transaction ends, so until the migrations are committed.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
     command.upgrade(_alembic_config(connection), "head")
 
 

@@ -139,3 +139,15 @@ async def test_database_errors_do_not_carry_personal_data(db: Database) -> None:
                 person_id=999_999, category="other", contact_method="chat", locale="ru", description=secret
             )
     assert "+79001234567" not in str(caught.value)
+
+
+async def test_replicas_starting_together_migrate_once(db: Database) -> None:
+    """Two engines (two replicas) migrating at once: both finish, the schema is whole, nothing fails."""
+    second = Database(create_engine(db.engine.url.render_as_string(hide_password=False)))
+    try:
+        await asyncio.gather(migrate(db.engine), migrate(second.engine))
+        async with second.uow() as uow:
+            await uow.dialogs.save("tg:1", "menu", {})
+            assert await uow.dialogs.load("tg:1") == ("menu", {})
+    finally:
+        await second.dispose()
