@@ -12,12 +12,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from redis.asyncio import Redis
 
+from bot import shared
 from bot.config import ConfigError, Settings, parse_duration, parse_ids
 from bot.i18n import load_translators
 from bot.max.client import MaxTiming
 from bot.max.transport import MaxTransport
 from bot.scheduler import create_scheduler
+from bot.shared import RedisBudget
 from bot.telegram.app import TelegramTransport, Webhook, create_bot, create_dispatcher
 from bot.transport import Transport
 from bot.vk.transport import VkCallback, VkTiming, VkTransport
@@ -37,6 +40,7 @@ from handlers.housekeeping import Housekeeping
 from handlers.inbox import Inbox
 from handlers.inflight import InFlight
 from handlers.localtime import Hours
+from handlers.locks import PersonLocks, SharedLocks
 from handlers.pacer import PriorityPacer
 from handlers.ports import Messenger
 from handlers.relay import ThreadRelay
@@ -78,6 +82,7 @@ class Application:
         # Everything taken from a platform (updates, a tick) finishes before the database closes.
         self.in_flight = InFlight()
         self.inbox: Inbox | None = None
+        self.redis: Redis | None = None
         self.db: Database | None = None
         self.transports: list[Transport] = []
         self.conversation: ConversationService | None = None
@@ -87,8 +92,6 @@ class Application:
 
     async def start(self) -> None:
         settings = self.settings
-        if settings.redis_url:
-            log.warning("REDIS_URL is set, but dialog state is kept in the database in this version")
 
         # First, so that /healthz and /readyz answer while the database or a platform is waited for.
         self.web = WebServer(settings.web_host, settings.web_port, Metrics())
@@ -118,7 +121,14 @@ class Application:
             **self._delivery_overrides,
         )
         # One pacer for every outbound message of this process (see handlers/pacer.py).
-        self.pacer = PriorityPacer(delivery_settings.pacer_settings())
+        locks: PersonLocks | None = None
+        budget: RedisBudget | None = None
+        if settings.redis_url:
+            # Several replicas: one lock per person and one rate budget per platform, shared.
+            self.redis = shared.connect(settings.redis_url)
+            await shared.wait_for_redis(self.redis)
+            locks, budget = SharedLocks(shared.person_lock(self.redis)), RedisBudget(self.redis)
+        self.pacer = PriorityPacer(delivery_settings.pacer_settings(), budget=budget)
         self.delivery = DeliveryWorker(
             self.db,
             messengers=messengers,
@@ -168,6 +178,7 @@ class Application:
             self.db,
             dialogs=assemble(),
             pacer=self.pacer,
+            locks=locks,
             messengers=messengers,
             translators=translators,
             directory=directory,
@@ -242,6 +253,8 @@ class Application:
             await transport.close()
         if self.db is not None:
             await self.db.dispose()
+        if self.redis is not None:
+            await self.redis.aclose()
         if self.web is not None:
             await self.web.stop()
         log.info("stopped")

@@ -7,10 +7,8 @@ system can start a turn too (``push``): under the same per-person order and the 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +34,7 @@ from dialogs.state import DialogDataBase, PersonView, TicketView
 from handlers import effects
 from handlers.inflight import InFlight
 from handlers.localtime import Hours
+from handlers.locks import KeyedLocks, PersonLocks
 from handlers.pacer import NoPacer, Pacer, Priority
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import Person, Ticket, utcnow
@@ -101,27 +100,6 @@ class _Target:
     intent: str | None = None  # why the system writes first (SystemEvent.intent)
 
 
-class KeyedLocks:
-    """One lock per person, so one family's updates are handled in order (albums, fast taps)."""
-
-    def __init__(self) -> None:
-        # key -> (lock, how many handlers hold or wait for it); dropped when nobody does.
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @contextmanager
-    def held(self, key: str) -> Iterator[asyncio.Lock]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            yield lock
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
 class ConversationService:
     def __init__(
         self,
@@ -136,6 +114,7 @@ class ConversationService:
         on_outbox: Callable[[], None] | None = None,
         in_flight: InFlight | None = None,
         pacer: Pacer | None = None,
+        locks: PersonLocks | None = None,
     ) -> None:
         self._db = db
         self._dialogs = dialogs
@@ -146,7 +125,8 @@ class ConversationService:
         self._directory = directory
         self._settings = settings
         self._clock = clock
-        self._locks = KeyedLocks()
+        # One update of a person at a time: in this process, and across replicas when shared.
+        self._locks: PersonLocks = locks or KeyedLocks()
         self.in_flight = in_flight or InFlight()
 
     async def handle(self, incoming: Incoming) -> Reply:
@@ -162,30 +142,27 @@ class ConversationService:
         """
         platform, user_id = parse_person_key(person)
         target = _Target(platform, user_id, user_id, dedup=dedup, intent=system.intent)
-        async with self.in_flight.track():
-            with self._locks.held(person) as lock:
-                async with lock:
-                    committed = await self._process_system(person, target, system)
-                    if committed is None:
-                        return False
-                    return await self._after_commit(target, committed)
+        async with self.in_flight.track(), self._locks.hold(person):
+            committed = await self._process_system(person, target, system)
+            if committed is None:
+                return False
+            return await self._after_commit(target, committed)
 
     async def _handle(self, incoming: Incoming) -> Reply:
         key = person_key(incoming.platform, incoming.user_id)
         dedup = None if incoming.update_id is None else f"u{incoming.update_id}"
         target = _Target(incoming.platform, incoming.chat_id, incoming.user_id, incoming, dedup)
-        with self._locks.held(key) as lock:
-            async with lock:
-                try:
-                    committed = await self._process(incoming, key)
-                except Exception:
-                    log.exception("failed to handle an update from a %s user", incoming.platform.value)
-                    await self._apologise(incoming)
-                    return Reply(toast=None)
-                if committed is None:
-                    return Reply(duplicate=True)
-                await self._after_commit(target, committed)
-                return Reply(toast=committed.outcome.toast, duplicate=committed.replayed)
+        async with self._locks.hold(key):
+            try:
+                committed = await self._process(incoming, key)
+            except Exception:
+                log.exception("failed to handle an update from a %s user", incoming.platform.value)
+                await self._apologise(incoming)
+                return Reply(toast=None)
+            if committed is None:
+                return Reply(duplicate=True)
+            await self._after_commit(target, committed)
+            return Reply(toast=committed.outcome.toast, duplicate=committed.replayed)
 
     async def set_reachable(self, platform: Platform, user_id: int, reachable: bool) -> None:
         """The person blocked (or unblocked) the bot."""

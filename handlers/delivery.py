@@ -40,7 +40,7 @@ class DeliverySettings:
     per_chat_interval: float = 3.0
     retry_base: float = 5.0
     retry_max: float = 600.0
-    lease: float = 120.0
+    lease: float = 30.0  # a dead replica's row is taken by another after this (a restart takes it at once)
     poll_interval: float = 5.0
     batch: int = 20
 

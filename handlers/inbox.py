@@ -11,8 +11,8 @@ turn is not repeated; an answer not yet sent is sent).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from handlers.background import Job
@@ -21,15 +21,26 @@ from storage.vocabulary import Platform
 
 log = logging.getLogger(__name__)
 
+ORPHAN_AFTER = 30.0  # seconds: an update still unfinished after this was left by a process that died
+Feed = Callable[[int, dict[str, Any]], None]
+
 
 class Inbox(Job):
     name = "inbox"
     interval = 0.5  # how stale the "handled" marks may get; a crash replays at most this much
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, orphan_after: float = ORPHAN_AFTER) -> None:
         super().__init__()
         self._db = db
         self._handled: list[tuple[str, int]] = []
+        self._feeds: dict[Platform, Feed] = {}
+        self._orphan_after = timedelta(seconds=orphan_after)
+        self._fed: dict[tuple[str, int], datetime] = {}  # orphans this process fed, and when
+        self._next_look: datetime | None = None
+
+    def register(self, platform: Platform, feed: Feed) -> None:
+        """How a transport takes an update back: for orphans another replica left (see run_once)."""
+        self._feeds[platform] = feed
 
     async def accept(
         self,
@@ -55,18 +66,40 @@ class Inbox(Job):
         self._handled.append((platform.value, update_id))
 
     async def run_once(self, now: datetime) -> int:
-        """Forget what was handled (in one transaction for all of it)."""
+        """Forget what was handled (in one transaction for all of it), and now and then take over
+        orphans: updates kept long ago and never finished, by a replica that died since."""
+        await self._forget()
+        if self._feeds and (self._next_look is None or now >= self._next_look):
+            self._next_look = now + self._orphan_after / 3
+            await self._adopt(now)
+        return 0  # nothing more is due until new updates are handled
+
+    async def _adopt(self, now: datetime) -> None:
+        before = now - self._orphan_after
+        self._fed = {key: at for key, at in self._fed.items() if at > before}
+        async with self._db.uow() as uow:
+            orphans = await uow.inbox.older_than(before)
+        for row in orphans:
+            key = (row.platform, row.update_id)
+            feed = self._feeds.get(Platform(row.platform))
+            if feed is None or key in self._fed:
+                continue
+            # Handled once whoever takes it: the processed-updates log and the person's lock decide.
+            log.info("taking over a %s update another process kept and did not finish", row.platform)
+            self._fed[key] = now
+            feed(row.update_id, dict(row.raw))
+
+    async def flush(self) -> None:
+        """At shutdown, after the drain."""
+        await self._forget()
+
+    async def _forget(self) -> None:
         done, self._handled = self._handled, []
         if not done:
-            return 0
+            return
         try:
             async with self._db.uow() as uow:
                 await uow.inbox.done(done)
         except Exception:
             self._handled[:0] = done  # tried again at the next tick
             raise
-        return 0  # nothing more is due until new updates are handled
-
-    async def flush(self) -> None:
-        """At shutdown, after the drain."""
-        await self.run_once(datetime.now())

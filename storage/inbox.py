@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, tuple_, update
@@ -34,6 +35,15 @@ class InboxRepository:
         stmt = (
             select(InboxEntry)
             .where(InboxEntry.platform == platform.value)
+            .order_by(InboxEntry.received_at, InboxEntry.update_id)
+            .limit(limit)
+        )
+        return (await self._s.scalars(stmt)).all()
+
+    async def older_than(self, before: datetime, limit: int = 1000) -> Sequence[InboxEntry]:
+        stmt = (
+            select(InboxEntry)
+            .where(InboxEntry.received_at < before)
             .order_by(InboxEntry.received_at, InboxEntry.update_id)
             .limit(limit)
         )

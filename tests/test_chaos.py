@@ -13,7 +13,6 @@ import random
 import re
 import signal
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select
@@ -23,25 +22,12 @@ from storage.db import create_engine
 from storage.models import Ticket
 from storage.uow import Database
 from tests.e2e import GROUP, TOKEN, cards
+from tests.journeys import family
 from tests.test_config import CONTRACT, ROOT
 
 FAMILIES = 20
 KILLS = 3
 SEED = int(os.environ.get("CHAOS_SEED", "20261128"))
-# One family's request, as (kind, step, value): a command, a button press, or typed text.
-JOURNEY = [
-    ("command", "", "/start"),
-    ("press", "consent", "yes"),
-    ("press", "menu", "new"),
-    ("press", "t_danger", "no"),
-    ("press", "t_category", "other"),
-    ("press", "t_children", "0"),
-    ("press", "t_region", "r.msk"),
-    ("text", "", "Нам нечем платить за квартиру"),
-    ("press", "t_desc", "done"),
-    ("press", "t_contact", "chat"),
-    ("press", "t_summary", "send"),
-]
 
 
 class Bot:
@@ -82,26 +68,6 @@ class Bot:
         if self.process is not None and self.process.returncode is None:
             self.process.send_signal(signal.SIGTERM)
             await asyncio.wait_for(self.process.wait(), timeout=40)
-
-
-def more_than(emulator: TelegramEmulator, user_id: int, count: int) -> Callable[[], bool]:
-    return lambda: len(emulator.messages.get(user_id, [])) > count
-
-
-async def family(emulator: TelegramEmulator, user_id: int, unanswered: list[str]) -> None:
-    for kind, step, value in JOURNEY:
-        before = len(emulator.messages.get(user_id, []))
-        if kind == "press":
-            last = emulator.last_sent(user_id)
-            emulator.callback(user_id, last.message_id, f"d:{step}:{value}")
-        else:
-            emulator.message(user_id, value)
-        try:
-            await emulator.wait_for(more_than(emulator, user_id, before), timeout=60)
-        except AssertionError:
-            unanswered.append(f"{user_id}: {kind} {step}:{value}")
-            return
-        await asyncio.sleep(random.random() * 0.05)
 
 
 async def test_sigkill_at_random_moments_loses_nothing(emulator: TelegramEmulator, tmp_path: Path) -> None:

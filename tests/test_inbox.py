@@ -145,3 +145,16 @@ async def test_a_restarted_instance_takes_its_leases_back_at_once(db: Database) 
         assert await uow.outbox.reclaim("bot-1", now) == 1, "only this instance's own rows"
         due = [row.id for row in await uow.outbox.due(now + timedelta(seconds=1), 10)]
     assert due == [rows[0].id]
+
+
+async def test_another_replica_takes_over_what_a_dead_one_kept(db: Database) -> None:
+    dead, alive = Inbox(db), Inbox(db)
+    await dead.accept(Platform.TELEGRAM, [(501, {"update_id": 501})])  # kept, then the process died
+    fed: list[int] = []
+    alive.register(Platform.TELEGRAM, lambda update_id, raw: fed.append(update_id))
+    await alive.run_once(utcnow())
+    assert fed == [], "a fresh update may still be in its own process's hands"
+    await alive.run_once(utcnow() + timedelta(seconds=31))
+    assert fed == [501]
+    await alive.run_once(utcnow() + timedelta(seconds=45))
+    assert fed == [501], "fed once while it is being handled"

@@ -98,6 +98,7 @@ class MaxTransport:
         self._bot_id = int(me["user_id"]) if isinstance(me, dict) and "user_id" in me else None
         stored = await self._cursors.load(self._cursor_key)
         self._marker = int(stored) if stored else None
+        self._inbox.register(Platform.MAX, self._spawn)
         for key, update in await self._inbox.pending(Platform.MAX):
             self._spawn(key, update)  # taken before the last stop and not finished: first
         log.info("MAX bot is listening")

@@ -37,8 +37,12 @@ class InboxPolling:
         self._timeout = timeout
         self._tasks: set[asyncio.Task[None]] = set()
 
+    def feed_raw(self, update_id: int, raw: dict[str, Any]) -> None:
+        self._feed(Update.model_validate({**raw, "update_id": update_id}, context={"bot": self._bot}))
+
     async def replay(self) -> None:
         """What was kept before the last stop and not finished goes first."""
+        self._inbox.register(Platform.TELEGRAM, self.feed_raw)
         for update_id, raw in await self._inbox.pending(Platform.TELEGRAM):
             self._feed(Update.model_validate({**raw, "update_id": update_id}, context={"bot": self._bot}))
 

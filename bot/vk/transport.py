@@ -156,6 +156,7 @@ class VkTransport:
         if self.callback is not None:
             # Callback API: VK posts events to us; the token is checked once here.
             await asyncio.to_thread(self._vk.method, "groups.getById", {"group_id": self._group_id})
+            self._inbox.register(Platform.VK, self._spawn)
             for key, raw in await self._inbox.pending(Platform.VK):
                 self._spawn(key, raw)
             self._receiving = True
@@ -168,6 +169,7 @@ class VkTransport:
             # Events that came while the bot was down: VK keeps them for a while after this ts
             # (if it has dropped them it answers "failed": 1 and check() takes the new ts).
             longpoll.ts = stored
+        self._inbox.register(Platform.VK, self._spawn)
         for key, raw in await self._inbox.pending(Platform.VK):
             self._spawn(key, raw)  # taken before the last stop and not finished: first
         log.info("VK community %d is listening", self._group_id)

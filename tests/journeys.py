@@ -1,0 +1,45 @@
+"""A family's whole request through the emulator, waiting for an answer to every action (for tests
+that run the bot as a separate process, where no in-process hook says an update was handled)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+
+from bot.sandbox.telegram.emulator import TelegramEmulator
+
+# One family's request, as (kind, step, value): a command, a button press, or typed text.
+JOURNEY = [
+    ("command", "", "/start"),
+    ("press", "consent", "yes"),
+    ("press", "menu", "new"),
+    ("press", "t_danger", "no"),
+    ("press", "t_category", "other"),
+    ("press", "t_children", "0"),
+    ("press", "t_region", "r.msk"),
+    ("text", "", "Нам нечем платить за квартиру"),
+    ("press", "t_desc", "done"),
+    ("press", "t_contact", "chat"),
+    ("press", "t_summary", "send"),
+]
+
+
+def more_than(emulator: TelegramEmulator, user_id: int, count: int) -> Callable[[], bool]:
+    return lambda: len(emulator.messages.get(user_id, [])) > count
+
+
+async def family(emulator: TelegramEmulator, user_id: int, unanswered: list[str]) -> None:
+    for kind, step, value in JOURNEY:
+        before = len(emulator.messages.get(user_id, []))
+        if kind == "press":
+            last = emulator.last_sent(user_id)
+            emulator.callback(user_id, last.message_id, f"d:{step}:{value}")
+        else:
+            emulator.message(user_id, value)
+        try:
+            await emulator.wait_for(more_than(emulator, user_id, before), timeout=60)
+        except AssertionError:
+            unanswered.append(f"{user_id}: {kind} {step}:{value}")
+            return
+        await asyncio.sleep(random.random() * 0.05)
