@@ -44,10 +44,12 @@ from handlers.locks import PersonLocks, SharedLocks
 from handlers.pacer import PriorityPacer
 from handlers.ports import Messenger
 from handlers.relay import ThreadRelay
+from handlers.replicas import Heartbeat
 from handlers.router import InboundRouter
 from handlers.sla import SlaSettings, SlaWatch
 from handlers.tickets import TicketDesk
 from storage.db import DatabaseRefusedError, create_engine, migrate_when_reachable
+from storage.models import utcnow
 from storage.uow import Database
 from storage.vocabulary import Platform
 
@@ -82,6 +84,7 @@ class Application:
         # Everything taken from a platform (updates, a tick) finishes before the database closes.
         self.in_flight = InFlight()
         self.inbox: Inbox | None = None
+        self.heartbeat: Heartbeat | None = None
         self.redis: Redis | None = None
         self.db: Database | None = None
         self.transports: list[Transport] = []
@@ -105,6 +108,7 @@ class Application:
             await migrate_when_reachable(self.db.engine)
         except DatabaseRefusedError as exc:
             raise ConfigError(f"DATABASE_URL: the database refused the connection ({exc})") from None
+        self.heartbeat = await self._join(self.db)
         translators = load_translators(settings.default_locale)
         directory = load_directory()
 
@@ -121,13 +125,7 @@ class Application:
             **self._delivery_overrides,
         )
         # One pacer for every outbound message of this process (see handlers/pacer.py).
-        locks: PersonLocks | None = None
-        budget: RedisBudget | None = None
-        if settings.redis_url:
-            # Several replicas: one lock per person and one rate budget per platform, shared.
-            self.redis = shared.connect(settings.redis_url)
-            await shared.wait_for_redis(self.redis)
-            locks, budget = SharedLocks(shared.person_lock(self.redis)), RedisBudget(self.redis)
+        locks, budget = await self._shared()
         self.pacer = PriorityPacer(delivery_settings.pacer_settings(), budget=budget)
         self.delivery = DeliveryWorker(
             self.db,
@@ -227,7 +225,7 @@ class Application:
             pacer=self.pacer,
         )
         # Every background job, registered once; APScheduler only ticks them.
-        jobs = [self.delivery, self.sla, Housekeeping(self.db), followups, self.inbox]
+        jobs = [self.delivery, self.sla, Housekeeping(self.db), followups, self.inbox, self.heartbeat]
         self.background = Background(jobs, in_flight=in_flight)
         # The transports first: a token the platform refuses stops the start before anything runs.
         for transport in self.transports:
@@ -251,6 +249,9 @@ class Application:
             await self.inbox.flush()  # what was handled is not handled again at the next start
         for transport in self.transports:
             await transport.close()
+        if self.heartbeat is not None and self.db is not None:
+            with contextlib.suppress(Exception):  # best effort: a stale row is ignored after 30 s anyway
+                await self.heartbeat.gone()
         if self.db is not None:
             await self.db.dispose()
         if self.redis is not None:
@@ -314,6 +315,26 @@ class Application:
                 )
             )
         return transports
+
+    async def _join(self, db: Database) -> Heartbeat:
+        """This replica among the others on the database: several need Redis, else one line and stop."""
+        heartbeat = Heartbeat(db, self.settings.instance_id)
+        others = await heartbeat.others(utcnow())
+        if others and not self.settings.redis_url:
+            raise ConfigError(
+                f"REDIS_URL: another replica ({others[0]}) runs on this database; several replicas need "
+                "REDIS_URL (one person's updates in order, one rate budget per platform)"
+            )
+        await heartbeat.run_once(utcnow())
+        return heartbeat
+
+    async def _shared(self) -> tuple[PersonLocks | None, RedisBudget | None]:
+        """With several replicas: one lock per person and one rate budget per platform, in Redis."""
+        if not self.settings.redis_url:
+            return None, None
+        self.redis = shared.connect(self.settings.redis_url)
+        await shared.wait_for_redis(self.redis)
+        return SharedLocks(shared.person_lock(self.redis)), RedisBudget(self.redis)
 
     def _transports_running(self) -> bool:
         return self._listening and all(t.failed is None for t in self.transports)

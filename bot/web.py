@@ -57,6 +57,9 @@ class Metrics:
             registry=self.registry,
         )
         self.failed = Gauge("bot_deliveries_failed", "Outbox rows given up, in all", registry=self.registry)
+        self.followups = Gauge(
+            "bot_followups_due", "Check-ins and reminders due, not sent yet", registry=self.registry
+        )
 
 
 class MeteredRouter(InboundRouter):
@@ -133,6 +136,7 @@ class WebServer:
                 self.metrics.unclaimed.set(stats.unclaimed)
                 self.metrics.unclaimed_age.set(_age(stats.unclaimed_oldest, now))
                 self.metrics.failed.set(stats.deliveries_failed)
+                self.metrics.followups.set(stats.followups_due)
         return web.Response(
             body=generate_latest(self.metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )

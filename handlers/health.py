@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from storage.models import utcnow
 from storage.stats import QueueStats
 from storage.uow import Database
 
@@ -20,4 +21,4 @@ class Health:
 
     async def queues(self) -> QueueStats:
         async with self._db.uow() as uow:
-            return await uow.stats.queues()
+            return await uow.stats.queues(utcnow())

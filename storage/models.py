@@ -219,6 +219,15 @@ class Outbox(Base):
     leased_by: Mapped[str | None] = mapped_column(String(64))
 
 
+class Replica(Base):
+    """A running bot process, seen lately: several replicas on one database need Redis."""
+
+    __tablename__ = "replicas"
+
+    instance: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class InboxEntry(Base):
     """An update as the platform sent it, kept from before we acknowledge it until it is handled and
     its answer sent: a crash at any moment loses neither what a family sent nor what the bot said."""

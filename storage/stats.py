@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AuditEntry, Outbox, Ticket
-from storage.vocabulary import TicketStatus
+from storage.models import AuditEntry, FollowUp, Outbox, Replica, Ticket
+from storage.repositories import dialect_insert
+from storage.vocabulary import FollowUpStatus, TicketStatus
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class QueueStats:
     unclaimed: int
     unclaimed_oldest: datetime | None
     deliveries_failed: int
+    followups_due: int
 
 
 class StatsRepository:
@@ -28,7 +30,19 @@ class StatsRepository:
     async def ping(self) -> None:
         await self._s.execute(text("SELECT 1"))
 
-    async def queues(self) -> QueueStats:
+    async def alive(self, instance: str, at: datetime) -> None:
+        """This process is running (a heartbeat)."""
+        stmt = dialect_insert(self._s, Replica).values(instance=instance, seen_at=at)
+        await self._s.execute(stmt.on_conflict_do_update(index_elements=["instance"], set_={"seen_at": at}))
+
+    async def others_alive(self, instance: str, since: datetime) -> list[str]:
+        stmt = select(Replica.instance).where(Replica.instance != instance, Replica.seen_at >= since)
+        return list((await self._s.scalars(stmt)).all())
+
+    async def gone(self, instance: str) -> None:
+        await self._s.execute(delete(Replica).where(Replica.instance == instance))
+
+    async def queues(self, now: datetime) -> QueueStats:
         outbox = (
             await self._s.execute(
                 select(func.count(), func.min(Outbox.created_at)).where(Outbox.done_at.is_(None))
@@ -44,10 +58,16 @@ class StatsRepository:
         failed = await self._s.scalar(
             select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "delivery_failed")
         )
+        due = await self._s.scalar(
+            select(func.count())
+            .select_from(FollowUp)
+            .where(FollowUp.status == FollowUpStatus.PENDING.value, FollowUp.due_at <= now)
+        )
         return QueueStats(
             outbox_depth=int(outbox[0]),
             outbox_oldest=outbox[1],
             unclaimed=int(tickets[0]),
             unclaimed_oldest=tickets[1],
             deliveries_failed=int(failed or 0),
+            followups_due=int(due or 0),
         )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import aiohttp
+import pytest
 
 from bot.app import Application
+from bot.config import ConfigError
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from tests.e2e import GROUP, HandledUpdates, Parent, make_tickets, settled, start_app
 
@@ -60,3 +62,17 @@ async def test_not_ready_while_a_transport_has_failed(emulator: TelegramEmulator
         assert status == 503 and '"transports": false' in body
     finally:
         await app.stop()
+
+
+async def test_a_second_replica_without_redis_is_refused_with_one_line(
+    emulator: TelegramEmulator, db_url: str
+) -> None:
+    first = await start_app(emulator, db_url, instance_id="replica-a")
+    try:
+        with pytest.raises(ConfigError, match=r"^REDIS_URL: another replica \(replica-a\)"):
+            second = await start_app(emulator, db_url, instance_id="replica-b")
+            await second.stop()
+    finally:
+        await first.stop()
+    again = await start_app(emulator, db_url, instance_id="replica-b")  # the first one stopped: fine
+    await again.stop()
