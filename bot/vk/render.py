@@ -48,15 +48,23 @@ class Part:
     keyboard: str | None
 
 
-def render(screen: Screen, client: ClientInfo, *, regular: bool = False) -> list[Part]:
+def render(
+    screen: Screen, client: ClientInfo, *, regular: bool = False, conversation: bool = False
+) -> list[Part]:
     """The screen as VK messages: an inline keyboard when the app shows them and the buttons fit one;
     otherwise (or when ``regular`` asks for it) the regular keyboard under the input field, which holds
-    40 buttons. A screen too big even for that continues in further messages, never cut."""
+    40 buttons. A screen too big even for that continues in further messages, never cut.
+
+    In a ``conversation`` the keyboard is always inline: one under the input field would show every
+    member one card's buttons, and could not be edited with the card."""
     chunks = split_text(html_to_plain(screen.text))
     rows = _rows(screen, client)
     if not rows:
         return [Part(text, None) for text in chunks]
-    if client.inline and not regular and fits_inline(rows):
+    if conversation:
+        rows = compact(rows)
+        keyboards = [_keyboard(kb, inline=True) for kb in _pages(rows)]
+    elif client.inline and not regular and fits_inline(rows):
         keyboards = [_keyboard(rows, inline=True)]
     elif fits_regular(rows):
         keyboards = [_keyboard(rows, inline=False)]
@@ -105,6 +113,20 @@ def _text_button(label: str, payload: str | None) -> dict[str, Any]:
 
 def _label(label: str) -> str:
     return shorten(label, LABEL_LIMIT)
+
+
+def compact(rows: list[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+    """Rows of one-button and two-button rows merged pairwise, two buttons a row, while there are more
+    rows than an inline keyboard holds: the order is kept and nothing is dropped."""
+    if len(rows) <= INLINE_ROWS:
+        return rows
+    merged: list[list[dict[str, Any]]] = []
+    for row in rows:
+        if merged and len(merged[-1]) + len(row) <= 2:
+            merged[-1] = merged[-1] + row
+        else:
+            merged.append(list(row))
+    return merged
 
 
 def fits_inline(rows: list[list[dict[str, Any]]]) -> bool:
@@ -164,7 +186,7 @@ def to_events(message: dict[str, Any]) -> list[Event]:
     unsupported: str | None = None
     for raw in message.get("attachments") or []:
         kind = raw.get("type") if isinstance(raw, dict) else None
-        attachment = _attachment(kind, raw.get(kind) if kind else None)
+        attachment = attachment_of(raw)
         if attachment is not None:
             events.append(Event(kind=EventKind.MEDIA, attachment=attachment, text="" if events else text))
         elif unsupported is None:
@@ -178,6 +200,12 @@ def to_events(message: dict[str, Any]) -> list[Event]:
     if unsupported is not None:
         return [Event(kind=EventKind.UNSUPPORTED, what=unsupported)]
     return [Event(kind=EventKind.TEXT, text="")]
+
+
+def attachment_of(raw: Any) -> Attachment | None:
+    """One attachment object of a VK message, as a file kept by reference (None: not a file we pass)."""
+    kind = raw.get("type") if isinstance(raw, dict) else None
+    return _attachment(kind, raw.get(kind) if isinstance(raw, dict) and kind else None)
 
 
 def _attachment(kind: str | None, obj: Any) -> Attachment | None:
