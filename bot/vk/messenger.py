@@ -15,11 +15,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.text import shorten
+from bot.vk import files as vk_files
 from bot.vk.client import UNREACHABLE, VkCaller, VkCallError
 from bot.vk.render import MORE, ClientInfo, Part, attachment_of, attachment_ref, is_regular, render
 from dialogs.primitives import Screen, Traits
 from dialogs.state import Attachment
-from handlers.ports import ChatRights, DeliveryFailedError, MessageGoneError, RecipientUnreachableError
+from handlers.ports import (
+    ChatRights,
+    DeliveryFailedError,
+    FileData,
+    MessageGoneError,
+    RecipientUnreachableError,
+)
 from storage.vocabulary import VK_CHAT_PEER_START, Platform
 
 log = logging.getLogger(__name__)
@@ -177,6 +184,33 @@ class VkMessenger:
                 await self._send(
                     chat_id,
                     self.random_id(chat_id, key, start),
+                    attachment=",".join(batch),
+                    reply_to=reply_to if start == 0 else None,
+                )
+            )
+        return ids
+
+    async def fetch_file(self, attachment: Attachment) -> FileData | None:
+        return await vk_files.fetch_file(self._call.vk.http, attachment)
+
+    async def upload_files(
+        self,
+        chat_id: int,
+        files: Sequence[FileData],
+        *,
+        reply_to: int | None = None,
+        dedup: str | None = None,
+    ) -> list[int]:
+        """Files from another messenger, uploaded to VK and sent in one message (ten at most each)."""
+        refs = [await vk_files.upload(self._call, chat_id, file) for file in files]
+        key = dedup or self._fresh_key()
+        ids: list[int] = []
+        for start in range(0, len(refs), ATTACHMENTS_PER_MESSAGE):
+            batch = refs[start : start + ATTACHMENTS_PER_MESSAGE]
+            ids.append(
+                await self._send(
+                    chat_id,
+                    self.random_id(chat_id, f"files:{key}", start),
                     attachment=",".join(batch),
                     reply_to=reply_to if start == 0 else None,
                 )
