@@ -83,6 +83,21 @@ async def test_a_telegram_family_and_a_vk_family_in_a_vk_conversation(
     question = next(m for m in vk.sent_to(chat.peer_id) if "Когда вы позвоните" in m.text)
     assert question.reply_to == tg_card.message_id
 
+    # The family's photo follows, uploaded to VK from Telegram; Anna's photo reaches the family.
+    await tg_family.send(photo=True)
+    await vk.wait_for(
+        lambda: any((m.attachment or "").startswith("photo-77_") for m in vk.sent_to(chat.peer_id))
+    )
+    assert [u.peer_id for u in vk.uploaded.values()] == [chat.peer_id]
+    sent_photos = len([c for c in emulator.calls if c.method.lower() == "sendphoto"])
+    await anna.write("", attachments=[anna.photo()], reply_to=question.cmid)
+    await emulator.wait_for(
+        lambda: len([c for c in emulator.calls if c.method.lower() == "sendphoto"]) > sent_photos
+    )
+    assert any(
+        m.method.lower() == "sendphoto" and "photo" in m.raw for m in emulator.sent_to(tg_family.chat_id)
+    )
+
     # Another coordinator's reply stays internal, once told; a /note says nothing; the assignee's goes.
     notice = await says(vk, boris, "Я могу помочь", reply_to=question.cmid)
     assert "остаётся в группе" in notice[0].text or "группе" in notice[0].text

@@ -40,7 +40,14 @@ def _post(http: requests.Session, url: str, field: str, name: str, data: bytes) 
 
 
 async def fetch_file(http: requests.Session, attachment: Attachment) -> FileData | None:
-    if not attachment.ref.startswith("vk:") or not attachment.url:
+    if not attachment.ref.startswith("vk:"):
+        return None
+    return await fetch_url(http, attachment)
+
+
+async def fetch_url(http: requests.Session, attachment: Attachment) -> FileData | None:
+    """A file by its public link (VK's own, or another messenger's)."""
+    if not attachment.url:
         return None
     try:
         data = await asyncio.to_thread(_get, http, attachment.url)

@@ -176,6 +176,12 @@ class VkMessenger:
         thread_id: int | None = None,
     ) -> list[int]:
         refs = [ref for ref in (attachment_ref(f) for f in files) if ref is not None]
+        for file in files:
+            if attachment_ref(file) is None and file.url:
+                # Another messenger's file with a public link (MAX's): fetched and uploaded to VK.
+                data = await vk_files.fetch_url(self._call.vk.http, file)
+                if data is not None:
+                    refs.append(await vk_files.upload(self._call, chat_id, data))
         ids: list[int] = []
         for start in range(0, len(refs), ATTACHMENTS_PER_MESSAGE):
             batch = refs[start : start + ATTACHMENTS_PER_MESSAGE]
