@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import AsyncIterator
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from bot.app import Application
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from bot.sandbox.vk.emulator import VkEmulator
-from tests.e2e import GROUP
+from tests.e2e import GROUP, make_tickets, settled
 from tests.vk_desk import says, tap
 from tests.vk_e2e import start_vk_app
 
@@ -62,4 +63,21 @@ async def test_bindings_says_when_the_bot_is_not_an_admin(vk: VkEmulator, desk: 
     assert f"vk:{chat.peer_id}" in listed.text
     assert "не администратор" in listed.text or "⚠️" in listed.text
     assert len(vk.sent_to(chat.peer_id)) == 1
+    vk.assert_no_spec_errors()
+
+
+async def test_a_burst_of_cards_keeps_to_vks_rate_limit(vk: VkEmulator, db_url: str) -> None:
+    """VK allows a community token 20 calls a second: a burst of 30 cards never goes faster."""
+    chat = vk.add_chat("Поток")
+    app = await start_vk_app(vk, db_url, coordinator_chat=f"vk:{chat.peer_id}")
+    try:
+        await make_tickets(app, 30)
+        await vk.wait_for(lambda: len(vk.sent_to(chat.peer_id)) >= 30, timeout=20)
+        await settled(app, timeout=20)
+    finally:
+        await app.stop()
+    times = sorted(c.at for c in vk.calls)
+    busiest = max(bisect_left(times, t + 1.0) - i for i, t in enumerate(times))
+    assert busiest <= 20, f"{busiest} VK calls within one second"
+    assert not any(c.error for c in vk.calls)
     vk.assert_no_spec_errors()

@@ -9,6 +9,7 @@ keyboard holds goes to the regular keyboard (40 buttons); nothing is ever cut.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ REGULAR_ROWS, REGULAR_BUTTONS = 10, 40
 LABEL_LIMIT = 40
 MORE = "⬇️"  # the text of a message that only carries the rest of a screen's buttons
 START_PAYLOAD = {"command": "start"}  # VK's own "Начать" button
+_MENTION = re.compile(r"\s*\[club(\d+)\|[^\]]*\][\s,]*")
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,28 @@ def to_events(message: dict[str, Any]) -> list[Event]:
     if unsupported is not None:
         return [Event(kind=EventKind.UNSUPPORTED, what=unsupported)]
     return [Event(kind=EventKind.TEXT, text="")]
+
+
+def without_mention(message: dict[str, Any], group_id: int) -> dict[str, Any]:
+    """A conversation message that starts by mentioning the bot (``[club77|@help] /bind``), as if
+    written without it: a bot that is no admin there only gets such messages."""
+    text = str(message.get("text") or "")
+    match = _MENTION.match(text)
+    if match is None or int(match[1]) != group_id:
+        return message
+    return {**message, "text": text[match.end() :]}
+
+
+def replied(message: dict[str, Any]) -> dict[str, Any]:
+    """The message replied to: ``reply_message``, or a single forwarded message (some VK apps reply
+    in a conversation by forwarding the message with is_reply)."""
+    reply = message.get("reply_message")
+    if isinstance(reply, dict):
+        return reply
+    forwarded = message.get("fwd_messages") or []
+    if len(forwarded) == 1 and isinstance(forwarded[0], dict):
+        return dict(forwarded[0])
+    return {}
 
 
 def attachment_of(raw: Any) -> Attachment | None:

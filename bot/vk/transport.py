@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 import threading
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from vk_api.exceptions import ApiError, ApiHttpError
 from bot.config import ConfigError
 from bot.vk.client import VkCaller, create_vk
 from bot.vk.messenger import VkMessenger
-from bot.vk.render import ClientInfo, payload_of, to_events
+from bot.vk.render import ClientInfo, payload_of, replied, to_events, without_mention
 from dialogs.primitives import Event, EventKind, Payload
 from handlers.cursors import Cursors
 from handlers.inbox import Inbox
@@ -40,7 +39,6 @@ log = logging.getLogger(__name__)
 AUTH_FAILED = 5
 LANGUAGES = {0: "ru", 3: "en"}  # client_info.lang_id
 MAX_BACKOFF = 60.0
-_MENTION = re.compile(r"\s*\[club(\d+)\|[^\]]*\][\s,]*")
 
 
 @dataclass(frozen=True)
@@ -313,10 +311,10 @@ class VkTransport:
         if chat.is_private:
             self.messenger.clients[peer_id] = ClientInfo.parse(obj.get("client_info"))
         lang = (obj.get("client_info") or {}).get("lang_id")
-        reply = _replied(message)
+        reply = replied(message)
         name = ""
         if not chat.is_private:
-            message = self._without_mention(message)
+            message = without_mention(message, self._group_id)
             name = await self._name(from_id)
         for part, event in enumerate(to_events(message)):
             await self._router.route(
@@ -357,15 +355,6 @@ class VkTransport:
         if press_id:
             await self.messenger.answer_press(press_id, user_id, peer_id, answer.text)
 
-    def _without_mention(self, message: dict[str, Any]) -> dict[str, Any]:
-        """A conversation message that starts by mentioning the bot (``[club77|@help] /bind``), as if
-        written without it: a bot that is no admin there only gets such messages."""
-        text = str(message.get("text") or "")
-        match = _MENTION.match(text)
-        if match is None or int(match[1]) != self._group_id:
-            return message
-        return {**message, "text": text[match.end() :]}
-
     async def _name(self, user_id: int) -> str:
         """A coordinator's first name from VK (kept after the first look); empty when VK says nothing."""
         if user_id not in self._names:
@@ -402,18 +391,6 @@ def _inbox_key(raw: dict[str, Any]) -> int:
     if event_id:
         return event_number(str(event_id), -1)
     return event_number(json.dumps(raw, sort_keys=True, ensure_ascii=False), -2)
-
-
-def _replied(message: dict[str, Any]) -> dict[str, Any]:
-    """The message replied to: ``reply_message``, or a single forwarded message (some VK apps reply
-    in a conversation by forwarding the message with is_reply)."""
-    reply = message.get("reply_message")
-    if isinstance(reply, dict):
-        return reply
-    forwarded = message.get("fwd_messages") or []
-    if len(forwarded) == 1 and isinstance(forwarded[0], dict):
-        return dict(forwarded[0])
-    return {}
 
 
 def _int(value: Any) -> int | None:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import copy
 import itertools
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ class VkCall:
     method: str
     params: dict[str, str]
     error: int | None = None
+    at: float = field(default_factory=time.monotonic)  # when it came, for rate-limit checks
 
 
 @dataclass
