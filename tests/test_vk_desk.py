@@ -11,7 +11,7 @@ import pytest
 from bot.app import Application
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from bot.sandbox.vk.emulator import VkChat, VkEmulator
-from tests.e2e import HandledUpdates, Parent, settled
+from tests.e2e import GROUP, HandledUpdates, Parent, cards, settled
 from tests.test_e2e_threads import ticket
 from tests.vk_desk import payload_of, says, tap, vk_cards
 from tests.vk_e2e import VkParent, start_vk_app
@@ -156,3 +156,33 @@ async def test_forged_presses_are_refused(
     await vk.wait_for(lambda: not vk.unanswered_events())
     assert (await ticket(desk)).status == "new"
     assert not card.edited
+
+
+async def test_a_transfer_from_a_vk_conversation_to_a_telegram_group(
+    vk: VkEmulator, emulator: TelegramEmulator, chat: VkChat, desk: Application
+) -> None:
+    assert desk.db is not None
+    async with desk.db.uow() as uow:
+        await uow.bindings.add(f"tg:{GROUP}", None, "humanitarian", "tg:1")
+    anna = vk.member(chat, ANNA, first_name="Анна")
+    family = VkParent(vk=vk, handled=HandledUpdates(desk), user=vk.user(7303))
+    await family.start()
+    await family.walk("yes", "new", "no", "legal", "benefits", "1", "4", "r.msk")
+    await family.say("Нужны продукты, а не юрист")
+    await family.walk("done", "chat", "send")
+    await vk.wait_for(lambda: bool(vk_cards(vk, chat.peer_id)))
+    await settled(desk)
+    [card] = vk_cards(vk, chat.peer_id)
+    await tap(vk, anna, card, ":claim")
+    await tap(vk, anna, card, ":transfer")
+    await vk.wait_for(lambda: any(":trc-humanitarian" in str(b["payload"]) for b in card.buttons()))
+    await tap(vk, anna, card, ":trc-humanitarian")
+    # A page of regions outgrows one inline keyboard: the card keeps the first part, the rest follows.
+    await vk.wait_for(lambda: any("same" in str(b["payload"]) for b in card.buttons()))
+    rest = [m for m in vk.sent_to(chat.peer_id) if m.reply_to == card.message_id and m.buttons()]
+    assert rest and all(m.keyboard is not None and m.keyboard["inline"] for m in rest)
+    await tap(vk, anna, card, "same")
+    await emulator.wait_for(lambda: bool(cards(emulator)))
+    await vk.wait_for(lambda: not card.buttons() and "🔀" in card.text)
+    assert (await ticket(desk)).chat == f"tg:{GROUP}"
+    vk.assert_no_spec_errors()
