@@ -186,3 +186,28 @@ async def test_a_transfer_from_a_vk_conversation_to_a_telegram_group(
     await vk.wait_for(lambda: not card.buttons() and "🔀" in card.text)
     assert (await ticket(desk)).chat == f"tg:{GROUP}"
     vk.assert_no_spec_errors()
+
+
+async def test_the_phone_is_shown_to_the_assignee_only(
+    vk: VkEmulator, emulator: TelegramEmulator, chat: VkChat, desk: Application
+) -> None:
+    anna = vk.member(chat, ANNA, first_name="Анна")
+    boris = vk.member(chat, BORIS, first_name="Борис")
+    family = VkParent(vk=vk, handled=HandledUpdates(desk), user=vk.user(7304))
+    await family.start()
+    await family.walk("yes", "new", "no", "legal", "benefits", "1", "4", "r.msk")
+    await family.say("Позвоните мне, пожалуйста")
+    await family.walk("done", "phone")
+    await family.say("+79005554433")
+    await family.walk("send")
+    await vk.wait_for(lambda: bool(vk_cards(vk, chat.peer_id)))
+    await settled(desk)
+    [card] = vk_cards(vk, chat.peer_id)
+    assert "5554433" not in card.text
+    await tap(vk, anna, card, ":claim")
+    await vk.wait_for(lambda: any(":phone" in str(b["payload"]) for b in card.buttons()))
+    seen = json.loads((await tap(vk, anna, card, ":phone"))["event_data"])
+    assert seen["type"] == "show_snackbar" and "5554433" in seen["text"]
+    refused = await tap(vk, boris, card, ":phone")
+    assert "5554433" not in refused.get("event_data", "")
+    assert not any("5554433" in m.text for m in vk.sent_to(chat.peer_id))
