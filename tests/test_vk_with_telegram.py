@@ -90,6 +90,12 @@ async def test_a_vk_family_and_telegram_coordinators(
     assert [u.kind for u in uploads] == ["doc", "photo"]
     assert all(u.peer_id == family.peer_id and u.data for u in uploads)
     assert not any("мессенджер" in (m.text or "") for m in emulator.sent_to(GROUP)), "no refusal"
+    # A file over the 20 MB Telegram lets a bot download: the coordinator is told the limit, kindly.
+    count = len(family.messages())
+    emulator.fail_next("getFile", error_code=400, description="Bad Request: file is too big")
+    await group_says(emulator, both, ASSIGNEE, None, in_group.message_id, document=True)
+    await emulator.wait_for(lambda: any("20 МБ" in (m.text or "") for m in emulator.sent_to(GROUP)))
+    assert len(family.messages()) == count
 
     # Quick exit on VK removes the coordinator's message from the family's phone too.
     await family.say("/erase")
