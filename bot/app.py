@@ -115,10 +115,10 @@ class Application:
         messengers: dict[Platform, Messenger] = {}
         in_flight = self.in_flight
         default_chat = parse_ids(settings.coordinator_chat)[0] if settings.coordinator_chat else None
-        if not settings.telegram_enabled and not settings.max_enabled:
+        if not settings.telegram_enabled and not settings.max_enabled and not settings.vk_enabled:
             log.warning(
-                "Telegram and MAX are off: requests are saved, but no coordinators' chat can get them "
-                "until BOT_TOKEN or MAX_TOKEN is set (coordinators' chats are Telegram or MAX groups)"
+                "Telegram, MAX and VK are off: requests are saved, but no coordinators' chat can get them "
+                "until BOT_TOKEN, MAX_TOKEN or VK_TOKEN is set"
             )
         delivery_settings = replace(
             DeliverySettings(default_chat=default_chat, locale=settings.default_locale),
@@ -197,7 +197,8 @@ class Application:
             relay=relay,
             bindings=bindings,
             admins=settings.admins,
-            desk_platforms={Platform.TELEGRAM, Platform.MAX},  # coordinators' chats: Telegram or MAX groups
+            # Coordinators' chats: Telegram groups, MAX group chats, VK conversations.
+            desk_platforms={Platform.TELEGRAM, Platform.MAX, Platform.VK},
         )
         router.metrics = self.web.metrics
         self.transports = self._transports(router, translators, self.db, self.inbox)

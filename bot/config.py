@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from dialogs.i18n import SUPPORTED_LOCALES
-from storage.vocabulary import Platform, parse_person_key
+from storage.vocabulary import VK_CHAT_PEER_START, Platform, parse_person_key
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -156,10 +156,10 @@ class Settings(BaseSettings):
         if len(chats) != 1:
             raise ValueError("must be one chat id like tg:-100123")
         platform, ident = parse_person_key(chats[0])
-        if platform is Platform.VK:
+        if platform is Platform.VK and ident <= VK_CHAT_PEER_START:
             raise ValueError(
-                "coordinators' chats are Telegram or MAX groups in this version (families may use VK); "
-                "use an id like tg:-100123 or max:-7012345"
+                f"{chats[0]!r} is not a VK conversation: their peer ids start at {VK_CHAT_PEER_START}, "
+                f"like vk:{VK_CHAT_PEER_START + 1}"
             )
         if platform is Platform.MAX and ident >= 0:
             raise ValueError(

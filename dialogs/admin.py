@@ -89,15 +89,14 @@ def region_rows(
 def bound(s: Speaker, scope: str, is_admin: bool) -> Screen:
     lines = [s._(N_("✅ This chat now receives requests: {scope}.")).format(scope=texts.esc(scope))]
     if not is_admin:
-        lines.append(
-            s._(
-                N_(
-                    "⚠️ I am not an admin in this chat. Make me one, so that I can see the coordinators' "
-                    "replies to requests and keep the cards up to date."
-                )
-            )
-        )
+        lines.append(s._(NOT_ADMIN))
     return Screen(text="\n".join(lines))
+
+
+NOT_ADMIN = N_(
+    "⚠️ I am not an admin in this chat. Make me one, so that I can see the coordinators' "
+    "replies to requests and keep the cards up to date."
+)
 
 
 def bindings_list(

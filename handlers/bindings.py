@@ -56,6 +56,9 @@ class BindingDesk:
         chat = person_key(cmd.platform, cmd.chat_id)
         if cmd.command == "bindings":
             screen = await self._list(chat, removable=False)
+            if not (await self._rights(cmd.platform, cmd.chat_id)).is_admin:
+                # Said where coordinators look: without admin rights the bot misses their replies.
+                screen = Screen(text=f"{screen.text}\n{self._(admin.NOT_ADMIN)}", buttons=screen.buttons)
         elif person_key(cmd.platform, cmd.user_id) not in self._admins:
             screen = Screen(text=self._(N_("Only admins can change which requests come to this chat.")))
         elif cmd.command == "bind":

@@ -10,7 +10,7 @@ from dialogs.primitives import Screen
 from dialogs.state import Attachment
 from handlers.desk_common import follow_chat_move
 from handlers.pacer import Pacer, Priority
-from handlers.ports import ChatMigratedError, DeliveryFailedError, Messenger
+from handlers.ports import ChatMigratedError, DeliveryFailedError, FileRefusedError, Messenger
 from storage.uow import Database
 from storage.vocabulary import ChatRef, Platform
 
@@ -80,10 +80,30 @@ class ChatSender:
     ) -> None:
         """Files kept by reference (as stored with the ticket), paced like every message to a chat."""
         ref, messenger = self._target(chat)
+        files = [Attachment.model_validate(a) for a in raw]
+        # A file of another messenger without a public link (Telegram's) is fetched from its own
+        # messenger and uploaded anew; the others go by reference or by their link.
+        unlinked = [f for f in files if f.url is None and _platform_of(f) not in (None, ref.platform)]
         await self._pacer.wait(ref, Priority.DESK)
         await messenger.send_files(
-            ref.id, [Attachment.model_validate(a) for a in raw], reply_to=reply_to, thread_id=thread
+            ref.id, [f for f in files if f not in unlinked], reply_to=reply_to, thread_id=thread
         )
+        fetched = []
+        for file in unlinked:
+            source = self._messengers.get(_platform_of(file) or ref.platform)
+            try:
+                data = await source.fetch_file(file) if source is not None else None
+            except FileRefusedError:
+                log.info("a family's file is too big to pass to %s", ref.platform.value)
+                data = None
+            if data is not None:
+                fetched.append(data)
+        if fetched:
+            await self._pacer.wait(ref, Priority.DESK)
+            try:
+                await messenger.upload_files(ref.id, fetched, reply_to=reply_to)
+            except FileRefusedError:
+                log.info("%s refused a family's file", ref.platform.value)
 
     async def open_topic(self, chat: str, name: str) -> int | None:
         """In a forum each ticket gets its own topic; a plain group's card is the thread."""
@@ -121,3 +141,9 @@ class ChatSender:
         async with self._db.uow() as uow:
             await follow_chat_move(uow, ref.key, new.key)
         return new
+
+
+def _platform_of(file: Attachment) -> Platform | None:
+    """The messenger that keeps a file, from its reference ("tg:...", "vk:...")."""
+    prefix = file.ref.split(":", 1)[0]
+    return next((p for p in Platform if p.value == prefix), None)

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from dialogs.primitives import Screen, Traits
 from dialogs.state import Attachment
-from storage.vocabulary import Platform
+from storage.vocabulary import AttachmentKind, Platform
 
 
 class RecipientUnreachableError(Exception):
@@ -29,6 +29,23 @@ class ChatMigratedError(Exception):
     def __init__(self, new_chat_id: int) -> None:
         super().__init__(f"chat migrated to {new_chat_id}")
         self.new_chat_id = new_chat_id
+
+
+class FileRefusedError(Exception):
+    """A file could not be passed to another messenger: too big (``limit_mb``) or not supported (None)."""
+
+    def __init__(self, limit_mb: int | None = None) -> None:
+        super().__init__(f"file refused (limit {limit_mb} MB)" if limit_mb else "files are not supported")
+        self.limit_mb = limit_mb
+
+
+@dataclass(frozen=True)
+class FileData:
+    """A file's bytes, fetched from the messenger that keeps it to be uploaded to another one."""
+
+    kind: AttachmentKind
+    name: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -84,6 +101,27 @@ class Messenger(Protocol):
         thread_id: int | None = None,
     ) -> list[int]:
         """Send files kept by reference (albums kept together); files of another platform are skipped."""
+        ...
+
+    async def fetch_file(self, attachment: Attachment) -> FileData | None:
+        """The bytes of a file this platform keeps (None when it is another platform's, or gone).
+
+        Raises FileRefusedError when the platform will not hand a bot a file that big.
+        """
+        ...
+
+    async def upload_files(
+        self,
+        chat_id: int,
+        files: Sequence[FileData],
+        *,
+        reply_to: int | None = None,
+        dedup: str | None = None,
+    ) -> list[int]:
+        """Send files from another platform as new uploads (voice goes as a document).
+
+        Raises FileRefusedError, RecipientUnreachableError or DeliveryFailedError.
+        """
         ...
 
     async def open_topic(self, chat_id: int, name: str) -> int | None:

@@ -9,13 +9,21 @@ from datetime import datetime
 
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
+from dialogs.state import Attachment
 from dialogs.texts import esc
 from handlers import appointments
 from handlers.appointments import AppointmentSettings, appoint, is_appoint
 from handlers.desk_common import Outbound, follow_chat_move, prompt_key, send_quietly
 from handlers.inflight import InFlight
 from handlers.localtime import zone_of
-from handlers.ports import DeliveryFailedError, MessageGoneError, Messenger, RecipientUnreachableError
+from handlers.ports import (
+    DeliveryFailedError,
+    FileData,
+    FileRefusedError,
+    MessageGoneError,
+    Messenger,
+    RecipientUnreachableError,
+)
 from handlers.tickets import TicketDesk
 from storage.models import RelayedMessage, Ticket, utcnow
 from storage.uow import Database, UnitOfWork
@@ -40,6 +48,7 @@ class GroupMessage:
     thread_id: int | None = None  # a forum topic: in forums, a message in a ticket's topic is for that ticket
     reply_to_bot: bool = False  # the replied message is the bot's own
     has_media: bool = False  # a photo, file, voice...: ``text`` is its caption
+    files: tuple[Attachment, ...] = ()  # the files, for a family on another messenger
 
 
 @dataclass
@@ -251,22 +260,17 @@ class ThreadRelay:
             failure = self._tr.gettext(
                 N_("⚠️ Not delivered: the family's messenger is not connected to the bot right now.")
             )
-        elif across and not message.text.strip():
-            failure = self._tr.gettext(
-                N_(
-                    "⚠️ Not delivered: files cannot be passed to a family on another messenger yet. "
-                    "Please write it in words."
-                )
-            )
         else:
             try:
-                new_id = await self._pass_on(message, messenger, chat, to)
+                new_id, failure = await self._pass_on(message, messenger, chat, to)
             except RecipientUnreachableError:
                 async with self._db.uow() as uow:
                     await uow.people.set_reachable(to.family, False)
                 failure = self._tr.gettext(
                     N_("⚠️ Not delivered: the family has blocked the bot or deleted the chat.")
                 )
+            except FileRefusedError as exc:
+                failure = self._refused(exc)
             except (DeliveryFailedError, MessageGoneError):
                 failure = self._tr.gettext(N_("⚠️ Not delivered right now. Please send it again in a minute."))
             else:
@@ -280,27 +284,64 @@ class ThreadRelay:
                         ticket_id=to.ticket_id,
                         chat=chat,
                     )
-                if across and message.has_media:
+                if across and message.has_media and not message.files and failure is None:
                     failure = self._tr.gettext(
-                        N_(
-                            "⚠️ Only the text was delivered: files cannot be passed to a family on "
-                            "another messenger yet."
-                        )
+                        N_("⚠️ Only the text was delivered: this kind of file cannot be passed on.")
                     )
         if failure is not None:
             await self._say(message, failure)
 
-    async def _pass_on(self, message: GroupMessage, messenger: Messenger, chat: str, to: _ToFamily) -> int:
-        """The coordinator's message as it is (a copy), or its text for a family on another messenger."""
+    async def _pass_on(
+        self, message: GroupMessage, messenger: Messenger, chat: str, to: _ToFamily
+    ) -> tuple[int, str | None]:
+        """The coordinator's message as it is (a copy); for a family on another messenger its files are
+        fetched from the coordinators' messenger and uploaded to the family's, then its text follows."""
         platform, family_chat = parse_person_key(to.family)
         if platform is message.platform:
-            return await messenger.copy(
+            copied = await messenger.copy(
                 message.chat_id, message.message_id, family_chat, reply_to=to.reply_to
             )
-        ids = await messenger.send(
-            family_chat,
-            Screen(text=esc(message.text)),
-            reply_to=to.reply_to,
-            dedup=f"relay:{chat}:{message.message_id}",
+            return copied, None
+        dedup = f"relay:{chat}:{message.message_id}"
+        files = await self._fetch(message)  # first: a file too big stops it before anything is sent
+        ids: list[int] = []
+        if message.text.strip():
+            ids += await messenger.send(
+                family_chat, Screen(text=esc(message.text)), reply_to=to.reply_to, dedup=dedup
+            )
+        partly: str | None = None
+        if files:
+            try:
+                ids += await messenger.upload_files(
+                    family_chat, files, reply_to=None if ids else to.reply_to, dedup=dedup
+                )
+            except (FileRefusedError, DeliveryFailedError) as exc:
+                if not ids:
+                    raise
+                refused = exc if isinstance(exc, FileRefusedError) else FileRefusedError()
+                partly = self._tr.gettext(N_("Only the text was delivered.")) + " " + self._refused(refused)
+        if not ids:
+            raise FileRefusedError()
+        return ids[0], partly
+
+    async def _fetch(self, message: GroupMessage) -> list[FileData]:
+        source = self._messengers.get(message.platform)
+        if source is None:
+            return []
+        found = [await source.fetch_file(attachment) for attachment in message.files]
+        return [f for f in found if f is not None]
+
+    def _refused(self, exc: FileRefusedError) -> str:
+        if exc.limit_mb is None:
+            return self._tr.gettext(
+                N_(
+                    "⚠️ Not delivered: this file cannot be passed to the family's messenger. "
+                    "Please write it in words or send a link."
+                )
+            )
+        text = self._tr.gettext(
+            N_(
+                "⚠️ Not delivered: the file is larger than {limit} MB, more than the messenger takes from a bot. Please send a smaller file or a link."
+            )
         )
-        return ids[0]
+        return text.format(limit=exc.limit_mb)

@@ -146,6 +146,7 @@ class InboundRouter:
                 reply_to=inbound.reply_to,
                 text=inbound.text,
                 has_media=inbound.has_media,
+                files=(event.attachment,) if event.attachment is not None else (),
                 update_id=inbound.update_id,
                 thread_id=inbound.thread_id,
                 reply_to_bot=inbound.reply_to_bot,

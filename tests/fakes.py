@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dialogs.primitives import Event, EventKind, Incoming, Payload, Role, Screen, Traits
+from dialogs.state import Attachment
 from handlers.conversation import ConversationService
+from handlers.ports import ChatRights, FileData
 from storage.vocabulary import ChatRef, Platform
 
 
@@ -19,6 +21,7 @@ class FakeMessenger:
     sent: list[tuple[int, Screen]] = field(default_factory=list)
     edited: list[tuple[int, int, Screen]] = field(default_factory=list)
     deleted: list[int] = field(default_factory=list)
+    uploaded: list[tuple[int, FileData]] = field(default_factory=list)
     fail_with: Exception | None = None
     edit_ok: bool = True
     next_id: int = 1000
@@ -63,8 +66,25 @@ class FakeMessenger:
     async def rename_topic(self, chat_id: int, thread_id: int, name: str) -> None:
         return None
 
-    async def rights(self, chat_id: int) -> Any:
-        return None
+    async def rights(self, chat_id: int) -> ChatRights:
+        return ChatRights(can_post=True, is_admin=True)
+
+    async def fetch_file(self, attachment: Attachment) -> FileData | None:
+        return FileData(kind=attachment.kind, name=attachment.name or "file", data=b"fake file")
+
+    async def upload_files(
+        self,
+        chat_id: int,
+        files: Sequence[FileData],
+        *,
+        reply_to: int | None = None,
+        dedup: str | None = None,
+    ) -> list[int]:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.uploaded += [(chat_id, f) for f in files]
+        self.next_id += 1
+        return [self.next_id]
 
     async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:
         self.edited.append((chat_id, message_id, screen))

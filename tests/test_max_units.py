@@ -43,9 +43,9 @@ def test_max_alone_is_enough_and_takes_max_ids(monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.mark.parametrize(
     ("chat", "why"),
-    [("vk:2000000001", "Telegram or MAX"), ("max:7012345", "negative"), ("max:abc", "max:789")],
+    [("vk:12345", "VK conversation"), ("max:7012345", "negative"), ("max:abc", "max:789")],
 )
-def test_coordinators_chat_on_max_must_be_a_group_and_vk_stays_refused(
+def test_coordinators_chat_on_max_must_be_a_group_and_on_vk_a_conversation(
     monkeypatch: pytest.MonkeyPatch, chat: str, why: str
 ) -> None:
     monkeypatch.setenv("MAX_TOKEN", "secret-max")

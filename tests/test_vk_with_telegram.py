@@ -74,12 +74,27 @@ async def test_a_vk_family_and_telegram_coordinators(
     assert to_family.reply_to == family_question.message_id
     assert "Анна" not in to_family.text, "coordinators stay anonymous"
 
-    # A file cannot cross to VK yet: the coordinator is told, the family gets nothing half-done.
-    count = len(family.messages())
+    # Files cross to VK: downloaded from Telegram, uploaded through VK's upload flow, sent to the family.
     await group_says(emulator, both, ASSIGNEE, None, in_group.message_id, document=True)
-    await emulator.wait_for(
-        lambda: any("другом мессенджере" in (m.text or "") for m in emulator.sent_to(GROUP)), timeout=5
+    await vk.wait_for(lambda: any((m.attachment or "").startswith("doc-77_") for m in family.messages()))
+    emulator.message(
+        ASSIGNEE,
+        None,
+        chat_id=GROUP,
+        chat_type="supergroup",
+        reply_to_message_id=in_group.message_id,
+        photo=True,
     )
+    await vk.wait_for(lambda: any((m.attachment or "").startswith("photo-77_") for m in family.messages()))
+    uploads = list(vk.uploaded.values())
+    assert [u.kind for u in uploads] == ["doc", "photo"]
+    assert all(u.peer_id == family.peer_id and u.data for u in uploads)
+    assert not any("мессенджер" in (m.text or "") for m in emulator.sent_to(GROUP)), "no refusal"
+    # A file over the 20 MB Telegram lets a bot download: the coordinator is told the limit, kindly.
+    count = len(family.messages())
+    emulator.fail_next("getFile", error_code=400, description="Bad Request: file is too big")
+    await group_says(emulator, both, ASSIGNEE, None, in_group.message_id, document=True)
+    await emulator.wait_for(lambda: any("20 МБ" in (m.text or "") for m in emulator.sent_to(GROUP)))
     assert len(family.messages()) == count
 
     # Quick exit on VK removes the coordinator's message from the family's phone too.

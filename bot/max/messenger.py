@@ -18,6 +18,8 @@ from dialogs.state import Attachment
 from handlers.ports import (
     ChatRights,
     DeliveryFailedError,
+    FileData,
+    FileRefusedError,
     MessageGoneError,
     RecipientUnreachableError,
 )
@@ -129,6 +131,22 @@ class MaxMessenger:
             body = {"text": None, "attachments": [request]}
             ids.append(await self._post(chat_id, body, reply_to if not ids else None))
         return ids
+
+    async def fetch_file(self, attachment: Attachment) -> FileData | None:
+        # MAX's files travel by their links (attachment.url), which Telegram fetches itself; downloading
+        # them for another upload is not built yet.
+        return None
+
+    async def upload_files(
+        self,
+        chat_id: int,
+        files: Sequence[FileData],
+        *,
+        reply_to: int | None = None,
+        dedup: str | None = None,
+    ) -> list[int]:
+        # MAX's upload flow (POST /uploads) is not built yet: the coordinator is told kindly.
+        raise FileRefusedError()
 
     async def open_topic(self, chat_id: int, name: str) -> int | None:
         return None  # MAX group chats have no topics: the card is the thread

@@ -28,6 +28,7 @@ from aiogram.types import (
     ReplyParameters,
 )
 
+from bot.telegram import files as tg_files
 from bot.telegram.render import inline_markup, render
 from bot.text import html_to_plain
 from dialogs.primitives import Screen, Traits
@@ -36,6 +37,7 @@ from handlers.ports import (
     ChatMigratedError,
     ChatRights,
     DeliveryFailedError,
+    FileData,
     MessageGoneError,
     RecipientUnreachableError,
 )
@@ -263,6 +265,19 @@ class TelegramMessenger:
             partial(method, chat_id, ref, reply_parameters=reply, message_thread_id=thread_id)
         )
         return message.message_id
+
+    async def fetch_file(self, attachment: Attachment) -> FileData | None:
+        return await tg_files.fetch_file(self._bot, self._call, attachment)
+
+    async def upload_files(
+        self,
+        chat_id: int,
+        files: Sequence[FileData],
+        *,
+        reply_to: int | None = None,
+        dedup: str | None = None,
+    ) -> list[int]:
+        return await tg_files.upload_files(self._bot, self._call, chat_id, files, reply_to)
 
     async def open_topic(self, chat_id: int, name: str) -> int | None:
         try:

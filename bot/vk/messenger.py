@@ -15,12 +15,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.text import shorten
+from bot.vk import files as vk_files
 from bot.vk.client import UNREACHABLE, VkCaller, VkCallError
-from bot.vk.render import ClientInfo, attachment_ref, is_regular, render
+from bot.vk.render import MORE, ClientInfo, Part, attachment_of, attachment_ref, is_regular, render
 from dialogs.primitives import Screen, Traits
 from dialogs.state import Attachment
-from handlers.ports import ChatRights, DeliveryFailedError, RecipientUnreachableError
-from storage.vocabulary import Platform
+from handlers.ports import (
+    ChatRights,
+    DeliveryFailedError,
+    FileData,
+    MessageGoneError,
+    RecipientUnreachableError,
+)
+from storage.vocabulary import VK_CHAT_PEER_START, Platform
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +42,9 @@ class VkMessenger:
     # person's messages for everyone within 24 hours.
     traits = Traits(app="VK", share_contact=False, erase_hours=24)
 
-    def __init__(self, call: VkCaller) -> None:
+    def __init__(self, call: VkCaller, group_id: int | None = None) -> None:
         self._call = call
+        self._group_id = group_id
         self.clients: dict[int, ClientInfo] = {}
         self._regular: set[int] = (
             set()
@@ -45,8 +53,13 @@ class VkMessenger:
         self._boot = secrets.token_hex(8)
         self._counter = itertools.count(1)
 
+    async def call(self, method: str, **params: Any) -> Any:
+        """An API call with the messenger's retry policy (the transport looks up names with it)."""
+        return await self._call(method, **params)
+
     def client(self, peer_id: int) -> ClientInfo:
         # Until a person writes after a restart we assume a current app: inline callback keyboards.
+        # A conversation's cards always get them: every member's app shows the same message.
         return self.clients.get(peer_id, ClientInfo())
 
     def _fresh_key(self) -> str:
@@ -69,7 +82,7 @@ class VkMessenger:
     ) -> list[int]:
         key = dedup or self._fresh_key()
         ids: list[int] = []
-        parts = render(screen, self.client(chat_id), regular=chat_id in self._regular)
+        parts = self._render(chat_id, screen)
         if any(is_regular(part.keyboard) for part in parts):
             # Once a screen needed the keyboard under the input field, the following screens use it
             # too: it then always shows the current screen's buttons, never an old screen's.
@@ -127,8 +140,32 @@ class VkMessenger:
         reply_to: int | None = None,
         thread_id: int | None = None,
     ) -> int:
-        # Only a VK-to-VK relay copies; families and coordinators on VK share no chat in this version.
-        raise DeliveryFailedError("copying messages between VK chats is not supported")
+        """VK to VK (a family and a conversation): the message is sent anew, its text and its files by
+        reference, since a forward would show who wrote it and families and coordinators stay anonymous."""
+        try:
+            answer = await self._call(
+                "messages.getByConversationMessageId",
+                peer_id=from_chat,
+                conversation_message_ids=[message_id],
+            )
+        except (VkCallError, RecipientUnreachableError) as exc:
+            raise MessageGoneError(str(exc)) from exc
+        items = answer.get("items") if isinstance(answer, dict) else None
+        if not items or not isinstance(items[0], dict):
+            raise MessageGoneError(f"no VK message {message_id} in {from_chat}")
+        original = items[0]
+        files = [
+            a for a in (attachment_of(raw) for raw in original.get("attachments") or []) if a is not None
+        ]
+        refs = [ref for ref in (attachment_ref(f) for f in files) if ref is not None]
+        text = str(original.get("text") or "")
+        if not text.strip() and not refs:
+            raise DeliveryFailedError("nothing in the VK message can be sent again")
+        params: dict[str, Any] = {"message": text}
+        if refs:
+            params["attachment"] = ",".join(refs[:ATTACHMENTS_PER_MESSAGE])
+        key = f"copy:{from_chat}:{message_id}"
+        return await self._send(to_chat, self.random_id(to_chat, key, 0), reply_to=reply_to, **params)
 
     async def send_files(
         self,
@@ -139,6 +176,12 @@ class VkMessenger:
         thread_id: int | None = None,
     ) -> list[int]:
         refs = [ref for ref in (attachment_ref(f) for f in files) if ref is not None]
+        for file in files:
+            if attachment_ref(file) is None and file.url:
+                # Another messenger's file with a public link (MAX's): fetched and uploaded to VK.
+                data = await vk_files.fetch_url(self._call.vk.http, file)
+                if data is not None:
+                    refs.append(await vk_files.upload(self._call, chat_id, data))
         ids: list[int] = []
         for start in range(0, len(refs), ATTACHMENTS_PER_MESSAGE):
             batch = refs[start : start + ATTACHMENTS_PER_MESSAGE]
@@ -153,6 +196,33 @@ class VkMessenger:
             )
         return ids
 
+    async def fetch_file(self, attachment: Attachment) -> FileData | None:
+        return await vk_files.fetch_file(self._call.vk.http, attachment)
+
+    async def upload_files(
+        self,
+        chat_id: int,
+        files: Sequence[FileData],
+        *,
+        reply_to: int | None = None,
+        dedup: str | None = None,
+    ) -> list[int]:
+        """Files from another messenger, uploaded to VK and sent in one message (ten at most each)."""
+        refs = [await vk_files.upload(self._call, chat_id, file) for file in files]
+        key = dedup or self._fresh_key()
+        ids: list[int] = []
+        for start in range(0, len(refs), ATTACHMENTS_PER_MESSAGE):
+            batch = refs[start : start + ATTACHMENTS_PER_MESSAGE]
+            ids.append(
+                await self._send(
+                    chat_id,
+                    self.random_id(chat_id, f"files:{key}", start),
+                    attachment=",".join(batch),
+                    reply_to=reply_to if start == 0 else None,
+                )
+            )
+        return ids
+
     async def open_topic(self, chat_id: int, name: str) -> int | None:
         return None  # VK conversations have no topics: the card is the thread
 
@@ -160,10 +230,35 @@ class VkMessenger:
         return None
 
     async def rights(self, chat_id: int) -> ChatRights:
-        return ChatRights(can_post=True, is_admin=False)
+        """VK shows a community a conversation's settings only where it is an admin; an admin sees
+        every message there, anyone else only the messages that mention it."""
+        try:
+            answer = await self._call("messages.getConversationsById", peer_ids=[chat_id])
+        except VkCallError as exc:
+            log.info("VK would not show conversation %d (%s): the bot is not its admin", chat_id, exc)
+            return ChatRights(can_post=True, is_admin=False)
+        items = answer.get("items") if isinstance(answer, dict) else None
+        if not items or not isinstance(items[0], dict):
+            return ChatRights(can_post=True, is_admin=False)
+        settings = items[0].get("chat_settings") or {}
+        admins = settings.get("admin_ids") or []
+        is_admin = self._group_id is None or -self._group_id in admins
+        can_write = (items[0].get("can_write") or {}).get("allowed", True)
+        return ChatRights(can_post=bool(can_write), is_admin=is_admin)
+
+    def _render(self, chat_id: int, screen: Screen) -> list[Part]:
+        conversation = chat_id > VK_CHAT_PEER_START
+        return render(
+            screen, self.client(chat_id), regular=chat_id in self._regular, conversation=conversation
+        )
 
     async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:
-        parts = render(screen, self.client(chat_id), regular=chat_id in self._regular)
+        parts = self._render(chat_id, screen)
+        rest: list[Part] = []
+        if chat_id > VK_CHAT_PEER_START and len(parts) > 1 and all(p.text == MORE for p in parts[1:]):
+            # A card whose buttons outgrow one inline keyboard (a page of regions): the card keeps the
+            # first page, the others follow as replies to it.
+            parts, rest = parts[:1], parts[1:]
         if len(parts) != 1 or is_regular(parts[0].keyboard) or screen.reply_buttons:
             return False  # only a message with its own inline keyboard can be changed in place
         keyboard = parts[0].keyboard
@@ -180,6 +275,18 @@ class VkMessenger:
         except (VkCallError, DeliveryFailedError, RecipientUnreachableError) as exc:
             log.info("a VK message could not be edited (%s); sending a new one", exc)
             return False
+        for index, part in enumerate(rest):
+            key = f"more:{message_id}:{part.keyboard}"
+            try:
+                await self._send(
+                    chat_id,
+                    self.random_id(chat_id, key, index),
+                    message=part.text,
+                    keyboard=part.keyboard,
+                    reply_to=message_id,
+                )
+            except (DeliveryFailedError, RecipientUnreachableError) as exc:
+                log.info("the rest of a VK card's buttons could not be sent (%s)", exc)
         return True
 
     async def delete(self, chat_id: int, message_ids: Sequence[int]) -> int:

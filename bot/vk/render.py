@@ -9,6 +9,7 @@ keyboard holds goes to the regular keyboard (40 buttons); nothing is ever cut.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ REGULAR_ROWS, REGULAR_BUTTONS = 10, 40
 LABEL_LIMIT = 40
 MORE = "⬇️"  # the text of a message that only carries the rest of a screen's buttons
 START_PAYLOAD = {"command": "start"}  # VK's own "Начать" button
+_MENTION = re.compile(r"\s*\[club(\d+)\|[^\]]*\][\s,]*")
 
 
 @dataclass(frozen=True)
@@ -48,15 +50,23 @@ class Part:
     keyboard: str | None
 
 
-def render(screen: Screen, client: ClientInfo, *, regular: bool = False) -> list[Part]:
+def render(
+    screen: Screen, client: ClientInfo, *, regular: bool = False, conversation: bool = False
+) -> list[Part]:
     """The screen as VK messages: an inline keyboard when the app shows them and the buttons fit one;
     otherwise (or when ``regular`` asks for it) the regular keyboard under the input field, which holds
-    40 buttons. A screen too big even for that continues in further messages, never cut."""
+    40 buttons. A screen too big even for that continues in further messages, never cut.
+
+    In a ``conversation`` the keyboard is always inline: one under the input field would show every
+    member one card's buttons, and could not be edited with the card."""
     chunks = split_text(html_to_plain(screen.text))
     rows = _rows(screen, client)
     if not rows:
         return [Part(text, None) for text in chunks]
-    if client.inline and not regular and fits_inline(rows):
+    if conversation:
+        rows = compact(rows)
+        keyboards = [_keyboard(kb, inline=True) for kb in _pages(rows)]
+    elif client.inline and not regular and fits_inline(rows):
         keyboards = [_keyboard(rows, inline=True)]
     elif fits_regular(rows):
         keyboards = [_keyboard(rows, inline=False)]
@@ -105,6 +115,20 @@ def _text_button(label: str, payload: str | None) -> dict[str, Any]:
 
 def _label(label: str) -> str:
     return shorten(label, LABEL_LIMIT)
+
+
+def compact(rows: list[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+    """Rows of one-button and two-button rows merged pairwise, two buttons a row, while there are more
+    rows than an inline keyboard holds: the order is kept and nothing is dropped."""
+    if len(rows) <= INLINE_ROWS:
+        return rows
+    merged: list[list[dict[str, Any]]] = []
+    for row in rows:
+        if merged and len(merged[-1]) + len(row) <= 2:
+            merged[-1] = merged[-1] + row
+        else:
+            merged.append(list(row))
+    return merged
 
 
 def fits_inline(rows: list[list[dict[str, Any]]]) -> bool:
@@ -164,7 +188,7 @@ def to_events(message: dict[str, Any]) -> list[Event]:
     unsupported: str | None = None
     for raw in message.get("attachments") or []:
         kind = raw.get("type") if isinstance(raw, dict) else None
-        attachment = _attachment(kind, raw.get(kind) if kind else None)
+        attachment = attachment_of(raw)
         if attachment is not None:
             events.append(Event(kind=EventKind.MEDIA, attachment=attachment, text="" if events else text))
         elif unsupported is None:
@@ -178,6 +202,34 @@ def to_events(message: dict[str, Any]) -> list[Event]:
     if unsupported is not None:
         return [Event(kind=EventKind.UNSUPPORTED, what=unsupported)]
     return [Event(kind=EventKind.TEXT, text="")]
+
+
+def without_mention(message: dict[str, Any], group_id: int) -> dict[str, Any]:
+    """A conversation message that starts by mentioning the bot (``[club77|@help] /bind``), as if
+    written without it: a bot that is no admin there only gets such messages."""
+    text = str(message.get("text") or "")
+    match = _MENTION.match(text)
+    if match is None or int(match[1]) != group_id:
+        return message
+    return {**message, "text": text[match.end() :]}
+
+
+def replied(message: dict[str, Any]) -> dict[str, Any]:
+    """The message replied to: ``reply_message``, or a single forwarded message (some VK apps reply
+    in a conversation by forwarding the message with is_reply)."""
+    reply = message.get("reply_message")
+    if isinstance(reply, dict):
+        return reply
+    forwarded = message.get("fwd_messages") or []
+    if len(forwarded) == 1 and isinstance(forwarded[0], dict):
+        return dict(forwarded[0])
+    return {}
+
+
+def attachment_of(raw: Any) -> Attachment | None:
+    """One attachment object of a VK message, as a file kept by reference (None: not a file we pass)."""
+    kind = raw.get("type") if isinstance(raw, dict) else None
+    return _attachment(kind, raw.get(kind) if isinstance(raw, dict) and kind else None)
 
 
 def _attachment(kind: str | None, obj: Any) -> Attachment | None:

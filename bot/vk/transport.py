@@ -27,7 +27,7 @@ from vk_api.exceptions import ApiError, ApiHttpError
 from bot.config import ConfigError
 from bot.vk.client import VkCaller, create_vk
 from bot.vk.messenger import VkMessenger
-from bot.vk.render import ClientInfo, payload_of, to_events
+from bot.vk.render import ClientInfo, payload_of, replied, to_events, without_mention
 from dialogs.primitives import Event, EventKind, Payload
 from handlers.cursors import Cursors
 from handlers.inbox import Inbox
@@ -90,7 +90,8 @@ class VkTransport:
         self._router = router
         self._wait = wait
         self._backoff = backoff
-        self.messenger = VkMessenger(caller or VkCaller(vk))
+        self.messenger = VkMessenger(caller or VkCaller(vk), group_id)
+        self._names: dict[int, str] = {}  # coordinators' first names, shown on the cards they take
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -312,7 +313,11 @@ class VkTransport:
         if chat.is_private:
             self.messenger.clients[peer_id] = ClientInfo.parse(obj.get("client_info"))
         lang = (obj.get("client_info") or {}).get("lang_id")
-        reply = message.get("reply_message") or {}
+        reply = replied(message)
+        name = ""
+        if not chat.is_private:
+            message = without_mention(message, self._group_id)
+            name = await self._name(from_id)
         for part, event in enumerate(to_events(message)):
             await self._router.route(
                 Inbound(
@@ -323,6 +328,8 @@ class VkTransport:
                     message_id=_int(message.get("conversation_message_id")) if part == 0 else None,
                     language_code=LANGUAGES.get(lang) if isinstance(lang, int) else None,
                     reply_to=_int(reply.get("conversation_message_id")),
+                    reply_to_bot=_int(reply.get("from_id")) == -self._group_id,
+                    user_name=name,
                     # A text button's press is a message of the person's own: quick exit deletes it too.
                     own_message=True,
                     text=str(message.get("text") or ""),
@@ -336,10 +343,12 @@ class VkTransport:
         if user_id <= 0 or peer_id <= 0 or (peer_id < VK_CHAT_PEER_START and peer_id != user_id):
             return
         payload = payload_of(obj.get("payload"))
+        chat = ChatRef.of(Platform.VK, peer_id)
         answer = await self._router.route(
             Inbound(
-                chat=ChatRef.of(Platform.VK, peer_id),
+                chat=chat,
                 user_id=user_id,
+                user_name="" if chat.is_private else await self._name(user_id),
                 event=Event(kind=EventKind.BUTTON, payload=payload if isinstance(payload, Payload) else None),
                 update_id=event_number(event_id or press_id),
                 message_id=_int(obj.get("conversation_message_id")),
@@ -347,6 +356,19 @@ class VkTransport:
         )
         if press_id:
             await self.messenger.answer_press(press_id, user_id, peer_id, answer.text)
+
+    async def _name(self, user_id: int) -> str:
+        """A coordinator's first name from VK (kept after the first look); empty when VK says nothing."""
+        if user_id not in self._names:
+            try:
+                found = await self.messenger.call("users.get", user_ids=[user_id])
+            except Exception as exc:  # a name is a nicety: never lose the message for it
+                log.info("VK did not give a coordinator's name (%s)", exc)
+                return ""
+            first = found[0] if isinstance(found, list) and found else {}
+            name = " ".join(str(first.get(k) or "") for k in ("first_name", "last_name")).strip()
+            self._names[user_id] = name
+        return self._names[user_id]
 
     # ---- stopping ----
 

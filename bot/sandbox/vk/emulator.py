@@ -19,12 +19,12 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from bot.sandbox.vk.methods import VkMethods
+from bot.sandbox.vk.chats import VkChat, VkChatMethods
 from bot.sandbox.vk.spec import spec_available, validate_call
 from bot.sandbox.vk.state import VkApiError, VkCall, VkMessage
 from bot.sandbox.vk.user import VkUser
 
-__all__ = ["VkApiError", "VkCall", "VkEmulator", "VkMessage", "VkUser"]
+__all__ = ["VkApiError", "VkCall", "VkChat", "VkEmulator", "VkMessage", "VkUser"]
 
 _MAX_WAIT = 90  # seconds; VK caps a long poll's ``wait`` there
 
@@ -37,7 +37,7 @@ class _Fault:
     times: int
 
 
-class VkEmulator(VkMethods):
+class VkEmulator(VkChatMethods):
     """VK API server plus a scriptable community dialog world; see the module docstring.
 
     Public state worth asserting on: ``calls``, ``spec_errors``, ``emulator_errors``, ``history``
@@ -50,6 +50,7 @@ class VkEmulator(VkMethods):
     def __init__(self, *, token: str = "vk-test-token", group_id: int = 77) -> None:  # noqa: S107
         super().__init__(token=token, group_id=group_id)
         self.spec_checked = spec_available()
+        self._init_chats()
         self._faults: list[_Fault] = []
         self._lp_failures: list[int] = []
         self._drops: list[int | None] = []
@@ -63,6 +64,7 @@ class VkEmulator(VkMethods):
         app.router.add_route("*", "/method/{method}", self._handle_method)
         app.router.add_get("/lp", self._handle_longpoll)
         app.router.add_get("/files/{name}", self._handle_file)
+        app.router.add_post("/upload/{kind}", self._handle_upload)
         return app
 
     async def start(self) -> None:
@@ -222,6 +224,24 @@ class VkEmulator(VkMethods):
             body=f"emulated VK file {name}\n".encode() * 32, content_type="application/octet-stream"
         )
 
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        files = [(k, v) for k, v in form.items() if isinstance(v, web.FileField)]
+        if len(files) != 1:
+            self.spec_errors.append(f"upload: {len(files)} files in one message upload, expected one")
+            return web.json_response({"error": "one file expected"})
+        field_name, upload = files[0]
+        answer = self.receive_upload(
+            request.match_info["kind"],
+            int(request.query.get("peer", "0")),
+            field_name,
+            upload.filename or "file",
+            upload.file.read(),
+        )
+        if "error" in answer:
+            self.spec_errors.append(f"upload: {answer['error']}")
+        return web.json_response(answer)
+
     # -- acting as users --------------------------------------------------------------------------
 
     def user(
@@ -230,6 +250,13 @@ class VkEmulator(VkMethods):
         """A simulated person in a private dialog with the community; lang_id 0 = ru, 3 = en."""
         person = VkUser(self, user_id, first_name=first_name, inline=inline, lang_id=lang_id)
         self.users[user_id] = person
+        return person
+
+    def member(self, chat: VkChat, user_id: int, *, first_name: str = "Анна") -> VkUser:
+        """A person writing and pressing buttons in conversation ``chat``."""
+        person = VkUser(self, user_id, first_name=first_name, inline=True, lang_id=0, peer_id=chat.peer_id)
+        chat.members.add(user_id)
+        self.users.setdefault(user_id, person)
         return person
 
     # -- observation ------------------------------------------------------------------------------

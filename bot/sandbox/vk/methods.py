@@ -96,6 +96,7 @@ class VkMethods(VkState):
         keyboard = self._keyboard("messages.send", p, None)
         results: list[dict[str, Any]] = []
         for peer in peers:
+            self._check_peer(peer)
             earlier = self._by_random_id.get((peer, random_id)) if random_id else None
             if earlier is not None:
                 results.append(_ids(earlier))
@@ -191,6 +192,7 @@ class VkMethods(VkState):
 
     async def _api_messages_edit(self, p: dict[str, str]) -> Any:
         peer = int(p["peer_id"])
+        self._check_peer(peer)
         if p.get("cmid"):
             lookup = {"cmid": int(p["cmid"])}
         elif p.get("message_id"):

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import copy
 import itertools
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from bot.sandbox.vk import objects as vo
 from bot.sandbox.vk.spec import error_description
 
 DAY = 24 * 3600
+CHAT_PEER_START = 2_000_000_000
 MAX_TEXT = 4096
 
 
@@ -25,6 +27,7 @@ class VkCall:
     method: str
     params: dict[str, str]
     error: int | None = None
+    at: float = field(default_factory=time.monotonic)  # when it came, for rate-limit checks
 
 
 @dataclass
@@ -51,6 +54,7 @@ class VkMessage:
     date: int = 0
     payload: str | None = None
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    from_id: int = 0  # the writer of a user's message (in a conversation, one of its members)
 
     def buttons(self) -> list[dict[str, Any]]:
         return vo.buttons(self.keyboard)
@@ -84,6 +88,8 @@ class VkState:
         self.history: dict[int, list[VkMessage]] = {}
         # VkEmulator narrows this to VkUser: naming it here would make state and user import each other.
         self.users: dict[int, Any] = {}
+        # Conversations by peer_id (chats.VkChat; named here as Any for the same reason as users).
+        self.chats: dict[int, Any] = {}
         self.blocked: set[int] = set()
         # event_id -> the event as first pushed; a repeated event keeps its id.
         self.events: dict[str, dict[str, Any]] = {}
@@ -125,6 +131,10 @@ class VkState:
 
     def _new_ids(self, peer_id: int) -> tuple[int, int]:
         return next(self._message_ids), self._next_cmid(peer_id)
+
+    def _check_peer(self, peer: int) -> None:
+        if peer > CHAT_PEER_START and peer not in self.chats:
+            raise VkApiError(917)  # "You don't have access to this chat": the community is not in it
 
     def find(self, peer_id: int, *, cmid: int | None = None, message_id: int | None = None) -> VkMessage:
         for msg in self.history.get(peer_id, []):

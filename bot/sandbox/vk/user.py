@@ -1,4 +1,5 @@
-"""A simulated person in a private dialog with the community (``peer_id == user_id``).
+"""A simulated person in a private dialog with the community (``peer_id == user_id``), or a member of
+a conversation (``peer_id`` 2000000001 and up).
 
 Every action queues one Bots Long Poll event and returns its event_id at once; the methods are
 async only so that the call site reads like the user's action it stands for.
@@ -17,10 +18,18 @@ START_PAYLOAD = '{"command":"start"}'
 
 class VkUser:
     def __init__(
-        self, emulator: VkState, user_id: int, *, first_name: str, inline: bool, lang_id: int
+        self,
+        emulator: VkState,
+        user_id: int,
+        *,
+        first_name: str,
+        inline: bool,
+        lang_id: int,
+        peer_id: int | None = None,
     ) -> None:
         self.emulator = emulator
         self.user_id = user_id
+        self.peer_id = user_id if peer_id is None else peer_id
         self.first_name = first_name
         self.last_name = "Тестова"
         self.inline = inline
@@ -57,7 +66,7 @@ class VkUser:
         reply_to: int | None = None,
     ) -> str:
         emu = self.emulator
-        peer = self.user_id
+        peer = self.peer_id
         reply_message: dict[str, Any] | None = None
         target: VkMessage | None = None
         if reply_to is not None:
@@ -67,7 +76,7 @@ class VkUser:
                 raise AssertionError(f"no message cmid={reply_to} in dialog {peer} to reply to") from None
             reply_message = {
                 "date": target.date,
-                "from_id": -emu.group_id if target.from_bot else peer,
+                "from_id": -emu.group_id if target.from_bot else target.from_id,
                 "text": target.text,
                 "attachments": list(target.attachments),
                 "conversation_message_id": target.cmid,
@@ -84,6 +93,7 @@ class VkUser:
             message_id=message_id,
             text=text,
             from_bot=False,
+            from_id=self.user_id,
             date=vo.now(),
             payload=payload,
             attachments=list(attachments or []),
@@ -95,7 +105,7 @@ class VkUser:
             message_id=message_id,
             cmid=cmid,
             peer_id=peer,
-            from_id=peer,
+            from_id=self.user_id,
             text=text,
             date=msg.date,
             version=next(emu._versions),
@@ -103,6 +113,9 @@ class VkUser:
             payload=payload,
             reply_message=reply_message,
         )
+        chat = emu.chats.get(peer)
+        if chat is not None and not chat.admin and not text.startswith(f"[club{emu.group_id}|"):
+            return ""  # a bot that is no admin of the conversation only gets messages that mention it
         return emu.push_event("message_new", {"message": raw, "client_info": self.client_info})
 
     # -- buttons ----------------------------------------------------------------------------------
@@ -125,11 +138,11 @@ class VkUser:
     def _keyboards(self, cmid: int | None) -> list[VkMessage]:
         emu = self.emulator
         if cmid is not None:
-            msg = emu.find(self.user_id, cmid=cmid)
+            msg = emu.find(self.peer_id, cmid=cmid)
             if msg.deleted or not msg.from_bot:
                 raise AssertionError(f"message cmid={cmid} is deleted or not the bot's")
             return [msg]
-        sent = emu.sent_to(self.user_id)
+        sent = emu.sent_to(self.peer_id)
         found = [m for m in reversed(sent) if m.keyboard is not None and not m.deleted][:1]
         # A regular keyboard stays on screen until the bot replaces it (an empty one hides it).
         current = next(
@@ -153,7 +166,7 @@ class VkUser:
     def _callback(self, payload: str | None, cmid: int) -> str:
         obj: dict[str, Any] = {
             "user_id": self.user_id,
-            "peer_id": self.user_id,
+            "peer_id": self.peer_id,
             "event_id": vo.random_hex(12),
             "conversation_message_id": cmid,
         }
@@ -163,7 +176,7 @@ class VkUser:
                 obj["payload"] = json.loads(payload)
             except ValueError:
                 obj["payload"] = payload
-        self.emulator._mark(self.user_id)
+        self.emulator._mark(self.peer_id)
         return self.emulator.push_event("message_event", obj)
 
     # -- attachment objects -----------------------------------------------------------------------
