@@ -31,6 +31,14 @@ class ChatMigratedError(Exception):
         self.new_chat_id = new_chat_id
 
 
+class FileTooLargeError(Exception):
+    """A file to read is bigger than the caller's limit: it was not downloaded."""
+
+
+class FileUnavailableError(Exception):
+    """A file to read cannot be had (expired, of another platform, the download failed)."""
+
+
 @dataclass(frozen=True)
 class ChatRights:
     """What the bot may do in a group chat."""
@@ -104,4 +112,18 @@ class Messenger(Protocol):
 
     async def delete(self, chat_id: int, message_ids: Sequence[int]) -> int:
         """Delete messages where the platform allows it; return how many were deleted."""
+        ...
+
+    async def download(self, attachment: Attachment, *, limit: int) -> bytes:
+        """The bytes of a file a person sent (this platform's own), at most ``limit`` bytes.
+
+        Raises FileTooLargeError (nothing past the limit is read) or FileUnavailableError.
+        """
+        ...
+
+    async def send_document(self, chat_id: int, name: str, content: bytes, *, caption: str = "") -> list[int]:
+        """Send ``content`` as a file named ``name`` (an export); return the new message ids.
+
+        Raises RecipientUnreachableError or DeliveryFailedError.
+        """
         ...

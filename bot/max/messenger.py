@@ -18,6 +18,7 @@ from dialogs.state import Attachment
 from handlers.ports import (
     ChatRights,
     DeliveryFailedError,
+    FileUnavailableError,
     MessageGoneError,
     RecipientUnreachableError,
 )
@@ -129,6 +130,13 @@ class MaxMessenger:
             body = {"text": None, "attachments": [request]}
             ids.append(await self._post(chat_id, body, reply_to if not ids else None))
         return ids
+
+    async def download(self, attachment: Attachment, *, limit: int) -> bytes:
+        # Admins' files (the directory's CSV) are read on Telegram and VK in this version.
+        raise FileUnavailableError("reading files is not supported on MAX yet")
+
+    async def send_document(self, chat_id: int, name: str, content: bytes, *, caption: str = "") -> list[int]:
+        raise DeliveryFailedError("sending files from the bot is not supported on MAX yet")
 
     async def open_topic(self, chat_id: int, name: str) -> int | None:
         return None  # MAX group chats have no topics: the card is the thread

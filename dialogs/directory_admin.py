@@ -1,0 +1,396 @@
+"""The admin's directory of help: list, look at, add, change and remove resources; import and
+export the whole directory as a CSV file. Pure: the resources come in ``Context.resources``, and
+every change is an effect the use-case checks and carries out (``handlers.directory_admin``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from enum import StrEnum
+
+from pydantic import Field
+
+from dialogs import texts
+from dialogs.engine import Dialog, Handlers, Step, Turn
+from dialogs.i18n import N_
+from dialogs.primitives import (
+    Button,
+    Event,
+    EventKind,
+    ExportDirectory,
+    ImportDirectory,
+    RemoveResource,
+    Role,
+    SaveResource,
+    Screen,
+)
+from dialogs.resources import LIMITS, TEXT_LIMIT, Resource
+from dialogs.state import Attachment, DialogDataBase
+from dialogs.texts import esc
+from storage.vocabulary import AttachmentKind, Category
+
+ADMIN_HOME = "adm_home"  # dialogs.admin_home's home state (that module opens this one)
+PAGE = 8
+PHONE = re.compile(r"^[0-9+()\- ,;]*$")
+LINK = re.compile(r"^https?://\S+$")
+
+
+class D(StrEnum):
+    """The directory dialog's states: persisted, a schema."""
+
+    LIST = "dir_list"
+    VIEW = "dir_view"
+    FIELD = "dir_field"
+    CATEGORIES = "dir_cats"
+    NEW = "dir_new"
+    REMOVE = "dir_remove"
+
+
+class DirectoryData(DialogDataBase):
+    page: int = 0
+    resource: int | None = None  # the resource looked at
+    field: str | None = None  # the field being changed
+    picked: list[Category] = Field(default_factory=list)  # categories being chosen
+    adding: bool = False  # a new resource's name was sent: its id comes back with the report
+
+
+class DirTurn(Turn[DirectoryData]):
+    def current(self) -> Resource | None:
+        return next((r for r in self.ctx.resources if r.id == self.data.resource), None)
+
+
+FIELD_LABELS: dict[str, str] = {
+    "name_ru": N_("Name (Russian)"),
+    "name_en": N_("Name (English)"),
+    "about_ru": N_("What it helps with (Russian)"),
+    "about_en": N_("What it helps with (English)"),
+    "categories": N_("Kinds of help"),
+    "regions": N_("Regions"),
+    "phone": N_("Phone"),
+    "address": N_("Address"),
+    "hours_ru": N_("Opening hours (Russian)"),
+    "hours_en": N_("Opening hours (English)"),
+    "link": N_("Link"),
+}
+
+
+def _regions_text(t: DirTurn, resource: Resource) -> str:
+    if resource.national:
+        return t._(N_("all (a national line)"))
+    names = []
+    for code in resource.regions:
+        region = t.ctx.directory.region(code)
+        names.append(region.name(t.locale) if region else code)
+    return ", ".join(names)
+
+
+def _categories_text(t: DirTurn, resource: Resource) -> str:
+    if not resource.categories:
+        return t._(N_("any"))
+    return ", ".join(t._(texts.CATEGORY_NAMES[c]) for c in resource.categories)
+
+
+def card(t: DirTurn, resource: Resource) -> str:
+    lines = [f"<b>{esc(resource.name_ru)}</b>"]
+    for name, label in FIELD_LABELS.items():
+        if name == "name_ru":
+            continue
+        if name == "categories":
+            value = _categories_text(t, resource)
+        elif name == "regions":
+            value = _regions_text(t, resource)
+        else:
+            value = esc(getattr(resource, name)) or "—"
+        lines.append(f"{t._(label)}: {value}")
+    return "\n".join(lines)
+
+
+class ListStep(Step[DirTurn]):
+    name = D.LIST
+
+    def render(self, t: DirTurn) -> Screen:
+        resources = t.ctx.resources
+        pages = max(1, -(-len(resources) // PAGE))
+        page = min(t.data.page, pages - 1)
+        text = t._(
+            N_(
+                "📚 <b>Directory of help</b>: {count} resources.\n\nPick one to change it, or add one. "
+                "To replace the whole directory, send a CSV file here (the export shows its columns)."
+            )
+        ).format(count=len(resources))
+        rows: list[tuple[Button, ...]] = [
+            (t.button(("🌐 " if r.national else "📍 ") + r.name(t.locale)[:48], f"r{r.id}"),)
+            for r in resources[page * PAGE : (page + 1) * PAGE]
+        ]
+        paging = []
+        if page > 0:
+            paging.append(t.button("◀️", "prev"))
+        if page < pages - 1:
+            paging.append(t.button("▶️", "next"))
+        if paging:
+            rows.append(tuple(paging))
+        rows.append((t.button(t._(N_("➕ Add")), "add"), t.button(t._(N_("⬇️ Export CSV")), "export")))
+        rows.append((t.button(t._(N_("🛠 Admin menu")), "admin"),))
+        return Screen(text=text, buttons=tuple(rows))
+
+    def on_button(self, t: DirTurn, value: str) -> None:
+        if value in ("prev", "next"):
+            t.data.page = max(0, t.data.page + (1 if value == "next" else -1))
+            t.edit = True
+        elif value == "add":
+            t.go(D.NEW)
+        elif value == "export":
+            t.effect(ExportDirectory())
+        elif value == "admin":
+            t.reset_to(ADMIN_HOME)
+        elif value.startswith("r") and value[1:].isdigit():
+            t.data.resource = int(value[1:])
+            if t.current() is None:
+                t.notice(t._(N_("This resource is no longer in the directory.")))
+            else:
+                t.go(D.VIEW)
+        else:
+            super().on_button(t, value)
+
+    def on_media(self, t: DirTurn, attachment: Attachment) -> None:
+        if attachment.kind is not AttachmentKind.DOCUMENT:
+            t.notice(
+                t._(N_("Please send the CSV table as a file (a document), not as a photo or a message."))
+            )
+            return
+        regions = frozenset(r.code for r in t.ctx.directory.regions)
+        t.effect(ImportDirectory(attachment=attachment, regions=regions))
+
+
+class ViewStep(Step[DirTurn]):
+    name = D.VIEW
+
+    def render(self, t: DirTurn) -> Screen:
+        resource = t.current()
+        if resource is None:
+            return Screen(
+                text=t._(N_("This resource is no longer in the directory.")),
+                buttons=((t.button(t._(texts.LABEL_BACK), "back"),),),
+            )
+        labels = [(name, t._(label)) for name, label in FIELD_LABELS.items()]
+        rows: list[tuple[Button, ...]] = [
+            tuple(t.button("✏️ " + label, f"f.{name}") for name, label in labels[i : i + 2])
+            for i in range(0, len(labels), 2)
+        ]
+        rows.append((t.button(t._(N_("🗑 Remove")), "remove"), t.button(t._(texts.LABEL_BACK), "back")))
+        return Screen(text=card(t, resource), buttons=tuple(rows))
+
+    def on_button(self, t: DirTurn, value: str) -> None:
+        resource = t.current()
+        field = value.removeprefix("f.")
+        if resource is None:
+            super().on_button(t, value)
+        elif value == "remove":
+            t.go(D.REMOVE)
+        elif value.startswith("f.") and field == "categories":
+            t.data.picked = list(resource.categories)
+            t.go(D.CATEGORIES)
+        elif value.startswith("f.") and field in FIELD_LABELS:
+            t.data.field = field
+            t.go(D.FIELD)
+        else:
+            super().on_button(t, value)
+
+
+class FieldStep(Step[DirTurn]):
+    name = D.FIELD
+
+    def render(self, t: DirTurn) -> Screen:
+        field = t.data.field or "name_ru"
+        resource = t.current()
+        now = card_value(t, resource, field) if resource else "—"
+        hint = (
+            t._(N_('Region codes or names, separated by commas; "-" makes it a national line.'))
+            if field == "regions"
+            else t._(N_('Send "-" to clear it.'))
+        )
+        text = t._(N_("✏️ <b>{field}</b>\nNow: {value}\n\nSend the new value. {hint}")).format(
+            field=t._(FIELD_LABELS[field]), value=now, hint=hint
+        )
+        return Screen(text=text, buttons=((t.button(t._(texts.LABEL_CANCEL), "cancel"),),))
+
+    def on_text(self, t: DirTurn, text: str) -> None:
+        resource, field = t.current(), t.data.field
+        if resource is None or field is None:
+            t.notice(t._(N_("This resource is no longer in the directory.")))
+            t.reset_to(D.LIST)
+            return
+        value = "" if text.strip() == "-" else text.strip()
+        if field == "regions":
+            codes = _regions(t, value)
+            if codes is None:
+                return
+            changed = replace(resource, regions=codes)
+        else:
+            problem = check(t, field, value)
+            if problem:
+                t.notice(problem)
+                return
+            changed = replace(resource, **{field: value})  # type: ignore[arg-type]  # a text field
+        t.effect(SaveResource(changed))
+        t.data.field = None
+        t.go(D.VIEW, remember=False)
+
+
+def card_value(t: DirTurn, resource: Resource, field: str) -> str:
+    if field == "regions":
+        return _regions_text(t, resource)
+    return esc(getattr(resource, field)) or "—"
+
+
+def check(t: DirTurn, field: str, value: str) -> str | None:
+    """Why a typed value is refused (in the admin's words), or None."""
+    limit = LIMITS.get(field, TEXT_LIMIT)
+    if field == "name_ru" and not value:
+        return t._(N_("The name cannot be empty."))
+    if len(value) > limit:
+        return t._(N_("At most {limit} characters, please.")).format(limit=limit)
+    if field == "phone" and not PHONE.match(value):
+        return t._(N_("The phone may hold only digits, spaces, +, -, ( and )."))
+    if field == "link" and value and not LINK.match(value):
+        return t._(N_("The link must start with http:// or https://."))
+    return None
+
+
+def _regions(t: DirTurn, value: str) -> tuple[str, ...] | None:
+    codes: list[str] = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        region = t.ctx.directory.region(part.lower()) or t.ctx.directory.find_region(part)
+        if region is None:
+            t.notice(
+                t._(N_('I don\'t know the region "{name}". Nothing was changed.')).format(name=esc(part))
+            )
+            return None
+        codes.append(region.code)
+    return tuple(dict.fromkeys(codes))
+
+
+class CategoriesStep(Step[DirTurn]):
+    name = D.CATEGORIES
+
+    def render(self, t: DirTurn) -> Screen:
+        rows: list[tuple[Button, ...]] = [
+            (
+                t.button(
+                    ("✅ " if c in t.data.picked else "▫️ ") + t._(texts.CATEGORY_NAMES[c]), f"c.{c.value}"
+                ),
+            )
+            for c in Category
+        ]
+        rows.append((t.button(t._(N_("💾 Save")), "save"), t.button(t._(texts.LABEL_CANCEL), "cancel")))
+        text = t._(N_("Which kinds of help does it offer? None ticked: any kind."))
+        return Screen(text=text, buttons=tuple(rows))
+
+    def on_button(self, t: DirTurn, value: str) -> None:
+        resource = t.current()
+        code = value.removeprefix("c.")
+        if value.startswith("c.") and code in Category._value2member_map_:
+            category = Category(code)
+            picked = [c for c in t.data.picked if c != category]
+            t.data.picked = picked if category in t.data.picked else [*picked, category]
+            t.edit = True
+        elif value == "save" and resource is not None:
+            ordered = tuple(c for c in Category if c in t.data.picked)
+            t.effect(SaveResource(replace(resource, categories=ordered)))
+            t.go(D.VIEW, remember=False)
+        else:
+            super().on_button(t, value)
+
+
+class NewStep(Step[DirTurn]):
+    name = D.NEW
+
+    def render(self, t: DirTurn) -> Screen:
+        text = t._(N_("➕ Send the name of the new resource, in Russian. You can fill in the rest next."))
+        return Screen(text=text, buttons=((t.button(t._(texts.LABEL_CANCEL), "cancel"),),))
+
+    def on_text(self, t: DirTurn, text: str) -> None:
+        problem = check(t, "name_ru", text.strip())
+        if problem:
+            t.notice(problem)
+            return
+        t.effect(SaveResource(Resource(id=None, name_ru=text.strip())))
+        t.data.adding = True
+
+
+class RemoveStep(Step[DirTurn]):
+    name = D.REMOVE
+
+    def render(self, t: DirTurn) -> Screen:
+        resource = t.current()
+        name = esc(resource.name_ru) if resource else "—"
+        return Screen(
+            text=t._(N_("Remove «{name}» from the directory? Families will no longer see it.")).format(
+                name=name
+            ),
+            buttons=(
+                (t.button(t._(N_("🗑 Yes, remove")), "yes"), t.button(t._(texts.LABEL_CANCEL), "cancel")),
+            ),
+        )
+
+    def on_button(self, t: DirTurn, value: str) -> None:
+        if value == "yes" and t.data.resource is not None:
+            t.effect(RemoveResource(t.data.resource))
+        else:
+            super().on_button(t, value)
+
+
+COMMANDS = Handlers()
+
+
+@COMMANDS("directory")
+def _directory(t: DirTurn) -> None:
+    t.data.page = 0
+    t.reset_to(D.LIST)
+
+
+class DirectoryDialog(Dialog[DirTurn]):
+    name = "directory"
+    data_model = DirectoryData
+    turn_class = DirTurn
+    home = D.LIST
+    roles = frozenset({Role.ADMIN})
+
+    def cancel(self, t: DirTurn) -> None:
+        if t.state in (D.FIELD, D.CATEGORIES, D.REMOVE) and t.current() is not None:
+            t.data.field = None
+            t.go(D.VIEW, remember=False)
+        else:
+            t.reset_to(D.LIST)
+
+    def on_event(self, t: DirTurn, event: Event) -> None:
+        if event.kind is not EventKind.REPORT or event.system is None:
+            super().on_event(t, event)
+            return
+        t.notice(event.system.render(t))
+        if event.what == "saved" and t.data.adding:
+            t.data.adding = False
+            t.data.resource = event.number
+            t.reset_to(D.LIST)
+            t.go(D.VIEW)
+        elif event.what in ("removed", "imported", "gone"):
+            t.data.resource = None
+            t.data.page = 0
+            t.reset_to(D.LIST)
+
+    def is_busy(self, state: str) -> bool:
+        return state in (D.FIELD, D.NEW)
+
+
+def assemble() -> DirectoryDialog:
+    steps: list[Step[DirTurn]] = [
+        ListStep(),
+        ViewStep(),
+        FieldStep(),
+        CategoriesStep(),
+        NewStep(),
+        RemoveStep(),
+    ]
+    return DirectoryDialog(steps, commands=COMMANDS, entry=COMMANDS.by_name)
