@@ -24,7 +24,7 @@ from dialogs.primitives import (
     SaveResource,
     Screen,
 )
-from dialogs.resources import LIMITS, TEXT_LIMIT, Resource
+from dialogs.resources import LIMITS, TEXT_LIMIT, Resource, tidy
 from dialogs.state import Attachment, DialogDataBase
 from dialogs.texts import esc
 from storage.vocabulary import AttachmentKind, Category
@@ -220,7 +220,7 @@ class FieldStep(Step[DirTurn]):
             t.notice(t._(N_("This resource is no longer in the directory.")))
             t.reset_to(D.LIST)
             return
-        value = "" if text.strip() == "-" else text.strip()
+        value = "" if text.strip() == "-" else tidy(field, text)
         if field == "regions":
             codes = _regions(t, value)
             if codes is None:
@@ -312,11 +312,12 @@ class NewStep(Step[DirTurn]):
         return Screen(text=text, buttons=((t.button(t._(texts.LABEL_CANCEL), "cancel"),),))
 
     def on_text(self, t: DirTurn, text: str) -> None:
-        problem = check(t, "name_ru", text.strip())
+        name = tidy("name_ru", text)
+        problem = check(t, "name_ru", name)
         if problem:
             t.notice(problem)
             return
-        t.effect(SaveResource(Resource(id=None, name_ru=text.strip())))
+        t.effect(SaveResource(Resource(id=None, name_ru=name)))
         t.data.adding = True
 
 

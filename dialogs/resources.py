@@ -28,6 +28,12 @@ LIST_FIELDS = ("categories", "regions")
 FIELDS = (*TEXT_FIELDS[:4], *LIST_FIELDS, *TEXT_FIELDS[4:])
 LIMITS = {"name_ru": 200, "name_en": 200, "phone": 64, "link": 500}
 TEXT_LIMIT = 1000  # any other text field
+ONE_LINE = frozenset({"name_ru", "name_en", "phone", "link"})
+
+
+def tidy(field: str, value: str) -> str:
+    """One spelling of a value, whether typed or imported: names, phones and links on one line."""
+    return " ".join(value.split()) if field in ONE_LINE else value.strip()
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dialogs.i18n import N_
-from dialogs.resources import FIELDS, LIMITS, LIST_FIELDS, TEXT_LIMIT, Resource
+from dialogs.resources import FIELDS, LIMITS, LIST_FIELDS, TEXT_LIMIT, Resource, tidy
 from storage.vocabulary import Category
 
 MAX_BYTES = 1_000_000  # a directory of a few thousand entries is far smaller
@@ -130,7 +130,7 @@ def _row(raw: dict[str, str], line: int, regions: Collection[str]) -> tuple[dict
     errors: list[RowError] = []
     row: dict[str, Any] = {}
     for name in FIELDS:
-        value = " ".join(raw.get(name, "").split()) if name != "address" else raw.get(name, "").strip()
+        value = tidy(name, raw.get(name, ""))
         if name in LIST_FIELDS:
             codes = [c.strip().lower() for c in value.replace(",", ";").split(";") if c.strip()]
             known = {c.value for c in Category} if name == "categories" else set(regions)
