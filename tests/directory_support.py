@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.sandbox.telegram.emulator import SentMessage, TelegramEmulator
 from dialogs import engine
 from dialogs.assembly import assemble
 from dialogs.directory import Directory
@@ -15,6 +16,7 @@ from dialogs.state import Attachment, PersonView
 from handlers.conversation import ConversationService, ConversationSettings
 from storage.uow import Database
 from storage.vocabulary import AttachmentKind, Platform
+from tests.e2e import Parent
 from tests.fakes import FakeMessenger, Family
 
 ADMIN = 7
@@ -72,3 +74,23 @@ def context(
         role=role,
         resources=resources,
     )
+
+
+async def send_file(parent: Parent, content: bytes) -> list[SentMessage]:
+    """The person sends a document whose bytes are ``content`` (served by the emulator's getFile)."""
+    emulator = parent.emulator
+    update_id = emulator.message(parent.user_id, document=True, language_code=parent.language_code)
+    # Nothing has awaited since: the bot has not fetched the update yet, the bytes are in place first.
+    message = emulator.find_message(parent.chat_id, emulator.last_user_message_id(parent.chat_id))
+    assert message is not None
+    emulator.files[message.raw["document"]["file_id"]] = content
+    return await parent._after(update_id)
+
+
+def documents(emulator: TelegramEmulator, chat_id: int) -> list[bytes]:
+    """What the bot sent to a chat as documents, as the emulator keeps their bytes."""
+    return [
+        emulator.files[m.raw["document"]["file_id"]]
+        for m in emulator.sent_to(chat_id)
+        if m.from_bot and "document" in m.raw
+    ]
