@@ -15,6 +15,7 @@ from dialogs.engine import Dialog, Handlers, Step, Turn
 from dialogs.i18n import N_
 from dialogs.primitives import (
     Button,
+    Effect,
     Event,
     EventKind,
     ExportDirectory,
@@ -24,6 +25,7 @@ from dialogs.primitives import (
     SaveResource,
     Screen,
 )
+from dialogs.reports import outsider
 from dialogs.resources import LIMITS, TEXT_LIMIT, Resource, tidy
 from dialogs.state import Attachment, DialogDataBase
 from dialogs.texts import esc
@@ -55,6 +57,11 @@ class DirectoryData(DialogDataBase):
 
 
 class DirTurn(Turn[DirectoryData]):
+    def act(self, effect: Effect) -> None:
+        """Every effect here reports back (``EventKind.REPORT``): the screen is shown after it."""
+        self.effect(effect)
+        self.silent = True
+
     def current(self) -> Resource | None:
         return next((r for r in self.ctx.resources if r.id == self.data.resource), None)
 
@@ -140,7 +147,7 @@ class ListStep(Step[DirTurn]):
         elif value == "add":
             t.go(D.NEW)
         elif value == "export":
-            t.effect(ExportDirectory())
+            t.act(ExportDirectory())
         elif value == "admin":
             t.reset_to(ADMIN_HOME)
         elif value.startswith("r") and value[1:].isdigit():
@@ -159,7 +166,7 @@ class ListStep(Step[DirTurn]):
             )
             return
         regions = frozenset(r.code for r in t.ctx.directory.regions)
-        t.effect(ImportDirectory(attachment=attachment, regions=regions))
+        t.act(ImportDirectory(attachment=attachment, regions=regions))
 
 
 class ViewStep(Step[DirTurn]):
@@ -232,7 +239,7 @@ class FieldStep(Step[DirTurn]):
                 t.notice(problem)
                 return
             changed = replace(resource, **{field: value})  # type: ignore[arg-type]  # a text field
-        t.effect(SaveResource(changed))
+        t.act(SaveResource(changed))
         t.data.field = None
         t.go(D.VIEW, remember=False)
 
@@ -298,7 +305,7 @@ class CategoriesStep(Step[DirTurn]):
             t.edit = True
         elif value == "save" and resource is not None:
             ordered = tuple(c for c in Category if c in t.data.picked)
-            t.effect(SaveResource(replace(resource, categories=ordered)))
+            t.act(SaveResource(replace(resource, categories=ordered)))
             t.go(D.VIEW, remember=False)
         else:
             super().on_button(t, value)
@@ -317,7 +324,7 @@ class NewStep(Step[DirTurn]):
         if problem:
             t.notice(problem)
             return
-        t.effect(SaveResource(Resource(id=None, name_ru=name)))
+        t.act(SaveResource(Resource(id=None, name_ru=name)))
         t.data.adding = True
 
 
@@ -338,7 +345,7 @@ class RemoveStep(Step[DirTurn]):
 
     def on_button(self, t: DirTurn, value: str) -> None:
         if value == "yes" and t.data.resource is not None:
-            t.effect(RemoveResource(t.data.resource))
+            t.act(RemoveResource(t.data.resource))
         else:
             super().on_button(t, value)
 
@@ -358,6 +365,10 @@ class DirectoryDialog(Dialog[DirTurn]):
     turn_class = DirTurn
     home = D.LIST
     roles = frozenset({Role.ADMIN})
+
+    def finish(self, t: DirTurn) -> None:
+        if not outsider(t):
+            super().finish(t)
 
     def cancel(self, t: DirTurn) -> None:
         if t.state in (D.FIELD, D.CATEGORIES, D.REMOVE) and t.current() is not None:

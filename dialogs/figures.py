@@ -10,7 +10,8 @@ from dialogs import texts
 from dialogs.cards import OUTCOME_LABELS
 from dialogs.engine import Dialog, Handlers, Step, Turn
 from dialogs.i18n import N_
-from dialogs.primitives import Event, EventKind, Role, Screen, ShowFigures, Speaks, SystemEvent
+from dialogs.primitives import Effect, Event, EventKind, Role, Screen, ShowFigures, Speaks, SystemEvent
+from dialogs.reports import outsider
 from dialogs.state import DialogDataBase
 from storage.vocabulary import Category, Outcome, TicketStatus
 
@@ -29,7 +30,10 @@ class FiguresData(DialogDataBase):
 
 
 class FiguresTurn(Turn[FiguresData]):
-    pass
+    def act(self, effect: Effect) -> None:
+        """Every effect here reports back (``EventKind.REPORT``): the screen is shown after it."""
+        self.effect(effect)
+        self.silent = True
 
 
 class FiguresReport(SystemEvent):
@@ -107,9 +111,9 @@ class Home(Step[FiguresTurn]):
     def on_button(self, t: FiguresTurn, value: str) -> None:
         if value.startswith("d") and value[1:].isdigit() and int(value[1:]) in PERIODS:
             t.data.days = int(value[1:])
-            t.effect(ShowFigures(days=t.data.days))
+            t.act(ShowFigures(days=t.data.days))
         elif value == "export":
-            t.effect(ShowFigures(days=t.data.days, export=True))
+            t.act(ShowFigures(days=t.data.days, export=True))
         elif value == "admin":
             t.reset_to(ADMIN_HOME)
         else:
@@ -130,6 +134,10 @@ class FiguresDialog(Dialog[FiguresTurn]):
     turn_class = FiguresTurn
     home = F.HOME
     roles = frozenset({Role.ADMIN})
+
+    def finish(self, t: FiguresTurn) -> None:
+        if not outsider(t):
+            super().finish(t)
 
     def on_event(self, t: FiguresTurn, event: Event) -> None:
         if event.kind is not EventKind.REPORT or event.system is None:

@@ -3,11 +3,14 @@ with their parameters, translated in the admin's language when shown."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from dialogs.primitives import Speaks, SystemEvent
+from dialogs.engine import Turn
+from dialogs.flow import MENU
+from dialogs.i18n import N_
+from dialogs.primitives import Role, Screen, Speaks, SystemEvent
 
 
 class Line(BaseModel):
@@ -27,3 +30,15 @@ class Report(SystemEvent):
 
     def render(self, t: Speaks) -> str:
         return "\n".join(t._(line.message).format(**line.params) for line in self.lines)
+
+
+def outsider(t: Turn[Any]) -> bool:
+    """Someone who is not (any more) an admin, left in an admin's dialog (a forged state, or removed
+    from ADMIN_IDS): nothing they pressed is done, and they are taken to the family's menu."""
+    if t.ctx.role is Role.ADMIN:
+        return False
+    t.effects.clear()
+    t.notices.clear()
+    t.screens.append(Screen(text=t._(N_("This part of the bot is for admins only."))))
+    t.reset_to(MENU)
+    return True

@@ -36,11 +36,15 @@ def service(
 
 
 def admin(svc: ConversationService) -> Family:
-    return Family(svc, user_id=ADMIN, role=Role.ADMIN)
+    person = Family(svc, user_id=ADMIN, role=Role.ADMIN)
+    person.update_id = 100_000  # update ids are per bot: never the family's
+    return person
 
 
 def document(ref: str, name: str = "directory.csv") -> Event:
-    return Event(kind=EventKind.MEDIA, attachment=Attachment(kind=AttachmentKind.DOCUMENT, ref=ref, name=name))
+    return Event(
+        kind=EventKind.MEDIA, attachment=Attachment(kind=AttachmentKind.DOCUMENT, ref=ref, name=name)
+    )
 
 
 def last_text(messenger: FakeMessenger) -> str:

@@ -7,14 +7,15 @@ import pytest
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind, Role
-from handlers import directory_csv
+from dialogs.resources import FIELDS
+from handlers.conversation import ConversationService
 from handlers.directory_admin import import_csv, to_resource
 from storage.uow import Database
 from storage.vocabulary import Category, Platform
 from tests.directory_support import admin, document, last_text, service
 from tests.fakes import FakeMessenger, Family
 
-HEADER = ",".join(directory_csv.FIELDS)
+HEADER = ",".join(FIELDS)
 
 
 async def resources(db: Database) -> list[tuple[str, ...]]:
@@ -29,7 +30,9 @@ def messenger() -> FakeMessenger:
 
 
 @pytest.fixture
-def svc(db: Database, messenger: FakeMessenger, translators: Translators, directory: Directory):  # type: ignore[no-untyped-def]
+def svc(
+    db: Database, messenger: FakeMessenger, translators: Translators, directory: Directory
+) -> ConversationService:
     return service(db, messenger, translators, directory)
 
 
@@ -39,7 +42,9 @@ async def test_the_shipped_contacts_are_seeded(db: Database, directory: Director
     assert all(regions == "" for _, _, regions, _ in seeded)  # national lines
 
 
-async def test_admin_adds_changes_and_removes_a_resource(svc, db: Database, messenger: FakeMessenger) -> None:  # type: ignore[no-untyped-def]
+async def test_admin_adds_changes_and_removes_a_resource(
+    svc: ConversationService, db: Database, messenger: FakeMessenger
+) -> None:
     a = admin(svc)
     await a.send(Event(kind=EventKind.COMMAND, command="admin"))
     await a.press("adm_home", "directory")
@@ -68,13 +73,15 @@ async def test_admin_adds_changes_and_removes_a_resource(svc, db: Database, mess
     assert "Центр помощи семье" not in [name for name, *_ in await resources(db)]
 
 
-async def test_csv_round_trip_gives_the_same_directory(svc, db: Database, messenger: FakeMessenger) -> None:  # type: ignore[no-untyped-def]
+async def test_csv_round_trip_gives_the_same_directory(
+    svc: ConversationService, db: Database, messenger: FakeMessenger
+) -> None:
     a = admin(svc)
     await a.send(Event(kind=EventKind.COMMAND, command="directory"))
     await a.press("dir_list", "add")
-    await a.text("Юрист, \"с кавычками\"\nи переносом")
+    await a.text('Юрист, "с кавычками"\nи переносом')
     await a.press("dir_view", "f.about_ru")
-    await a.text("Первая строка\nвторая; третья, \"четвёртая\"")
+    await a.text('Первая строка\nвторая; третья, "четвёртая"')
     await a.press("dir_view", "f.regions")
     await a.text("msk")
     before = await resources(db)
@@ -115,8 +122,8 @@ async def test_csv_round_trip_gives_the_same_directory(svc, db: Database, messen
         "empty",
     ],
 )
-async def test_a_bad_file_changes_nothing_and_names_the_line(  # type: ignore[no-untyped-def]
-    svc, db: Database, messenger: FakeMessenger, content: bytes, expected: list[str]
+async def test_a_bad_file_changes_nothing_and_names_the_line(
+    svc: ConversationService, db: Database, messenger: FakeMessenger, content: bytes, expected: list[str]
 ) -> None:
     before = await resources(db)
     a = admin(svc)
@@ -147,12 +154,16 @@ async def test_import_use_case_is_all_or_nothing(db: Database) -> None:
     assert await resources(db) == [("В", "102", "msk", "")]
 
 
-async def test_families_see_their_region_and_category_and_always_the_national_lines(  # type: ignore[no-untyped-def]
-    svc, db: Database, messenger: FakeMessenger
+async def test_families_see_their_region_and_category_and_always_the_national_lines(
+    svc: ConversationService, db: Database, messenger: FakeMessenger
 ) -> None:
     async with db.uow() as uow:
-        await uow.resources.save(None, {"name_ru": "Юристы Москвы", "regions": ["msk"], "categories": ["legal"]})
-        await uow.resources.save(None, {"name_ru": "Психологи Москвы", "regions": ["msk"], "categories": ["psychological"]})
+        await uow.resources.save(
+            None, {"name_ru": "Юристы Москвы", "regions": ["msk"], "categories": ["legal"]}
+        )
+        await uow.resources.save(
+            None, {"name_ru": "Психологи Москвы", "regions": ["msk"], "categories": ["psychological"]}
+        )
         await uow.resources.save(None, {"name_ru": "Всё для Питера", "regions": ["spb"], "categories": []})
     family = Family(svc, user_id=42)
 
@@ -191,8 +202,8 @@ FORGED = [
 ]
 
 
-async def test_non_admins_are_refused_every_command_and_button(  # type: ignore[no-untyped-def]
-    svc, db: Database, messenger: FakeMessenger
+async def test_non_admins_are_refused_every_command_and_button(
+    svc: ConversationService, db: Database, messenger: FakeMessenger
 ) -> None:
     before = await resources(db)
     family = Family(svc, user_id=42)
@@ -207,8 +218,8 @@ async def test_non_admins_are_refused_every_command_and_button(  # type: ignore[
     assert await resources(db) == before
 
 
-async def test_a_forged_state_cannot_change_the_directory(  # type: ignore[no-untyped-def]
-    svc, db: Database, messenger: FakeMessenger
+async def test_a_forged_state_cannot_change_the_directory(
+    svc: ConversationService, db: Database, messenger: FakeMessenger
 ) -> None:
     """Someone no longer an admin, left in the directory dialog: the server still refuses."""
     async with db.uow() as uow:

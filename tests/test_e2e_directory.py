@@ -63,7 +63,7 @@ async def test_a_family_cannot_send_the_directory_a_file_or_press_its_buttons(
     # A forged callback for the directory's export, and a CSV file: nothing comes back as a file.
     menu = family.last_with_buttons()
     await family.press(menu.message_id, "d:dir_list:export")
-    await send_file(family, "name_ru\nX\n".encode())
+    await send_file(family, b"name_ru\nX\n")
     assert documents(emulator, 5003) == []
     admin = Parent(emulator=emulator, handled=HandledUpdates(admin_app), user_id=ADMIN)
     await admin.say("/directory")
