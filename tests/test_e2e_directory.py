@@ -9,8 +9,10 @@ import pytest
 
 from bot.app import Application
 from bot.sandbox.telegram.emulator import TelegramEmulator
+from bot.sandbox.vk.emulator import VkEmulator
 from tests.directory_support import documents, send_file
 from tests.e2e import HandledUpdates, Parent, start_app
+from tests.vk_e2e import VkParent, start_vk_app
 
 ADMIN = 901
 
@@ -69,3 +71,22 @@ async def test_a_family_cannot_send_the_directory_a_file_or_press_its_buttons(
     await admin.say("/directory")
     await admin.tap_value("export")
     assert b"\r\nX\r\n" not in documents(emulator, ADMIN)[-1]
+
+
+async def test_a_vk_admin_file_is_read_by_its_link(vk: VkEmulator, db_url: str) -> None:
+    """VK: the file is fetched from the link VK gives it (the emulator serves filler, not a table):
+    the answer names line 1, which only a file that was actually read can do."""
+    app = await start_vk_app(vk, db_url, admin_ids="vk:7101")
+    try:
+        admin = VkParent(vk=vk, handled=HandledUpdates(app), user=vk.user(7101))
+        await admin.say("/directory")
+        replies = await admin.send(admin.user.doc())
+        answer = admin.texts(replies)
+        assert "Строка 1" in answer and "name_ru" in answer
+        assert app.db is not None
+        async with app.db.uow() as uow:
+            assert len(await uow.resources.all()) == 5  # the seeded lines, untouched
+        replies = await admin.tap_value("export")
+        assert "Telegram" in admin.texts(replies)  # VK cannot send the file: said, not failed silently
+    finally:
+        await app.stop()
