@@ -4,7 +4,6 @@ every change is an effect the use-case checks and carries out (``handlers.direct
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from enum import StrEnum
 
@@ -26,15 +25,14 @@ from dialogs.primitives import (
     Screen,
 )
 from dialogs.reports import outsider
-from dialogs.resources import LIMITS, TEXT_LIMIT, Resource, tidy
+from dialogs.resource_card import FIELD_LABELS, card, card_value, check, parse_regions
+from dialogs.resources import Resource, tidy
 from dialogs.state import Attachment, DialogDataBase
 from dialogs.texts import esc
 from storage.vocabulary import AttachmentKind, Category
 
 ADMIN_HOME = "adm_home"  # dialogs.admin_home's home state (that module opens this one)
 PAGE = 8
-PHONE = re.compile(r"^[0-9+()\- ,;]*$")
-LINK = re.compile(r"^https?://\S+$")
 
 
 class D(StrEnum):
@@ -64,52 +62,6 @@ class DirTurn(Turn[DirectoryData]):
 
     def current(self) -> Resource | None:
         return next((r for r in self.ctx.resources if r.id == self.data.resource), None)
-
-
-FIELD_LABELS: dict[str, str] = {
-    "name_ru": N_("Name (Russian)"),
-    "name_en": N_("Name (English)"),
-    "about_ru": N_("What it helps with (Russian)"),
-    "about_en": N_("What it helps with (English)"),
-    "categories": N_("Kinds of help"),
-    "regions": N_("Regions"),
-    "phone": N_("Phone"),
-    "address": N_("Address"),
-    "hours_ru": N_("Opening hours (Russian)"),
-    "hours_en": N_("Opening hours (English)"),
-    "link": N_("Link"),
-}
-
-
-def _regions_text(t: DirTurn, resource: Resource) -> str:
-    if resource.national:
-        return t._(N_("all (a national line)"))
-    names = []
-    for code in resource.regions:
-        region = t.ctx.directory.region(code)
-        names.append(region.name(t.locale) if region else code)
-    return ", ".join(names)
-
-
-def _categories_text(t: DirTurn, resource: Resource) -> str:
-    if not resource.categories:
-        return t._(N_("any"))
-    return ", ".join(t._(texts.CATEGORY_NAMES[c]) for c in resource.categories)
-
-
-def card(t: DirTurn, resource: Resource) -> str:
-    lines = [f"<b>{esc(resource.name_ru)}</b>"]
-    for name, label in FIELD_LABELS.items():
-        if name == "name_ru":
-            continue
-        if name == "categories":
-            value = _categories_text(t, resource)
-        elif name == "regions":
-            value = _regions_text(t, resource)
-        else:
-            value = esc(getattr(resource, name)) or "—"
-        lines.append(f"{t._(label)}: {value}")
-    return "\n".join(lines)
 
 
 class ListStep(Step[DirTurn]):
@@ -229,7 +181,7 @@ class FieldStep(Step[DirTurn]):
             return
         value = "" if text.strip() == "-" else tidy(field, text)
         if field == "regions":
-            codes = _regions(t, value)
+            codes = parse_regions(t, value)
             if codes is None:
                 return
             changed = replace(resource, regions=codes)
@@ -242,41 +194,6 @@ class FieldStep(Step[DirTurn]):
         t.act(SaveResource(changed))
         t.data.field = None
         t.go(D.VIEW, remember=False)
-
-
-def card_value(t: DirTurn, resource: Resource, field: str) -> str:
-    if field == "regions":
-        return _regions_text(t, resource)
-    return esc(getattr(resource, field)) or "—"
-
-
-def check(t: DirTurn, field: str, value: str) -> str | None:
-    """Why a typed value is refused (in the admin's words), or None."""
-    limit = LIMITS.get(field, TEXT_LIMIT)
-    if field == "name_ru" and not value:
-        return t._(N_("The name cannot be empty."))
-    if len(value) > limit:
-        return t._(N_("At most {limit} characters, please.")).format(limit=limit)
-    if field == "phone" and not PHONE.match(value):
-        return t._(N_("The phone may hold only digits, spaces, +, -, ( and )."))
-    if field == "link" and value and not LINK.match(value):
-        return t._(N_("The link must start with http:// or https://."))
-    return None
-
-
-def _regions(t: DirTurn, value: str) -> tuple[str, ...] | None:
-    codes: list[str] = []
-    for part in (p.strip() for p in value.split(",")):
-        if not part:
-            continue
-        region = t.ctx.directory.region(part.lower()) or t.ctx.directory.find_region(part)
-        if region is None:
-            t.notice(
-                t._(N_('I don\'t know the region "{name}". Nothing was changed.')).format(name=esc(part))
-            )
-            return None
-        codes.append(region.code)
-    return tuple(dict.fromkeys(codes))
 
 
 class CategoriesStep(Step[DirTurn]):

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from openpyxl import Workbook
+
 from dialogs.figures import FiguresReport
 from dialogs.i18n import N_
 from dialogs.primitives import Event, EventKind, Role, ShowFigures
@@ -63,6 +65,46 @@ def to_csv(facts: Sequence[TicketFacts]) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
+def to_xlsx(facts: Sequence[TicketFacts], report: FiguresReport) -> bytes:
+    """The same lines as the CSV in a spreadsheet, and the totals on a second sheet."""
+    book = Workbook()
+    if book.active is not None:  # a new workbook's one sheet: ours
+        book.remove(book.active)
+    sheet = book.create_sheet("requests")
+    sheet.append(COLUMNS)
+    for f in facts:
+        wait = None if f.claimed_at is None else round((f.claimed_at - f.created_at).total_seconds() / 60)
+        closed = f.closed_at.replace(tzinfo=None) if f.closed_at else None  # spreadsheets have no zones: UTC
+        sheet.append(
+            [
+                f.created_at.replace(tzinfo=None),
+                f.category,
+                f.region or "",
+                int(f.urgent),
+                f.status,
+                wait,
+                closed,
+                f.outcome or "",
+            ]
+        )
+    totals = book.create_sheet("totals")
+    totals.append(["requests", report.total])
+    totals.append(["urgent", report.urgent])
+    totals.append(["claimed", report.claimed])
+    totals.append(["median_minutes_to_claim", report.claim_median])
+    for group, counts in (
+        ("category", report.by_category),
+        ("region", report.by_region),
+        ("status", report.by_status),
+        ("outcome", report.outcomes),
+    ):
+        for code, n in counts.items():
+            totals.append([f"{group}:{code}", n])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 async def show(scope: Any, effect: ShowFigures) -> Event:
     incoming = scope.incoming
     if incoming is None or incoming.role is not Role.ADMIN:
@@ -78,6 +120,8 @@ async def show(scope: Any, effect: ShowFigures) -> Event:
         name = f"requests_{(now - timedelta(days=days)).date()}_{now.date()}.csv"
         try:
             await scope.messenger.send_document(incoming.chat_id, name, to_csv(facts))
+            xlsx = to_xlsx(facts, report)
+            await scope.messenger.send_document(incoming.chat_id, name.removesuffix(".csv") + ".xlsx", xlsx)
         except DeliveryFailedError as exc:
             log.info("the figures could not be sent as a file: %s", exc)
             failed = Report.of(N_("I could not send a file here. Please try from Telegram."))

@@ -3,9 +3,11 @@ directory dialog driven through the pure engine."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from dialogs.assembly import assemble
@@ -80,8 +82,22 @@ async def test_an_admin_sees_the_figures_and_the_export_carries_no_identifier(
     text = "\n".join(screen.text for chat, screen in messenger.sent[before:])
     assert "1" in text and "12" in text and "Москва" in text
     await a.press("fig_home", "export")
-    [(chat, name, content)] = messenger.documents
-    assert chat == 7 and name.endswith(".csv")
+    [(chat, name, content), (_, xlsx_name, xlsx)] = messenger.documents
+    assert chat == 7 and name.endswith(".csv") and xlsx_name == name.replace(".csv", ".xlsx")
+    sheet = load_workbook(io.BytesIO(xlsx))["requests"]
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert rows[0][:3] == ["created_at", "category", "region"] and rows[1][1:6] == [
+        "other",
+        "msk",
+        0,
+        "new",
+        12,
+    ]
+    totals = {row[0].value: row[1].value for row in load_workbook(io.BytesIO(xlsx))["totals"].iter_rows()}
+    assert totals["requests"] == 1 and totals["median_minutes_to_claim"] == 12 and totals["region:msk"] == 1
+    everything = " ".join(str(v) for row in rows for v in row)
+    for secret in ("4242", "tg:", "Нужна помощь", "+7999"):
+        assert secret not in everything
     csv_text = content.decode("utf-8-sig")
     lines = csv_text.splitlines()
     assert len(lines) == 2 and lines[0].startswith("created_at,category,region")
