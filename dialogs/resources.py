@@ -7,6 +7,7 @@ kind of request.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 from storage.vocabulary import Category
@@ -78,3 +79,32 @@ def for_family(
     regional = [r for r in resources if not r.national and r.serves(region, category)]
     national = [r for r in resources if r.national]  # the national lines always show
     return [*regional, *national]
+
+
+def family_lines(resource: Resource, locale: str) -> list[str]:
+    """A resource as a family reads it (HTML, escaped): phone and name, then what, where, when, link."""
+    name = html.escape(resource.name(locale), quote=False)
+    phone = html.escape(resource.phone, quote=False)
+    lines = [f"<b>{phone}</b> — {name}" if resource.phone else f"<b>{name}</b>"]
+    details = [resource.about(locale), resource.address, resource.hours(locale)]
+    lines += [f"<i>{html.escape(d, quote=False)}</i>" for d in details if d]
+    if resource.link:
+        lines.append(html.escape(resource.link, quote=False))
+    return lines
+
+
+def search(resources: tuple[Resource, ...], words: str) -> list[Resource]:
+    """Resources whose names or descriptions (either language) hold every typed word."""
+    wanted = _fold(words).split()
+    if not wanted:
+        return []
+    found = []
+    for r in resources:
+        haystack = _fold(" ".join((r.name_ru, r.name_en, r.about_ru, r.about_en)))
+        if all(w in haystack for w in wanted):
+            found.append(r)
+    return found
+
+
+def _fold(text: str) -> str:
+    return text.casefold().replace("ё", "е")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from dialogs.i18n import N_
 from dialogs.primitives import Button, Screen, Speaks
 from dialogs.questions import QUESTIONS
-from dialogs.resources import for_family
+from dialogs.resources import family_lines, for_family
 from storage.vocabulary import Category, ContactMethod, TicketStatus
 
 if TYPE_CHECKING:
@@ -127,12 +127,7 @@ def contacts_screen(t: Turn) -> Screen:
                 lines.append(f"<i>{esc(note)}</i>")
         return Screen(text="\n".join(lines))
     for resource in for_family(t.ctx.resources, region.code if region else None, category):
-        name = esc(resource.name(t.locale))
-        lines.append(f"<b>{esc(resource.phone)}</b> — {name}" if resource.phone else f"<b>{name}</b>")
-        details = [resource.about(t.locale), resource.address, resource.hours(t.locale)]
-        lines += [f"<i>{esc(d)}</i>" for d in details if d]
-        if resource.link:
-            lines.append(esc(resource.link))
+        lines += family_lines(resource, t.locale)
     return Screen(text="\n".join(lines))
 
 
