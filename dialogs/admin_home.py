@@ -5,7 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 
 from dialogs import texts
+from dialogs.directory_admin import D
 from dialogs.engine import Dialog, Handlers, Step, Turn
+from dialogs.figures import F
 from dialogs.flow import MENU
 from dialogs.i18n import N_
 from dialogs.primitives import Role, Screen
@@ -32,6 +34,8 @@ ENTRIES = (
     ("figures", N_("📊 Figures and exports")),
 )
 
+OPENS = {"directory": D.LIST, "figures": F.HOME}  # the entries that are built
+
 
 class Home(Step[AdminTurn]):
     name = A.HOME
@@ -44,6 +48,9 @@ class Home(Step[AdminTurn]):
     def on_button(self, t: AdminTurn, value: str) -> None:
         if value == "menu":
             t.reset_to(MENU)  # the family's main menu: the admin can use the bot like anyone
+        elif value in OPENS:
+            t.data.opened = value
+            t.go(OPENS[value])
         elif value in dict(ENTRIES):
             t.data.opened = value
             t.notice(t._(N_("Coming soon: this part of the admin menu is not ready yet.")))

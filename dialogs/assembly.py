@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dialogs import admin_home, family
+from dialogs import admin_home, directory_admin, family, figures
 from dialogs.engine import Dialogs
 
 
@@ -11,6 +11,8 @@ def assemble() -> Dialogs:
         [
             family.assemble(),
             admin_home.assemble(),
+            directory_admin.assemble(),
+            figures.assemble(),
         ],
         default=family.FamilyDialog.name,
     )

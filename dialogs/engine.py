@@ -33,6 +33,7 @@ from dialogs.primitives import (
     SystemEvent,
     Traits,
 )
+from dialogs.resources import Resource
 from dialogs.state import Attachment, DialogDataBase, PersonView, TicketView
 from dialogs.validate import clean_text
 
@@ -65,6 +66,7 @@ class Context:
     idle: bool = False  # the person has not answered for a while: a system event need not wait
     # Outside the coordinators' working hours: when they are back (aware), and their time zone.
     desk_opens: datetime | None = None
+    resources: tuple[Resource, ...] = ()  # the directory of help, as kept in the database
 
 
 D = TypeVar("D", bound=DialogDataBase)

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Protocol, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from dialogs.resources import Resource
 from dialogs.state import Attachment, DialogDataBase, Draft
 from storage.vocabulary import Platform
 
@@ -105,6 +106,8 @@ class EventKind(StrEnum):
     TICKET_MERGED = "ticket_merged"  # the request joined the family's open one in the same category
     # Started by the system (a follow-up, an offer, an announcement), not by the person.
     SYSTEM = "system"
+    # What an admin's effect found (an import's errors, figures): ``system`` says it.
+    REPORT = "report"
 
 
 class Speaks(Protocol):
@@ -357,6 +360,39 @@ class AnswerAppointment:
     proposal: str | None = None
 
 
+@dataclass(frozen=True)
+class SaveResource:
+    """Add (no id) or change a resource of the directory of help (admins only)."""
+
+    resource: Resource
+
+
+@dataclass(frozen=True)
+class RemoveResource:
+    resource_id: int
+
+
+@dataclass(frozen=True)
+class ImportDirectory:
+    """Replace the directory with a CSV file the admin sent; ``regions``: the known region codes."""
+
+    attachment: Attachment
+    regions: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ExportDirectory:
+    pass
+
+
+@dataclass(frozen=True)
+class ShowFigures:
+    """Count the requests of the last ``days`` days (anonymous figures only)."""
+
+    days: int
+    export: bool = False  # also send them as a CSV file
+
+
 Effect = (
     SetLocale
     | GiveConsent
@@ -371,6 +407,11 @@ Effect = (
     | AnswerFollowUp
     | RateFollowUp
     | AnswerAppointment
+    | SaveResource
+    | RemoveResource
+    | ImportDirectory
+    | ExportDirectory
+    | ShowFigures
 )
 
 

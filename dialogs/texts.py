@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from dialogs.i18n import N_
 from dialogs.primitives import Button, Screen, Speaks
 from dialogs.questions import QUESTIONS
+from dialogs.resources import family_lines, for_family
 from storage.vocabulary import Category, ContactMethod, TicketStatus
 
 if TYPE_CHECKING:
@@ -110,12 +111,23 @@ def _known_region(t: Turn) -> Region | None:
 
 
 def contacts_screen(t: Turn) -> Screen:
+    """The directory of help for this family: their region's resources for the kind of help they
+    asked for first, then the national lines, which always show."""
+    region = _known_region(t)
+    draft = t.data.draft
+    category = draft.category if draft is not None and draft.category else None
+    if category is None and t.ctx.tickets:
+        category = max(t.ctx.tickets, key=lambda k: (k.is_open, k.created_at)).category
     lines = [t._(N_("📋 <b>Useful contacts</b>")), ""]
-    for contact in t.ctx.directory.contacts:
-        note = contact.note(t.locale)
-        lines.append(f"<b>{esc(contact.phone)}</b> — {esc(contact.name(t.locale))}")
-        if note:
-            lines.append(f"<i>{esc(note)}</i>")
+    if not t.ctx.resources:  # no directory in the database (yet): the lines shipped with the bot
+        for contact in t.ctx.directory.contacts:
+            note = contact.note(t.locale)
+            lines.append(f"<b>{esc(contact.phone)}</b> — {esc(contact.name(t.locale))}")
+            if note:
+                lines.append(f"<i>{esc(note)}</i>")
+        return Screen(text="\n".join(lines))
+    for resource in for_family(t.ctx.resources, region.code if region else None, category):
+        lines += family_lines(resource, t.locale)
     return Screen(text="\n".join(lines))
 
 

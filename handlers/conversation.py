@@ -32,6 +32,7 @@ from dialogs.primitives import (
 )
 from dialogs.state import DialogDataBase, PersonView, TicketView
 from handlers import effects
+from handlers.directory_admin import to_resource
 from handlers.inflight import InFlight
 from handlers.localtime import Hours
 from handlers.locks import KeyedLocks, PersonLocks
@@ -185,7 +186,13 @@ class ConversationService:
                 incoming.event.kind is not EventKind.BUTTON or incoming.own_message
             ):
                 await uow.chat_log.add(key, [incoming.message_id], from_bot=False)
-            scope = effects.Scope(uow=uow, person=person, now=self._clock(), incoming=incoming)
+            scope = effects.Scope(
+                uow=uow,
+                person=person,
+                now=self._clock(),
+                incoming=incoming,
+                messenger=self._messengers[incoming.platform],
+            )
             committed = await self._turn(uow, scope, incoming.event, incoming.role, idle=False)
             screens = committed.outcome.screens
             if incoming.update_id is not None and screens and not (committed.erase or committed.forget):
@@ -286,6 +293,7 @@ class ConversationService:
             role=role,
             idle=idle,
             desk_opens=self._desk_opens(),
+            resources=tuple(to_resource(row) for row in await uow.resources.all()),
         )
 
     def _desk_opens(self) -> datetime | None:

@@ -22,15 +22,21 @@ from dialogs.primitives import (
     Effect,
     EraseChat,
     Event,
+    ExportDirectory,
     GiveConsent,
+    ImportDirectory,
     Incoming,
     RateFollowUp,
     RelayToTicket,
+    RemoveResource,
+    SaveResource,
     SetAnnouncements,
     SetLocale,
+    ShowFigures,
     WithdrawTicket,
 )
-from handlers import followup_answers, intake
+from handlers import directory_admin, figures, followup_answers, intake
+from handlers.ports import Messenger
 from storage.models import Person
 from storage.uow import UnitOfWork
 from storage.vocabulary import ContactMethod, OutboxKind, person_key
@@ -49,6 +55,7 @@ class Scope:
     erase: bool = False  # quick exit: delete the chat, including what this turn sends
     forget: bool = False  # data deleted: delete the chat and keep no ids
     outbox: bool = False  # something was queued for the delivery worker
+    messenger: Messenger | None = None  # the person's platform: files an admin sends or asks for
 
 
 Handler = Callable[[Scope, Any], Awaitable[Event | None]]
@@ -172,6 +179,11 @@ HANDLERS: dict[type[Any], Handler] = {
     AnswerFollowUp: followup_answers.answer,
     RateFollowUp: followup_answers.rate,
     AnswerAppointment: followup_answers.answer_appointment,
+    SaveResource: directory_admin.save,
+    RemoveResource: directory_admin.remove,
+    ImportDirectory: directory_admin.import_file,
+    ExportDirectory: directory_admin.export_file,
+    ShowFigures: figures.show,
 }
 
 

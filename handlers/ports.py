@@ -48,6 +48,14 @@ class FileData:
     data: bytes
 
 
+class FileTooLargeError(Exception):
+    """A file to read is bigger than the caller's limit: it was not downloaded."""
+
+
+class FileUnavailableError(Exception):
+    """A file to read cannot be had (expired, of another platform, the download failed)."""
+
+
 @dataclass(frozen=True)
 class ChatRights:
     """What the bot may do in a group chat."""
@@ -142,4 +150,18 @@ class Messenger(Protocol):
 
     async def delete(self, chat_id: int, message_ids: Sequence[int]) -> int:
         """Delete messages where the platform allows it; return how many were deleted."""
+        ...
+
+    async def download(self, attachment: Attachment, *, limit: int) -> bytes:
+        """The bytes of a file a person sent (this platform's own), at most ``limit`` bytes.
+
+        Raises FileTooLargeError (nothing past the limit is read) or FileUnavailableError.
+        """
+        ...
+
+    async def send_document(self, chat_id: int, name: str, content: bytes, *, caption: str = "") -> list[int]:
+        """Send ``content`` as a file named ``name`` (an export); return the new message ids.
+
+        Raises RecipientUnreachableError or DeliveryFailedError.
+        """
         ...

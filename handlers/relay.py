@@ -24,6 +24,7 @@ from handlers.ports import (
     Messenger,
     RecipientUnreachableError,
 )
+from handlers.resource_command import is_resource, suggest
 from handlers.tickets import TicketDesk
 from storage.models import RelayedMessage, Ticket, utcnow
 from storage.uow import Database, UnitOfWork
@@ -78,6 +79,7 @@ class ThreadRelay:
         self._desk = desk
         self._messengers = messengers
         self._tr = translators[chat_locale]
+        self._translators = translators
         self._clock = clock
 
     async def migrated(self, platform: Platform, old_chat_id: int, new_chat_id: int) -> None:
@@ -170,6 +172,13 @@ class ThreadRelay:
                 locale=self._locale,
             )
             return answer, None
+        if is_resource(message.text):
+            if ticket.status != TicketStatus.CLAIMED.value or actor != ticket.assignee:
+                only = N_("Only the coordinator who took the request can send the family a resource.")
+                return self._tr.gettext(only), None
+            return await suggest(
+                uow, ticket, actor, message.text, tr=self._tr, translators=self._translators
+            ), None
         if ticket.status != TicketStatus.CLAIMED.value or actor != ticket.assignee:
             # Once per coordinator and ticket: say that this stays in the group.
             if await uow.audit.has(ticket.id, actor, "internal_notice"):

@@ -342,3 +342,26 @@ class FollowUp(Base):
     # The ticket's thread still has to hear the answer (it reopened the ticket); set when told.
     tell_thread: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HelpResource(Base):
+    """One entry of the directory of help: an organisation or a line families can turn to.
+
+    ``categories`` and ``regions`` are lists of codes; empty means any kind of help / national.
+    """
+
+    __tablename__ = "resources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name_ru: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    about_ru: Mapped[str] = mapped_column(Text, default="")
+    about_en: Mapped[str] = mapped_column(Text, default="")
+    categories: Mapped[list[Any]] = mapped_column(default=list)
+    regions: Mapped[list[Any]] = mapped_column(default=list)
+    phone: Mapped[str] = mapped_column(String(64), default="")
+    address: Mapped[str] = mapped_column(Text, default="")
+    hours_ru: Mapped[str] = mapped_column(Text, default="")
+    hours_en: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(String(500), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

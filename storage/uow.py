@@ -14,6 +14,7 @@ from sqlalchemy.util import await_only
 from storage.appointments import AppointmentsRepository
 from storage.db import session_factory
 from storage.desk import AuditLog, BindingsRepository, ChatMigrations, PostsRepository, RelayLog
+from storage.figures import FiguresRepository
 from storage.followups import FollowUpsRepository
 from storage.inbox import InboxRepository
 from storage.logs import ChatLog, OutboxRepository, UpdateLog
@@ -24,6 +25,7 @@ from storage.repositories import (
     PeopleRepository,
     TicketsRepository,
 )
+from storage.resources import ResourcesRepository
 from storage.stats import StatsRepository
 
 
@@ -47,6 +49,8 @@ class UnitOfWork:
         self.max_ids = MaxMessageIds(session)
         self.followups = FollowUpsRepository(session)
         self.appointments = AppointmentsRepository(session)
+        self.resources = ResourcesRepository(session)
+        self.figures = FiguresRepository(session)
 
 
 class Database:

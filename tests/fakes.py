@@ -10,7 +10,7 @@ from typing import Any
 from dialogs.primitives import Event, EventKind, Incoming, Payload, Role, Screen, Traits
 from dialogs.state import Attachment
 from handlers.conversation import ConversationService
-from handlers.ports import ChatRights, FileData
+from handlers.ports import ChatRights, FileData, FileTooLargeError, FileUnavailableError
 from storage.vocabulary import ChatRef, Platform
 
 
@@ -26,6 +26,8 @@ class FakeMessenger:
     edit_ok: bool = True
     next_id: int = 1000
     record: bool = True  # benchmarks measure our memory, not the fake's recordings
+    files: dict[str, bytes] = field(default_factory=dict)  # what ``download`` serves, by ref
+    documents: list[tuple[int, str, bytes]] = field(default_factory=list)
 
     async def send(
         self,
@@ -93,6 +95,19 @@ class FakeMessenger:
     async def delete(self, chat_id: int, message_ids: Sequence[int]) -> int:
         self.deleted += list(message_ids)
         return len(message_ids)
+
+    async def download(self, attachment: Attachment, *, limit: int) -> bytes:
+        content = self.files.get(attachment.ref)
+        if content is None:
+            raise FileUnavailableError(attachment.ref)
+        if len(content) > limit:
+            raise FileTooLargeError(f"{len(content)} bytes")
+        return content
+
+    async def send_document(self, chat_id: int, name: str, content: bytes, *, caption: str = "") -> list[int]:
+        self.documents.append((chat_id, name, content))
+        self.next_id += 1
+        return [self.next_id]
 
 
 class Family:

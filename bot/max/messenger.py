@@ -20,6 +20,7 @@ from handlers.ports import (
     DeliveryFailedError,
     FileData,
     FileRefusedError,
+    FileUnavailableError,
     MessageGoneError,
     RecipientUnreachableError,
 )
@@ -147,6 +148,13 @@ class MaxMessenger:
     ) -> list[int]:
         # MAX's upload flow (POST /uploads) is not built yet: the coordinator is told kindly.
         raise FileRefusedError()
+
+    async def download(self, attachment: Attachment, *, limit: int) -> bytes:
+        # Admins' files (the directory's CSV) are read on Telegram and VK in this version.
+        raise FileUnavailableError("reading files is not supported on MAX yet")
+
+    async def send_document(self, chat_id: int, name: str, content: bytes, *, caption: str = "") -> list[int]:
+        raise DeliveryFailedError("sending files from the bot is not supported on MAX yet")
 
     async def open_topic(self, chat_id: int, name: str) -> int | None:
         return None  # MAX group chats have no topics: the card is the thread

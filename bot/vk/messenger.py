@@ -6,6 +6,7 @@ messages.edit / messages.delete take, so one kind of id is kept everywhere.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 import json
@@ -13,6 +14,8 @@ import logging
 import secrets
 from collections.abc import Sequence
 from typing import Any
+
+import requests
 
 from bot.text import shorten
 from bot.vk import files as vk_files
@@ -24,6 +27,8 @@ from handlers.ports import (
     ChatRights,
     DeliveryFailedError,
     FileData,
+    FileTooLargeError,
+    FileUnavailableError,
     MessageGoneError,
     RecipientUnreachableError,
 )
@@ -223,6 +228,16 @@ class VkMessenger:
             )
         return ids
 
+    async def download(self, attachment: Attachment, *, limit: int) -> bytes:
+        # VK gives every document its own link in the message: read it, never past the limit.
+        if attachment.url is None or not attachment.ref.startswith("vk:"):
+            raise FileUnavailableError("no VK link for the file")
+        return await asyncio.to_thread(_fetch, attachment.url, limit)
+
+    async def send_document(self, chat_id: int, name: str, content: bytes, *, caption: str = "") -> list[int]:
+        # Uploading (docs.getMessagesUploadServer, docs.save) is not built yet: exports go to Telegram.
+        raise DeliveryFailedError("sending files from the bot is not supported on VK yet")
+
     async def open_topic(self, chat_id: int, name: str) -> int | None:
         return None  # VK conversations have no topics: the card is the thread
 
@@ -336,3 +351,20 @@ class VkMessenger:
             )
         except (VkCallError, DeliveryFailedError, RecipientUnreachableError) as exc:
             log.info("a VK button press could not be answered (%s)", exc)
+
+
+def _fetch(url: str, limit: int) -> bytes:
+    try:
+        with requests.get(url, stream=True, timeout=30) as response:
+            response.raise_for_status()
+            declared = response.headers.get("Content-Length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise FileTooLargeError(f"{declared} bytes")
+            content = bytearray()
+            for chunk in response.iter_content(64 * 1024):
+                content += chunk
+                if len(content) > limit:
+                    raise FileTooLargeError(f"more than {limit} bytes")
+            return bytes(content)
+    except requests.RequestException as exc:
+        raise FileUnavailableError(str(exc)) from exc
