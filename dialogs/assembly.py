@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dialogs import admin_home, family
+from dialogs import admin_home, broadcast, family
 from dialogs.engine import Dialogs
 
 
@@ -11,6 +11,7 @@ def assemble() -> Dialogs:
         [
             family.assemble(),
             admin_home.assemble(),
+            broadcast.assemble(),
         ],
         default=family.FamilyDialog.name,
     )

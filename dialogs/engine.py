@@ -65,6 +65,7 @@ class Context:
     idle: bool = False  # the person has not answered for a while: a system event need not wait
     # Outside the coordinators' working hours: when they are back (aware), and their time zone.
     desk_opens: datetime | None = None
+    zone: str = "Europe/Moscow"  # DEFAULT_TIMEZONE: the zone an admin's typed times are in
 
 
 D = TypeVar("D", bound=DialogDataBase)
@@ -266,7 +267,7 @@ class Dialog(Generic[T]):
     def on_system(self, t: T, system: SystemEvent) -> None:
         """One hook for everything the system starts (follow-ups, offers, announcements): its text, and
         the step that takes the answer, when the event names one of this dialog's steps."""
-        t.show(Screen(text=system.render(t)))
+        t.show(system.screen(t))
         if system.step is not None and t.knows(system.step):
             t.data.return_to = t.state
             t.go(system.step, remember=False)
@@ -332,6 +333,12 @@ class Dialogs:
         dialog = self.owner.get(state or "", self.default)
         if state not in self.owner:
             state = START
+        elif ctx.role not in dialog.roles:
+            # No longer allowed there (removed from ADMIN_IDS): back to the default dialog, checked on
+            # every turn, whatever the saved state or a button says.
+            stash.pop(dialog.name, None)
+            raw, dialog = stash.pop(self.default.name, {}), self.default
+            state = dialog.home
         if event.kind is EventKind.COMMAND and event.command.lower() not in dialog.commands:
             entered = self._entered_by(event.command.lower(), ctx.role)
             if entered is not None and entered is not dialog:

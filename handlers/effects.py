@@ -17,6 +17,8 @@ from dialogs.primitives import (
     AddTicketInfo,
     AnswerAppointment,
     AnswerFollowUp,
+    CancelBroadcasts,
+    CountAudience,
     CreateTicket,
     DeleteMyData,
     Effect,
@@ -26,11 +28,12 @@ from dialogs.primitives import (
     Incoming,
     RateFollowUp,
     RelayToTicket,
+    SendBroadcast,
     SetAnnouncements,
     SetLocale,
     WithdrawTicket,
 )
-from handlers import followup_answers, intake
+from handlers import broadcasts, followup_answers, intake
 from storage.models import Person
 from storage.uow import UnitOfWork
 from storage.vocabulary import ContactMethod, OutboxKind, person_key
@@ -60,10 +63,6 @@ async def _set_locale(scope: Scope, effect: SetLocale) -> None:
 
 async def _give_consent(scope: Scope, effect: GiveConsent) -> None:
     await scope.uow.people.give_consent(scope.person, effect.version, scope.now)
-
-
-async def _set_announcements(scope: Scope, effect: SetAnnouncements) -> None:
-    await scope.uow.people.set_announcements(scope.person, effect.enabled)
 
 
 async def _create_ticket(scope: Scope, effect: CreateTicket) -> Event:
@@ -161,7 +160,10 @@ async def _erase_from_desk(scope: Scope) -> None:
 HANDLERS: dict[type[Any], Handler] = {
     SetLocale: _set_locale,
     GiveConsent: _give_consent,
-    SetAnnouncements: _set_announcements,
+    SetAnnouncements: broadcasts.set_announcements,
+    SendBroadcast: broadcasts.send,
+    CountAudience: broadcasts.count,
+    CancelBroadcasts: broadcasts.cancel,
     CreateTicket: _create_ticket,
     AddTicketInfo: _add_info,
     RelayToTicket: _relay,

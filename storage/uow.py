@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from sqlalchemy.util import await_only
 
 from storage.appointments import AppointmentsRepository
+from storage.broadcasts import BroadcastsRepository
 from storage.db import session_factory
 from storage.desk import AuditLog, BindingsRepository, ChatMigrations, PostsRepository, RelayLog
 from storage.followups import FollowUpsRepository
@@ -47,6 +48,7 @@ class UnitOfWork:
         self.max_ids = MaxMessageIds(session)
         self.followups = FollowUpsRepository(session)
         self.appointments = AppointmentsRepository(session)
+        self.broadcasts = BroadcastsRepository(session)
 
 
 class Database:
