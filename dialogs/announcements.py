@@ -12,6 +12,7 @@ from dialogs.flow import FamilyTurn as Turn
 from dialogs.i18n import N_
 from dialogs.primitives import GLOBAL_STEP, Button, Payload, Screen, SetAnnouncements, Speaks, SystemEvent
 
+HEADER = N_("📣 <b>Announcement</b>")
 # Payload values: persisted in chats (old announcements keep their buttons), a schema.
 OPT_IN, OPT_OUT, UNSUBSCRIBE = "ann_yes", "ann_no", "unsub"
 REASONS = (
@@ -48,7 +49,7 @@ class Announcement(SystemEvent):
 
     def render(self, t: Speaks) -> str:
         text = self.texts.get(t.locale) or next(iter(self.texts.values()), "")
-        return f"{t._(N_('📣 <b>Announcement</b>'))}\n\n{text}"
+        return f"{t._(HEADER)}\n\n{text}"
 
     def screen(self, t: Speaks) -> Screen:
         button = _button(t._(N_("🔕 Unsubscribe from announcements")), UNSUBSCRIBE)
