@@ -333,9 +333,10 @@ class Dialogs:
         dialog = self.owner.get(state or "", self.default)
         if state not in self.owner:
             state = START
-        elif ctx.role not in dialog.roles:
+        elif ctx.role not in dialog.roles and event.kind is not EventKind.SYSTEM:
             # No longer allowed there (removed from ADMIN_IDS): back to the default dialog, checked on
-            # every turn, whatever the saved state or a button says.
+            # every turn of the person's own, whatever the saved state or a button says. (The system's
+            # turns carry no role: an admin's announcement waits for the end of the wizard's step.)
             stash.pop(dialog.name, None)
             raw, dialog = stash.pop(self.default.name, {}), self.default
             state = dialog.home

@@ -191,7 +191,9 @@ class BroadcastJob(Job):
                 return
             finished = final and await uow.broadcasts.finish_broadcast(broadcast_id, now)
             last = broadcast.progress_at
-            if not finished and last is not None and now - last < self._settings.progress_every:
+            # Every few seconds while sending; while only quiet hours hold it, now and then.
+            every = self._settings.progress_every if not final else timedelta(minutes=10)
+            if not finished and last is not None and now - last < every:
                 return
             counts = await uow.broadcasts.tally(broadcast_id)
             await uow.broadcasts.set_progress(broadcast_id, None, now)

@@ -253,3 +253,16 @@ async def test_a_removed_admin_is_back_in_the_familys_dialog(rig: BroadcastRig) 
         state = await uow.dialogs.load(f"tg:{ADMIN}")
     assert state is not None and not state[0].startswith("bc_")
     assert await rig.broadcasts() == []
+
+
+async def test_an_admin_mid_wizard_gets_an_announcement_after_it(rig: BroadcastRig) -> None:
+    await rig.admin.command("start")
+    await rig.admin.press("consent", "yes")
+    await rig.admin.press("*", "ann_yes")
+    await rig.compose()
+    await rig.admin.press("bc_preview", "now")
+    await rig.admin.command("broadcast")  # writing the next one meanwhile
+    await rig.drain()
+    async with rig.db.uow() as uow:
+        state = await uow.dialogs.load(f"tg:{ADMIN}")
+    assert state is not None and state[0] == "bc_text", "the wizard is not left for a system turn"
