@@ -266,3 +266,18 @@ async def test_an_admin_mid_wizard_gets_an_announcement_after_it(rig: BroadcastR
     async with rig.db.uow() as uow:
         state = await uow.dialogs.load(f"tg:{ADMIN}")
     assert state is not None and state[0] == "bc_text", "the wizard is not left for a system turn"
+
+
+async def test_progress_is_one_message_edited_then_a_final_report(rig: BroadcastRig) -> None:
+    for uid in range(140, 155):
+        await rig.family(uid)
+    await rig.compose()
+    await rig.admin.press("bc_preview", "now")
+    before = len(rig.messenger.to(ADMIN))
+    job = rig.job()
+    while await job.run_once(rig.clock()):
+        rig.clock.move(timedelta(seconds=6))
+    reports = rig.messenger.to(ADMIN)[before:]
+    assert len(reports) == 2 and "sent" in reports[0].text and "finished" in reports[1].text
+    edits = [s.text for chat, _id, s in rig.messenger.edited if chat == ADMIN]
+    assert edits and "15" in edits[-1], "the progress message is edited as it goes"
