@@ -31,6 +31,7 @@ from dialogs.i18n import Translators
 from handlers.appointments import AppointmentSettings
 from handlers.background import Background
 from handlers.bindings import BindingDesk
+from handlers.broadcasts import BroadcastJob, BroadcastSettings
 from handlers.conversation import ConversationService, ConversationSettings
 from handlers.cursors import Cursors
 from handlers.delivery import DeliverySettings, DeliveryWorker
@@ -41,7 +42,7 @@ from handlers.inbox import Inbox
 from handlers.inflight import InFlight
 from handlers.localtime import Hours
 from handlers.locks import PersonLocks, SharedLocks
-from handlers.pacer import PriorityPacer
+from handlers.pacer import Limit, PriorityPacer
 from handlers.ports import Messenger
 from handlers.relay import ThreadRelay
 from handlers.replicas import Heartbeat
@@ -126,7 +127,8 @@ class Application:
         )
         # One pacer for every outbound message of this process (see handlers/pacer.py).
         locks, budget = await self._shared()
-        self.pacer = PriorityPacer(delivery_settings.pacer_settings(), budget=budget)
+        bulk = Limit(max(1, round(settings.broadcast_rate)), 1.0)  # BROADCAST_RATE, per platform
+        self.pacer = PriorityPacer(replace(delivery_settings.pacer_settings(), bulk=bulk), budget=budget)
         self.delivery = DeliveryWorker(
             self.db,
             messengers=messengers,
@@ -226,7 +228,27 @@ class Application:
             pacer=self.pacer,
         )
         # Every background job, registered once; APScheduler only ticks them.
-        jobs = [self.delivery, self.sla, Housekeeping(self.db), followups, self.inbox, self.heartbeat]
+        broadcasts = BroadcastJob(
+            self.db,
+            push=conversation.push,
+            messengers=messengers,
+            translators=translators,
+            directory=directory,
+            settings=BroadcastSettings(
+                quiet=Hours.parse(settings.quiet_hours),
+                default_zone=ZoneInfo(settings.default_timezone),
+                locale=settings.default_locale,
+            ),
+        )
+        jobs = [
+            self.delivery,
+            self.sla,
+            Housekeeping(self.db),
+            followups,
+            self.inbox,
+            broadcasts,
+            self.heartbeat,
+        ]
         self.background = Background(jobs, in_flight=in_flight)
         # The transports first: a token the platform refuses stops the start before anything runs.
         for transport in self.transports:

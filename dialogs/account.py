@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dialogs import texts
+from dialogs import announcements, texts
 from dialogs.details import add_attachment, resume_step
 from dialogs.flow import CONSENT, MENU, S, nav_rows
 from dialogs.flow import FamilyStep as Step
@@ -62,7 +62,7 @@ class Consent(Step):
         if value == "yes":
             t.effect(GiveConsent(version=t.ctx.consent_version))
             t.consented = True
-            t.notice(t._(N_("Thank you. Your consent is saved.")))
+            t.show(announcements.opt_in_screen(t))  # its own question, before the menu
             go_home(t)
         elif value == "no":
             t.go(S.NO_CONSENT)

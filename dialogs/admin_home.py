@@ -20,6 +20,9 @@ class A(StrEnum):
     HOME = "adm_home"
 
 
+BROADCASTS = "bc_home"  # dialogs.broadcast.B.HOME (that module imports this one)
+
+
 class AdminData(DialogDataBase):
     opened: str | None = None  # the last entry the admin looked at
 
@@ -48,6 +51,8 @@ class Home(Step[AdminTurn]):
     def on_button(self, t: AdminTurn, value: str) -> None:
         if value == "menu":
             t.reset_to(MENU)  # the family's main menu: the admin can use the bot like anyone
+        elif value == "broadcasts":
+            t.go(BROADCASTS)  # the broadcast wizard: a dialog of its own (dialogs/broadcast.py)
         elif value in OPENS:
             t.data.opened = value
             t.go(OPENS[value])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dialogs import admin_home, directory_admin, family, figures
+from dialogs import admin_home, broadcast, directory_admin, family, figures
 from dialogs.engine import Dialogs
 
 
@@ -13,6 +13,7 @@ def assemble() -> Dialogs:
             admin_home.assemble(),
             directory_admin.assemble(),
             figures.assemble(),
+            broadcast.assemble(),
         ],
         default=family.FamilyDialog.name,
     )

@@ -67,6 +67,7 @@ class Context:
     # Outside the coordinators' working hours: when they are back (aware), and their time zone.
     desk_opens: datetime | None = None
     resources: tuple[Resource, ...] = ()  # the directory of help, as kept in the database
+    zone: str = "Europe/Moscow"  # DEFAULT_TIMEZONE: the zone an admin's typed times are in
 
 
 D = TypeVar("D", bound=DialogDataBase)
@@ -268,7 +269,7 @@ class Dialog(Generic[T]):
     def on_system(self, t: T, system: SystemEvent) -> None:
         """One hook for everything the system starts (follow-ups, offers, announcements): its text, and
         the step that takes the answer, when the event names one of this dialog's steps."""
-        t.show(Screen(text=system.render(t)))
+        t.show(system.screen(t))
         if system.step is not None and t.knows(system.step):
             t.data.return_to = t.state
             t.go(system.step, remember=False)
@@ -334,6 +335,13 @@ class Dialogs:
         dialog = self.owner.get(state or "", self.default)
         if state not in self.owner:
             state = START
+        elif ctx.role not in dialog.roles and event.kind is not EventKind.SYSTEM:
+            # No longer allowed there (removed from ADMIN_IDS): back to the default dialog, checked on
+            # every turn of the person's own, whatever the saved state or a button says. (The system's
+            # turns carry no role: an admin's announcement waits for the end of the wizard's step.)
+            stash.pop(dialog.name, None)
+            raw, dialog = stash.pop(self.default.name, {}), self.default
+            state = dialog.home
         if event.kind is EventKind.COMMAND and event.command.lower() not in dialog.commands:
             entered = self._entered_by(event.command.lower(), ctx.role)
             if entered is not None and entered is not dialog:

@@ -108,6 +108,8 @@ class EventKind(StrEnum):
     SYSTEM = "system"
     # What an admin's effect found (an import's errors, figures): ``system`` says it.
     REPORT = "report"
+    # The use-case's answer to the admin's broadcast wizard: ``what`` says which, ``number`` how many.
+    BROADCAST = "broadcast"
 
 
 class Speaks(Protocol):
@@ -142,6 +144,10 @@ class SystemEvent(BaseModel):
     def render(self, t: Speaks) -> str:
         """The text to show, in the person's language."""
         raise NotImplementedError
+
+    def screen(self, t: Speaks) -> Screen:
+        """What the person sees: by default the text alone (an announcement adds its buttons)."""
+        return Screen(text=self.render(t))
 
     def dump(self) -> dict[str, Any]:
         return {"kind": self.kind, **self.model_dump(mode="json")}
@@ -288,6 +294,27 @@ class GiveConsent:
 @dataclass(frozen=True)
 class SetAnnouncements:
     enabled: bool
+    reason: str | None = None  # why a family unsubscribed (one tap, optional): for the figures
+
+
+@dataclass(frozen=True)
+class SendBroadcast:
+    """The admin's announcement: sent now (``when`` None) or at local day, month, hour, minute in ``zone``."""
+
+    text: str
+    audience: tuple[str, str]  # (kind, value): see storage.vocabulary.AUDIENCE_KINDS
+    when: tuple[int, int, int, int] | None = None
+    zone: str = "Europe/Moscow"
+
+
+@dataclass(frozen=True)
+class CountAudience:
+    audience: tuple[str, str]
+
+
+@dataclass(frozen=True)
+class CancelBroadcasts:
+    """Every broadcast waiting or being sent is called off."""
 
 
 @dataclass(frozen=True)
@@ -397,6 +424,9 @@ Effect = (
     SetLocale
     | GiveConsent
     | SetAnnouncements
+    | SendBroadcast
+    | CountAudience
+    | CancelBroadcasts
     | CreateTicket
     | AddTicketInfo
     | RelayToTicket

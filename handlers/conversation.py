@@ -99,6 +99,7 @@ class _Target:
     incoming: Incoming | None = None  # None: a turn the system started
     dedup: str | None = None  # names the turn, so a repeated send is not shown twice (VK)
     intent: str | None = None  # why the system writes first (SystemEvent.intent)
+    priority: Priority = Priority.SCHEDULED  # what the system starts is paced (broadcasts: BULK)
 
 
 class ConversationService:
@@ -134,7 +135,14 @@ class ConversationService:
         async with self.in_flight.track():
             return await self._handle(incoming)
 
-    async def push(self, person: str, system: SystemEvent, *, dedup: str | None = None) -> bool:
+    async def push(
+        self,
+        person: str,
+        system: SystemEvent,
+        *,
+        dedup: str | None = None,
+        priority: Priority = Priority.SCHEDULED,
+    ) -> bool:
         """A turn the system starts (a follow-up, an offer, an announcement) for ``person`` ("tg:123").
 
         It waits for the person's own update in hand, like any of their updates; a person in the
@@ -142,7 +150,7 @@ class ConversationService:
         data deleted, never wrote) or the platform refused the message.
         """
         platform, user_id = parse_person_key(person)
-        target = _Target(platform, user_id, user_id, dedup=dedup, intent=system.intent)
+        target = _Target(platform, user_id, user_id, dedup=dedup, intent=system.intent, priority=priority)
         async with self.in_flight.track(), self._locks.hold(person):
             committed = await self._process_system(person, target, system)
             if committed is None:
@@ -294,6 +302,7 @@ class ConversationService:
             idle=idle,
             desk_opens=self._desk_opens(),
             resources=tuple(to_resource(row) for row in await uow.resources.all()),
+            zone=self._settings.desk_zone.key,
         )
 
     def _desk_opens(self) -> datetime | None:
@@ -325,7 +334,7 @@ class ConversationService:
                 if target.intent is not None and screen.intent is None:
                     screen = replace(screen, intent=target.intent)  # noqa: PLW2901 - the same screen, with its intent
                 # A reply to a person who just wrote goes first; what the system starts is paced.
-                await self._pacer.wait(chat, Priority.REPLY if incoming is not None else Priority.SCHEDULED)
+                await self._pacer.wait(chat, Priority.REPLY if incoming is not None else target.priority)
                 sent += await messenger.send(target.chat_id, screen, dedup=dedup)
         except RecipientUnreachableError:
             log.info("a person is unreachable; marking them so")

@@ -17,6 +17,8 @@ from dialogs.primitives import (
     AddTicketInfo,
     AnswerAppointment,
     AnswerFollowUp,
+    CancelBroadcasts,
+    CountAudience,
     CreateTicket,
     DeleteMyData,
     Effect,
@@ -30,12 +32,13 @@ from dialogs.primitives import (
     RelayToTicket,
     RemoveResource,
     SaveResource,
+    SendBroadcast,
     SetAnnouncements,
     SetLocale,
     ShowFigures,
     WithdrawTicket,
 )
-from handlers import directory_admin, figures, followup_answers, intake
+from handlers import broadcasts, directory_admin, figures, followup_answers, intake
 from handlers.ports import Messenger
 from storage.models import Person
 from storage.uow import UnitOfWork
@@ -67,10 +70,6 @@ async def _set_locale(scope: Scope, effect: SetLocale) -> None:
 
 async def _give_consent(scope: Scope, effect: GiveConsent) -> None:
     await scope.uow.people.give_consent(scope.person, effect.version, scope.now)
-
-
-async def _set_announcements(scope: Scope, effect: SetAnnouncements) -> None:
-    await scope.uow.people.set_announcements(scope.person, effect.enabled)
 
 
 async def _create_ticket(scope: Scope, effect: CreateTicket) -> Event:
@@ -168,7 +167,10 @@ async def _erase_from_desk(scope: Scope) -> None:
 HANDLERS: dict[type[Any], Handler] = {
     SetLocale: _set_locale,
     GiveConsent: _give_consent,
-    SetAnnouncements: _set_announcements,
+    SetAnnouncements: broadcasts.set_announcements,
+    SendBroadcast: broadcasts.send,
+    CountAudience: broadcasts.count,
+    CancelBroadcasts: broadcasts.cancel,
     CreateTicket: _create_ticket,
     AddTicketInfo: _add_info,
     RelayToTicket: _relay,

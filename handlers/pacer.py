@@ -101,6 +101,7 @@ class PacerSettings:
     telegram_group: Limit = Limit(1, 3.0)  # 20 a minute, spread out rather than in a burst
     vk_token: Limit = Limit(20, 1.0)  # every call, replies included
     max_token: Limit = Limit(30, 1.0)  # MAX: 30 requests a second per bot, every call
+    bulk: Limit = Limit(25, 1.0)  # BROADCAST_RATE: broadcasts, per platform, within the budgets above
 
 
 @dataclass(order=True)
@@ -144,6 +145,8 @@ class PriorityPacer:
             # Not bulk traffic: it goes at once, but counts against the bot's budget so bulk yields.
             await self._budget.spend("tg:bot", self._settings.telegram_bot, self._clock())
             return
+        if priority is Priority.BULK:
+            await self._take(f"{chat.platform.value}:bulk", self._settings.bulk, priority)
         for key, limit in self.budgets(chat):
             await self._take(key, limit, priority)
 

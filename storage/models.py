@@ -365,3 +365,39 @@ class HelpResource(Base):
     hours_en: Mapped[str] = mapped_column(Text, default="")
     link: Mapped[str] = mapped_column(String(500), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Broadcast(Base):
+    """An admin's announcement: what, to whom (a filter), when; its recipients are rows of their own."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (Index("ix_broadcasts_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_by: Mapped[str] = mapped_column(String(64))  # the admin's person key: progress goes there
+    text: Mapped[str] = mapped_column(Text)
+    audience: Mapped[dict[str, Any]]  # {"kind": "all" | "lang" | "platform" | "region" | "category", "value"}
+    status: Mapped[str] = mapped_column(String(16))  # BroadcastStatus
+    due_at: Mapped[datetime]
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class BroadcastRecipient(Base):
+    """One person of one broadcast, written before the first message goes: exactly-once is decided here."""
+
+    __tablename__ = "broadcast_recipients"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "person_id", name="uq_broadcast_recipients"),
+        Index("ix_broadcast_recipients_state", "broadcast_id", "status", "lease_until"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    status: Mapped[str] = mapped_column(String(16))  # RecipientStatus
+    lease_owner: Mapped[str | None] = mapped_column(String(40))
+    lease_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from sqlalchemy.util import await_only
 
 from storage.appointments import AppointmentsRepository
+from storage.broadcasts import BroadcastsRepository
 from storage.db import session_factory
 from storage.desk import AuditLog, BindingsRepository, ChatMigrations, PostsRepository, RelayLog
 from storage.figures import FiguresRepository
@@ -51,6 +52,7 @@ class UnitOfWork:
         self.appointments = AppointmentsRepository(session)
         self.resources = ResourcesRepository(session)
         self.figures = FiguresRepository(session)
+        self.broadcasts = BroadcastsRepository(session)
 
 
 class Database:

@@ -181,3 +181,26 @@ class FollowUpAnswer(StrEnum):
     YES = "yes"
     PARTLY = "partly"
     NO = "no"
+
+
+class BroadcastStatus(StrEnum):
+    """Where a broadcast is. Persisted (broadcasts.status): a schema."""
+
+    SCHEDULED = "scheduled"  # waits for due_at; its recipients are not written yet
+    SENDING = "sending"  # recipients written; the sender works through them
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class RecipientStatus(StrEnum):
+    """Where one recipient of a broadcast is. Persisted (broadcast_recipients.status): a schema."""
+
+    PENDING = "pending"  # to send; ``lease_until`` set: claimed by a runner (or held by quiet hours)
+    SENDING = "sending"  # handed to the platform: never sent again, whatever happens (at most once)
+    SENT = "sent"
+    UNREACHABLE = "unreachable"  # blocked the bot
+    FAILED = "failed"
+    SKIPPED = "skipped"  # opted out, erased their data, or the broadcast was cancelled
+
+
+AUDIENCE_KINDS = ("all", "lang", "platform", "region", "category")
