@@ -10,8 +10,9 @@ turn is not repeated; an answer not yet sent is sent).
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -103,3 +104,50 @@ class Inbox(Job):
         except Exception:
             self._handled[:0] = done  # tried again at the next tick
             raise
+
+
+class InboxFeed:
+    """A transport's side of the inbox: keep a batch before acknowledging it (trying again while the
+    database is down), then one task per update, started in order (the per-person lock keeps one
+    family's in order), each marked handled only when its handler succeeded."""
+
+    retry_delay = 1.0
+
+    def __init__(
+        self, inbox: Inbox, platform: Platform, handle: Callable[[dict[str, Any]], Awaitable[bool]]
+    ) -> None:
+        self._inbox = inbox
+        self._platform = platform
+        self._handle = handle
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def keep(
+        self, batch: Sequence[tuple[int, dict[str, Any]]], *, cursor: tuple[str, str] | None = None
+    ) -> None:
+        while True:
+            try:
+                await self._inbox.accept(self._platform, batch, cursor=cursor)
+                return
+            except Exception:
+                log.exception("could not keep %s updates in the inbox; retrying", self._platform.value)
+                await asyncio.sleep(self.retry_delay)
+
+    async def replay(self) -> None:
+        """What was kept before the last stop and not finished goes first; orphans come through here."""
+        self._inbox.register(self._platform, self.spawn)
+        for key, raw in await self._inbox.pending(self._platform):
+            self.spawn(key, raw)
+
+    def spawn(self, key: int, raw: dict[str, Any]) -> None:
+        task = asyncio.create_task(self._run(key, raw), name=f"{self._platform.value}-update")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, key: int, raw: dict[str, Any]) -> None:
+        if await self._handle(raw):
+            self._inbox.handled(self._platform, key)
+
+    async def finish(self) -> None:
+        """After the transport stopped listening: the updates already taken are finished."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

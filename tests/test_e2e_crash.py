@@ -9,12 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Application
-from bot.max.transport import MaxTransport
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from bot.sandbox.vk.emulator import VkEmulator
 from bot.telegram.polling import InboxPolling
-from bot.vk.transport import VkTransport
-from handlers.inbox import Inbox
+from handlers.inbox import Inbox, InboxFeed
 from storage.models import Outbox, utcnow
 from storage.vocabulary import OutboxKind, Platform
 from tests.e2e import GROUP, cards, make_tickets, start_app
@@ -119,7 +117,7 @@ async def test_vk_events_kept_but_not_handled_are_handled_after_the_restart(
     vk: VkEmulator, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """VK: the batch and the long poll's ts are kept together; what was not handled comes back."""
-    monkeypatch.setattr(VkTransport, "_spawn", lambda self, key, raw: None)
+    monkeypatch.setattr(InboxFeed, "spawn", lambda self, key, raw: None)
     app = await start_vk_app(vk, db_url)
     await vk.user(6101).start()
     await until(lambda: _at_least_on(app, Platform.VK, 1))
@@ -146,7 +144,7 @@ async def test_max_updates_kept_but_not_handled_are_handled_after_the_restart(
     max_emu: MaxEmulator, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """MAX: the batch and the marker are kept together; what was not handled comes back."""
-    monkeypatch.setattr(MaxTransport, "_spawn", lambda self, key, update: None)
+    monkeypatch.setattr(InboxFeed, "spawn", lambda self, key, raw: None)
     app = await start_max_app(max_emu, db_url)
     await max_emu.user(6201).write("/start")
     await until(lambda: _at_least_on(app, Platform.MAX, 1))

@@ -21,7 +21,7 @@ from bot.max.messenger import MaxMessenger
 from bot.max.render import message_number, payload_of, to_events
 from dialogs.primitives import Event, EventKind
 from handlers.cursors import Cursors
-from handlers.inbox import Inbox
+from handlers.inbox import Inbox, InboxFeed
 from handlers.ports import DeliveryFailedError, RecipientUnreachableError
 from handlers.router import Inbound, InboundRouter
 from storage.uow import Database
@@ -58,6 +58,7 @@ class MaxTransport:
         self._router = router
         self._cursors = cursors
         self._inbox = inbox
+        self._feed = InboxFeed(inbox, Platform.MAX, self._dispatch)
         self._wait = wait
         self._backoff = backoff
         self.messenger = MaxMessenger(client, ids)
@@ -65,7 +66,6 @@ class MaxTransport:
         self._cursor_key = "max"
         self._marker: int | None = None
         self._poll: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
         self.failed: BaseException | None = None
 
     @classmethod
@@ -98,9 +98,7 @@ class MaxTransport:
         self._bot_id = int(me["user_id"]) if isinstance(me, dict) and "user_id" in me else None
         stored = await self._cursors.load(self._cursor_key)
         self._marker = int(stored) if stored else None
-        self._inbox.register(Platform.MAX, self._spawn)
-        for key, update in await self._inbox.pending(Platform.MAX):
-            self._spawn(key, update)  # taken before the last stop and not finished: first
+        await self._feed.replay()  # taken before the last stop and not finished: first
         log.info("MAX bot is listening")
         self._poll = asyncio.create_task(self._listen(), name="max-longpoll")
 
@@ -152,26 +150,12 @@ class MaxTransport:
         batch = [(_inbox_key(u), u) for u in updates if isinstance(u, dict)]
         moved = marker is not None and marker != self._marker
         cursor = (self._cursor_key, str(marker)) if moved else None
-        while batch or cursor:
-            try:
-                await self._inbox.accept(Platform.MAX, batch, cursor=cursor)
-                break
-            except Exception:
-                log.exception("could not keep MAX updates in the inbox; retrying")
-                await asyncio.sleep(1.0)
+        if batch or cursor:
+            await self._feed.keep(batch, cursor=cursor)
         if marker is not None:
             self._marker = marker
         for key, update in batch:
-            self._spawn(key, update)
-
-    def _spawn(self, key: int, update: dict[str, Any]) -> None:
-        task = asyncio.create_task(self._handle(key, update), name="max-update")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _handle(self, key: int, update: dict[str, Any]) -> None:
-        if await self._dispatch(update):
-            self._inbox.handled(Platform.MAX, key)
+            self._feed.spawn(key, update)
 
     async def _dispatch(self, update: dict[str, Any]) -> bool:
         """False when it failed: the update stays in the inbox for the next start."""
@@ -295,8 +279,7 @@ class MaxTransport:
 
     async def close(self) -> None:
         await self.stop_listening()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._feed.finish()
         await self._client.close()
 
 

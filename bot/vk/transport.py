@@ -30,7 +30,7 @@ from bot.vk.messenger import VkMessenger
 from bot.vk.render import ClientInfo, payload_of, replied, to_events, without_mention
 from dialogs.primitives import Event, EventKind, Payload
 from handlers.cursors import Cursors
-from handlers.inbox import Inbox
+from handlers.inbox import Inbox, InboxFeed
 from handlers.router import Inbound, InboundRouter
 from storage.vocabulary import VK_CHAT_PEER_START, ChatRef, Platform
 
@@ -85,6 +85,7 @@ class VkTransport:
         self._group_id = group_id
         self._cursor_key = f"vk:{group_id}"
         self._inbox = inbox
+        self._feed = InboxFeed(inbox, Platform.VK, self._dispatch)
         self.callback = callback
         self._receiving = False
         self._router = router
@@ -95,7 +96,6 @@ class VkTransport:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
         self.failed: BaseException | None = None
 
     @classmethod
@@ -157,9 +157,7 @@ class VkTransport:
         if self.callback is not None:
             # Callback API: VK posts events to us; the token is checked once here.
             await asyncio.to_thread(self._vk.method, "groups.getById", {"group_id": self._group_id})
-            self._inbox.register(Platform.VK, self._spawn)
-            for key, raw in await self._inbox.pending(Platform.VK):
-                self._spawn(key, raw)
+            await self._feed.replay()
             self._receiving = True
             log.info("VK community %d receives events through the Callback API", self._group_id)
             return
@@ -170,9 +168,7 @@ class VkTransport:
             # Events that came while the bot was down: VK keeps them for a while after this ts
             # (if it has dropped them it answers "failed": 1 and check() takes the new ts).
             longpoll.ts = stored
-        self._inbox.register(Platform.VK, self._spawn)
-        for key, raw in await self._inbox.pending(Platform.VK):
-            self._spawn(key, raw)  # taken before the last stop and not finished: first
+        await self._feed.replay()  # taken before the last stop and not finished: first
         log.info("VK community %d is listening", self._group_id)
         self._thread = threading.Thread(
             target=self._listen, args=(longpoll,), name="vk-longpoll", daemon=True
@@ -203,7 +199,7 @@ class VkTransport:
         except Exception:
             log.exception("a VK event could not be kept; VK will send it again")
             return web.Response(status=500)
-        self._spawn(key, event)
+        self._feed.spawn(key, event)
         return web.Response(text="ok")
 
     # ---- the long-poll thread ----
@@ -265,24 +261,9 @@ class VkTransport:
         asks VK for more only after that. Then one task per event, started in order (the per-person lock
         keeps one family's events in order); one family's slow reply never holds up another's SOS."""
         batch = [(_inbox_key(raw), raw) for raw in raw_events]
-        while True:
-            try:
-                await self._inbox.accept(Platform.VK, batch, cursor=(self._cursor_key, ts))
-                break
-            except Exception:
-                log.exception("could not keep VK events in the inbox; retrying")
-                await asyncio.sleep(1.0)
+        await self._feed.keep(batch, cursor=(self._cursor_key, ts))
         for key, raw in batch:
-            self._spawn(key, raw)
-
-    def _spawn(self, key: int, raw: dict[str, Any]) -> None:
-        task = asyncio.create_task(self._handle(key, raw), name="vk-event")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _handle(self, key: int, raw: dict[str, Any]) -> None:
-        if await self._dispatch(raw):
-            self._inbox.handled(Platform.VK, key)
+            self._feed.spawn(key, raw)
 
     async def _dispatch(self, raw: dict[str, Any]) -> bool:
         """False when it failed: the event stays in the inbox for the next start."""
@@ -382,8 +363,7 @@ class VkTransport:
 
     async def close(self) -> None:
         await self.stop_listening()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._feed.finish()
         self._vk.http.close()
 
 
