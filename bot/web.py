@@ -57,6 +57,12 @@ class Metrics:
             registry=self.registry,
         )
         self.failed = Gauge("bot_deliveries_failed", "Outbox rows given up, in all", registry=self.registry)
+        self.broadcast_waiting = Gauge(
+            "bot_broadcast_waiting", "Announcements still to send (every broadcast)", registry=self.registry
+        )
+        self.broadcast_sent = Gauge(
+            "bot_broadcast_sent", "Announcements delivered, in all", registry=self.registry
+        )
         self.followups = Gauge(
             "bot_followups_due", "Check-ins and reminders due, not sent yet", registry=self.registry
         )
@@ -137,6 +143,8 @@ class WebServer:
                 self.metrics.unclaimed_age.set(_age(stats.unclaimed_oldest, now))
                 self.metrics.failed.set(stats.deliveries_failed)
                 self.metrics.followups.set(stats.followups_due)
+                self.metrics.broadcast_waiting.set(stats.broadcast_waiting)
+                self.metrics.broadcast_sent.set(stats.broadcast_sent)
         return web.Response(
             body=generate_latest(self.metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AuditEntry, FollowUp, Outbox, Replica, Ticket
+from storage.models import AuditEntry, BroadcastRecipient, FollowUp, Outbox, Replica, Ticket
 from storage.repositories import dialect_insert
-from storage.vocabulary import FollowUpStatus, TicketStatus
+from storage.vocabulary import FollowUpStatus, RecipientStatus, TicketStatus
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,8 @@ class QueueStats:
     unclaimed_oldest: datetime | None
     deliveries_failed: int
     followups_due: int
+    broadcast_waiting: int  # announcements still to send, all broadcasts together
+    broadcast_sent: int
 
 
 class StatsRepository:
@@ -63,6 +65,16 @@ class StatsRepository:
             .select_from(FollowUp)
             .where(FollowUp.status == FollowUpStatus.PENDING.value, FollowUp.due_at <= now)
         )
+        waiting = await self._s.scalar(
+            select(func.count())
+            .select_from(BroadcastRecipient)
+            .where(BroadcastRecipient.status == RecipientStatus.PENDING.value)
+        )
+        sent = await self._s.scalar(
+            select(func.count())
+            .select_from(BroadcastRecipient)
+            .where(BroadcastRecipient.status == RecipientStatus.SENT.value)
+        )
         return QueueStats(
             outbox_depth=int(outbox[0]),
             outbox_oldest=outbox[1],
@@ -70,4 +82,6 @@ class StatsRepository:
             unclaimed_oldest=tickets[1],
             deliveries_failed=int(failed or 0),
             followups_due=int(due or 0),
+            broadcast_waiting=int(waiting or 0),
+            broadcast_sent=int(sent or 0),
         )

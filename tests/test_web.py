@@ -46,6 +46,13 @@ async def test_health_readiness_and_metrics(emulator: TelegramEmulator, db_url: 
         assert metric(after, "bot_updates_total") == 1
         assert metric(after, "bot_update_seconds_count") == 1
         assert metric(after, "bot_outbox_depth") == 2 and metric(after, "bot_unclaimed_tickets") == 2
+        for name in (
+            "bot_followups_due",
+            "bot_broadcast_waiting",
+            "bot_broadcast_sent",
+            "bot_deliveries_failed",
+        ):
+            assert f"\n{name} " in after, f"{name} is exported"
     finally:
         await app.stop()
 
