@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from bot.app import Application
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from bot.sandbox.vk.emulator import VkChat, VkEmulator
+from storage.models import AuditEntry, utcnow
 from tests.e2e import GROUP, HandledUpdates, Parent, cards, settled
 from tests.test_e2e_threads import ticket
 from tests.vk_desk import payload_of, says, tap, vk_cards
@@ -211,3 +214,51 @@ async def test_the_phone_is_shown_to_the_assignee_only(
     refused = await tap(vk, boris, card, ":phone")
     assert "5554433" not in refused.get("event_data", "")
     assert not any("5554433" in m.text for m in vk.sent_to(chat.peer_id))
+
+
+async def test_sla_reannounces_in_the_vk_conversation_and_nudges_the_assignee(
+    vk: VkEmulator, emulator: TelegramEmulator, chat: VkChat, db_url: str
+) -> None:
+    app = await start_vk_app(
+        vk,
+        db_url,
+        telegram=emulator,
+        coordinator_chat=f"vk:{chat.peer_id}",
+        admin_ids="tg:900",
+        claim_sla="2h",
+        claim_sla_urgent="15m",
+    )
+    try:
+        anna = vk.member(chat, ANNA, first_name="Анна")
+        family = VkParent(vk=vk, handled=HandledUpdates(app), user=vk.user(7309))
+        await family.start()
+        await family.walk("yes", "new", "no", "legal", "benefits", "1", "4", "r.msk")
+        await family.say("Нужна помощь с документами")
+        await family.walk("done", "chat", "send")
+        await vk.wait_for(lambda: bool(vk_cards(vk, chat.peer_id)))
+        await settled(app)
+        sla = app.sla
+        assert sla is not None
+        start = utcnow()
+        sla._clock = lambda: start + timedelta(hours=3)
+        assert await sla.tick() == 2, "re-announced in the VK conversation, and the admin alerted"
+        assert await sla.tick() == 0, "once per period"
+        assert [m for m in vk.sent_to(chat.peer_id) if "ждёт координатора" in (m.text or "")]
+        assert [m for m in emulator.sent_to(900) if "никто не взял" in (m.text or "")]
+
+        [card] = vk_cards(vk, chat.peer_id)
+        await tap(vk, anna, card, ":claim")
+        await family.say("Вы здесь?")
+        await settled(app)
+        sla._clock = lambda: start + timedelta(hours=28)
+        await sla.tick()
+        nudges = [m.text for m in vk.sent_to(chat.peer_id) if "семья по заявке" in (m.text or "")]
+        assert nudges and "Анна" in nudges[-1], [m.text for m in vk.sent_to(chat.peer_id)][-3:]
+        assert app.db is not None
+        async with app.db.uow() as uow:
+            actions = {e.action for e in (await uow.session.scalars(select(AuditEntry))).all()}
+        assert {"claim", "sla_reannounce", "sla_nudge", "card_posted"} <= actions, (
+            "the audit log, as on Telegram"
+        )
+    finally:
+        await app.stop()
