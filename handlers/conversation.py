@@ -8,6 +8,7 @@ system can start a turn too (``push``): under the same per-person order and the 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -21,15 +22,19 @@ from dialogs.primitives import (
     DeleteMyData,
     Event,
     EventKind,
+    ImportDirectory,
     Incoming,
     Outcome,
+    RemoveResource,
     Role,
+    SaveResource,
     Screen,
     SystemEvent,
     Traits,
     screen_from_json,
     screen_to_json,
 )
+from dialogs.resources import Resource
 from dialogs.state import DialogDataBase, PersonView, TicketView
 from handlers import effects
 from handlers.directory_admin import to_resource
@@ -56,6 +61,8 @@ MAX_FOLLOW_UPS = 3
 # A person who has not answered their current step for this long has left it: a system message
 # need not wait for them any more (it is shown, then the step again).
 IDLE_AFTER = timedelta(minutes=15)
+# Another replica's change to the directory of help shows here within this many seconds.
+RESOURCES_TTL = 10.0
 
 
 @dataclass(frozen=True)
@@ -129,6 +136,7 @@ class ConversationService:
         self._clock = clock
         # One update of a person at a time: in this process, and across replicas when shared.
         self._locks: PersonLocks = locks or KeyedLocks()
+        self._resources: tuple[float, tuple[Resource, ...]] | None = None  # (read at, the directory)
         self.in_flight = in_flight or InFlight()
 
     async def handle(self, incoming: Incoming) -> Reply:
@@ -249,6 +257,8 @@ class ConversationService:
         outcome = self._dialogs.step(state, data, event, ctx)
         committed = _Committed(outcome=outcome, chat_key=key)
         for _ in range(MAX_FOLLOW_UPS):
+            if any(isinstance(e, SaveResource | RemoveResource | ImportDirectory) for e in outcome.effects):
+                self._resources = None  # the admin who changed the directory sees the change at once
             follow_up = await effects.apply(scope, outcome.effects)
             if follow_up is None:
                 break
@@ -301,9 +311,17 @@ class ConversationService:
             role=role,
             idle=idle,
             desk_opens=self._desk_opens(),
-            resources=tuple(to_resource(row) for row in await uow.resources.all()),
+            resources=await self._directory_now(uow),
             zone=self._settings.desk_zone.key,
         )
+
+    async def _directory_now(self, uow: UnitOfWork) -> tuple[Resource, ...]:
+        """The directory of help, read again at most every RESOURCES_TTL seconds: it changes rarely,
+        and every turn would otherwise read it whole."""
+        now = time.monotonic()
+        if self._resources is None or now - self._resources[0] > RESOURCES_TTL:
+            self._resources = (now, tuple(to_resource(row) for row in await uow.resources.all()))
+        return self._resources[1]
 
     def _desk_opens(self) -> datetime | None:
         hours, zone, now = self._settings.working_hours, self._settings.desk_zone, self._clock()
