@@ -22,7 +22,7 @@ from dialogs.primitives import (
 from dialogs.reports import Line, Report
 from dialogs.resources import Resource
 from handlers import directory_csv
-from handlers.ports import DeliveryFailedError, FileTooLargeError, FileUnavailableError, Messenger
+from handlers.ports import DeliveryFailedError, FileRefusedError, Messenger, RecipientUnreachableError
 from storage.models import HelpResource
 from storage.uow import UnitOfWork
 from storage.vocabulary import Category
@@ -112,14 +112,16 @@ async def import_file(scope: Any, effect: ImportDirectory) -> Event:
     if messenger is None:
         return _report("failed", Report.of(N_("I could not read this file. Please send it again.")))
     try:
-        content = await messenger.download(effect.attachment, limit=directory_csv.MAX_BYTES)
-    except FileTooLargeError:
+        file = await messenger.fetch_file(effect.attachment, limit=directory_csv.MAX_BYTES)
+    except FileRefusedError:
         limit = directory_csv.MAX_BYTES // 1000
         return _report("failed", Report.of(N_("The file is too big: at most {limit} KB."), limit=limit))
-    except FileUnavailableError as exc:
-        log.info("an admin's file could not be read: %s", exc)
+    except (DeliveryFailedError, RecipientUnreachableError) as exc:
+        log.info("an admin's file could not be read: %s", type(exc).__name__)
+        file = None
+    if file is None:
         return _report("failed", Report.of(N_("I could not read this file. Please send it again.")))
-    result = await import_csv(scope.uow, content, effect.regions)
+    result = await import_csv(scope.uow, file.data, effect.regions)
     if isinstance(result, Report):
         return _report("failed", result)
     await scope.uow.audit.add(scope.person.key, "directory_imported", details={"resources": result})

@@ -48,14 +48,6 @@ class FileData:
     data: bytes
 
 
-class FileTooLargeError(Exception):
-    """A file to read is bigger than the caller's limit: it was not downloaded."""
-
-
-class FileUnavailableError(Exception):
-    """A file to read cannot be had (expired, of another platform, the download failed)."""
-
-
 @dataclass(frozen=True)
 class ChatRights:
     """What the bot may do in a group chat."""
@@ -111,10 +103,11 @@ class Messenger(Protocol):
         """Send files kept by reference (albums kept together); files of another platform are skipped."""
         ...
 
-    async def fetch_file(self, attachment: Attachment) -> FileData | None:
+    async def fetch_file(self, attachment: Attachment, *, limit: int | None = None) -> FileData | None:
         """The bytes of a file this platform keeps (None when it is another platform's, or gone).
 
-        Raises FileRefusedError when the platform will not hand a bot a file that big.
+        Raises FileRefusedError when the platform will not hand a bot a file that big, or when it is
+        bigger than ``limit`` bytes (then nothing past the limit is read).
         """
         ...
 
@@ -150,13 +143,6 @@ class Messenger(Protocol):
 
     async def delete(self, chat_id: int, message_ids: Sequence[int]) -> int:
         """Delete messages where the platform allows it; return how many were deleted."""
-        ...
-
-    async def download(self, attachment: Attachment, *, limit: int) -> bytes:
-        """The bytes of a file a person sent (this platform's own), at most ``limit`` bytes.
-
-        Raises FileTooLargeError (nothing past the limit is read) or FileUnavailableError.
-        """
         ...
 
     async def send_document(self, chat_id: int, name: str, content: bytes, *, caption: str = "") -> list[int]:

@@ -10,7 +10,7 @@ from typing import Any
 from dialogs.primitives import Event, EventKind, Incoming, Payload, Role, Screen, Traits
 from dialogs.state import Attachment
 from handlers.conversation import ConversationService
-from handlers.ports import ChatRights, FileData, FileTooLargeError, FileUnavailableError
+from handlers.ports import ChatRights, FileData, FileRefusedError
 from storage.vocabulary import ChatRef, Platform
 
 
@@ -26,7 +26,7 @@ class FakeMessenger:
     edit_ok: bool = True
     next_id: int = 1000
     record: bool = True  # benchmarks measure our memory, not the fake's recordings
-    files: dict[str, bytes] = field(default_factory=dict)  # what ``download`` serves, by ref
+    files: dict[str, bytes] = field(default_factory=dict)  # what ``fetch_file`` serves, by ref (others: fake bytes)
     documents: list[tuple[int, str, bytes]] = field(default_factory=list)
 
     async def send(
@@ -71,8 +71,11 @@ class FakeMessenger:
     async def rights(self, chat_id: int) -> ChatRights:
         return ChatRights(can_post=True, is_admin=True)
 
-    async def fetch_file(self, attachment: Attachment) -> FileData | None:
-        return FileData(kind=attachment.kind, name=attachment.name or "file", data=b"fake file")
+    async def fetch_file(self, attachment: Attachment, *, limit: int | None = None) -> FileData | None:
+        content = self.files.get(attachment.ref, b"fake file")
+        if limit is not None and len(content) > limit:
+            raise FileRefusedError(max(1, limit // (1024 * 1024)))
+        return FileData(kind=attachment.kind, name=attachment.name or "file", data=content)
 
     async def upload_files(
         self,
@@ -95,14 +98,6 @@ class FakeMessenger:
     async def delete(self, chat_id: int, message_ids: Sequence[int]) -> int:
         self.deleted += list(message_ids)
         return len(message_ids)
-
-    async def download(self, attachment: Attachment, *, limit: int) -> bytes:
-        content = self.files.get(attachment.ref)
-        if content is None:
-            raise FileUnavailableError(attachment.ref)
-        if len(content) > limit:
-            raise FileTooLargeError(f"{len(content)} bytes")
-        return content
 
     async def send_document(self, chat_id: int, name: str, content: bytes, *, caption: str = "") -> list[int]:
         self.documents.append((chat_id, name, content))

@@ -20,7 +20,6 @@ from handlers.ports import (
     DeliveryFailedError,
     FileData,
     FileRefusedError,
-    FileUnavailableError,
     MessageGoneError,
     RecipientUnreachableError,
 )
@@ -133,7 +132,7 @@ class MaxMessenger:
             ids.append(await self._post(chat_id, body, reply_to if not ids else None))
         return ids
 
-    async def fetch_file(self, attachment: Attachment) -> FileData | None:
+    async def fetch_file(self, attachment: Attachment, *, limit: int | None = None) -> FileData | None:
         # MAX's files travel by their links (attachment.url), which Telegram fetches itself; downloading
         # them for another upload is not built yet.
         return None
@@ -148,10 +147,6 @@ class MaxMessenger:
     ) -> list[int]:
         # MAX's upload flow (POST /uploads) is not built yet: the coordinator is told kindly.
         raise FileRefusedError()
-
-    async def download(self, attachment: Attachment, *, limit: int) -> bytes:
-        # Admins' files (the directory's CSV) are read on Telegram and VK in this version.
-        raise FileUnavailableError("reading files is not supported on MAX yet")
 
     async def send_document(self, chat_id: int, name: str, content: bytes, *, caption: str = "") -> list[int]:
         raise DeliveryFailedError("sending files from the bot is not supported on MAX yet")

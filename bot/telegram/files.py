@@ -25,7 +25,9 @@ T = TypeVar("T")
 Call = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
 
 
-async def fetch_file(bot: Bot, call: Call, attachment: Attachment) -> FileData | None:
+async def fetch_file(
+    bot: Bot, call: Call, attachment: Attachment, limit: int | None = None
+) -> FileData | None:
     if not attachment.ref.startswith("tg:"):
         return None
     try:
@@ -34,13 +36,23 @@ async def fetch_file(bot: Bot, call: Call, attachment: Attachment) -> FileData |
         if "too big" in exc.message.lower():
             raise FileRefusedError(DOWNLOAD_MB) from exc
         return None  # gone, or an id Telegram no longer knows
+    # Telegram says the size first: a file past either limit is never fetched.
     if (file.file_size or 0) > DOWNLOAD_MB * MB or not file.file_path:
         raise FileRefusedError(DOWNLOAD_MB)
-    buffer = await bot.download_file(file.file_path)
+    if limit is not None and (file.file_size or 0) > limit:
+        raise FileRefusedError(_mb(limit))
+    buffer = await bot.download_file(file.file_path, timeout=60)
     if buffer is None:
         return None
+    data = buffer.read()
+    if limit is not None and len(data) > limit:
+        raise FileRefusedError(_mb(limit))
     name = attachment.name or PurePosixPath(file.file_path).name or "file"
-    return FileData(kind=attachment.kind, name=name, data=buffer.read())
+    return FileData(kind=attachment.kind, name=name, data=data)
+
+
+def _mb(limit: int) -> int:
+    return max(1, -(-limit // MB))
 
 
 async def upload_files(

@@ -39,8 +39,6 @@ from handlers.ports import (
     ChatRights,
     DeliveryFailedError,
     FileData,
-    FileTooLargeError,
-    FileUnavailableError,
     MessageGoneError,
     RecipientUnreachableError,
 )
@@ -269,8 +267,8 @@ class TelegramMessenger:
         )
         return message.message_id
 
-    async def fetch_file(self, attachment: Attachment) -> FileData | None:
-        return await tg_files.fetch_file(self._bot, self._call, attachment)
+    async def fetch_file(self, attachment: Attachment, *, limit: int | None = None) -> FileData | None:
+        return await tg_files.fetch_file(self._bot, self._call, attachment, limit)
 
     async def upload_files(
         self,
@@ -340,24 +338,6 @@ class TelegramMessenger:
             except (TelegramBadRequest, DeliveryFailedError, RecipientUnreachableError) as exc:
                 log.warning("could not delete %d messages: %s", len(batch), type(exc).__name__)
         return deleted
-
-    async def download(self, attachment: Attachment, *, limit: int) -> bytes:
-        if not attachment.ref.startswith("tg:"):
-            raise FileUnavailableError("not a Telegram file")
-        try:
-            file = await self._call(partial(self._bot.get_file, attachment.ref.removeprefix("tg:")))
-            # Telegram says the size first: a file past the limit is never fetched.
-            if file.file_size is not None and file.file_size > limit:
-                raise FileTooLargeError(f"{file.file_size} bytes")
-            if file.file_path is None:
-                raise FileUnavailableError("Telegram gave no path for the file")
-            buffer = await self._bot.download_file(file.file_path, timeout=60)
-        except (TelegramBadRequest, DeliveryFailedError, RecipientUnreachableError) as exc:
-            raise FileUnavailableError(str(exc)) from exc
-        content = buffer.read() if buffer is not None else b""
-        if len(content) > limit:
-            raise FileTooLargeError(f"{len(content)} bytes")
-        return content
 
     async def send_document(self, chat_id: int, name: str, content: bytes, *, caption: str = "") -> list[int]:
         document = BufferedInputFile(content, filename=name)

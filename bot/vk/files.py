@@ -24,10 +24,19 @@ DOC_MB = 200
 TIMEOUT = 60.0
 
 
-def _get(http: requests.Session, url: str) -> bytes:
-    response = http.get(url, timeout=TIMEOUT)
-    response.raise_for_status()
-    return response.content
+def _get(http: requests.Session, url: str, limit: int | None) -> bytes:
+    """Read a file by its link, never past ``limit`` bytes."""
+    with http.get(url, stream=True, timeout=TIMEOUT) as response:
+        response.raise_for_status()
+        declared = response.headers.get("Content-Length")
+        if limit is not None and declared is not None and declared.isdigit() and int(declared) > limit:
+            raise FileRefusedError(max(1, -(-limit // MB)))
+        content = bytearray()
+        for chunk in response.iter_content(64 * 1024):
+            content += chunk
+            if limit is not None and len(content) > limit:
+                raise FileRefusedError(max(1, -(-limit // MB)))
+        return bytes(content)
 
 
 def _post(http: requests.Session, url: str, field: str, name: str, data: bytes) -> dict[str, Any]:
@@ -39,18 +48,22 @@ def _post(http: requests.Session, url: str, field: str, name: str, data: bytes) 
     return answer
 
 
-async def fetch_file(http: requests.Session, attachment: Attachment) -> FileData | None:
+async def fetch_file(
+    http: requests.Session, attachment: Attachment, limit: int | None = None
+) -> FileData | None:
     if not attachment.ref.startswith("vk:"):
         return None
-    return await fetch_url(http, attachment)
+    return await fetch_url(http, attachment, limit)
 
 
-async def fetch_url(http: requests.Session, attachment: Attachment) -> FileData | None:
+async def fetch_url(
+    http: requests.Session, attachment: Attachment, limit: int | None = None
+) -> FileData | None:
     """A file by its public link (VK's own, or another messenger's)."""
     if not attachment.url:
         return None
     try:
-        data = await asyncio.to_thread(_get, http, attachment.url)
+        data = await asyncio.to_thread(_get, http, attachment.url, limit)
     except requests.RequestException:
         return None  # the link expired or the file is gone: the coordinator is told it was not passed
     name = attachment.name or attachment.url.split("?", 1)[0].rsplit("/", 1)[-1] or "file"

@@ -6,7 +6,6 @@ messages.edit / messages.delete take, so one kind of id is kept everywhere.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import itertools
 import json
@@ -14,8 +13,6 @@ import logging
 import secrets
 from collections.abc import Sequence
 from typing import Any
-
-import requests
 
 from bot.text import shorten
 from bot.vk import files as vk_files
@@ -27,8 +24,6 @@ from handlers.ports import (
     ChatRights,
     DeliveryFailedError,
     FileData,
-    FileTooLargeError,
-    FileUnavailableError,
     MessageGoneError,
     RecipientUnreachableError,
 )
@@ -201,8 +196,8 @@ class VkMessenger:
             )
         return ids
 
-    async def fetch_file(self, attachment: Attachment) -> FileData | None:
-        return await vk_files.fetch_file(self._call.vk.http, attachment)
+    async def fetch_file(self, attachment: Attachment, *, limit: int | None = None) -> FileData | None:
+        return await vk_files.fetch_file(self._call.vk.http, attachment, limit)
 
     async def upload_files(
         self,
@@ -227,12 +222,6 @@ class VkMessenger:
                 )
             )
         return ids
-
-    async def download(self, attachment: Attachment, *, limit: int) -> bytes:
-        # VK gives every document its own link in the message: read it, never past the limit.
-        if attachment.url is None or not attachment.ref.startswith("vk:"):
-            raise FileUnavailableError("no VK link for the file")
-        return await asyncio.to_thread(_fetch, attachment.url, limit)
 
     async def send_document(self, chat_id: int, name: str, content: bytes, *, caption: str = "") -> list[int]:
         # Uploading (docs.getMessagesUploadServer, docs.save) is not built yet: exports go to Telegram.
@@ -351,20 +340,3 @@ class VkMessenger:
             )
         except (VkCallError, DeliveryFailedError, RecipientUnreachableError) as exc:
             log.info("a VK button press could not be answered (%s)", exc)
-
-
-def _fetch(url: str, limit: int) -> bytes:
-    try:
-        with requests.get(url, stream=True, timeout=30) as response:
-            response.raise_for_status()
-            declared = response.headers.get("Content-Length")
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                raise FileTooLargeError(f"{declared} bytes")
-            content = bytearray()
-            for chunk in response.iter_content(64 * 1024):
-                content += chunk
-                if len(content) > limit:
-                    raise FileTooLargeError(f"more than {limit} bytes")
-            return bytes(content)
-    except requests.RequestException as exc:
-        raise FileUnavailableError(str(exc)) from exc
