@@ -26,7 +26,9 @@ class FakeMessenger:
     edit_ok: bool = True
     next_id: int = 1000
     record: bool = True  # benchmarks measure our memory, not the fake's recordings
-    files: dict[str, bytes] = field(default_factory=dict)  # what ``fetch_file`` serves, by ref (others: fake bytes)
+    files: dict[str, bytes] = field(
+        default_factory=dict
+    )  # what ``fetch_file`` serves, by ref (others: fake bytes)
     documents: list[tuple[int, str, bytes]] = field(default_factory=list)
 
     async def send(
