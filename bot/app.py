@@ -179,6 +179,7 @@ class Application:
             dialogs=assemble(),
             pacer=self.pacer,
             locks=locks,
+            ordered=locks is not None,
             messengers=messengers,
             translators=translators,
             directory=directory,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,9 +39,10 @@ from dialogs.resources import Resource
 from dialogs.state import DialogDataBase, PersonView, TicketView
 from handlers import effects
 from handlers.directory_admin import to_resource
+from handlers.inbox import KEPT
 from handlers.inflight import InFlight
 from handlers.localtime import Hours
-from handlers.locks import KeyedLocks, PersonLocks
+from handlers.locks import KeyedLocks, PersonLocks, in_order
 from handlers.pacer import NoPacer, Pacer, Priority
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import Person, Ticket, utcnow
@@ -124,6 +126,7 @@ class ConversationService:
         in_flight: InFlight | None = None,
         pacer: Pacer | None = None,
         locks: PersonLocks | None = None,
+        ordered: bool = False,
     ) -> None:
         self._db = db
         self._dialogs = dialogs
@@ -136,6 +139,8 @@ class ConversationService:
         self._clock = clock
         # One update of a person at a time: in this process, and across replicas when shared.
         self._locks: PersonLocks = locks or KeyedLocks()
+        # Several replicas: a person's update also waits for their earlier ones kept by another one.
+        self._ordered = ordered
         self._resources: tuple[float, tuple[Resource, ...]] | None = None  # (read at, the directory)
         self.in_flight = in_flight or InFlight()
 
@@ -169,7 +174,7 @@ class ConversationService:
         key = person_key(incoming.platform, incoming.user_id)
         dedup = None if incoming.update_id is None else f"u{incoming.update_id}"
         target = _Target(incoming.platform, incoming.chat_id, incoming.user_id, incoming, dedup)
-        async with self._locks.hold(key):
+        async with self._hold(incoming, key):
             try:
                 committed = await self._process(incoming, key)
             except Exception:
@@ -181,6 +186,17 @@ class ConversationService:
             await self._after_commit(target, committed)
             return Reply(toast=committed.outcome.toast, duplicate=committed.replayed)
 
+    def _hold(self, incoming: Incoming, key: str) -> AbstractAsyncContextManager[None]:
+        kept = KEPT.get()  # the inbox row this update came in (None: not through an inbox)
+        if not self._ordered or kept is None:
+            return self._locks.hold(key)
+
+        async def earlier() -> bool:
+            async with self._db.uow() as uow:
+                return await uow.inbox.earlier_unhandled(incoming.platform, key, kept)
+
+        return in_order(self._locks, key, earlier)
+
     async def set_reachable(self, platform: Platform, user_id: int, reachable: bool) -> None:
         """The person blocked (or unblocked) the bot."""
         async with self._db.uow() as uow:
@@ -190,10 +206,14 @@ class ConversationService:
 
     async def _process(self, incoming: Incoming, key: str) -> _Committed | None:
         async with self._db.uow() as uow:
+            # The answer is kept with the inbox row the update came in (VK and MAX name an event's
+            # parts apart from the event); without an inbox, with the update itself.
+            kept = KEPT.get()
+            answer_key = kept if kept is not None else incoming.update_id
             if incoming.update_id is not None and not await uow.updates.first_time(
                 incoming.platform, incoming.update_id
             ):
-                return await self._kept_answer(uow, incoming, incoming.update_id, key)
+                return await self._kept_answer(uow, incoming, answer_key, key)
             locale_hint = pick_locale(incoming.language_code, self._settings.default_locale)
             person, _ = await uow.people.get_or_create(key, incoming.platform, locale_hint)
             if not person.reachable:
@@ -211,20 +231,20 @@ class ConversationService:
             )
             committed = await self._turn(uow, scope, incoming.event, incoming.role, idle=False)
             screens = committed.outcome.screens
-            if incoming.update_id is not None and screens and not (committed.erase or committed.forget):
+            if answer_key is not None and screens and not (committed.erase or committed.forget):
                 # Kept until sent. Never for a quick exit: nothing may come back to that phone.
                 answer = {"screens": [screen_to_json(s) for s in screens]}
-                await uow.inbox.set_answer(incoming.platform, incoming.update_id, answer)
-                committed.answer_of = (incoming.platform, incoming.update_id)
+                await uow.inbox.set_answer(incoming.platform, answer_key, answer)
+                committed.answer_of = (incoming.platform, answer_key)
             return committed
 
     async def _kept_answer(
-        self, uow: UnitOfWork, incoming: Incoming, update_id: int, key: str
+        self, uow: UnitOfWork, incoming: Incoming, update_id: int | None, key: str
     ) -> _Committed | None:
         """A repeated update changes nothing; but if its answer was never sent (a crash after the
         commit), it is sent now, once."""
-        kept = await uow.inbox.answer_of(incoming.platform, update_id)
-        if not kept:
+        kept = None if update_id is None else await uow.inbox.answer_of(incoming.platform, update_id)
+        if not kept or update_id is None:
             log.info("ignoring a repeated %s update", incoming.platform.value)
             return None
         log.info("sending an answer kept from before a restart")

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +26,11 @@ log = logging.getLogger(__name__)
 
 ORPHAN_AFTER = 30.0  # seconds: an update still unfinished after this was left by a process that died
 Feed = Callable[[int, dict[str, Any]], None]
+# Whose update it is ("tg:123") and, where the platform numbers them in order, its number.
+Order = Callable[[int, dict[str, Any]], tuple[str | None, int | None]]
+# The inbox key of the update this task is handling (set by the transport's feed): a turn uses it to
+# wait for the same person's earlier updates (ConversationService, with several replicas).
+KEPT: ContextVar[int | None] = ContextVar("kept_update", default=None)
 
 
 class Inbox(Job):
@@ -38,6 +45,30 @@ class Inbox(Job):
         self._orphan_after = timedelta(seconds=orphan_after)
         self._fed: dict[tuple[str, int], datetime] = {}  # orphans this process fed, and when
         self._next_look: datetime | None = None
+        self._orders: dict[Platform, Order] = {}
+        self._last_seq = 0
+
+    def order_by(self, platform: Platform, order: Order) -> None:
+        """How a transport says whose an update is: with several replicas, a person's later update
+        waits for the earlier ones kept by any replica (ConversationService, ``ordered``)."""
+        self._orders[platform] = order
+
+    def _places(
+        self, platform: Platform, updates: Sequence[tuple[int, dict[str, Any]]]
+    ) -> list[tuple[str | None, int | None]] | None:
+        order = self._orders.get(platform)
+        if order is None:
+            return None
+        places: list[tuple[str | None, int | None]] = []
+        for update_id, raw in updates:
+            person, seq = order(update_id, raw)
+            if seq is None:
+                # No number from the platform: the order in which updates were kept (microseconds,
+                # strictly increasing in this process; replicas' clocks are assumed in step).
+                self._last_seq = max(self._last_seq + 1, time.time_ns() // 1000)
+                seq = self._last_seq
+            places.append((person, seq))
+        return places
 
     def register(self, platform: Platform, feed: Feed) -> None:
         """How a transport takes an update back: for orphans another replica left (see run_once)."""
@@ -52,7 +83,7 @@ class Inbox(Job):
     ) -> None:
         """Keep a batch (and the transport's new position, if it keeps one) before acknowledging it."""
         async with self._db.uow() as uow:
-            await uow.inbox.accept(platform, updates)
+            await uow.inbox.accept(platform, updates, self._places(platform, updates))
             if cursor is not None:
                 await uow.cursors.save(*cursor)
 
@@ -114,8 +145,15 @@ class InboxFeed:
     retry_delay = 1.0
 
     def __init__(
-        self, inbox: Inbox, platform: Platform, handle: Callable[[dict[str, Any]], Awaitable[bool]]
+        self,
+        inbox: Inbox,
+        platform: Platform,
+        handle: Callable[[dict[str, Any]], Awaitable[bool]],
+        *,
+        order: Order | None = None,
     ) -> None:
+        if order is not None:
+            inbox.order_by(platform, order)
         self._inbox = inbox
         self._platform = platform
         self._handle = handle
@@ -144,6 +182,7 @@ class InboxFeed:
         task.add_done_callback(self._tasks.discard)
 
     async def _run(self, key: int, raw: dict[str, Any]) -> None:
+        KEPT.set(key)
         if await self._handle(raw):
             self._inbox.handled(self._platform, key)
 

@@ -8,9 +8,14 @@ order, the shared one keeps two replicas off the same person at once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
+
+# How long a person's update waits for an earlier one another replica kept and has not handled yet.
+# Longer only when that replica died holding it: its update is taken over later (handlers/inbox.py).
+ORDER_WAIT = 5.0
 
 
 class PersonLocks(Protocol):
@@ -48,3 +53,32 @@ class SharedLocks:
     async def hold(self, key: str) -> AsyncIterator[None]:
         async with self._local.hold(key), self._shared(key):
             yield
+
+
+@asynccontextmanager
+async def in_order(
+    locks: PersonLocks,
+    key: str,
+    earlier: Callable[[], Awaitable[bool]],
+    *,
+    wait: float = ORDER_WAIT,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> AsyncIterator[None]:
+    """The person's lock, taken once no earlier update of theirs is still unhandled (``earlier``).
+
+    The lock alone keeps two replicas off one person at once; it does not order them: the second of
+    two quick messages may reach the other replica and win the lock first. So the winner looks at
+    the inbox, and while an earlier update of the same person waits there, it lets the lock go and
+    tries again shortly (at most ``wait`` seconds: then a replica that died holding one is not
+    waited for).
+    """
+    deadline = clock() + wait
+    delay = 0.02
+    while True:
+        async with locks.hold(key):
+            if clock() >= deadline or not await earlier():
+                yield
+                return
+        await sleep(delay)
+        delay = min(delay * 2, 0.25)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import InboxEntry, utcnow
+from storage.models import InboxEntry, ProcessedUpdate, utcnow
 from storage.repositories import dialect_insert
 from storage.vocabulary import Platform
 
@@ -18,14 +18,28 @@ class InboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
 
-    async def accept(self, platform: Platform, updates: Sequence[tuple[int, dict[str, Any]]]) -> None:
-        """Keep a batch as received; one taken again (a redelivery) is kept once."""
+    async def accept(
+        self,
+        platform: Platform,
+        updates: Sequence[tuple[int, dict[str, Any]]],
+        order: Sequence[tuple[str | None, int | None]] | None = None,
+    ) -> None:
+        """Keep a batch as received; one taken again (a redelivery) is kept once. ``order`` gives,
+        for each update, whose it is and its place in that person's order."""
         if not updates:
             return
         now = utcnow()
+        places = order or [(None, None)] * len(updates)
         rows = [
-            {"platform": platform.value, "update_id": uid, "raw": raw, "received_at": now}
-            for uid, raw in updates
+            {
+                "platform": platform.value,
+                "update_id": uid,
+                "raw": raw,
+                "received_at": now,
+                "person": person,
+                "seq": seq,
+            }
+            for (uid, raw), (person, seq) in zip(updates, places, strict=True)
         ]
         stmt = dialect_insert(self._s, InboxEntry).values(rows)
         await self._s.execute(stmt.on_conflict_do_nothing(index_elements=["platform", "update_id"]))
@@ -48,6 +62,31 @@ class InboxRepository:
             .limit(limit)
         )
         return (await self._s.scalars(stmt)).all()
+
+    async def earlier_unhandled(self, platform: Platform, person: str, update_id: int) -> bool:
+        """Is an update of ``person`` kept before this one (``update_id``: its inbox key) still not
+        handled by any replica? Handled means in the processed log where the platform's update ids
+        are the inbox keys (Telegram); elsewhere, forgotten by the inbox (within its flush interval)."""
+        mine = (
+            select(InboxEntry.seq)
+            .where(InboxEntry.platform == platform.value, InboxEntry.update_id == update_id)
+            .scalar_subquery()
+        )
+        handled = select(ProcessedUpdate.update_id).where(
+            ProcessedUpdate.platform == InboxEntry.platform,
+            ProcessedUpdate.update_id == InboxEntry.update_id,
+        )
+        stmt = (
+            select(InboxEntry.update_id)
+            .where(
+                InboxEntry.platform == platform.value,
+                InboxEntry.person == person,
+                InboxEntry.seq < mine,
+                ~handled.exists(),
+            )
+            .limit(1)
+        )
+        return (await self._s.execute(stmt)).first() is not None
 
     async def set_answer(self, platform: Platform, update_id: int, answer: dict[str, Any] | None) -> None:
         stmt = (

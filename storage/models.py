@@ -240,6 +240,12 @@ class InboxEntry(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # The screens the committed turn produced, until they are sent (then None).
     answer: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Whose update it is ("tg:123") and its place in that person's order (Telegram's update id, else
+    # when it was kept): with several replicas, a person's later update waits for the earlier ones.
+    person: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    __table_args__ = (Index("ix_inbox_person_seq", "platform", "person", "seq"),)
 
 
 class Cursor(Base):

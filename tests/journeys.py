@@ -43,3 +43,28 @@ async def family(emulator: TelegramEmulator, user_id: int, unanswered: list[str]
             unanswered.append(f"{user_id}: {kind} {step}:{value}")
             return
         await asyncio.sleep(random.random() * 0.05)
+
+
+async def hurried(emulator: TelegramEmulator, user_id: int, parts: list[str], unanswered: list[str]) -> None:
+    """A family that types its story in several quick messages, each sent before the last is answered
+    (behind a round robin, each may reach another replica): the story must keep their order."""
+    story = next(i for i, (kind, _, _) in enumerate(JOURNEY) if kind == "text")
+    for kind, step, value in JOURNEY[:story]:
+        before = len(emulator.messages.get(user_id, []))
+        if kind == "press":
+            emulator.callback(user_id, emulator.last_sent(user_id).message_id, f"d:{step}:{value}")
+        else:
+            emulator.message(user_id, value)
+        await emulator.wait_for(more_than(emulator, user_id, before), timeout=60)
+    before = len(emulator.messages.get(user_id, []))
+    for part in parts:
+        emulator.message(user_id, part)
+    try:
+        await emulator.wait_for(more_than(emulator, user_id, before + len(parts) - 1), timeout=60)
+    except AssertionError:
+        unanswered.append(f"{user_id}: the story's parts")
+        return
+    for _kind, step, value in JOURNEY[story + 1 :]:
+        before = len(emulator.messages.get(user_id, []))
+        emulator.callback(user_id, emulator.last_sent(user_id).message_id, f"d:{step}:{value}")
+        await emulator.wait_for(more_than(emulator, user_id, before), timeout=60)

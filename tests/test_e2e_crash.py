@@ -12,6 +12,7 @@ from bot.app import Application
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from bot.sandbox.vk.emulator import VkEmulator
 from bot.telegram.polling import InboxPolling
+from handlers.conversation import ConversationService
 from handlers.inbox import Inbox, InboxFeed
 from storage.models import Outbox, utcnow
 from storage.vocabulary import OutboxKind, Platform
@@ -157,5 +158,35 @@ async def test_max_updates_kept_but_not_handled_are_handled_after_the_restart(
         await max_emu.wait_for(lambda: any(m.from_bot for m in max_emu.in_dialog(6201)), timeout=10)
         await asyncio.sleep(0.3)
         assert len([m for m in max_emu.in_dialog(6201) if m.from_bot]) == 1, "answered once"
+    finally:
+        await app.stop()
+
+
+async def test_a_vk_answer_committed_but_not_sent_is_sent_after_the_restart(
+    vk: VkEmulator, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """VK names the parts of one event apart from the event itself: the answer is still kept with
+    the event in the inbox, so a crash between the commit and the send loses no answer."""
+
+    async def dies(self: ConversationService, *args: object, **kwargs: object) -> bool:
+        raise RuntimeError("the process dies between the commit and the send")
+
+    monkeypatch.setattr(ConversationService, "_after_commit", dies)
+    app = await start_vk_app(vk, db_url)
+    await vk.user(6102).start()
+    await until(lambda: _at_least_on(app, Platform.VK, 1))
+    await asyncio.sleep(0.3)
+    await app.stop()
+    assert vk.sent_to(6102) == [], "nothing was sent before the crash"
+
+    monkeypatch.undo()
+    app = await start_vk_app(vk, db_url)
+    try:
+        await vk.wait_sent(6102, 1, timeout=10)
+        await asyncio.sleep(0.3)
+        assert len(vk.sent_to(6102)) == 1, "the kept answer, once"
+        assert app.db is not None
+        async with app.db.uow() as uow:
+            assert await uow.dialogs.load("vk:6102") is not None, "the turn itself committed once"
     finally:
         await app.stop()

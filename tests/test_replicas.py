@@ -26,13 +26,14 @@ from storage.db import create_engine
 from storage.models import Ticket
 from storage.uow import Database
 from tests.e2e import GROUP, TOKEN, cards
-from tests.journeys import family
+from tests.journeys import family, hurried
 from tests.test_config import CONTRACT, ROOT
 
 POSTGRES = os.environ.get("TEST_POSTGRES_URL", "")
 REDIS_SERVER = shutil.which("redis-server")
 SECRET = "replica-webhook-secret-42"
 FAMILIES = 12
+HURRIED = 9400
 
 pytestmark = pytest.mark.skipif(
     not (POSTGRES and REDIS_SERVER), reason="needs PostgreSQL (TEST_POSTGRES_URL) and redis-server"
@@ -131,6 +132,9 @@ async def test_two_replicas_do_everything_once(
     try:
         emulator.webhook_targets = [a.hook, b.hook]  # a load balancer in front, round robin
         unanswered: list[str] = []
+        # One family types its story in quick parts, alternating replicas: the parts keep their order.
+        parts = [f"часть {n}" for n in range(1, 7)]
+        await hurried(emulator, HURRIED, parts, unanswered)
         users = [9500 + n for n in range(FAMILIES)]
         journeys = asyncio.gather(*(family(emulator, user, unanswered) for user in users))
         await asyncio.sleep(1.5)
@@ -145,7 +149,9 @@ async def test_two_replicas_do_everything_once(
                 tickets = (await uow.session.scalars(select(Ticket))).all()
         finally:
             await db.dispose()
-        assert len(tickets) == FAMILIES, f"{len(tickets)} requests for {FAMILIES} families"
+        assert len(tickets) == FAMILIES + 1, f"{len(tickets)} requests for {FAMILIES + 1} families"
+        story = next(t.description for t in tickets if t.description.startswith("часть"))
+        assert re.findall(r"часть \d", story) == parts, f"the story's parts out of order: {story!r}"
 
         wanted = {t.id for t in tickets}
 

@@ -25,7 +25,7 @@ from handlers.inbox import Inbox, InboxFeed
 from handlers.ports import DeliveryFailedError, RecipientUnreachableError
 from handlers.router import Inbound, InboundRouter
 from storage.uow import Database
-from storage.vocabulary import ChatKind, ChatRef, Platform
+from storage.vocabulary import ChatKind, ChatRef, Platform, person_key
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class MaxTransport:
         self._router = router
         self._cursors = cursors
         self._inbox = inbox
-        self._feed = InboxFeed(inbox, Platform.MAX, self._dispatch)
+        self._feed = InboxFeed(inbox, Platform.MAX, self._dispatch, order=_place)
         self._wait = wait
         self._backoff = backoff
         self.messenger = MaxMessenger(client, ids)
@@ -286,6 +286,16 @@ class MaxTransport:
 def _inbox_key(update: dict[str, Any]) -> int:
     """MAX updates carry no id of their own: one is named by its content (a repeat has the same)."""
     return update_number("inbox", json.dumps(update, sort_keys=True, ensure_ascii=False))
+
+
+def _place(_key: int, update: dict[str, Any]) -> tuple[str | None, int | None]:
+    """Whose update it is; the order is the order kept (MAX's timestamps are not unique)."""
+    sender = (update.get("message") or {}).get("sender") or (update.get("callback") or {}).get("user")
+    sender = sender or update.get("user") or {}
+    user_id = sender.get("user_id") if isinstance(sender, dict) else None
+    if not isinstance(user_id, int) or isinstance(user_id, bool):
+        return None, None
+    return person_key(Platform.MAX, user_id), None
 
 
 def _language(locale: Any) -> str | None:

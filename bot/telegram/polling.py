@@ -19,8 +19,8 @@ from aiogram.methods import GetUpdates
 from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
-from handlers.inbox import Inbox
-from storage.vocabulary import Platform
+from handlers.inbox import KEPT, Inbox
+from storage.vocabulary import Platform, person_key
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ class InboxPolling:
         self._bot = bot
         self._dispatcher = dispatcher
         self._inbox = inbox
+        inbox.order_by(Platform.TELEGRAM, _place)
         self._timeout = timeout
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -102,6 +103,7 @@ class InboxPolling:
         task.add_done_callback(self._tasks.discard)
 
     async def _handle(self, update: Update) -> None:
+        KEPT.set(update.update_id)
         try:
             await self._dispatcher.feed_update(self._bot, update)
         except Exception:
@@ -114,3 +116,12 @@ class InboxPolling:
         """After polling stopped: wait for the updates already taken."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _place(update_id: int, raw: dict[str, Any]) -> tuple[str | None, int | None]:
+    """Whose update it is, and its place: Telegram numbers a bot's updates in order."""
+    for body in raw.values():
+        sender = body.get("from") if isinstance(body, dict) else None
+        if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+            return person_key(Platform.TELEGRAM, sender["id"]), update_id
+    return None, update_id

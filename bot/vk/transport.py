@@ -32,7 +32,7 @@ from dialogs.primitives import Event, EventKind, Payload
 from handlers.cursors import Cursors
 from handlers.inbox import Inbox, InboxFeed
 from handlers.router import Inbound, InboundRouter
-from storage.vocabulary import VK_CHAT_PEER_START, ChatRef, Platform
+from storage.vocabulary import VK_CHAT_PEER_START, ChatRef, Platform, person_key
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class VkTransport:
         self._group_id = group_id
         self._cursor_key = f"vk:{group_id}"
         self._inbox = inbox
-        self._feed = InboxFeed(inbox, Platform.VK, self._dispatch)
+        self._feed = InboxFeed(inbox, Platform.VK, self._dispatch, order=_place)
         self.callback = callback
         self._receiving = False
         self._router = router
@@ -373,6 +373,16 @@ def _inbox_key(raw: dict[str, Any]) -> int:
     if event_id:
         return event_number(str(event_id), -1)
     return event_number(json.dumps(raw, sort_keys=True, ensure_ascii=False), -2)
+
+
+def _place(_key: int, raw: dict[str, Any]) -> tuple[str | None, int | None]:
+    """Whose event it is; VK numbers none across a community's events: kept order is the order."""
+    obj = raw.get("object") or {}
+    sender = (
+        (obj.get("message") or {}).get("from_id") if raw.get("type") == "message_new" else obj.get("user_id")
+    )
+    user_id = _int(sender)
+    return (person_key(Platform.VK, user_id) if user_id and user_id > 0 else None), None
 
 
 def _int(value: Any) -> int | None:
