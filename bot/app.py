@@ -80,6 +80,7 @@ class Application:
         self._max_timing = max_timing or MaxTiming()
         self.delivery: DeliveryWorker | None = None
         self.sla: SlaWatch | None = None
+        self.followups: FollowUpJob | None = None
         self.pacer: PriorityPacer | None = None
         self.background: Background | None = None
         # Everything taken from a platform (updates, a tick) finishes before the database closes.
@@ -227,6 +228,7 @@ class Application:
             settings=follow_up_settings(settings),
             pacer=self.pacer,
         )
+        self.followups = followups
         # Every background job, registered once; APScheduler only ticks them.
         broadcasts = BroadcastJob(
             self.db,

@@ -110,6 +110,9 @@ class EventKind(StrEnum):
     REPORT = "report"
     # The use-case's answer to the admin's broadcast wizard: ``what`` says which, ``number`` how many.
     BROADCAST = "broadcast"
+    # Someone left (or was removed from) a group chat, or joined it: ``Inbound.user_id`` says who.
+    MEMBER_LEFT = "member_left"
+    MEMBER_JOINED = "member_joined"
 
 
 class Speaks(Protocol):

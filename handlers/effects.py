@@ -38,7 +38,7 @@ from dialogs.primitives import (
     ShowFigures,
     WithdrawTicket,
 )
-from handlers import broadcasts, directory_admin, figures, followup_answers, intake
+from handlers import broadcasts, directory_admin, figures, followup_answers, intake, nudge
 from handlers.ports import Messenger
 from storage.models import Person
 from storage.uow import UnitOfWork
@@ -91,6 +91,7 @@ async def _relay(scope: Scope, effect: RelayToTicket) -> None:
     if (ticket := await intake.open_owned(scope.uow, scope.person.id, ticket_id)) is None:
         return
     await scope.uow.tickets.wrote(ticket.id, family=True, at=scope.now)
+    await nudge.family_wrote(scope.uow, ticket, scope.now)
     # The original message is copied into the thread; the entry keeps its text.
     where = {
         "chat": person_key(incoming.platform, incoming.chat_id),

@@ -28,6 +28,7 @@ from dialogs.directory import Directory
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
 from dialogs.validate import as_int
+from handlers import nudge
 from handlers.desk_common import ActionReply, CoordinatorAction, Outbound, card_view, prompt_key
 from handlers.followups import offer_after_close
 from handlers.inflight import InFlight
@@ -195,6 +196,7 @@ class TicketDesk:
         if pressed.kind in {"transfer", "trc", "trp", "trr"}:
             return await self._transfer(uow, ticket, action, pressed, out)
         if kind == "release" and await uow.tickets.release(ticket.id, action.chat, now):
+            await nudge.called_off(uow, ticket.id)
             await uow.audit.add(
                 action.actor, "release", ticket_id=ticket.id, chat=action.chat, actor_name=action.user_name
             )
@@ -202,6 +204,7 @@ class TicketDesk:
             await self._refresh_card(uow, ticket, out)
             return ActionReply(self._(N_("Released: another coordinator can take it.")))
         if kind == "reopen" and await uow.tickets.reopen(ticket.id, action.chat, now):
+            await nudge.called_off(uow, ticket.id)
             await uow.audit.add(
                 action.actor, "reopen", ticket_id=ticket.id, chat=action.chat, actor_name=action.user_name
             )
@@ -264,6 +267,7 @@ class TicketDesk:
             moves=moves,
         ):
             return ActionReply(self._(N_("This request cannot be transferred now.")))
+        await nudge.called_off(uow, ticket.id)
         if category.value != ticket.category:
             ticket.answers = {}
         details = {"category": category.value, "region": region_code, "to": target}
@@ -314,6 +318,7 @@ class TicketDesk:
             details={"outcome": outcome.value},
         )
         await uow.session.refresh(ticket)
+        await nudge.called_off(uow, ticket.id)
         await offer_after_close(uow, ticket.id, outcome.value, ticket.closed_at or self._clock())
         await self._refresh_card(uow, ticket, out)
         return await self._tell_family(
