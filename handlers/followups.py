@@ -187,11 +187,11 @@ class FollowUpJob(Job):
 
     async def _plan_nudge(self, uow: UnitOfWork, row: FollowUp, ticket: Ticket, now: datetime) -> _Plan:
         """The coordinators' day-long nudge: not for the family, so no quiet hours of theirs."""
-        if not nudge.unanswered(ticket) or ticket.chat is None:
+        since = row.due_at - nudge.ANSWER_WAIT
+        if not nudge.unanswered(ticket, since) or ticket.chat is None:
             return _Plan(row.id, skip="the family was answered, or the request is no longer taken")
         chat = await uow.migrations.follow(ticket.chat)
         post = await uow.posts.card(ticket.id, chat)
-        since = row.due_at - nudge.ANSWER_WAIT
         screen = nudge.nudge_screen(self._speaker, ticket, await nudge.addressee(uow, ticket), since, now)
         await uow.audit.add("system", "sla_nudge", ticket_id=ticket.id, chat=chat)
         card_id, thread = (post.message_id, post.thread_id) if post is not None else (None, None)

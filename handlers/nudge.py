@@ -33,12 +33,11 @@ async def called_off(uow: UnitOfWork, ticket_id: int) -> None:
     await uow.followups.cancel(ticket_id, KIND)
 
 
-def unanswered(ticket: Ticket) -> bool:
-    """Still taken, and the family's last message is newer than the coordinator's last answer."""
-    if ticket.status != TicketStatus.CLAIMED.value or ticket.family_wrote_at is None or ticket.chat is None:
+def unanswered(ticket: Ticket, since: datetime) -> bool:
+    """Still taken, and no answer from the coordinator since the family's first unanswered message."""
+    if ticket.status != TicketStatus.CLAIMED.value or ticket.chat is None:
         return False
-    answered = ticket.coordinator_wrote_at or ticket.claimed_at
-    return answered is None or answered < ticket.family_wrote_at
+    return ticket.coordinator_wrote_at is None or ticket.coordinator_wrote_at < since
 
 
 async def addressee(uow: UnitOfWork, ticket: Ticket) -> str | None:
