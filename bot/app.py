@@ -189,6 +189,7 @@ class Application:
                 policy_url=settings.privacy_policy_url,
                 working_hours=Hours.parse(settings.working_hours),
                 desk_zone=ZoneInfo(settings.default_timezone),
+                default_chat=default_chat,
             ),
             on_outbox=self.delivery.wake,
             in_flight=in_flight,

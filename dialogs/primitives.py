@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol, Self
 
@@ -190,6 +191,8 @@ class Event:
     phone: str | None = None
     what: str = ""  # for UNSUPPORTED: "sticker", "location", ...
     number: int = 0  # for TICKET_CREATED
+    # For TICKET_CREATED / TICKET_MERGED outside the coordinators' working hours: when they are back.
+    opens: datetime | None = None
     system: SystemEvent | None = None  # for SYSTEM
 
 
