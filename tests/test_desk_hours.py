@@ -75,3 +75,15 @@ async def test_a_request_routed_to_the_default_chat_keeps_default_timezone(
     rig = Rig(db, translators, directory)
     done = await request_at(rig, datetime(2026, 12, 2, 0, 0, tzinfo=UTC), "msk")  # 03:00 in Moscow
     assert "не на работе" in done and "2 декабря, 09:00" in done
+
+
+async def test_quiet_hours_never_hold_back_a_reply_to_what_the_family_just_wrote(
+    db: Database, translators: Translators, directory: Directory
+) -> None:
+    rig = Rig(db, translators, directory, quiet=Hours(21, 9))
+    rig.clock.now = datetime(2026, 12, 2, 0, 0, tzinfo=UTC)  # 03:00 in Moscow: quiet hours
+    ticket = await rig.ticket()
+    await rig.coordinator("claim", ticket)
+    before = len(rig.to_family())
+    await rig.family.text("Вы здесь? Нам страшно")
+    assert any(f"#{ticket}" in s.text and "Передано" in s.text for s in rig.to_family()[before:])
