@@ -33,6 +33,14 @@ async def called_off(uow: UnitOfWork, ticket_id: int) -> None:
     await uow.followups.cancel(ticket_id, KIND)
 
 
+async def unless_taken(uow: UnitOfWork, ticket_id: int) -> None:
+    """After a coordinator's action: a request no longer taken (released, closed, moved to another
+    chat) owes no nudge."""
+    ticket = await uow.tickets.get(ticket_id)
+    if ticket is None or ticket.status != TicketStatus.CLAIMED.value:
+        await called_off(uow, ticket_id)
+
+
 def unanswered(ticket: Ticket, since: datetime) -> bool:
     """Still taken, and no answer from the coordinator since the family's first unanswered message."""
     if ticket.status != TicketStatus.CLAIMED.value or ticket.chat is None:

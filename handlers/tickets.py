@@ -115,6 +115,7 @@ class TicketDesk:
                 )
             else:
                 reply = await self._manage(uow, ticket, action, pressed, out)
+                await nudge.unless_taken(uow, ticket.id)  # released, closed, moved: no nudge is owed
         await self.carry_out(out)
         return reply
 
@@ -196,7 +197,6 @@ class TicketDesk:
         if pressed.kind in {"transfer", "trc", "trp", "trr"}:
             return await self._transfer(uow, ticket, action, pressed, out)
         if kind == "release" and await uow.tickets.release(ticket.id, action.chat, now):
-            await nudge.called_off(uow, ticket.id)
             await uow.audit.add(
                 action.actor, "release", ticket_id=ticket.id, chat=action.chat, actor_name=action.user_name
             )
@@ -204,7 +204,6 @@ class TicketDesk:
             await self._refresh_card(uow, ticket, out)
             return ActionReply(self._(N_("Released: another coordinator can take it.")))
         if kind == "reopen" and await uow.tickets.reopen(ticket.id, action.chat, now):
-            await nudge.called_off(uow, ticket.id)
             await uow.audit.add(
                 action.actor, "reopen", ticket_id=ticket.id, chat=action.chat, actor_name=action.user_name
             )
@@ -267,7 +266,6 @@ class TicketDesk:
             moves=moves,
         ):
             return ActionReply(self._(N_("This request cannot be transferred now.")))
-        await nudge.called_off(uow, ticket.id)
         if category.value != ticket.category:
             ticket.answers = {}
         details = {"category": category.value, "region": region_code, "to": target}
@@ -318,7 +316,7 @@ class TicketDesk:
             details={"outcome": outcome.value},
         )
         await uow.session.refresh(ticket)
-        await nudge.called_off(uow, ticket.id)
+        await nudge.unless_taken(uow, ticket.id)
         await offer_after_close(uow, ticket.id, outcome.value, ticket.closed_at or self._clock())
         await self._refresh_card(uow, ticket, out)
         return await self._tell_family(
