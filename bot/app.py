@@ -80,6 +80,7 @@ class Application:
         self._max_timing = max_timing or MaxTiming()
         self.delivery: DeliveryWorker | None = None
         self.sla: SlaWatch | None = None
+        self.followups: FollowUpJob | None = None
         self.pacer: PriorityPacer | None = None
         self.background: Background | None = None
         # Everything taken from a platform (updates, a tick) finishes before the database closes.
@@ -189,6 +190,7 @@ class Application:
                 policy_url=settings.privacy_policy_url,
                 working_hours=Hours.parse(settings.working_hours),
                 desk_zone=ZoneInfo(settings.default_timezone),
+                default_chat=default_chat,
             ),
             on_outbox=self.delivery.wake,
             in_flight=in_flight,
@@ -228,6 +230,7 @@ class Application:
             settings=follow_up_settings(settings),
             pacer=self.pacer,
         )
+        self.followups = followups
         # Every background job, registered once; APScheduler only ticks them.
         broadcasts = BroadcastJob(
             self.db,

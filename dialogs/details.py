@@ -263,7 +263,7 @@ def done_screen(t: Turn, number: int) -> None:
             )
         )
     )
-    if (opens := t.ctx.desk_opens) is not None:
+    if (opens := t.event.opens) is not None:
         region = t.ctx.directory.region(draft.region_code)  # shown in the family's own time
         lines += ["", *hours.after_hours(t, opens, region.zone if region is not None else None)]
     else:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
@@ -64,8 +63,6 @@ class Context:
     traits: Traits = field(default_factory=Traits)
     role: Role = Role.FAMILY
     idle: bool = False  # the person has not answered for a while: a system event need not wait
-    # Outside the coordinators' working hours: when they are back (aware), and their time zone.
-    desk_opens: datetime | None = None
     resources: tuple[Resource, ...] = ()  # the directory of help, as kept in the database
     zone: str = "Europe/Moscow"  # DEFAULT_TIMEZONE: the zone an admin's typed times are in
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar
 
+from babel.numbers import format_decimal
+from pydantic import Field
+
 from dialogs import texts
 from dialogs.cards import OUTCOME_LABELS
 from dialogs.engine import Dialog, Handlers, Step, Turn
@@ -13,7 +16,13 @@ from dialogs.i18n import N_
 from dialogs.primitives import Effect, Event, EventKind, Role, Screen, ShowFigures, Speaks, SystemEvent
 from dialogs.reports import outsider
 from dialogs.state import DialogDataBase
-from storage.vocabulary import Category, Outcome, TicketStatus
+from storage.vocabulary import Category, FollowUpAnswer, Outcome, TicketStatus
+
+CHECKIN_LABELS = {
+    FollowUpAnswer.YES.value: N_("got the help they needed"),
+    FollowUpAnswer.PARTLY.value: N_("partly"),
+    FollowUpAnswer.NO.value: N_("still need help"),
+}
 
 ADMIN_HOME = "adm_home"  # dialogs.admin_home's home state (that module opens this one)
 PERIODS = (1, 7, 30, 90)
@@ -49,6 +58,10 @@ class FiguresReport(SystemEvent):
     outcomes: dict[str, int]
     claimed: int
     claim_median: int | None  # minutes
+    # The families' own answers to check-ins after closing (yes / partly / no), and their 1..5 ratings.
+    checkins: dict[str, int] = Field(default_factory=dict)
+    ratings: int = 0
+    rating_mean: float | None = None
 
     def render(self, t: Speaks) -> str:
         return render_figures(t, self, {})
@@ -63,7 +76,7 @@ def render_figures(t: Speaks, r: FiguresReport, regions: dict[str, str]) -> str:
         t._(N_("📊 <b>Figures for the last {days} days</b>")).format(days=r.days),
         t._(N_("Requests: {total}, urgent: {urgent}")).format(total=r.total, urgent=r.urgent),
     ]
-    if r.total:
+    if r.total or r.checkins:
         categories = {c.value: texts.CATEGORY_NAMES[c] for c in Category}
         statuses = {s.value: texts.STATUS_LABELS[s] for s in TicketStatus}
         outcomes = {o.value: OUTCOME_LABELS[o] for o in Outcome}
@@ -72,6 +85,7 @@ def render_figures(t: Speaks, r: FiguresReport, regions: dict[str, str]) -> str:
             (N_("By region:"), r.by_region, {}),
             (N_("By status:"), r.by_status, statuses),
             (N_("Outcomes of closed requests:"), r.outcomes, outcomes),
+            (N_("Check-ins after closing, as the families answered:"), r.checkins, CHECKIN_LABELS),
         )
         for title, counts, labels in sections:
             if not counts:
@@ -88,6 +102,14 @@ def render_figures(t: Speaks, r: FiguresReport, regions: dict[str, str]) -> str:
                 t._(N_("Taken: {claimed}; median time to take one: {minutes} min")).format(
                     claimed=r.claimed, minutes=r.claim_median
                 )
+            )
+        if r.rating_mean is not None:
+            lines.append(
+                t.ngettext(
+                    "How they were treated: {mean} of 5 on average ({n} rating)",
+                    "How they were treated: {mean} of 5 on average ({n} ratings)",
+                    r.ratings,
+                ).format(mean=format_decimal(r.rating_mean, locale=t.locale), n=r.ratings)
             )
     return "\n".join(lines)
 

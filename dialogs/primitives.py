@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol, Self
 
@@ -110,6 +111,9 @@ class EventKind(StrEnum):
     REPORT = "report"
     # The use-case's answer to the admin's broadcast wizard: ``what`` says which, ``number`` how many.
     BROADCAST = "broadcast"
+    # Someone left (or was removed from) a group chat, or joined it: ``Inbound.user_id`` says who.
+    MEMBER_LEFT = "member_left"
+    MEMBER_JOINED = "member_joined"
 
 
 class Speaks(Protocol):
@@ -187,6 +191,8 @@ class Event:
     phone: str | None = None
     what: str = ""  # for UNSUPPORTED: "sticker", "location", ...
     number: int = 0  # for TICKET_CREATED
+    # For TICKET_CREATED / TICKET_MERGED outside the coordinators' working hours: when they are back.
+    opens: datetime | None = None
     system: SystemEvent | None = None  # for SYSTEM
 
 

@@ -14,8 +14,9 @@ from dialogs.primitives import Screen
 from dialogs.validate import as_int
 from handlers.desk_common import ActionReply, CoordinatorAction, send_quietly
 from handlers.ports import ChatRights, DeliveryFailedError, Messenger, RecipientUnreachableError
+from storage.models import utcnow
 from storage.uow import Database
-from storage.vocabulary import Category, Platform, person_key
+from storage.vocabulary import Category, ChatRef, Platform, person_key
 
 log = logging.getLogger(__name__)
 COMMANDS = ("bind", "unbind", "bindings")
@@ -66,6 +67,18 @@ class BindingDesk:
         else:
             screen = await self._list(chat, removable=True)
         await send_quietly(self._messengers, chat, screen, reply_to=cmd.message_id)
+
+    async def member(self, chat: ChatRef, user_id: int, *, left: bool) -> None:
+        """Someone left (or was removed from) a coordinators' chat, or came back: recorded, so that a
+        request reopened by its family goes to the group, and the day-long nudge to the group, instead
+        of to a coordinator who is gone."""
+        key, member = chat.key, person_key(chat.platform, user_id)
+        async with self._db.uow() as uow:
+            if left:
+                if await uow.members.left(key, member, utcnow()):
+                    await uow.audit.add(member, "member_left", chat=key)
+            elif await uow.members.returned(key, member):
+                await uow.audit.add(member, "member_returned", chat=key)
 
     async def press(self, action: CoordinatorAction) -> ActionReply:
         if action.actor not in self._admins:

@@ -41,7 +41,7 @@ from handlers import effects
 from handlers.directory_admin import to_resource
 from handlers.inbox import KEPT
 from handlers.inflight import InFlight
-from handlers.localtime import Hours
+from handlers.localtime import DeskHours, Hours
 from handlers.locks import KeyedLocks, PersonLocks, in_order
 from handlers.pacer import NoPacer, Pacer, Priority
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
@@ -76,6 +76,7 @@ class ConversationSettings:
     # When coordinators answer, in their time zone; outside them a new request is told when (None: always).
     working_hours: Hours | None = None
     desk_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Moscow"))
+    default_chat: str | None = None  # COORDINATOR_CHAT: its bound region's zone counts for working hours
 
 
 @dataclass(frozen=True)
@@ -228,6 +229,7 @@ class ConversationService:
                 now=self._clock(),
                 incoming=incoming,
                 messenger=self._messengers[incoming.platform],
+                desk=self._desk_hours(),
             )
             committed = await self._turn(uow, scope, incoming.event, incoming.role, idle=False)
             screens = committed.outcome.screens
@@ -330,7 +332,6 @@ class ConversationService:
             traits=traits,
             role=role,
             idle=idle,
-            desk_opens=self._desk_opens(),
             resources=await self._directory_now(uow),
             zone=self._settings.desk_zone.key,
         )
@@ -343,11 +344,9 @@ class ConversationService:
             self._resources = (now, tuple(to_resource(row) for row in await uow.resources.all()))
         return self._resources[1]
 
-    def _desk_opens(self) -> datetime | None:
-        hours, zone, now = self._settings.working_hours, self._settings.desk_zone, self._clock()
-        if hours is None or hours.contains(now, zone):
-            return None
-        return hours.next_start(now, zone)
+    def _desk_hours(self) -> DeskHours:
+        settings = self._settings
+        return DeskHours(settings.working_hours, settings.desk_zone, self._directory, settings.default_chat)
 
     # ---- after the commit ----
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -38,11 +38,12 @@ from dialogs.primitives import (
     ShowFigures,
     WithdrawTicket,
 )
-from handlers import broadcasts, directory_admin, figures, followup_answers, intake
+from handlers import broadcasts, directory_admin, figures, followup_answers, intake, nudge
+from handlers.localtime import DeskHours
 from handlers.ports import Messenger
 from storage.models import Person
 from storage.uow import UnitOfWork
-from storage.vocabulary import ContactMethod, OutboxKind, person_key
+from storage.vocabulary import Category, ContactMethod, OutboxKind, person_key
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class Scope:
     forget: bool = False  # data deleted: delete the chat and keep no ids
     outbox: bool = False  # something was queued for the delivery worker
     messenger: Messenger | None = None  # the person's platform: files an admin sends or asks for
+    desk: DeskHours | None = None  # the coordinators' working hours: a new request is told when they read it
 
 
 Handler = Callable[[Scope, Any], Awaitable[Event | None]]
@@ -74,7 +76,12 @@ async def _give_consent(scope: Scope, effect: GiveConsent) -> None:
 
 async def _create_ticket(scope: Scope, effect: CreateTicket) -> Event:
     scope.outbox = True
-    return await intake.submit(scope.uow, scope.person, effect.draft)
+    event = await intake.submit(scope.uow, scope.person, effect.draft)
+    if scope.desk is None:
+        return event
+    category = (effect.draft.category or Category.OTHER).value
+    opens = await scope.desk.opens(scope.uow, effect.draft.region_code, category, scope.now)
+    return replace(event, opens=opens)
 
 
 async def _add_info(scope: Scope, effect: AddTicketInfo) -> None:
@@ -91,6 +98,7 @@ async def _relay(scope: Scope, effect: RelayToTicket) -> None:
     if (ticket := await intake.open_owned(scope.uow, scope.person.id, ticket_id)) is None:
         return
     await scope.uow.tickets.wrote(ticket.id, family=True, at=scope.now)
+    await nudge.family_wrote(scope.uow, ticket, scope.now)
     # The original message is copied into the thread; the entry keeps its text.
     where = {
         "chat": person_key(incoming.platform, incoming.chat_id),

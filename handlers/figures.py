@@ -29,7 +29,11 @@ MAX_DAYS = 366
 COLUMNS = ("created_at", "category", "region", "urgent", "status", "minutes_to_claim", "closed_at", "outcome")
 
 
-def summarise(facts: Sequence[TicketFacts], days: int) -> FiguresReport:
+def summarise(
+    facts: Sequence[TicketFacts], days: int, checkins: Sequence[tuple[str, int | None]] = ()
+) -> FiguresReport:
+    """``checkins``: each answered check-in's answer and rating (the family's own outcome)."""
+    ratings = [rating for _answer, rating in checkins if rating is not None]
     waits = [(f.claimed_at - f.created_at).total_seconds() / 60 for f in facts if f.claimed_at is not None]
     return FiguresReport(
         days=days,
@@ -41,6 +45,9 @@ def summarise(facts: Sequence[TicketFacts], days: int) -> FiguresReport:
         outcomes=dict(Counter(f.outcome for f in facts if f.outcome).most_common()),
         claimed=len(waits),
         claim_median=None if not waits else round(statistics.median(waits)),
+        checkins=dict(Counter(answer for answer, _rating in checkins).most_common()),
+        ratings=len(ratings),
+        rating_mean=round(statistics.mean(ratings), 1) if ratings else None,
     )
 
 
@@ -92,11 +99,14 @@ def to_xlsx(facts: Sequence[TicketFacts], report: FiguresReport) -> bytes:
     totals.append(["urgent", report.urgent])
     totals.append(["claimed", report.claimed])
     totals.append(["median_minutes_to_claim", report.claim_median])
+    totals.append(["ratings", report.ratings])
+    totals.append(["mean_rating", report.rating_mean])
     for group, counts in (
         ("category", report.by_category),
         ("region", report.by_region),
         ("status", report.by_status),
         ("outcome", report.outcomes),
+        ("checkin", report.checkins),
     ):
         for code, n in counts.items():
             totals.append([f"{group}:{code}", n])
@@ -115,7 +125,8 @@ async def show(scope: Any, effect: ShowFigures) -> Event:
     days = max(1, min(effect.days, MAX_DAYS))
     now: datetime = scope.now
     facts = await scope.uow.figures.tickets(now - timedelta(days=days), now)
-    report = summarise(facts, days)
+    checkins = await scope.uow.figures.checkins(now - timedelta(days=days), now)
+    report = summarise(facts, days, checkins)
     if effect.export:
         name = f"requests_{(now - timedelta(days=days)).date()}_{now.date()}.csv"
         try:

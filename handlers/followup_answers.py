@@ -47,7 +47,15 @@ async def answer(scope: Scope, effect: AnswerFollowUp) -> None:
     if effect.answer in (Answer.ALLOW, Answer.DENY):
         await uow.followups.decide(ticket_id, allowed=effect.answer == Answer.ALLOW)
     if reopen:
-        status = await uow.followups.reopen_ticket(ticket_id, scope.now)
+        ticket = await uow.tickets.get(ticket_id)
+        # A coordinator who left the chat does not get the request back: the group does.
+        active = (
+            ticket is not None
+            and ticket.assignee is not None
+            and ticket.chat is not None
+            and await uow.members.active(ticket.chat, ticket.assignee)
+        )
+        status = await uow.followups.reopen_ticket(ticket_id, scope.now, same_coordinator=active)
         details = {"answer": effect.answer, "status": status or "already open"}
         await uow.audit.add(scope.person.key, "followup_reopen", ticket_id=ticket_id, details=details)
 

@@ -25,6 +25,7 @@ from dialogs.directory import Directory
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen, SystemEvent
 from dialogs.texts import esc
+from handlers import nudge
 from handlers.background import Job
 from handlers.desk_common import card_view, send_quietly
 from handlers.localtime import Hours, zone_of
@@ -80,6 +81,7 @@ class _Plan:
     event: SystemEvent | None = None
     skip: str | None = None  # why it is not sent
     morning: datetime | None = None  # quiet hours: due again then
+    desk: tuple[str, Screen, int | None, int | None] | None = None  # to a coordinators' chat: reply to, topic
 
 
 class FollowUpJob(Job):
@@ -129,6 +131,8 @@ class FollowUpJob(Job):
         ticket = await uow.tickets.get(row.ticket_id)
         if ticket is None:
             return _Plan(row.id, skip="the request is gone")
+        if row.kind == FollowUpKind.NUDGE.value:
+            return await self._plan_nudge(uow, row, ticket, now)
         person = await uow.people.by_id(ticket.person_id)
         if person is None or person.deleted_at is not None or not person.reachable:
             return _Plan(row.id, skip="the family cannot be reached")
@@ -181,6 +185,18 @@ class FollowUpJob(Job):
             event = AppointmentCancelled(**fields)
         return _Plan(row.id, person=person, event=event)
 
+    async def _plan_nudge(self, uow: UnitOfWork, row: FollowUp, ticket: Ticket, now: datetime) -> _Plan:
+        """The coordinators' day-long nudge: not for the family, so no quiet hours of theirs."""
+        since = row.due_at - nudge.ANSWER_WAIT
+        if not nudge.unanswered(ticket, since) or ticket.chat is None:
+            return _Plan(row.id, skip="the family was answered, or the request is no longer taken")
+        chat = await uow.migrations.follow(ticket.chat)
+        post = await uow.posts.card(ticket.id, chat)
+        screen = nudge.nudge_screen(self._speaker, ticket, await nudge.addressee(uow, ticket), since, now)
+        await uow.audit.add("system", "sla_nudge", ticket_id=ticket.id, chat=chat)
+        card_id, thread = (post.message_id, post.thread_id) if post is not None else (None, None)
+        return _Plan(row.id, desk=(chat, screen, card_id, thread))
+
     async def _schedule(self, uow: UnitOfWork, ticket_id: int, closed_at: datetime, status: Status) -> None:
         for offset in self._settings.schedule:
             await uow.followups.add(ticket_id, FollowUpKind.CHECKIN, closed_at + offset, status)
@@ -189,6 +205,20 @@ class FollowUpJob(Job):
         if plan.morning is not None:
             async with self._db.uow() as uow:
                 await uow.followups.postpone(plan.row_id, plan.morning)
+            return
+        if plan.desk is not None:
+            chat, screen, card_id, thread = plan.desk
+            sent = await send_quietly(
+                self._messengers,
+                chat,
+                screen,
+                reply_to=card_id,
+                thread_id=thread,
+                pacer=self._pacer,
+                priority=Priority.SCHEDULED,
+            )
+            async with self._db.uow() as uow:
+                await uow.followups.finish(plan.row_id, Status.SENT if sent else Status.FAILED, now)
             return
         if plan.skip is not None or plan.person is None or plan.event is None:
             log.info("a follow-up was skipped: %s", plan.skip)

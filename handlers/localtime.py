@@ -60,3 +60,25 @@ async def chat_zone(uow: UnitOfWork, chat: str, directory: Directory) -> ZoneInf
         if region is not None:
             zones.add(region.tz)
     return ZoneInfo(zones.pop()) if len(zones) == 1 else None
+
+
+@dataclass(frozen=True)
+class DeskHours:
+    """When the coordinators a new request goes to are at work, in their own time zone: that of the
+    chat it is routed to (its bound region), else DEFAULT_TIMEZONE."""
+
+    hours: Hours | None  # WORKING_HOURS; None: always
+    zone: ZoneInfo  # DEFAULT_TIMEZONE
+    directory: Directory
+    default_chat: str | None = None  # COORDINATOR_CHAT
+
+    async def opens(
+        self, uow: UnitOfWork, region_code: str | None, category: str, now: datetime
+    ) -> datetime | None:
+        """None while they are at work; else when they are back (aware, in their zone)."""
+        if self.hours is None:
+            return None
+        chat = await uow.bindings.route(region_code, category) or self.default_chat
+        zone = await chat_zone(uow, await uow.migrations.follow(chat), self.directory) if chat else None
+        zone = zone or self.zone
+        return None if self.hours.contains(now, zone) else self.hours.next_start(now, zone)

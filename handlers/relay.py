@@ -11,7 +11,7 @@ from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
 from dialogs.state import Attachment
 from dialogs.texts import esc
-from handlers import appointments
+from handlers import appointments, nudge
 from handlers.appointments import AppointmentSettings, appoint, is_appoint
 from handlers.desk_common import Outbound, follow_chat_move, prompt_key, send_quietly
 from handlers.inflight import InFlight
@@ -287,6 +287,7 @@ class ThreadRelay:
                     await uow.relay.add(to.ticket_id, "out", (chat, message.message_id), (to.family, new_id))
                     await uow.chat_log.add(to.family, [new_id], from_bot=True)
                     await uow.tickets.wrote(to.ticket_id, family=False, at=self._clock())
+                    await nudge.called_off(uow, to.ticket_id)
                     await uow.audit.add(
                         person_key(message.platform, message.user_id),
                         "message_out",

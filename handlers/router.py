@@ -21,6 +21,8 @@ from handlers.relay import GroupMessage, ThreadRelay
 from handlers.tickets import TicketDesk
 from storage.vocabulary import ChatRef, Platform, person_key
 
+MEMBERSHIP = frozenset({EventKind.MEMBER_LEFT, EventKind.MEMBER_JOINED})
+
 
 @dataclass(frozen=True)
 class Inbound:
@@ -73,6 +75,11 @@ class InboundRouter:
         return Role.ADMIN if person_key(platform, user_id) in self._admins else Role.FAMILY
 
     async def route(self, inbound: Inbound) -> Answer:
+        if inbound.event.kind in MEMBERSHIP:
+            if not inbound.chat.is_private and inbound.chat.platform in self._desk_platforms:
+                left = inbound.event.kind is EventKind.MEMBER_LEFT
+                await self._bindings.member(inbound.chat, inbound.user_id, left=left)
+            return Answer()
         if inbound.chat.is_private:
             return await self._private(inbound)
         if inbound.chat.platform not in self._desk_platforms:

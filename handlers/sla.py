@@ -1,4 +1,4 @@
-"""Nobody took it, nobody answered: re-announce, escalate to admins, nudge the assignee.
+"""Nobody took it: re-announce, escalate to admins (the day-long nudge is a follow-up row: nudge.py).
 
 A background job of the one shape: what is due is claimed in the tickets table with conditional
 UPDATEs (and audited) in one short transaction, so a tick that runs twice (or on two replicas)
@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from dialogs.cards import Speaker
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
-from dialogs.texts import esc
 from handlers.background import Job
 from handlers.desk_common import send_quietly
 from handlers.inflight import InFlight
@@ -32,7 +31,6 @@ log = logging.getLogger(__name__)
 class SlaSettings:
     claim: timedelta
     claim_urgent: timedelta
-    answer: timedelta = timedelta(days=1)
     admins: Collection[str] = ()
     locale: str = "ru"
 
@@ -110,26 +108,6 @@ class SlaWatch(Job):
                     )
                     sends += [(admin, Screen(text=alert), None, None) for admin in self._settings.admins]
                     await uow.audit.add("system", "sla_reannounce", ticket_id=ticket.id, chat=ticket.chat)
-            for ticket in await uow.tickets.waiting_for_answer(now - self._settings.answer):
-                if (
-                    ticket.chat is None
-                    or ticket.family_wrote_at is None
-                    or not await uow.tickets.nudged(ticket.id, now)
-                ):
-                    continue
-                post = await uow.posts.card(ticket.id, ticket.chat)
-                text = s._(
-                    N_("🔔 {name}, the family of request #{n} has been waiting for your answer for {waited}.")
-                )
-                screen = Screen(
-                    text=text.format(
-                        name=esc(ticket.assignee_name or "—"),
-                        n=ticket.id,
-                        waited=self._minutes(ticket.family_wrote_at, now),
-                    )
-                )
-                sends.append((ticket.chat, screen, *where(post)))
-                await uow.audit.add("system", "sla_nudge", ticket_id=ticket.id, chat=ticket.chat)
         for chat, screen, reply_to, thread_id in sends:
             await send_quietly(
                 self._messengers,

@@ -28,6 +28,7 @@ from dialogs.directory import Directory
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
 from dialogs.validate import as_int
+from handlers import nudge
 from handlers.desk_common import ActionReply, CoordinatorAction, Outbound, card_view, prompt_key
 from handlers.followups import offer_after_close
 from handlers.inflight import InFlight
@@ -114,6 +115,7 @@ class TicketDesk:
                 )
             else:
                 reply = await self._manage(uow, ticket, action, pressed, out)
+                await nudge.unless_taken(uow, ticket.id)  # released, closed, moved: no nudge is owed
         await self.carry_out(out)
         return reply
 
@@ -314,6 +316,7 @@ class TicketDesk:
             details={"outcome": outcome.value},
         )
         await uow.session.refresh(ticket)
+        await nudge.unless_taken(uow, ticket.id)
         await offer_after_close(uow, ticket.id, outcome.value, ticket.closed_at or self._clock())
         await self._refresh_card(uow, ticket, out)
         return await self._tell_family(

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AuditEntry, ChatBinding, ChatMigration, RelayedMessage, Ticket, TicketPost, utcnow
+from storage.models import (
+    AuditEntry,
+    ChatBinding,
+    ChatMigration,
+    DepartedMember,
+    RelayedMessage,
+    Ticket,
+    TicketPost,
+    utcnow,
+)
 from storage.repositories import dialect_insert, rowcount
 
 
@@ -35,6 +45,7 @@ class ChatMigrations:
         await self._s.execute(stmt.on_conflict_do_update(index_elements=["old_chat"], set_={"new_chat": new}))
         await self._s.execute(update(Ticket).where(Ticket.chat == old).values(chat=new))
         await self._s.execute(update(ChatBinding).where(ChatBinding.chat == old).values(chat=new))
+        await self._s.execute(update(DepartedMember).where(DepartedMember.chat == old).values(chat=new))
         return open_ids
 
 
@@ -203,3 +214,23 @@ class AuditLog:
     async def for_ticket(self, ticket_id: int) -> Sequence[AuditEntry]:
         stmt = select(AuditEntry).where(AuditEntry.ticket_id == ticket_id).order_by(AuditEntry.id)
         return (await self._s.scalars(stmt)).all()
+
+
+class MembersRepository:
+    """Who left a coordinators' chat (a row) and so is no longer active there; coming back removes it."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def left(self, chat: str, member: str, at: datetime) -> bool:
+        """False when already recorded (Telegram tells it twice: a service message and chat_member)."""
+        stmt = dialect_insert(self._s, DepartedMember).values(chat=chat, member=member, left_at=at)
+        return rowcount(await self._s.execute(stmt.on_conflict_do_nothing())) == 1
+
+    async def returned(self, chat: str, member: str) -> bool:
+        stmt = delete(DepartedMember).where(DepartedMember.chat == chat, DepartedMember.member == member)
+        return rowcount(await self._s.execute(stmt)) == 1
+
+    async def active(self, chat: str, member: str) -> bool:
+        """Still in the chat, as far as we were told (nobody is recorded as gone until they leave)."""
+        return await self._s.get(DepartedMember, (chat, member), populate_existing=True) is None

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Ticket
+from storage.models import FollowUp, Ticket
+from storage.vocabulary import FollowUpKind
 
 
 @dataclass(frozen=True)
@@ -43,3 +44,15 @@ class FiguresRepository:
             .order_by(Ticket.created_at)
         )
         return [TicketFacts(*row) for row in rows.all()]
+
+    async def checkins(self, since: datetime, until: datetime) -> list[tuple[str, int | None]]:
+        """Each check-in answered in the period: the family's answer and its 1..5 rating, if any."""
+        rows = await self._s.execute(
+            select(FollowUp.answer, FollowUp.rating).where(
+                FollowUp.kind == FollowUpKind.CHECKIN.value,
+                FollowUp.answer.is_not(None),
+                FollowUp.answered_at >= since,
+                FollowUp.answered_at < until,
+            )
+        )
+        return [(str(answer), rating) for answer, rating in rows.all()]

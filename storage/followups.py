@@ -158,6 +158,28 @@ class FollowUpsRepository:
         )
         return rowcount(await self._s.execute(stmt)) == 1
 
+    async def waiting(self, ticket_id: int, kind: FollowUpKind) -> bool:
+        """A row of this kind is still to be sent for the ticket."""
+        stmt = select(FollowUp.id).where(
+            FollowUp.ticket_id == ticket_id,
+            FollowUp.kind == kind.value,
+            FollowUp.status == Status.PENDING.value,
+        )
+        return (await self._s.execute(stmt.limit(1))).first() is not None
+
+    async def cancel(self, ticket_id: int, kind: FollowUpKind) -> int:
+        """What waits of this kind is called off (the family was answered, the ticket changed hands)."""
+        stmt = (
+            update(FollowUp)
+            .where(
+                FollowUp.ticket_id == ticket_id,
+                FollowUp.kind == kind.value,
+                FollowUp.status == Status.PENDING.value,
+            )
+            .values(status=Status.CANCELLED.value)
+        )
+        return rowcount(await self._s.execute(stmt))
+
     async def cancel_for_tickets(self, ticket_ids: Sequence[int]) -> int:
         """A family that deleted its data gets nothing more."""
         waiting = (Status.HELD.value, Status.PENDING.value)
@@ -168,14 +190,19 @@ class FollowUpsRepository:
         )
         return rowcount(await self._s.execute(stmt))
 
-    async def reopen_ticket(self, ticket_id: int, at: datetime) -> str | None:
-        """The family still needs help: back to the coordinator who had it, else to the group.
+    async def reopen_ticket(
+        self, ticket_id: int, at: datetime, *, same_coordinator: bool = True
+    ) -> str | None:
+        """The family still needs help: back to the coordinator who had it (when ``same_coordinator``:
+        they are still active in the chat), else to the group.
 
         Returns the new status, or None when the ticket was not closed (reopened meanwhile)."""
         closed = (Ticket.id == ticket_id, Ticket.status == TicketStatus.CLOSED.value)
         back: dict[str, Any] = {"outcome": None, "outcome_note": None, "closed_at": None, "updated_at": at}
         same = update(Ticket).where(*closed, Ticket.assignee.is_not(None))
-        if rowcount(await self._s.execute(same.values(back | {"status": TicketStatus.CLAIMED.value}))):
+        if same_coordinator and rowcount(
+            await self._s.execute(same.values(back | {"status": TicketStatus.CLAIMED.value}))
+        ):
             return TicketStatus.CLAIMED.value
         # Nobody to give it back to: the group sees it as new, and the SLA tick re-announces it.
         group = back | {"status": TicketStatus.NEW.value, "assignee": None, "assignee_name": None}

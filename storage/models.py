@@ -171,6 +171,19 @@ class ChatMigration(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class DepartedMember(Base):
+    """A coordinator who left (or was removed from) a coordinators' chat: no longer active there.
+
+    Their claimed tickets are not given back to them (a reopening goes to the group), nor are they
+    nudged. A row is removed when they come back."""
+
+    __tablename__ = "departed_members"
+
+    chat: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member: Mapped[str] = mapped_column(String(64), primary_key=True)  # "tg:123"
+    left_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AuditEntry(Base):
     """Who did what to which ticket, and when."""
 

@@ -187,28 +187,6 @@ class TicketsRepository:
         )
         return rowcount(await self._s.execute(stmt)) == 1
 
-    async def waiting_for_answer(self, before: datetime) -> Sequence[Ticket]:
-        """Claimed tickets whose family wrote before ``before`` and got no answer since (nor a nudge)."""
-        stmt = select(Ticket).where(
-            Ticket.status == TicketStatus.CLAIMED.value,
-            Ticket.family_wrote_at.is_not(None),
-            Ticket.family_wrote_at < before,
-            func.coalesce(Ticket.coordinator_wrote_at, Ticket.claimed_at) < Ticket.family_wrote_at,
-            func.coalesce(Ticket.nudged_at, Ticket.claimed_at) < Ticket.family_wrote_at,
-        )
-        return (await self._s.scalars(stmt.order_by(Ticket.id))).all()
-
-    async def nudged(self, ticket_id: int, at: datetime) -> bool:
-        stmt = (
-            update(Ticket)
-            .where(
-                Ticket.id == ticket_id,
-                func.coalesce(Ticket.nudged_at, Ticket.claimed_at) < Ticket.family_wrote_at,
-            )
-            .values(nudged_at=at)
-        )
-        return rowcount(await self._s.execute(stmt)) == 1
-
     async def set_chat(self, ticket_id: int, chat: str) -> None:
         await self._s.execute(update(Ticket).where(Ticket.id == ticket_id).values(chat=chat))
 

@@ -14,7 +14,14 @@ from sqlalchemy.util import await_only
 from storage.appointments import AppointmentsRepository
 from storage.broadcasts import BroadcastsRepository
 from storage.db import session_factory
-from storage.desk import AuditLog, BindingsRepository, ChatMigrations, PostsRepository, RelayLog
+from storage.desk import (
+    AuditLog,
+    BindingsRepository,
+    ChatMigrations,
+    MembersRepository,
+    PostsRepository,
+    RelayLog,
+)
 from storage.figures import FiguresRepository
 from storage.followups import FollowUpsRepository
 from storage.inbox import InboxRepository
@@ -53,6 +60,7 @@ class UnitOfWork:
         self.resources = ResourcesRepository(session)
         self.figures = FiguresRepository(session)
         self.broadcasts = BroadcastsRepository(session)
+        self.members = MembersRepository(session)
 
 
 class Database:

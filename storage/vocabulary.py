@@ -147,6 +147,7 @@ class FollowUpKind(StrEnum):
     APPOINTMENT = "appt"  # an appointment offered: confirm / can't come / another time
     REMINDER = "appt_remind"  # an appointment is near
     CANCELLED = "appt_cancel"  # the appointment is off
+    NUDGE = "nudge"  # to the coordinators: the family has waited a day for an answer
 
 
 class FollowUpStatus(StrEnum):

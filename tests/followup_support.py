@@ -13,17 +13,19 @@ from dialogs.assembly import assemble
 from dialogs.cards import card_payload
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
-from dialogs.primitives import Screen
+from dialogs.primitives import Event, EventKind, Screen
 from handlers.appointments import AppointmentSettings
+from handlers.bindings import BindingDesk
 from handlers.conversation import ConversationService, ConversationSettings
 from handlers.desk_common import CoordinatorAction
 from handlers.followups import FollowUpJob, FollowUpSettings
 from handlers.localtime import Hours
 from handlers.relay import GroupMessage, ThreadRelay
+from handlers.router import Inbound, InboundRouter
 from handlers.tickets import TicketDesk
 from storage.models import FollowUp, Ticket
 from storage.uow import Database
-from storage.vocabulary import Platform
+from storage.vocabulary import ChatKind, ChatRef, Platform
 from tests.fakes import FakeMessenger, Family
 
 GROUP = -100500
@@ -168,6 +170,27 @@ class DeskRig(Rig):
             ),
         )
         self._messages = 0
+        self.router = InboundRouter(
+            conversation=self.service,
+            desk=self.desk,
+            relay=self.relay,
+            bindings=BindingDesk(
+                self.db,
+                messengers={Platform.TELEGRAM: self.messenger},
+                translators=self.desk._translators,
+                chat_locale="en",
+                directory=self.service._directory,
+                admins=(),
+                default_chat=None,
+            ),
+            admins=(),
+            desk_platforms={Platform.TELEGRAM},
+        )
+
+    async def membership(self, kind: EventKind, user_id: int = COORDINATOR) -> None:
+        """A member leaves (or rejoins) the coordinators' group, as a transport reports it."""
+        chat = ChatRef(Platform.TELEGRAM, GROUP, ChatKind.GROUP)
+        await self.router.route(Inbound(chat=chat, user_id=user_id, event=Event(kind=kind)))
 
     async def write(
         self, ticket_id: int, text: str, user_id: int = COORDINATOR, *, reply_to: int | None = None

@@ -98,8 +98,8 @@ async def test_an_appointment_offered_in_the_thread_confirmed_and_reminded(
     )
     job, now = followup_job(app), utcnow()
     await job.run_once(now)
-    await emulator.wait_for(
-        lambda: any("Центр семьи" in (m.text or "") for m in emulator.sent_to(family.chat_id))
+    await emulator.wait_for(  # the offer, then its question with the buttons
+        lambda: any("Сможете прийти" in (m.text or "") for m in emulator.sent_to(family.chat_id))
     )
     await family.tap_value("confirm")
     before = len(emulator.sent_to(GROUP))

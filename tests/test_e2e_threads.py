@@ -238,13 +238,14 @@ async def test_an_assignee_is_nudged_when_the_family_waits(
     await claimed(family, emulator, sla_app)
     await family.say("Вы здесь?")
     await settled(sla_app)
-    sla = sla_app.sla
-    assert sla is not None
+    # The nudge is a follow-up row, claimed by the follow-up job's tick.
+    followups = sla_app.followups
+    assert followups is not None
     start = utcnow()
-    sla._clock = lambda: start + timedelta(hours=25)
-    await sla.tick()
+    assert await followups.run_once(start + timedelta(hours=23)) == 0, "not a day yet"
+    assert await followups.run_once(start + timedelta(hours=25)) == 1
     assert [m for m in emulator.sent_to(GROUP) if "Анна, семья по заявке" in (m.text or "")]
-    assert await sla.tick() == 0
+    assert await followups.run_once(start + timedelta(hours=26)) == 0, "once"
 
 
 async def test_a_migrated_group_is_followed(emulator: TelegramEmulator, desk_app: Application) -> None:

@@ -250,8 +250,8 @@ async def test_sla_reannounces_in_the_vk_conversation_and_nudges_the_assignee(
         await tap(vk, anna, card, ":claim")
         await family.say("Вы здесь?")
         await settled(app)
-        sla._clock = lambda: start + timedelta(hours=28)
-        await sla.tick()
+        assert app.followups is not None
+        await app.followups.run_once(start + timedelta(hours=28))
         nudges = [m.text for m in vk.sent_to(chat.peer_id) if "семья по заявке" in (m.text or "")]
         assert nudges and "Анна" in nudges[-1], [m.text for m in vk.sent_to(chat.peer_id)][-3:]
         assert app.db is not None

@@ -30,7 +30,15 @@ from storage.vocabulary import ChatKind, ChatRef, Platform, person_key
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 60.0
-UPDATE_TYPES = ("message_created", "message_callback", "bot_started", "bot_stopped", "dialog_removed")
+UPDATE_TYPES = (
+    "message_created",
+    "message_callback",
+    "bot_started",
+    "bot_stopped",
+    "dialog_removed",
+    "user_added",
+    "user_removed",
+)
 
 
 def update_number(*parts: object) -> int:
@@ -167,6 +175,14 @@ class MaxTransport:
                 await self._on_press(update)
             elif kind in {"bot_started", "bot_stopped", "dialog_removed"}:
                 await self._on_dialog(update, kind)
+            elif kind in {"user_added", "user_removed"}:  # a member of a group chat, in or gone
+                chat_id, user_id = update.get("chat_id"), (update.get("user") or {}).get("user_id")
+                if isinstance(chat_id, int) and chat_id < 0 and isinstance(user_id, int):
+                    event = Event(
+                        kind=EventKind.MEMBER_LEFT if kind == "user_removed" else EventKind.MEMBER_JOINED
+                    )
+                    group = ChatRef(Platform.MAX, chat_id, ChatKind.GROUP)
+                    await self._router.route(Inbound(chat=group, user_id=user_id, event=event))
         except Exception:
             log.exception("a MAX update could not be handled")
             return False

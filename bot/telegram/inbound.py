@@ -27,9 +27,13 @@ def create_router() -> Router:
     """A new router per Dispatcher: a router can belong to one Dispatcher only (restarts, tests)."""
     router = Router(name=__name__)
     router.message.register(on_migrated, F.migrate_to_chat_id)
+    router.message.register(on_left, F.left_chat_member)
+    router.message.register(on_joined, F.new_chat_members)
     router.message.register(on_message, F.from_user)
     router.callback_query.register(on_button)
     router.my_chat_member.register(on_membership, F.chat.type == ChatType.PRIVATE)
+    # Registering it makes allowed_updates ask for chat_member (Telegram sends it to admin bots only).
+    router.chat_member.register(on_chat_member, F.chat.type != ChatType.PRIVATE)
     return router
 
 
@@ -122,3 +126,31 @@ async def on_membership(update: ChatMemberUpdated, router: InboundRouter) -> Non
     status = update.new_chat_member.status
     reachable = status not in {ChatMemberStatus.KICKED, ChatMemberStatus.LEFT}
     await router.membership(Platform.TELEGRAM, update.from_user.id, reachable=reachable)
+
+
+async def _member(chat: Chat, user: User, kind: EventKind, update_id: int, router: InboundRouter) -> None:
+    ref = chat_ref(chat)
+    if ref is not None and not user.is_bot:
+        event = Event(kind=kind)
+        await router.route(Inbound(chat=ref, user_id=user.id, event=event, update_id=update_id))
+
+
+async def on_left(message: Message, event_update: Update, router: InboundRouter) -> None:
+    """Someone left the group, or was removed (the service message every group member sees)."""
+    if message.left_chat_member is not None:
+        left = message.left_chat_member
+        await _member(message.chat, left, EventKind.MEMBER_LEFT, event_update.update_id, router)
+
+
+async def on_joined(message: Message, event_update: Update, router: InboundRouter) -> None:
+    for user in message.new_chat_members or []:
+        await _member(message.chat, user, EventKind.MEMBER_JOINED, event_update.update_id, router)
+
+
+async def on_chat_member(update: ChatMemberUpdated, event_update: Update, router: InboundRouter) -> None:
+    """A member's status changed in a group: gone (left, kicked) or in it (again)."""
+    gone = {ChatMemberStatus.LEFT, ChatMemberStatus.KICKED}
+    was_gone, is_gone = update.old_chat_member.status in gone, update.new_chat_member.status in gone
+    if was_gone != is_gone:
+        kind = EventKind.MEMBER_LEFT if is_gone else EventKind.MEMBER_JOINED
+        await _member(update.chat, update.new_chat_member.user, kind, event_update.update_id, router)

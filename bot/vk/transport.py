@@ -39,6 +39,12 @@ log = logging.getLogger(__name__)
 AUTH_FAILED = 5
 LANGUAGES = {0: "ru", 3: "en"}  # client_info.lang_id
 MAX_BACKOFF = 60.0
+# A conversation's service messages about its members (message.action.type): gone, or (back) in.
+MEMBER_ACTIONS = {
+    "chat_kick_user": EventKind.MEMBER_LEFT,
+    "chat_invite_user": EventKind.MEMBER_JOINED,
+    "chat_invite_user_by_link": EventKind.MEMBER_JOINED,
+}
 
 
 @dataclass(frozen=True)
@@ -286,6 +292,14 @@ class VkTransport:
     async def _on_message(self, obj: dict[str, Any], event_id: str) -> None:
         message = obj.get("message") or {}
         peer_id, from_id = int(message.get("peer_id", 0)), int(message.get("from_id", 0))
+        action = message.get("action") or {}
+        if action.get("type") in MEMBER_ACTIONS and peer_id >= VK_CHAT_PEER_START:
+            member = _int(action.get("member_id"))
+            if member is not None and member > 0:  # not the community itself
+                event = Event(kind=MEMBER_ACTIONS[action["type"]])
+                chat = ChatRef.of(Platform.VK, peer_id)
+                await self._router.route(Inbound(chat=chat, user_id=member, event=event))
+            return
         if from_id <= 0:
             return  # a community's own message
         chat = ChatRef.of(Platform.VK, peer_id)

@@ -19,7 +19,7 @@ from typing import Any, Self
 from aiohttp import web
 
 from bot.sandbox.telegram import objects as tg
-from bot.sandbox.telegram.forums import ForumMethods
+from bot.sandbox.telegram.members import MemberUpdates
 from bot.sandbox.telegram.spec import UploadedFile, decode_params, spec_available, validate_request
 from bot.sandbox.telegram.state import ApiError, Call, SentMessage
 
@@ -41,7 +41,7 @@ class _Fault:
     times: int
 
 
-class TelegramEmulator(ForumMethods):
+class TelegramEmulator(MemberUpdates):
     """Bot API server plus a scriptable chat world; see the module docstring for the workflow.
 
     Public state worth asserting on: ``calls``, ``spec_errors``, ``spec_checked``, ``messages``

@@ -53,6 +53,34 @@ class VkChatMethods(VkMethods):
         self.history.setdefault(peer, [])
         return chat
 
+    def kick(self, chat: VkChat, user_id: int, *, by: int | None = None) -> str:
+        """``user_id`` leaves the conversation (or ``by`` removes them): VK's service message with
+        ``action.type`` ``chat_kick_user``; returns its event_id ("" when the bot is no admin there)."""
+        chat.members.discard(user_id)
+        return self._service_message(chat, "chat_kick_user", user_id, by if by is not None else user_id)
+
+    def invite(self, chat: VkChat, user_id: int, *, by: int) -> str:
+        chat.members.add(user_id)
+        return self._service_message(chat, "chat_invite_user", user_id, by)
+
+    def _service_message(self, chat: VkChat, kind: str, member: int, actor: int) -> str:
+        message_id, cmid = self._new_ids(chat.peer_id)
+        raw = vo.message_object(
+            message_id=message_id,
+            cmid=cmid,
+            peer_id=chat.peer_id,
+            from_id=actor,
+            text="",
+            date=vo.now(),
+            version=next(self._versions),
+        )
+        raw["action"] = {"type": kind, "member_id": member}
+        if not chat.admin:
+            return ""  # a bot that is no admin of the conversation does not see it
+        return self.push_event(
+            "message_new", {"message": raw, "client_info": vo.client_info(inline=True, lang_id=0)}
+        )
+
     def mention(self) -> str:
         return f"[club{self.group_id}|@club{self.group_id}]"
 
