@@ -19,6 +19,7 @@ from storage.figures import FiguresRepository
 from storage.followups import FollowUpsRepository
 from storage.inbox import InboxRepository
 from storage.logs import ChatLog, OutboxRepository, UpdateLog
+from storage.moderation import ModerationRepository
 from storage.repositories import (
     CursorStore,
     DialogStateStore,
@@ -53,6 +54,7 @@ class UnitOfWork:
         self.resources = ResourcesRepository(session)
         self.figures = FiguresRepository(session)
         self.broadcasts = BroadcastsRepository(session)
+        self.moderation = ModerationRepository(session)
 
 
 class Database:
