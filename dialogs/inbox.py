@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from dialogs import texts
-from dialogs.cards import Speaker
+from dialogs.cards import Speaker, shorten_escaped
 from dialogs.i18n import N_
 from dialogs.primitives import Button, PayloadCodec, Screen
 from storage.vocabulary import Category, TicketStatus
@@ -20,6 +20,9 @@ from storage.vocabulary import Category, TicketStatus
 INBOX_STEP = "ib"  # payload step of the inbox's buttons: a schema
 PAGE_SIZE = 8  # lines a page: far below Telegram's 4096 characters, and 8 jump buttons + 2 fit VK's 10
 JUMPS_PER_ROW = 4
+# A typed region or a long name must not push a page past one message: each is cut to this (escaped).
+REGION_CHARS = 60
+NAME_CHARS = 40
 
 
 class InboxAction(PayloadCodec):
@@ -56,10 +59,10 @@ def line(s: Speaker, item: InboxLine, now: datetime) -> str:
     number = f"#{item.id}"
     number = f'<a href="{item.link}">{number}</a>' if item.link else f"<b>{number}</b>"
     parts = [("🆘 " if item.urgent else "") + number, s._(texts.CATEGORY_NAMES[item.category])]
-    parts.append(texts.esc(item.region) if item.region else "—")
+    parts.append(shorten_escaped(item.region, REGION_CHARS) if item.region else "—")
     parts.append(age(s, item.created_at, now))
     if item.status is TicketStatus.CLAIMED and item.assignee_name:
-        parts.append("✋ " + texts.esc(item.assignee_name))
+        parts.append("✋ " + shorten_escaped(item.assignee_name, NAME_CHARS))
     else:
         parts.append(s._(N_("⏳ nobody yet")))
     return " · ".join(parts)
