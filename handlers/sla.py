@@ -16,13 +16,14 @@ from dialogs.cards import Speaker
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
 from dialogs.texts import esc
+from handlers.away import Recipients, who_hears
 from handlers.background import Job
 from handlers.desk_common import send_quietly
 from handlers.inflight import InFlight
 from handlers.pacer import Pacer, Priority
 from handlers.ports import Messenger
-from storage.models import TicketPost, utcnow
-from storage.uow import Database
+from storage.models import Ticket, TicketPost, utcnow
+from storage.uow import Database, UnitOfWork
 from storage.vocabulary import Platform
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,34 @@ class SlaWatch(Job):
         async with self.in_flight.track():
             return await self.run_once(self._clock())
 
+    async def _nudge(
+        self, uow: UnitOfWork, ticket: Ticket, hears: Recipients, waited: str
+    ) -> list[tuple[str, Screen, int | None, int | None]]:
+        """The day-long nudge: to the assignee in their chat; while they are away, to the whole chat
+        and the admins (``who_hears`` decides)."""
+        s, sends = self._speaker, list[tuple[str, Screen, int | None, int | None]]()
+        if hears.chat is None:
+            return sends
+        post = await uow.posts.card(ticket.id, hears.chat)
+        if hears.away is None:
+            text = s._(
+                N_("🔔 {name}, the family of request #{n} has been waiting for your answer for {waited}.")
+            )
+            name = esc(ticket.assignee_name or "—")
+            return [
+                (hears.chat, Screen(text=text.format(name=name, n=ticket.id, waited=waited)), *where(post))
+            ]
+        text = s._(
+            N_(
+                "🔔 The family of request #{n} has been waiting for an answer for {waited}, and {name} "
+                "is away. Who can answer them?"
+            )
+        )
+        screen = Screen(text=text.format(name=esc(hears.away), n=ticket.id, waited=waited))
+        sends.append((hears.chat, screen, *where(post)))
+        sends += [(admin, screen, None, None) for admin in hears.admins]
+        return sends
+
     async def run_once(self, now: datetime) -> int:
         """One round; returns how many messages it asked to send."""
         sends: list[tuple[str, Screen, int | None, int | None]] = []  # chat, screen, reply to, topic
@@ -85,7 +114,8 @@ class SlaWatch(Job):
                 for ticket in await uow.tickets.unclaimed_since(before, urgent=urgent):
                     if not await uow.tickets.announce(ticket.id, before, now):
                         continue
-                    if ticket.chat is None:  # no chat took it (none configured, the bot refused): admins act
+                    hears = await who_hears(uow, ticket, self._settings.admins, admins_always=True)
+                    if hears.chat is None:  # no chat took it (none configured, the bot refused): admins act
                         text = s._(
                             N_(
                                 "⚠️ Request #{n} has reached no coordinators' chat for {waited}. Please check /bindings and COORDINATOR_CHAT."
@@ -94,21 +124,21 @@ class SlaWatch(Job):
                         stuck = Screen(
                             text=text.format(n=ticket.id, waited=self._minutes(ticket.created_at, now))
                         )
-                        sends += [(admin, stuck, None, None) for admin in self._settings.admins]
+                        sends += [(admin, stuck, None, None) for admin in hears.admins]
                         continue
                     waited = self._minutes(ticket.created_at, now)
-                    post = await uow.posts.card(ticket.id, ticket.chat)
+                    post = await uow.posts.card(ticket.id, hears.chat)
                     text = s._(
                         N_(
                             "⏰ Request #{n} has been waiting for a coordinator for {waited}. Who can take it?"
                         )
                     )
                     screen = Screen(text=text.format(n=ticket.id, waited=waited))
-                    sends.append((ticket.chat, screen, *where(post)))
+                    sends.append((hears.chat, screen, *where(post)))
                     alert = s._(N_("⏰ Nobody has taken request #{n} for {waited}.")).format(
                         n=ticket.id, waited=waited
                     )
-                    sends += [(admin, Screen(text=alert), None, None) for admin in self._settings.admins]
+                    sends += [(admin, Screen(text=alert), None, None) for admin in hears.admins]
                     await uow.audit.add("system", "sla_reannounce", ticket_id=ticket.id, chat=ticket.chat)
             for ticket in await uow.tickets.waiting_for_answer(now - self._settings.answer):
                 if (
@@ -117,19 +147,12 @@ class SlaWatch(Job):
                     or not await uow.tickets.nudged(ticket.id, now)
                 ):
                     continue
-                post = await uow.posts.card(ticket.id, ticket.chat)
-                text = s._(
-                    N_("🔔 {name}, the family of request #{n} has been waiting for your answer for {waited}.")
+                hears = await who_hears(uow, ticket, self._settings.admins)
+                sends += await self._nudge(uow, ticket, hears, self._minutes(ticket.family_wrote_at, now))
+                details = {"away": True} if hears.away is not None else None
+                await uow.audit.add(
+                    "system", "sla_nudge", ticket_id=ticket.id, chat=ticket.chat, details=details
                 )
-                screen = Screen(
-                    text=text.format(
-                        name=esc(ticket.assignee_name or "—"),
-                        n=ticket.id,
-                        waited=self._minutes(ticket.family_wrote_at, now),
-                    )
-                )
-                sends.append((ticket.chat, screen, *where(post)))
-                await uow.audit.add("system", "sla_nudge", ticket_id=ticket.id, chat=ticket.chat)
         for chat, screen, reply_to, thread_id in sends:
             await send_quietly(
                 self._messengers,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from handlers.away import who_hears
 from storage.models import utcnow
 from storage.uow import Database
 from storage.vocabulary import Platform
@@ -62,3 +63,30 @@ async def test_a_chats_inbox_lists_urgent_first_then_the_oldest(db: Database) ->
         mine = [t.id for t in await uow.moderation.open_in_chat("tg:-1", "tg:7")]
     assert listed == [made[n] for n in ("urgent_old", "urgent_young", "old", "young")]
     assert mine == [made["urgent_old"], made["young"]]
+
+
+async def test_who_hears_a_nudge_follows_away_ness(db: Database) -> None:
+    now = utcnow()
+    admins = ("tg:900", "vk:901")
+    async with db.uow() as uow:
+        person, _ = await uow.people.get_or_create("tg:3", Platform.TELEGRAM, "ru")
+        ticket = await uow.tickets.create(
+            person_id=person.id,
+            category="legal",
+            contact_method="chat",
+            locale="ru",
+            chat="tg:-1",
+            status="claimed",
+            assignee="tg:7",
+            assignee_name="Ольга",
+        )
+        present = await who_hears(uow, ticket, admins)
+        assert (present.chat, present.addressed, present.away, present.admins) == ("tg:-1", "tg:7", None, ())
+        escalated = await who_hears(uow, ticket, admins, admins_always=True)
+        assert escalated.addressed == "tg:7" and escalated.admins == admins
+        await uow.moderation.away("tg:7", now)
+        away = await who_hears(uow, ticket, admins)
+        assert (away.chat, away.addressed, away.away, away.admins) == ("tg:-1", None, "Ольга", admins)
+        ticket.chat = None
+        lost = await who_hears(uow, ticket, admins)
+        assert lost.chat is None and lost.admins == admins
