@@ -22,7 +22,13 @@ from dialogs.primitives import (
 from dialogs.reports import Line, Report
 from dialogs.resources import Resource
 from handlers import directory_csv
-from handlers.ports import DeliveryFailedError, FileRefusedError, Messenger, RecipientUnreachableError
+from handlers.ports import (
+    DeliveryFailedError,
+    FileRefusedError,
+    Messenger,
+    RecipientUnreachableError,
+    send_file,
+)
 from storage.models import HelpResource
 from storage.uow import UnitOfWork
 from storage.vocabulary import Category
@@ -134,8 +140,8 @@ async def export_file(scope: Any, effect: ExportDirectory) -> Event:
     rows = await scope.uow.resources.all()
     content = directory_csv.dump([to_resource(row) for row in rows])
     try:
-        await scope.messenger.send_document(scope.incoming.chat_id, "directory.csv", content)
-    except DeliveryFailedError as exc:
+        await send_file(scope.messenger, scope.incoming.chat_id, "directory.csv", content)
+    except (DeliveryFailedError, FileRefusedError, RecipientUnreachableError) as exc:
         log.info("the directory could not be sent as a file: %s", exc)
         return _report("failed", Report.of(N_("I could not send a file here. Please try from Telegram.")))
     return _report(
