@@ -43,6 +43,7 @@ from handlers.localtime import Hours
 from handlers.locks import KeyedLocks, PersonLocks
 from handlers.pacer import NoPacer, Pacer, Priority
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
+from handlers.prefetch import Fetched, prefetch
 from storage.models import Person, Ticket, utcnow
 from storage.uow import Database, UnitOfWork
 from storage.vocabulary import (
@@ -171,7 +172,9 @@ class ConversationService:
         target = _Target(incoming.platform, incoming.chat_id, incoming.user_id, incoming, dedup)
         async with self._locks.hold(key):
             try:
-                committed = await self._process(incoming, key)
+                messenger = self._messengers[incoming.platform]
+                files = await prefetch(self._db, self._dialogs, messenger, incoming, key)
+                committed = await self._process(incoming, key, files)
             except Exception:
                 log.exception("failed to handle an update from a %s user", incoming.platform.value)
                 await self._apologise(incoming)
@@ -188,7 +191,7 @@ class ConversationService:
 
     # ---- inside the transaction ----
 
-    async def _process(self, incoming: Incoming, key: str) -> _Committed | None:
+    async def _process(self, incoming: Incoming, key: str, files: dict[str, Fetched]) -> _Committed | None:
         async with self._db.uow() as uow:
             if incoming.update_id is not None and not await uow.updates.first_time(
                 incoming.platform, incoming.update_id
@@ -208,6 +211,7 @@ class ConversationService:
                 now=self._clock(),
                 incoming=incoming,
                 messenger=self._messengers[incoming.platform],
+                files=files,
             )
             committed = await self._turn(uow, scope, incoming.event, incoming.role, idle=False)
             screens = committed.outcome.screens

@@ -25,7 +25,6 @@ from handlers import directory_csv
 from handlers.ports import (
     DeliveryFailedError,
     FileRefusedError,
-    Messenger,
     RecipientUnreachableError,
     send_file,
 )
@@ -114,17 +113,12 @@ async def import_csv(uow: UnitOfWork, content: bytes, regions: frozenset[str]) -
 async def import_file(scope: Any, effect: ImportDirectory) -> Event:
     if not _admin(scope):
         return _refused()
-    messenger: Messenger | None = scope.messenger
-    if messenger is None:
-        return _report("failed", Report.of(N_("I could not read this file. Please send it again.")))
-    try:
-        file = await messenger.fetch_file(effect.attachment, limit=directory_csv.MAX_BYTES)
-    except FileRefusedError:
+    # Fetched before the turn's transaction (handlers.prefetch): none is downloaded while it is open.
+    fetched = scope.files.get(effect.attachment.ref)
+    if fetched is not None and isinstance(fetched.error, FileRefusedError):
         limit = directory_csv.MAX_BYTES // 1000
         return _report("failed", Report.of(N_("The file is too big: at most {limit} KB."), limit=limit))
-    except (DeliveryFailedError, RecipientUnreachableError) as exc:
-        log.info("an admin's file could not be read: %s", type(exc).__name__)
-        file = None
+    file = fetched.data if fetched is not None else None
     if file is None:
         return _report("failed", Report.of(N_("I could not read this file. Please send it again.")))
     result = await import_csv(scope.uow, file.data, effect.regions)
