@@ -35,6 +35,7 @@ from handlers.broadcasts import BroadcastJob, BroadcastSettings
 from handlers.conversation import ConversationService, ConversationSettings
 from handlers.cursors import Cursors
 from handlers.delivery import DeliverySettings, DeliveryWorker
+from handlers.desk_commands import DeskCommands
 from handlers.followups import FollowUpJob, FollowUpSettings
 from handlers.health import Health
 from handlers.housekeeping import Housekeeping
@@ -204,6 +205,7 @@ class Application:
             admins=settings.admins,
             # Coordinators' chats: Telegram groups, MAX group chats, VK conversations.
             desk_platforms={Platform.TELEGRAM, Platform.MAX, Platform.VK},
+            commands=DeskCommands(desk),
         )
         router.metrics = self.web.metrics
         self.transports = self._transports(router, translators, self.db, self.inbox)
@@ -409,4 +411,5 @@ def follow_up_settings(settings: Settings) -> FollowUpSettings:
         quiet=Hours.parse(settings.quiet_hours),
         default_zone=ZoneInfo(settings.default_timezone),
         locale=settings.default_locale,
+        admins=tuple(settings.admins),
     )

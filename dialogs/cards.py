@@ -66,6 +66,7 @@ class CardView:
     outcome: Outcome | None = None
     region_code: str | None = None  # a known region: shown in the reader's language
     outcome_note: str | None = None
+    blocked: bool = False  # the person was blocked for abuse: their new requests are held
 
 
 class Speaker:
@@ -108,6 +109,7 @@ STATUS_ICONS = {
     TicketStatus.CLAIMED: "✋",
     TicketStatus.CLOSED: "🔒",
     TicketStatus.WITHDRAWN: "↩️",
+    TicketStatus.HELD: "⏸",
 }
 
 
@@ -202,7 +204,9 @@ def card(s: Speaker, view: CardView) -> Screen:
             history += " " + s._(N_("Helped by: {names}.")).format(names=names)
         lines.append(history)
     lines += ["", _status_line(s, view)]
-    return Screen(text="\n".join(lines), buttons=_buttons(s, view))
+    if view.blocked:
+        lines.append(s._(N_("🚫 The person is blocked: their new requests are kept, not posted.")))
+    return Screen(text="\n".join(lines), buttons=(*_buttons(s, view), *_block_row(s, view)))
 
 
 def _contact_line(s: Speaker, view: CardView) -> str:
@@ -251,6 +255,22 @@ def _buttons(s: Speaker, view: CardView) -> tuple[tuple[Button, ...], ...]:
     if view.status is TicketStatus.CLOSED:
         return ((Button(label=s._(N_("🔄 Reopen")), payload=card_payload("reopen", view.id)),),)
     return ()
+
+
+def _block_row(s: Speaker, view: CardView) -> tuple[tuple[Button, ...], ...]:
+    if view.status in (TicketStatus.WITHDRAWN, TicketStatus.HELD):
+        return ()
+    if view.blocked:
+        return ((Button(label=s._(N_("✅ Unblock the person")), payload=card_payload("unblock", view.id)),),)
+    return ((Button(label=s._(N_("🚫 Block the person")), payload=card_payload("block", view.id)),),)
+
+
+def block_confirm_buttons(s: Speaker, ticket_id: int) -> tuple[tuple[Button, ...], ...]:
+    """Blocking asks first; the card keeps its text meanwhile."""
+    return (
+        (Button(label=s._(N_("🚫 Yes, block")), payload=card_payload("block-yes", ticket_id)),),
+        (Button(label=s._(N_("⬅️ Back")), payload=card_payload("block-no", ticket_id)),),
+    )
 
 
 def outcome_buttons(s: Speaker, ticket_id: int) -> tuple[tuple[Button, ...], ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dialogs import hours, texts
+from dialogs import hours, refusals, texts
 from dialogs.flow import MENU, S, in_triage
 from dialogs.flow import FamilyStep as Step
 from dialogs.flow import FamilyTurn as Turn
@@ -240,6 +240,12 @@ def resume_step(t: Turn) -> str:
 
 
 def done_screen(t: Turn, number: int) -> None:
+    if t.event.kind is EventKind.TICKET_HELD:
+        refusals.held(t)
+        return
+    if t.event.kind is EventKind.TICKET_REFUSED:
+        refusals.too_many(t)
+        return
     draft = t.draft
     if t.event.kind is EventKind.TICKET_MERGED:
         head = t._(

@@ -66,6 +66,7 @@ class DirTurn(Turn[DirectoryData]):
 
 class ListStep(Step[DirTurn]):
     name = D.LIST
+    reads_files = True  # a CSV sent here replaces the directory
 
     def render(self, t: DirTurn) -> Screen:
         resources = t.ctx.resources

@@ -153,6 +153,8 @@ class Step(Generic[T]):
     """One screen of a dialog: how it looks and what each kind of answer does."""
 
     name: str  # the state: persisted, a schema
+    # Its on_media reads the file's bytes: the use-case fetches them before the turn's transaction.
+    reads_files: ClassVar[bool] = False
 
     def render(self, t: T) -> Screen:
         raise NotImplementedError
@@ -316,6 +318,11 @@ class Dialogs:
     @property
     def states(self) -> frozenset[str]:
         return frozenset(self.owner)
+
+    def reads_files(self, state: str | None) -> bool:
+        """Whether a file sent at ``state`` will be read (so it is worth fetching before the turn)."""
+        dialog = self.owner.get(state or "")
+        return dialog is not None and dialog.steps[state or ""].reads_files
 
     def step(
         self,

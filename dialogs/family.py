@@ -72,7 +72,7 @@ class FamilyDialog(Dialog[FamilyTurn]):
 
     def on_event(self, t: FamilyTurn, event: Event) -> None:
         step = self.steps[t.state]
-        if event.kind in (EventKind.TICKET_CREATED, EventKind.TICKET_MERGED) and isinstance(step, FamilyStep):
+        if event.kind in TICKET_EVENTS and isinstance(step, FamilyStep):
             step.on_ticket_created(t, event.number)
         else:
             step.on_other(t, event.what)
@@ -111,6 +111,11 @@ class FamilyDialog(Dialog[FamilyTurn]):
 
     def decorate(self, t: FamilyTurn, screen: Screen) -> Screen:
         return with_emergency(t, screen)
+
+
+TICKET_EVENTS = frozenset(
+    {EventKind.TICKET_CREATED, EventKind.TICKET_MERGED, EventKind.TICKET_HELD, EventKind.TICKET_REFUSED}
+)
 
 
 def assemble() -> FamilyDialog:

@@ -105,6 +105,8 @@ class EventKind(StrEnum):
     # Produced by the use-case after carrying out an effect, fed back into the engine.
     TICKET_CREATED = "ticket_created"
     TICKET_MERGED = "ticket_merged"  # the request joined the family's open one in the same category
+    TICKET_HELD = "ticket_held"  # from a blocked person: kept, not posted to coordinators
+    TICKET_REFUSED = "ticket_refused"  # the person has as many open requests as one may have
     # Started by the system (a follow-up, an offer, an announcement), not by the person.
     SYSTEM = "system"
     # What an admin's effect found (an import's errors, figures): ``system`` says it.

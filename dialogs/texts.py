@@ -48,6 +48,7 @@ STATUS_LABELS: dict[TicketStatus, str] = {
     TicketStatus.CLAIMED: N_("a coordinator is working on it"),
     TicketStatus.CLOSED: N_("closed"),
     TicketStatus.WITHDRAWN: N_("withdrawn by you"),
+    TicketStatus.HELD: N_("received"),
 }
 
 

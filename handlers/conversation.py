@@ -45,6 +45,7 @@ from handlers.localtime import DeskHours, Hours
 from handlers.locks import KeyedLocks, PersonLocks, in_order
 from handlers.pacer import NoPacer, Pacer, Priority
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
+from handlers.prefetch import Fetched, prefetch
 from storage.models import Person, Ticket, utcnow
 from storage.uow import Database, UnitOfWork
 from storage.vocabulary import (
@@ -177,7 +178,9 @@ class ConversationService:
         target = _Target(incoming.platform, incoming.chat_id, incoming.user_id, incoming, dedup)
         async with self._hold(incoming, key):
             try:
-                committed = await self._process(incoming, key)
+                messenger = self._messengers[incoming.platform]
+                files = await prefetch(self._db, self._dialogs, messenger, incoming, key)
+                committed = await self._process(incoming, key, files)
             except Exception:
                 log.exception("failed to handle an update from a %s user", incoming.platform.value)
                 await self._apologise(incoming)
@@ -205,7 +208,7 @@ class ConversationService:
 
     # ---- inside the transaction ----
 
-    async def _process(self, incoming: Incoming, key: str) -> _Committed | None:
+    async def _process(self, incoming: Incoming, key: str, files: dict[str, Fetched]) -> _Committed | None:
         async with self._db.uow() as uow:
             # The answer is kept with the inbox row the update came in (VK and MAX name an event's
             # parts apart from the event); without an inbox, with the update itself.
@@ -230,6 +233,7 @@ class ConversationService:
                 incoming=incoming,
                 messenger=self._messengers[incoming.platform],
                 desk=self._desk_hours(),
+                files=files,
             )
             committed = await self._turn(uow, scope, incoming.event, incoming.role, idle=False)
             screens = committed.outcome.screens

@@ -11,7 +11,7 @@ from dialogs.primitives import Payload, Screen
 from handlers.pacer import Pacer, Priority
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import Ticket
-from storage.uow import UnitOfWork
+from storage.uow import Database, UnitOfWork
 from storage.vocabulary import (
     Category,
     ChatRef,
@@ -20,6 +20,7 @@ from storage.vocabulary import (
     Outcome,
     Platform,
     TicketStatus,
+    parse_person_key,
     person_key,
 )
 
@@ -30,6 +31,7 @@ PROMPT_PREFIX = "desk"  # dialog-state keys of pending prompts in coordinators' 
 async def card_view(uow: UnitOfWork, ticket: Ticket) -> CardView:
     """The card of a ticket, with the family's history (one specialist per family)."""
     earlier = [t for t in await uow.tickets.for_person(ticket.person_id, limit=50) if t.id != ticket.id]
+    blocked = await uow.moderation.blocked(ticket.person_id)
     helpers = list(
         {
             t.assignee: (t.assignee, t.assignee_name) for t in earlier if t.assignee and t.assignee_name
@@ -58,6 +60,7 @@ async def card_view(uow: UnitOfWork, ticket: Ticket) -> CardView:
         earlier_assignees=helpers,
         outcome=Outcome(ticket.outcome) if ticket.outcome else None,
         outcome_note=ticket.outcome_note,
+        blocked=blocked is not None,
     )
 
 
@@ -144,3 +147,45 @@ async def follow_chat_move(uow: UnitOfWork, old: str, new: str) -> list[int]:
         await uow.outbox.add(OutboxKind.TICKET_CREATED, ticket_id, urgent=False, payload={"migrated": True})
     await uow.audit.add("system", "chat_migrated", chat=new, details={"from": old})
     return moved
+
+
+async def deliver(
+    db: Database, messengers: Mapping[Platform, Messenger], pacer: Pacer, out: Outbound
+) -> None:
+    """Carry out what a desk action queued, after its commit: edits, topic names, then messages."""
+    for hook in out.after:
+        hook()
+    for chat, message_id, screen in out.edits:
+        platform, chat_id = parse_person_key(chat)
+        if (messenger := messengers.get(platform)) is not None:
+            await pacer.wait(ChatRef.of(platform, chat_id), Priority.DESK)
+            await messenger.edit(chat_id, message_id, screen)
+    for chat, thread_id, name in out.renames:
+        platform, chat_id = parse_person_key(chat)
+        if (messenger := messengers.get(platform)) is not None:
+            await messenger.rename_topic(chat_id, thread_id, name)
+    for chat, screen, reply_to in out.sends:
+        platform, chat_id = parse_person_key(chat)
+        messenger = messengers.get(platform)
+        if messenger is None:
+            continue
+        await pacer.wait(ChatRef.of(platform, chat_id), Priority.DESK)
+        try:
+            ids = await messenger.send(chat_id, screen, reply_to=reply_to, thread_id=out.threads.get(chat))
+        except RecipientUnreachableError:
+            async with db.uow() as uow:
+                await uow.people.set_reachable(chat, False)
+            continue
+        except DeliveryFailedError:
+            log.warning("a message from the coordinators' desk could not be delivered")
+            continue
+        if ChatRef.of(platform, chat_id).is_private:  # the quick exit must be able to delete it
+            async with db.uow() as uow:
+                await uow.chat_log.add(chat, ids, from_bot=True)
+        elif out.prompt_for is not None and screen.force_reply:
+            async with db.uow() as uow:
+                await uow.dialogs.save(
+                    prompt_key(chat, ids[-1]),
+                    out.prompt_state,
+                    {"ticket": out.prompt_for, "actor": out.prompt_actor, **out.prompt_data},
+                )

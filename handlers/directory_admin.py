@@ -22,7 +22,12 @@ from dialogs.primitives import (
 from dialogs.reports import Line, Report
 from dialogs.resources import Resource
 from handlers import directory_csv
-from handlers.ports import DeliveryFailedError, FileRefusedError, Messenger, RecipientUnreachableError
+from handlers.ports import (
+    DeliveryFailedError,
+    FileRefusedError,
+    RecipientUnreachableError,
+    send_file,
+)
 from storage.models import HelpResource
 from storage.uow import UnitOfWork
 from storage.vocabulary import Category
@@ -108,17 +113,12 @@ async def import_csv(uow: UnitOfWork, content: bytes, regions: frozenset[str]) -
 async def import_file(scope: Any, effect: ImportDirectory) -> Event:
     if not _admin(scope):
         return _refused()
-    messenger: Messenger | None = scope.messenger
-    if messenger is None:
-        return _report("failed", Report.of(N_("I could not read this file. Please send it again.")))
-    try:
-        file = await messenger.fetch_file(effect.attachment, limit=directory_csv.MAX_BYTES)
-    except FileRefusedError:
+    # Fetched before the turn's transaction (handlers.prefetch): none is downloaded while it is open.
+    fetched = scope.files.get(effect.attachment.ref)
+    if fetched is not None and isinstance(fetched.error, FileRefusedError):
         limit = directory_csv.MAX_BYTES // 1000
         return _report("failed", Report.of(N_("The file is too big: at most {limit} KB."), limit=limit))
-    except (DeliveryFailedError, RecipientUnreachableError) as exc:
-        log.info("an admin's file could not be read: %s", type(exc).__name__)
-        file = None
+    file = fetched.data if fetched is not None else None
     if file is None:
         return _report("failed", Report.of(N_("I could not read this file. Please send it again.")))
     result = await import_csv(scope.uow, file.data, effect.regions)
@@ -134,8 +134,8 @@ async def export_file(scope: Any, effect: ExportDirectory) -> Event:
     rows = await scope.uow.resources.all()
     content = directory_csv.dump([to_resource(row) for row in rows])
     try:
-        await scope.messenger.send_document(scope.incoming.chat_id, "directory.csv", content)
-    except DeliveryFailedError as exc:
+        await send_file(scope.messenger, scope.incoming.chat_id, "directory.csv", content)
+    except (DeliveryFailedError, FileRefusedError, RecipientUnreachableError) as exc:
         log.info("the directory could not be sent as a file: %s", exc)
         return _report("failed", Report.of(N_("I could not send a file here. Please try from Telegram.")))
     return _report(

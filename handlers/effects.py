@@ -7,8 +7,8 @@ change. A handler may return an event to feed back into the dialog (a ticket was
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +41,7 @@ from dialogs.primitives import (
 from handlers import broadcasts, directory_admin, figures, followup_answers, intake, nudge
 from handlers.localtime import DeskHours
 from handlers.ports import Messenger
+from handlers.prefetch import Fetched
 from storage.models import Person
 from storage.uow import UnitOfWork
 from storage.vocabulary import Category, ContactMethod, OutboxKind, person_key
@@ -61,6 +62,7 @@ class Scope:
     outbox: bool = False  # something was queued for the delivery worker
     messenger: Messenger | None = None  # the person's platform: files an admin sends or asks for
     desk: DeskHours | None = None  # the coordinators' working hours: a new request is told when they read it
+    files: Mapping[str, Fetched] = field(default_factory=dict)  # fetched before the transaction, by ref
 
 
 Handler = Callable[[Scope, Any], Awaitable[Event | None]]

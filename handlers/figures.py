@@ -21,7 +21,7 @@ from dialogs.figures import FiguresReport
 from dialogs.i18n import N_
 from dialogs.primitives import Event, EventKind, Role, ShowFigures
 from dialogs.reports import Report
-from handlers.ports import DeliveryFailedError
+from handlers.ports import DeliveryFailedError, FileRefusedError, RecipientUnreachableError, send_file
 from storage.figures import TicketFacts
 
 log = logging.getLogger(__name__)
@@ -130,10 +130,10 @@ async def show(scope: Any, effect: ShowFigures) -> Event:
     if effect.export:
         name = f"requests_{(now - timedelta(days=days)).date()}_{now.date()}.csv"
         try:
-            await scope.messenger.send_document(incoming.chat_id, name, to_csv(facts))
+            await send_file(scope.messenger, incoming.chat_id, name, to_csv(facts))
             xlsx = to_xlsx(facts, report)
-            await scope.messenger.send_document(incoming.chat_id, name.removesuffix(".csv") + ".xlsx", xlsx)
-        except DeliveryFailedError as exc:
+            await send_file(scope.messenger, incoming.chat_id, name.removesuffix(".csv") + ".xlsx", xlsx)
+        except (DeliveryFailedError, FileRefusedError, RecipientUnreachableError) as exc:
             log.info("the figures could not be sent as a file: %s", exc)
             failed = Report.of(N_("I could not send a file here. Please try from Telegram."))
             return Event(kind=EventKind.REPORT, what="failed", system=failed)

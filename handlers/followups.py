@@ -64,6 +64,7 @@ class FollowUpSettings:
     locale: str = "ru"  # the coordinators' chats
     lease: timedelta = timedelta(minutes=5)
     batch: int = 20
+    admins: tuple[str, ...] = ()  # ADMIN_IDS: they hear a nudge while its coordinator is away
 
 
 async def offer_after_close(uow: UnitOfWork, ticket_id: int, outcome: str, at: datetime) -> None:
@@ -82,6 +83,7 @@ class _Plan:
     skip: str | None = None  # why it is not sent
     morning: datetime | None = None  # quiet hours: due again then
     desk: tuple[str, Screen, int | None, int | None] | None = None  # to a coordinators' chat: reply to, topic
+    admins: tuple[str, ...] = ()  # told the desk's message too, in their private chats
 
 
 class FollowUpJob(Job):
@@ -192,10 +194,12 @@ class FollowUpJob(Job):
             return _Plan(row.id, skip="the family was answered, or the request is no longer taken")
         chat = await uow.migrations.follow(ticket.chat)
         post = await uow.posts.card(ticket.id, chat)
-        screen = nudge.nudge_screen(self._speaker, ticket, await nudge.addressee(uow, ticket), since, now)
-        await uow.audit.add("system", "sla_nudge", ticket_id=ticket.id, chat=chat)
+        to = await nudge.addressee(uow, ticket, self._settings.admins)
+        screen = nudge.nudge_screen(self._speaker, ticket, to, since, now)
+        details = {"away": True} if to.away is not None else None
+        await uow.audit.add("system", "sla_nudge", ticket_id=ticket.id, chat=chat, details=details)
         card_id, thread = (post.message_id, post.thread_id) if post is not None else (None, None)
-        return _Plan(row.id, desk=(chat, screen, card_id, thread))
+        return _Plan(row.id, desk=(chat, screen, card_id, thread), admins=to.admins)
 
     async def _schedule(self, uow: UnitOfWork, ticket_id: int, closed_at: datetime, status: Status) -> None:
         for offset in self._settings.schedule:
@@ -217,6 +221,10 @@ class FollowUpJob(Job):
                 pacer=self._pacer,
                 priority=Priority.SCHEDULED,
             )
+            for admin in plan.admins:
+                await send_quietly(
+                    self._messengers, admin, screen, pacer=self._pacer, priority=Priority.SCHEDULED
+                )
             async with self._db.uow() as uow:
                 await uow.followups.finish(plan.row_id, Status.SENT if sent else Status.FAILED, now)
             return

@@ -8,12 +8,15 @@ thread. An answer from the coordinator, a close, a release, a transfer or a reop
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dialogs.cards import Speaker
 from dialogs.i18n import N_
 from dialogs.primitives import Screen
 from dialogs.texts import esc
+from handlers.away import who_hears
 from storage.models import Ticket
 from storage.uow import UnitOfWork
 from storage.vocabulary import FollowUpKind, TicketStatus
@@ -48,25 +51,41 @@ def unanswered(ticket: Ticket, since: datetime) -> bool:
     return ticket.coordinator_wrote_at is None or ticket.coordinator_wrote_at < since
 
 
-async def addressee(uow: UnitOfWork, ticket: Ticket) -> str | None:
-    """Who the nudge names: the assignee while they are active in the ticket's chat; None: the group.
+@dataclass(frozen=True)
+class Addressee:
+    name: str | None = None  # the assignee spoken to; None: whoever in the chat can take it over
+    away: str | None = None  # the assignee's name while they are away (/away)
+    admins: tuple[str, ...] = ()  # told in their private chats too (while the assignee is away)
 
-    The one place that decides who is nudged (an assignee who left the chat is not)."""
+
+async def addressee(uow: UnitOfWork, ticket: Ticket, admins: Collection[str] = ()) -> Addressee:
+    """Who the nudge speaks to: the assignee while they are in the ticket's chat and not away; the
+    group (and, while the assignee is away, the admins) otherwise. The one place that decides it."""
     if ticket.assignee is None or ticket.chat is None:
-        return None
+        return Addressee()
     if not await uow.members.active(ticket.chat, ticket.assignee):
-        return None
-    return ticket.assignee_name or "—"
+        return Addressee()
+    hears = await who_hears(uow, ticket, admins)
+    if hears.away is not None:
+        return Addressee(away=hears.away, admins=hears.admins)
+    return Addressee(name=ticket.assignee_name or "—")
 
 
-def nudge_screen(s: Speaker, ticket: Ticket, name: str | None, since: datetime, now: datetime) -> Screen:
+def nudge_screen(s: Speaker, ticket: Ticket, to: Addressee, since: datetime, now: datetime) -> Screen:
     """``since``: the family's first unanswered message."""
     minutes = max(1, int((now - since).total_seconds() // 60))
     waited = s.ngettext("{n} minute", "{n} minutes", minutes).format(n=minutes)
-    if name is not None:
+    if to.name is not None:
         text = s._(
             N_("🔔 {name}, the family of request #{n} has been waiting for your answer for {waited}.")
-        ).format(name=esc(name), n=ticket.id, waited=waited)
+        ).format(name=esc(to.name), n=ticket.id, waited=waited)
+    elif to.away is not None:
+        text = s._(
+            N_(
+                "🔔 The family of request #{n} has been waiting for an answer for {waited}, and {name} "
+                "is away. Who can answer them?"
+            )
+        ).format(name=esc(to.away), n=ticket.id, waited=waited)
     else:
         text = s._(
             N_(

@@ -151,3 +151,13 @@ class Messenger(Protocol):
         Raises RecipientUnreachableError or DeliveryFailedError.
         """
         ...
+
+
+async def send_file(messenger: Messenger, chat_id: int, name: str, content: bytes) -> list[int]:
+    """A file the bot makes (an export, a chart) sent through the upload flow every messenger has,
+    so admins on VK and MAX get it too. A PNG goes as a photo, anything else as a document.
+
+    Raises FileRefusedError, RecipientUnreachableError or DeliveryFailedError.
+    """
+    kind = AttachmentKind.PHOTO if name.lower().endswith(".png") else AttachmentKind.DOCUMENT
+    return await messenger.upload_files(chat_id, [FileData(kind=kind, name=name, data=content)])

@@ -12,10 +12,13 @@ from dataclasses import dataclass
 
 from dialogs.admin import BIND_STEP
 from dialogs.cards import CARD_STEP
+from dialogs.inbox import INBOX_STEP
 from dialogs.primitives import Event, EventKind, Incoming, Role
 from handlers.bindings import COMMANDS as BINDING_COMMANDS
 from handlers.bindings import BindingDesk, GroupCommand
 from handlers.conversation import ConversationService
+from handlers.desk_commands import COMMANDS as DESK_COMMANDS
+from handlers.desk_commands import DeskCommand, DeskCommands
 from handlers.desk_common import CoordinatorAction
 from handlers.relay import GroupMessage, ThreadRelay
 from handlers.tickets import TicketDesk
@@ -62,11 +65,13 @@ class InboundRouter:
         bindings: BindingDesk,
         admins: Collection[str],
         desk_platforms: Collection[Platform],
+        commands: DeskCommands | None = None,
     ) -> None:
         self.conversation = conversation
         self._desk = desk
         self._relay = relay
         self._bindings = bindings
+        self._commands = commands  # /open, /mine, /away, /back, /unblock (None: not offered)
         self._admins = frozenset(admins)
         # Platforms whose group chats are coordinators' chats (elsewhere a group is not ours).
         self._desk_platforms = frozenset(desk_platforms)
@@ -116,7 +121,7 @@ class InboundRouter:
         event, chat = inbound.event, inbound.chat
         if event.kind is EventKind.BUTTON:
             payload = event.payload
-            if payload is None or payload.step not in (CARD_STEP, BIND_STEP):
+            if payload is None or payload.step not in (CARD_STEP, BIND_STEP, INBOX_STEP):
                 return Answer()  # a family's button pressed outside its private chat: nothing to do
             action = CoordinatorAction(
                 platform=chat.platform,
@@ -127,8 +132,13 @@ class InboundRouter:
                 update_id=inbound.update_id if payload.step == CARD_STEP else None,
                 message_id=inbound.message_id,
             )
-            press = self._desk.press if payload.step == CARD_STEP else self._bindings.press
-            reply = await press(action)
+            if payload.step == INBOX_STEP:
+                if self._commands is None:
+                    return Answer()
+                reply = await self._commands.press(action)
+            else:
+                press = self._desk.press if payload.step == CARD_STEP else self._bindings.press
+                reply = await press(action)
             return Answer(text=reply.text, alert=reply.alert)
         if event.kind is EventKind.COMMAND and event.command in BINDING_COMMANDS:
             await self._bindings.command(
@@ -138,6 +148,20 @@ class InboundRouter:
                     user_id=inbound.user_id,
                     command=event.command,
                     message_id=inbound.message_id or 0,
+                )
+            )
+            return Answer()
+        if event.kind is EventKind.COMMAND and event.command in DESK_COMMANDS and self._commands is not None:
+            await self._commands.command(
+                DeskCommand(
+                    platform=chat.platform,
+                    chat_id=chat.id,
+                    user_id=inbound.user_id,
+                    user_name=inbound.user_name,
+                    command=event.command,
+                    text=inbound.text or event.text,
+                    message_id=inbound.message_id,
+                    thread_id=inbound.thread_id,
                 )
             )
             return Answer()

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from dialogs.cards import Speaker
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
+from handlers.away import who_hears
 from handlers.background import Job
 from handlers.desk_common import send_quietly
 from handlers.inflight import InFlight
@@ -83,7 +84,8 @@ class SlaWatch(Job):
                 for ticket in await uow.tickets.unclaimed_since(before, urgent=urgent):
                     if not await uow.tickets.announce(ticket.id, before, now):
                         continue
-                    if ticket.chat is None:  # no chat took it (none configured, the bot refused): admins act
+                    hears = await who_hears(uow, ticket, self._settings.admins, admins_always=True)
+                    if hears.chat is None:  # no chat took it (none configured, the bot refused): admins act
                         text = s._(
                             N_(
                                 "⚠️ Request #{n} has reached no coordinators' chat for {waited}. Please check /bindings and COORDINATOR_CHAT."
@@ -92,21 +94,21 @@ class SlaWatch(Job):
                         stuck = Screen(
                             text=text.format(n=ticket.id, waited=self._minutes(ticket.created_at, now))
                         )
-                        sends += [(admin, stuck, None, None) for admin in self._settings.admins]
+                        sends += [(admin, stuck, None, None) for admin in hears.admins]
                         continue
                     waited = self._minutes(ticket.created_at, now)
-                    post = await uow.posts.card(ticket.id, ticket.chat)
+                    post = await uow.posts.card(ticket.id, hears.chat)
                     text = s._(
                         N_(
                             "⏰ Request #{n} has been waiting for a coordinator for {waited}. Who can take it?"
                         )
                     )
                     screen = Screen(text=text.format(n=ticket.id, waited=waited))
-                    sends.append((ticket.chat, screen, *where(post)))
+                    sends.append((hears.chat, screen, *where(post)))
                     alert = s._(N_("⏰ Nobody has taken request #{n} for {waited}.")).format(
                         n=ticket.id, waited=waited
                     )
-                    sends += [(admin, Screen(text=alert), None, None) for admin in self._settings.admins]
+                    sends += [(admin, Screen(text=alert), None, None) for admin in hears.admins]
                     await uow.audit.add("system", "sla_reannounce", ticket_id=ticket.id, chat=ticket.chat)
         for chat, screen, reply_to, thread_id in sends:
             await send_quietly(

@@ -28,23 +28,21 @@ from dialogs.directory import Directory
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
 from dialogs.validate import as_int
-from handlers import nudge
-from handlers.desk_common import ActionReply, CoordinatorAction, Outbound, card_view, prompt_key
+from handlers import blocking, nudge
+from handlers.desk_common import ActionReply, CoordinatorAction, Outbound, card_view, deliver
 from handlers.followups import offer_after_close
 from handlers.inflight import InFlight
 from handlers.localtime import chat_zone
-from handlers.pacer import NoPacer, Pacer, Priority
-from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
+from handlers.pacer import NoPacer, Pacer
+from handlers.ports import Messenger
 from storage.models import Ticket, utcnow
 from storage.uow import Database, UnitOfWork
 from storage.vocabulary import (
     Category,
-    ChatRef,
     OutboxKind,
     Outcome,
     Platform,
     TicketStatus,
-    parse_person_key,
 )
 
 log = logging.getLogger(__name__)
@@ -67,20 +65,31 @@ class TicketDesk:
         pacer: Pacer | None = None,
         chat_zone: tzinfo | None = None,
     ) -> None:
-        self._db = db
-        self._pacer = pacer or NoPacer()
+        self.db = db
+        self.pacer = pacer or NoPacer()
         self.in_flight = in_flight or InFlight()
         self._directory = directory or Directory(regions=(), contacts=())
         self._default_chat = default_chat
         self._on_outbox = on_outbox
-        self._messengers = messengers
+        self.messengers = messengers
         self._translators = translators
         self._speaker = Speaker(translators[chat_locale], chat_locale, self._directory, chat_zone)
-        self._admins = frozenset(admins)
+        self.admins = frozenset(admins)
         self._clock = clock
 
     def _(self, message: str) -> str:
         return self._speaker._(message)
+
+    @property
+    def speaker(self) -> Speaker:
+        return self._speaker
+
+    @property
+    def directory(self) -> Directory:
+        return self._directory
+
+    def now(self) -> datetime:
+        return self._clock()
 
     async def press(self, action: CoordinatorAction) -> ActionReply:
         """Tracked, so a shutdown lets it finish."""
@@ -89,14 +98,13 @@ class TicketDesk:
 
     async def _press(self, action: CoordinatorAction) -> ActionReply:
         pressed = CardAction.unpack(action.payload)
-        known = {"claim", "phone", "release", "close", "back", "reopen", "transfer"} | {
-            f"oc-{o.value}" for o in Outcome
-        }
+        known = {"claim", "phone", "release", "close", "back", "reopen", "transfer", *blocking.ACTIONS}
+        known |= {f"oc-{o.value}" for o in Outcome}
         if pressed is None or (pressed.action not in known and pressed.kind not in {"trc", "trp", "trr"}):
             return ActionReply(self._(N_("This button is out of date.")))
         kind, ticket_id = pressed.action, pressed.ticket
         out = Outbound()
-        async with self._db.uow() as uow:
+        async with self.db.uow() as uow:
             if action.update_id is not None and not await uow.updates.first_time(
                 action.platform, action.update_id
             ):
@@ -109,6 +117,8 @@ class TicketDesk:
                 reply = await self._claim(uow, ticket, action, out)
             elif kind == "phone":
                 reply = await self._phone(uow, ticket, action)
+            elif kind in blocking.ACTIONS:  # any coordinator of the ticket's chat, or an admin
+                reply = await blocking.press(self, uow, ticket, action, kind=kind, out=out)
             elif not self._may_manage(ticket, action.actor):
                 reply = ActionReply(
                     self._(N_("Only the coordinator who took the request, or an admin, can do this."))
@@ -120,7 +130,7 @@ class TicketDesk:
         return reply
 
     def _may_manage(self, ticket: Ticket, actor: str) -> bool:
-        return actor == ticket.assignee or actor in self._admins
+        return actor == ticket.assignee or actor in self.admins
 
     async def _claim(
         self, uow: UnitOfWork, ticket: Ticket, action: CoordinatorAction, out: Outbound
@@ -139,7 +149,7 @@ class TicketDesk:
         await uow.audit.add(
             action.actor, "claim", ticket_id=ticket.id, chat=action.chat, actor_name=action.user_name
         )
-        await self._refresh_card(uow, ticket, out)
+        await self.refresh_card(uow, ticket, out)
         told = await self._tell_family(
             uow,
             ticket,
@@ -168,7 +178,7 @@ class TicketDesk:
         now, kind = self._clock(), pressed.action
         post = await uow.posts.card(ticket.id, action.chat)
         if kind == "close" and ticket.status == TicketStatus.CLAIMED.value and post is not None:
-            screen = card(await self._speaker_for(uow, action.chat), await card_view(uow, ticket))
+            screen = card(await self.speaker_for(uow, action.chat), await card_view(uow, ticket))
             out.edits.append(
                 (
                     action.chat,
@@ -178,7 +188,7 @@ class TicketDesk:
             )
             return ActionReply(self._(N_("How did it end?")))
         if kind == "back":
-            await self._refresh_card(uow, ticket, out)
+            await self.refresh_card(uow, ticket, out)
             return ActionReply()
         if kind == "oc-referred" and ticket.status == TicketStatus.CLAIMED.value:
             out.sends.append(
@@ -201,14 +211,14 @@ class TicketDesk:
                 action.actor, "release", ticket_id=ticket.id, chat=action.chat, actor_name=action.user_name
             )
             await uow.session.refresh(ticket)
-            await self._refresh_card(uow, ticket, out)
+            await self.refresh_card(uow, ticket, out)
             return ActionReply(self._(N_("Released: another coordinator can take it.")))
         if kind == "reopen" and await uow.tickets.reopen(ticket.id, action.chat, now):
             await uow.audit.add(
                 action.actor, "reopen", ticket_id=ticket.id, chat=action.chat, actor_name=action.user_name
             )
             await uow.session.refresh(ticket)
-            await self._refresh_card(uow, ticket, out)
+            await self.refresh_card(uow, ticket, out)
             told = await self._tell_family(uow, ticket, out, lambda s: reopened_for_family(s, ticket.id))
             return self._told(self._(N_("Reopened.")), told)
         return ActionReply(self._(N_("This button is out of date.")))
@@ -220,7 +230,7 @@ class TicketDesk:
         post = await uow.posts.card(ticket.id, action.chat)
         if post is None or ticket.status != TicketStatus.CLAIMED.value:
             return ActionReply(self._(N_("This request cannot be transferred now.")))
-        base = card(await self._speaker_for(uow, action.chat), await card_view(uow, ticket))
+        base = card(await self.speaker_for(uow, action.chat), await card_view(uow, ticket))
         step, arg = pressed.kind, pressed.arg
         category = Category(pressed.category) if pressed.category in {c.value for c in Category} else None
         if step == "transfer":
@@ -279,7 +289,7 @@ class TicketDesk:
         )
         await uow.session.refresh(ticket)
         if not moves:
-            await self._refresh_card(uow, ticket, out)
+            await self.refresh_card(uow, ticket, out)
             return ActionReply(self._(N_("Changed. The request stays in this chat.")))
         post = await uow.posts.card(ticket.id, action.chat)
         scope = admin.scope_text(self._speaker, self._directory, category.value, region_code)
@@ -318,22 +328,22 @@ class TicketDesk:
         await uow.session.refresh(ticket)
         await nudge.unless_taken(uow, ticket.id)
         await offer_after_close(uow, ticket.id, outcome.value, ticket.closed_at or self._clock())
-        await self._refresh_card(uow, ticket, out)
+        await self.refresh_card(uow, ticket, out)
         return await self._tell_family(
             uow, ticket, out, lambda s: closed_for_family(s, ticket.id, outcome, note)
         )
 
-    async def _speaker_for(self, uow: UnitOfWork, chat: str) -> Speaker:
+    async def speaker_for(self, uow: UnitOfWork, chat: str) -> Speaker:
         """Times on a card in the chat's own zone: its bound regions', else DEFAULT_TIMEZONE."""
         return self._speaker.in_zone(await chat_zone(uow, chat, self._directory))
 
-    async def _refresh_card(self, uow: UnitOfWork, ticket: Ticket, out: Outbound) -> None:
+    async def refresh_card(self, uow: UnitOfWork, ticket: Ticket, out: Outbound) -> None:
         if ticket.chat is None:
             return
         post = await uow.posts.card(ticket.id, ticket.chat)
         if post is not None:
             view = await card_view(uow, ticket)
-            speaker = await self._speaker_for(uow, ticket.chat)
+            speaker = await self.speaker_for(uow, ticket.chat)
             out.edits.append((ticket.chat, post.message_id, card(speaker, view)))
             if post.thread_id is not None:
                 out.renames.append((ticket.chat, post.thread_id, topic_name(self._speaker, view)))
@@ -362,41 +372,4 @@ class TicketDesk:
         return ActionReply(self.told_text(done, told))
 
     async def carry_out(self, out: Outbound) -> None:
-        for hook in out.after:
-            hook()
-        for chat, message_id, screen in out.edits:
-            platform, chat_id = parse_person_key(chat)
-            if (messenger := self._messengers.get(platform)) is not None:
-                await self._pacer.wait(ChatRef.of(platform, chat_id), Priority.DESK)
-                await messenger.edit(chat_id, message_id, screen)
-        for chat, thread_id, name in out.renames:
-            platform, chat_id = parse_person_key(chat)
-            if (messenger := self._messengers.get(platform)) is not None:
-                await messenger.rename_topic(chat_id, thread_id, name)
-        for chat, screen, reply_to in out.sends:
-            platform, chat_id = parse_person_key(chat)
-            messenger = self._messengers.get(platform)
-            if messenger is None:
-                continue
-            await self._pacer.wait(ChatRef.of(platform, chat_id), Priority.DESK)
-            try:
-                ids = await messenger.send(
-                    chat_id, screen, reply_to=reply_to, thread_id=out.threads.get(chat)
-                )
-            except RecipientUnreachableError:
-                async with self._db.uow() as uow:
-                    await uow.people.set_reachable(chat, False)
-                continue
-            except DeliveryFailedError:
-                log.warning("a message from the coordinators' desk could not be delivered")
-                continue
-            if ChatRef.of(platform, chat_id).is_private:  # the quick exit must be able to delete it
-                async with self._db.uow() as uow:
-                    await uow.chat_log.add(chat, ids, from_bot=True)
-            elif out.prompt_for is not None and screen.force_reply:
-                async with self._db.uow() as uow:
-                    await uow.dialogs.save(
-                        prompt_key(chat, ids[-1]),
-                        out.prompt_state,
-                        {"ticket": out.prompt_for, "actor": out.prompt_actor, **out.prompt_data},
-                    )
+        await deliver(self.db, self.messengers, self.pacer, out)

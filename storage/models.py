@@ -420,3 +420,22 @@ class BroadcastRecipient(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(40))
     lease_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+
+
+class BlockedPerson(Base):
+    """A person blocked by a coordinator or admin for abuse: their new requests are kept, not posted."""
+
+    __tablename__ = "blocked_people"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    blocked_by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AwayCoordinator(Base):
+    """A coordinator who said /away: nudges and escalations go to their group and the admins instead."""
+
+    __tablename__ = "away_coordinators"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # "tg:123"
+    since: Mapped[datetime] = mapped_column(default=utcnow)

@@ -89,7 +89,7 @@ class TicketsRepository:
         self._s = session
 
     async def create(self, **fields: Any) -> Ticket:
-        ticket = Ticket(status=TicketStatus.NEW.value, **fields)
+        ticket = Ticket(**{"status": TicketStatus.NEW.value, **fields})
         self._s.add(ticket)
         await self._s.flush()
         return ticket

@@ -26,6 +26,7 @@ from storage.figures import FiguresRepository
 from storage.followups import FollowUpsRepository
 from storage.inbox import InboxRepository
 from storage.logs import ChatLog, OutboxRepository, UpdateLog
+from storage.moderation import ModerationRepository
 from storage.repositories import (
     CursorStore,
     DialogStateStore,
@@ -61,6 +62,7 @@ class UnitOfWork:
         self.figures = FiguresRepository(session)
         self.broadcasts = BroadcastsRepository(session)
         self.members = MembersRepository(session)
+        self.moderation = ModerationRepository(session)
 
 
 class Database:

@@ -29,6 +29,7 @@ class TicketStatus(StrEnum):
     CLAIMED = "claimed"
     CLOSED = "closed"
     WITHDRAWN = "withdrawn"
+    HELD = "held"  # sent by a blocked person: kept (nothing is lost), never posted to coordinators
 
 
 OPEN_STATUSES: frozenset[TicketStatus] = frozenset({TicketStatus.NEW, TicketStatus.CLAIMED})

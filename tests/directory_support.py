@@ -14,6 +14,7 @@ from dialogs.primitives import Event, EventKind, Role
 from dialogs.resources import Resource
 from dialogs.state import Attachment, PersonView
 from handlers.conversation import ConversationService, ConversationSettings
+from handlers.ports import FileData
 from storage.uow import Database
 from storage.vocabulary import AttachmentKind, Platform
 from tests.e2e import Parent
@@ -98,3 +99,16 @@ def documents(emulator: TelegramEmulator, chat_id: int) -> list[bytes]:
         for m in emulator.sent_to(chat_id)
         if m.from_bot and "document" in m.raw
     ]
+
+
+class WatchingMessenger(FakeMessenger):
+    """Notes, at every download, whether the database had a connection (a transaction) open."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__()
+        self.db = db
+        self.open_during_fetch: list[int] = []
+
+    async def fetch_file(self, attachment: Attachment, *, limit: int | None = None) -> FileData | None:
+        self.open_during_fetch.append(self.db.engine.pool.checkedout())  # type: ignore[attr-defined]
+        return await super().fetch_file(attachment, limit=limit)

@@ -11,7 +11,7 @@ from dialogs.primitives import Event, EventKind, Incoming, Payload, Role, Screen
 from dialogs.state import Attachment
 from handlers.conversation import ConversationService
 from handlers.ports import ChatRights, FileData, FileRefusedError
-from storage.vocabulary import ChatRef, Platform
+from storage.vocabulary import AttachmentKind, ChatRef, Platform
 
 
 @dataclass
@@ -29,7 +29,6 @@ class FakeMessenger:
     files: dict[str, bytes] = field(
         default_factory=dict
     )  # what ``fetch_file`` serves, by ref (others: fake bytes)
-    documents: list[tuple[int, str, bytes]] = field(default_factory=list)
 
     async def send(
         self,
@@ -102,9 +101,14 @@ class FakeMessenger:
         return len(message_ids)
 
     async def send_document(self, chat_id: int, name: str, content: bytes, *, caption: str = "") -> list[int]:
-        self.documents.append((chat_id, name, content))
-        self.next_id += 1
-        return [self.next_id]
+        return await self.upload_files(
+            chat_id, [FileData(kind=AttachmentKind.DOCUMENT, name=name, data=content)]
+        )
+
+    @property
+    def documents(self) -> list[tuple[int, str, bytes]]:
+        """Files the bot sent (exports go through ``upload_files``, like every file from the bot)."""
+        return [(chat, f.name, f.data) for chat, f in self.uploaded]
 
 
 class Family:

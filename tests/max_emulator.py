@@ -77,9 +77,17 @@ class MaxEmulator:
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.url = ""
+        # Uploads: one-time URLs (slot -> type), files by token (name, bytes), the Authorization
+        # headers the upload host saw (our token must not reach it), tokens "not ready" once more.
+        self._slots: dict[str, str] = {}
+        self.uploaded: dict[str, tuple[str, bytes]] = {}
+        self.upload_auth: list[str | None] = []
+        self.not_ready: set[str] = set()
+        self.not_ready_first = False  # every new upload answers "attachment.not.ready" once when sent
 
     async def start(self) -> None:
         app = web.Application()
+        app.router.add_post("/upload-host/{slot}", self._upload)  # MAX's storage host, not the API
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -194,6 +202,12 @@ class MaxEmulator:
             return self._edit(query["message_id"], body or {})
         if route == ("DELETE", "/messages"):
             return self._delete(query["message_id"])
+        if route == ("POST", "/uploads"):
+            if query.get("type") not in {"image", "video", "audio", "file"}:
+                return _error(400, "proto.payload", "type must be image, video, audio or file")
+            slot = f"{next(self._ids)}"
+            self._slots[slot] = query["type"]
+            return web.json_response({"url": f"{self.url}/upload-host/{slot}"})
         if route == ("POST", "/answers"):
             self.answers.append((query["callback_id"], body))
             return web.json_response({"success": True})
@@ -205,6 +219,22 @@ class MaxEmulator:
         if request.method == "GET" and request.path.endswith("/members/me"):
             return web.json_response({**self._user(BOT_ID), "is_admin": True, "is_owner": False})
         return _error(404, "not.found", f"{request.method} {request.path} is not emulated")
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """A multipart POST of field ``data`` to a one-time URL; the answer carries the token."""
+        self.upload_auth.append(request.headers.get("Authorization"))
+        kind = self._slots.pop(request.match_info["slot"], None)
+        if kind is None:
+            return _error(404, "not.found", "the upload URL was used already or never given")
+        form = await request.post()
+        field = form.get("data")
+        if not isinstance(field, web.FileField):
+            return _error(400, "proto.payload", "the file goes in multipart field 'data'")
+        token = f"up-{next(self._ids)}"
+        self.uploaded[token] = (field.filename, field.file.read())
+        if self.not_ready_first:
+            self.not_ready.add(token)
+        return web.json_response({"token": token})
 
     async def _get_updates(self, query: dict[str, str]) -> web.Response:
         start = int(query.get("marker", 0))
@@ -225,6 +255,11 @@ class MaxEmulator:
         link = body.get("link")
         if link and (link["mid"] not in self.messages or self.messages[link["mid"]].deleted):
             return _error(400, "message.not.found", "the message replied to is gone")
+        for request in body.get("attachments") or []:
+            token = (request.get("payload") or {}).get("token")
+            if token in self.not_ready:
+                self.not_ready.discard(token)
+                return _error(400, "attachment.not.ready", "errors.process.attachment.file.not.processed")
         attachments = [_stored(a) for a in body.get("attachments") or []]
         message = MaxMessage(
             self.new_mid(), chat, BOT_ID, body.get("text") or "", attachments, link and link["mid"]

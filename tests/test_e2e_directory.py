@@ -87,6 +87,10 @@ async def test_a_vk_admin_file_is_read_by_its_link(vk: VkEmulator, db_url: str) 
         async with app.db.uow() as uow:
             assert len(await uow.resources.all()) == 5  # the seeded lines, untouched
         replies = await admin.tap_value("export")
-        assert "Telegram" in admin.texts(replies)  # VK cannot send the file: said, not failed silently
+        # VK sends the file too, through its upload flow (docs.getMessagesUploadServer, docs.save).
+        [upload] = [u for u in vk.uploaded.values() if u.name == "directory.csv"]
+        assert upload.peer_id == 7101 and upload.kind == "doc"
+        assert upload.data.decode("utf-8-sig").startswith("name_ru")
+        assert any((m.attachment or "").startswith("doc") for m in replies)
     finally:
         await app.stop()

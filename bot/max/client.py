@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT = 30.0  # seconds; the long poll sets its own (its wait + 10)
 MAX_RATE_WAIT = 60.0
+UPLOAD_TIMEOUT = 120.0  # seconds for one file posted to MAX's upload host
 # Error codes MAX gives for a person or chat the bot can no longer write to.
 UNREACHABLE_CODES = frozenset({"chat.denied", "dialog.suspended", "chat.not.found", "user.not.found"})
 
@@ -134,6 +135,32 @@ class MaxClient:
                 raise DeliveryFailedError(f"MAX {status} in {method} {path}")
             raise MaxCallError(status, code, message)
         raise DeliveryFailedError("too many attempts")  # pragma: no cover - the loop returns or raises
+
+    async def upload(self, kind: str, name: str, data: bytes) -> str:
+        """MAX's upload flow for a file the bot makes: ``POST /uploads?type=`` gives a one-time URL
+        (and, for audio and video, the token); the file is POSTed there as multipart field ``data``,
+        whose answer carries the token for images and files. Returns the token.
+
+        The upload URL is MAX's own storage host and carries its own authorisation: our token is not
+        sent there (a separate session, without the ``Authorization`` header)."""
+        endpoint = await self.call("POST", "/uploads", params={"type": kind})
+        url = endpoint.get("url") if isinstance(endpoint, dict) else None
+        if not isinstance(url, str):
+            raise DeliveryFailedError("MAX gave no upload URL")
+        form = aiohttp.FormData()
+        form.add_field("data", data, filename=name)
+        try:
+            async with (
+                aiohttp.ClientSession(headers={"User-Agent": "family-help-bot"}) as http,
+                http.post(url, data=form, timeout=aiohttp.ClientTimeout(total=UPLOAD_TIMEOUT)) as response,
+            ):
+                answer = await response.json(content_type=None) if response.status < 300 else None
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise DeliveryFailedError(f"MAX upload failed: {type(exc).__name__}") from exc
+        token = endpoint.get("token") or (answer.get("token") if isinstance(answer, dict) else None)
+        if not isinstance(token, str) or not token:
+            raise DeliveryFailedError("MAX's upload answered without a token")
+        return token
 
 
 def _query(value: Any) -> str:

@@ -6,6 +6,7 @@ A private chat is addressed by the person's user id (``?user_id=``), a group cha
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +29,10 @@ from storage.vocabulary import AttachmentKind, ChatRef, Platform
 log = logging.getLogger(__name__)
 
 NOTIFICATION_LIMIT = 200  # characters of a callback answer we show; MAX shows it as a toast
+MB = 1024 * 1024
+UPLOAD_MB = 4096  # MAX takes files up to 4 GB
+NOT_READY_TRIES = 5
+NOT_READY_WAIT = 0.5  # seconds before sending a just-uploaded file again (doubles)
 
 
 class MaxMessenger:
@@ -145,11 +150,38 @@ class MaxMessenger:
         reply_to: int | None = None,
         dedup: str | None = None,
     ) -> list[int]:
-        # MAX's upload flow (POST /uploads) is not built yet: the coordinator is told kindly.
-        raise FileRefusedError()
+        """Files the bot holds (an export, a file from another messenger) through MAX's upload flow,
+        each in a message of its own (MAX wants a ``file`` alone in its message)."""
+        if any(len(f.data) > UPLOAD_MB * MB for f in files):
+            raise FileRefusedError(UPLOAD_MB)
+        ids: list[int] = []
+        for file in files:
+            kind = "image" if file.kind is AttachmentKind.PHOTO else "file"
+            token = await self._client.upload(kind, file.name, file.data)
+            request = {"type": kind, "payload": {"token": token}}
+            ids.append(await self._post_file(chat_id, request, reply_to if not ids else None))
+        return ids
+
+    async def _post_file(self, chat_id: int, request: dict[str, Any], reply_to: int | None) -> int:
+        """MAX processes an uploaded file for a moment; until then it answers "attachment.not.ready"."""
+        delay = NOT_READY_WAIT
+        for attempt in range(NOT_READY_TRIES):
+            try:
+                return await self._post(chat_id, {"text": None, "attachments": [request]}, reply_to)
+            except DeliveryFailedError as exc:
+                if "attachment.not.ready" not in str(exc) or attempt == NOT_READY_TRIES - 1:
+                    raise
+                await asyncio.sleep(delay)
+                delay *= 2
+        raise DeliveryFailedError("MAX never finished processing the file")  # pragma: no cover
 
     async def send_document(self, chat_id: int, name: str, content: bytes, *, caption: str = "") -> list[int]:
-        raise DeliveryFailedError("sending files from the bot is not supported on MAX yet")
+        try:
+            return await self.upload_files(
+                chat_id, [FileData(kind=AttachmentKind.DOCUMENT, name=name, data=content)]
+            )
+        except FileRefusedError as exc:
+            raise DeliveryFailedError(str(exc)) from exc
 
     async def open_topic(self, chat_id: int, name: str) -> int | None:
         return None  # MAX group chats have no topics: the card is the thread

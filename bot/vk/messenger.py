@@ -27,7 +27,7 @@ from handlers.ports import (
     MessageGoneError,
     RecipientUnreachableError,
 )
-from storage.vocabulary import VK_CHAT_PEER_START, Platform
+from storage.vocabulary import VK_CHAT_PEER_START, AttachmentKind, Platform
 
 log = logging.getLogger(__name__)
 
@@ -224,8 +224,10 @@ class VkMessenger:
         return ids
 
     async def send_document(self, chat_id: int, name: str, content: bytes, *, caption: str = "") -> list[int]:
-        # Uploading (docs.getMessagesUploadServer, docs.save) is not built yet: exports go to Telegram.
-        raise DeliveryFailedError("sending files from the bot is not supported on VK yet")
+        # The caption has nowhere to go in VK's upload flow; the file is sent as a document.
+        return await self.upload_files(
+            chat_id, [FileData(kind=AttachmentKind.DOCUMENT, name=name, data=content)]
+        )
 
     async def open_topic(self, chat_id: int, name: str) -> int | None:
         return None  # VK conversations have no topics: the card is the thread
