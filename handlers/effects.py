@@ -7,8 +7,8 @@ change. A handler may return an event to feed back into the dialog (a ticket was
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from dialogs.primitives import (
     GiveConsent,
     ImportDirectory,
     Incoming,
+    PricePaid,
     RateFollowUp,
     RelayToTicket,
     RemoveResource,
@@ -42,7 +43,7 @@ from handlers import broadcasts, directory_admin, figures, followup_answers, int
 from handlers.ports import Messenger
 from storage.models import Person
 from storage.uow import UnitOfWork
-from storage.vocabulary import ContactMethod, OutboxKind, person_key
+from storage.vocabulary import ContactMethod, OutboxKind, Platform, person_key
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ class Scope:
     forget: bool = False  # data deleted: delete the chat and keep no ids
     outbox: bool = False  # something was queued for the delivery worker
     messenger: Messenger | None = None  # the person's platform: files an admin sends or asks for
+    # Every messenger: an admin on one may ask about another (Telegram's Stars balance).
+    messengers: Mapping[Platform, Messenger] = field(default_factory=dict)
 
 
 Handler = Callable[[Scope, Any], Awaitable[Event | None]]
@@ -169,6 +172,7 @@ HANDLERS: dict[type[Any], Handler] = {
     GiveConsent: _give_consent,
     SetAnnouncements: broadcasts.set_announcements,
     SendBroadcast: broadcasts.send,
+    PricePaid: broadcasts.price_paid,
     CountAudience: broadcasts.count,
     CancelBroadcasts: broadcasts.cancel,
     CreateTicket: _create_ticket,

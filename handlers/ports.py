@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
 
 from dialogs.primitives import Screen, Traits
 from dialogs.state import Attachment
@@ -149,5 +150,27 @@ class Messenger(Protocol):
         """Send ``content`` as a file named ``name`` (an export); return the new message ids.
 
         Raises RecipientUnreachableError or DeliveryFailedError.
+        """
+        ...
+
+
+@runtime_checkable
+class StarBalance(Protocol):
+    """A messenger with Telegram's paid broadcast (``Screen.paid``): what the bot has to pay with."""
+
+    async def star_balance(self) -> Decimal:
+        """The bot's Telegram Stars. Raises DeliveryFailedError when it cannot be read."""
+        ...
+
+
+@runtime_checkable
+class KeepsFiles(Protocol):
+    """A messenger that keeps an uploaded file for sending by reference to anyone afterwards (VK):
+    an announcement's photo is uploaded there once, not once per family."""
+
+    async def store_file(self, chat_id: int, file: FileData) -> Attachment:
+        """Upload ``file`` (for ``chat_id``, a chat the platform ties the upload to) and return its ref.
+
+        Raises FileRefusedError or DeliveryFailedError.
         """
         ...

@@ -102,6 +102,8 @@ class BroadcastRig:
     async def compose(self, text: str = "Food kits on Saturday at <b>10:00</b>") -> None:
         await self.admin.command("broadcast")
         await self.admin.text(text)
+        await self.admin.press("bc_attach", "skip")  # no photo
+        await self.admin.press("bc_text_en", "skip")  # one version for everyone
         await self.admin.press("bc_aud", "all")
 
     async def drain(self, job: BroadcastJob | None = None, *, rounds: int = 50) -> None:
