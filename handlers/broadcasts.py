@@ -130,7 +130,7 @@ def announcement_of(broadcast: Broadcast) -> Announcement:
     texts = {str(k): str(v) for k, v in (broadcast.texts or {}).items()} or {"*": broadcast.text}
     raw_files = [broadcast.attachment, *(broadcast.files or {}).values()]
     files = tuple(Attachment.model_validate(raw) for raw in raw_files if raw)
-    return Announcement(broadcast=broadcast.id, texts=texts, files=files, paid=broadcast.paid)
+    return Announcement(broadcast=broadcast.id, texts=texts, files=files, paid=bool(broadcast.paid))
 
 
 # ---- the sender ----
