@@ -155,17 +155,17 @@ class Paid(Step[BroadcastTurn]):
         if balance is None or balance < cost:
             text = t._(
                 N_(
-                    "An urgent (paid) broadcast to {n} families on Telegram costs {cost} ⭐ (0.1 ⭐ a "
-                    "message), and the bot has {balance} ⭐: not enough, so nothing is sent or charged. "
-                    "Top up the bot's Stars, or go back and send it as usual."
+                    "An urgent (paid) broadcast costs 0.1 ⭐ a message.\nFamilies on Telegram: {n}\n"
+                    "Cost: {cost} ⭐\nThe bot's balance: {balance} ⭐\n\nThat is not enough, so nothing "
+                    "is sent or charged. Top up the bot's Stars, or go back and send it as usual."
                 )
             ).format(**values)
             return Screen(text=text, buttons=(t.nav(),))
         text = t._(
             N_(
-                "⚡ Urgent: Telegram's paid broadcast sends up to 1,000 messages a second.\n"
-                "Cost: {cost} ⭐ for {n} families on Telegram (0.1 ⭐ a message).\n"
-                "The bot's balance: {balance} ⭐.\n\nFamilies on other messengers get it as usual."
+                "⚡ Urgent: Telegram's paid broadcast sends up to 1,000 messages a second, for 0.1 ⭐ a "
+                "message.\nFamilies on Telegram: {n}\nCost: {cost} ⭐\nThe bot's balance: {balance} ⭐\n\n"
+                "Families on other messengers get it as usual."
             )
         ).format(**values)
         confirm = t.button(t._(N_("✅ Pay {cost} ⭐ and send now")).format(cost=values["cost"]), "confirm")

@@ -77,6 +77,8 @@ class MaxEmulator:
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self.upload_slots: dict[int, str] = {}  # POST /uploads gave these addresses, not used yet
+        self.uploads: dict[str, tuple[str, str, bytes]] = {}  # token: kind, file name, bytes
 
     async def start(self) -> None:
         app = web.Application()
@@ -167,6 +169,8 @@ class MaxEmulator:
     # ---- the API ----
 
     async def _handle(self, request: web.Request) -> web.Response:
+        if request.path.startswith("/upload/"):
+            return await self._receive_upload(request)  # the upload server: not the API, not its spec
         query = dict(request.query)
         body = json.loads(await request.text()) if request.can_read_body else None
         self.calls.append((request.method, request.path, query, body))
@@ -194,6 +198,8 @@ class MaxEmulator:
             return self._edit(query["message_id"], body or {})
         if route == ("DELETE", "/messages"):
             return self._delete(query["message_id"])
+        if route == ("POST", "/uploads"):
+            return self._upload_url(query)
         if route == ("POST", "/answers"):
             self.answers.append((query["callback_id"], body))
             return web.json_response({"success": True})
@@ -205,6 +211,28 @@ class MaxEmulator:
         if request.method == "GET" and request.path.endswith("/members/me"):
             return web.json_response({**self._user(BOT_ID), "is_admin": True, "is_owner": False})
         return _error(404, "not.found", f"{request.method} {request.path} is not emulated")
+
+    def _upload_url(self, query: dict[str, str]) -> web.Response:
+        kind = query.get("type", "")
+        if kind not in {"image", "file", "video", "audio"}:
+            return _error(400, "proto.payload", f"unknown upload type {kind!r}")
+        number = next(self._ids)
+        self.upload_slots[number] = kind
+        return web.json_response({"url": f"{self.url}/upload/{number}"})
+
+    async def _receive_upload(self, request: web.Request) -> web.Response:
+        """MAX's upload server: the file in the multipart field ``data``; images answer PhotoTokens,
+        files a token."""
+        kind = self.upload_slots.pop(int(request.path.rsplit("/", 1)[-1] or 0), None)
+        form = await request.post()
+        field = form.get("data")
+        if kind is None or not isinstance(field, web.FileField):
+            return web.json_response({"error": "no such upload, or no field 'data'"}, status=400)
+        token = f"up-{next(self._ids)}"
+        self.uploads[token] = (kind, field.filename, field.file.read())
+        if kind == "image":
+            return web.json_response({"photos": {"p1": {"token": token}}})
+        return web.json_response({"token": token})
 
     async def _get_updates(self, query: dict[str, str]) -> web.Response:
         start = int(query.get("marker", 0))

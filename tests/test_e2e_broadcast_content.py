@@ -13,6 +13,8 @@ from bot.sandbox.vk.emulator import VkEmulator
 from handlers.background import Job
 from storage.models import utcnow
 from tests.e2e import HandledUpdates, Parent, start_app
+from tests.max_e2e import MaxParent, start_max_app
+from tests.max_emulator import MaxEmulator
 from tests.vk_e2e import VkParent, start_vk_app
 
 ADMIN = 910
@@ -147,3 +149,37 @@ async def test_vk_families_get_the_telegram_admins_photo_uploaded_once(
     [tg_got] = [m for m in emulator.sent_to(tg_family.chat_id) if m.raw.get("photo")]
     assert tg_got.raw["photo"][-1]["file_id"] == own
     assert not vk.spec_errors and not emulator.spec_errors
+
+
+@pytest.fixture
+async def max_and_tg_app(
+    max_emu: MaxEmulator, emulator: TelegramEmulator, db_url: str
+) -> AsyncIterator[Application]:
+    app = await start_max_app(max_emu, db_url, telegram=emulator, admin_ids=f"tg:{ADMIN}", quiet_hours="off")
+    yield app
+    await app.stop()
+
+
+async def test_max_families_get_the_telegram_admins_document_uploaded_once(
+    max_emu: MaxEmulator, emulator: TelegramEmulator, max_and_tg_app: Application
+) -> None:
+    handled = HandledUpdates(max_and_tg_app)
+    families = [MaxParent(emu=max_emu, handled=handled, user=max_emu.user(uid)) for uid in (8201, 8202)]
+    for family in families:
+        await family.start()
+        await family.tap_value("yes")
+        await family.tap_value("ann_yes")
+    admin = Parent(emulator=emulator, handled=handled, user_id=ADMIN)
+    await admin.say("/broadcast")
+    await admin.send(document=True, caption="Список документов для пособия")
+    await admin.walk("skip", "all", "now")
+    await send_everything(max_and_tg_app)
+    uploads = [c for c in max_emu.calls if c[:2] == ("POST", "/uploads")]
+    assert len(uploads) == 1 and uploads[0][2] == {"type": "file"}, "uploaded to MAX once"
+    [(token, (kind, _name, data))] = max_emu.uploads.items()
+    assert kind == "file" and data, "the admin's document"
+    for family in families:
+        files = [m for m in family.messages() if m.files()]
+        texts = [m for m in family.messages() if "пособия" in m.text]
+        assert len(files) == 1 and files[0].files()[0]["payload"]["token"] == token, "the one upload"
+        assert len(texts) == 1, "and the text after it (a MAX file goes alone), exactly once"

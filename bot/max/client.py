@@ -23,6 +23,7 @@ from handlers.ports import DeliveryFailedError, RecipientUnreachableError
 log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT = 30.0  # seconds; the long poll sets its own (its wait + 10)
+UPLOAD_TIMEOUT = 120.0  # seconds for a file's upload
 MAX_RATE_WAIT = 60.0
 # Error codes MAX gives for a person or chat the bot can no longer write to.
 UNREACHABLE_CODES = frozenset({"chat.denied", "dialog.suspended", "chat.not.found", "user.not.found"})
@@ -67,6 +68,23 @@ class MaxClient:
                 headers={"Authorization": self._token, "User-Agent": "family-help-bot"}
             )
         return self._session
+
+    async def upload(self, url: str, name: str, data: bytes) -> Any:
+        """A file posted (multipart, field ``data``) to the address ``POST /uploads`` gave; MAX's
+        answer names the uploaded file's token. One attempt: the caller decides what a failure means."""
+        form = aiohttp.FormData()
+        form.add_field("data", data, filename=name)
+        try:
+            async with self._http().post(
+                url, data=form, timeout=aiohttp.ClientTimeout(total=UPLOAD_TIMEOUT)
+            ) as response:
+                status = response.status
+                answer = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise DeliveryFailedError(f"MAX upload: {type(exc).__name__}") from exc
+        if status >= 300:
+            raise DeliveryFailedError(f"MAX upload: {status}")
+        return answer
 
     async def close(self) -> None:
         if self._session is not None:

@@ -156,6 +156,21 @@ class MaxMessenger:
         # MAX's upload flow (POST /uploads) is not built yet: the coordinator is told kindly.
         raise FileRefusedError()
 
+    async def store_file(self, chat_id: int, file: FileData) -> Attachment:
+        """Uploaded once (``POST /uploads``, then the file to the address it gives), then sent by its
+        token to anyone: an announcement's photo, not once per family. ``chat_id`` is not needed."""
+        kind = "image" if file.kind is AttachmentKind.PHOTO else "file"
+        try:
+            endpoint = await self._client.call("POST", "/uploads", params={"type": kind})
+            answer = await self._client.upload(str(endpoint["url"]), file.name, file.data)
+        except (MaxCallError, RecipientUnreachableError, KeyError, TypeError) as exc:
+            raise DeliveryFailedError(f"MAX upload refused: {exc}") from exc
+        token = _uploaded_token(answer) or (endpoint.get("token") if isinstance(endpoint, dict) else None)
+        if not token:
+            raise DeliveryFailedError("MAX named no token for the upload")
+        kind_of = AttachmentKind.PHOTO if kind == "image" else AttachmentKind.DOCUMENT
+        return Attachment(kind=kind_of, ref=f"max:{kind}:{token}", name=file.name)
+
     async def send_document(self, chat_id: int, name: str, content: bytes, *, caption: str = "") -> list[int]:
         raise DeliveryFailedError("sending files from the bot is not supported on MAX yet")
 
@@ -226,3 +241,18 @@ def _own_file(files: Sequence[Attachment]) -> dict[str, Any] | None:
             return request
     photo = next((f for f in files if f.kind is AttachmentKind.PHOTO and f.url), None)
     return None if photo is None else {"type": "image", "payload": {"url": photo.url}}
+
+
+def _uploaded_token(answer: Any) -> str | None:
+    """The token in an upload's answer: ``{"token": ...}`` for a file, ``{"photos": {key: {"token":
+    ...}}}`` for an image (MAX's PhotoTokens)."""
+    if not isinstance(answer, dict):
+        return None
+    if answer.get("token"):
+        return str(answer["token"])
+    photos = answer.get("photos")
+    if isinstance(photos, dict):
+        for value in photos.values():
+            if isinstance(value, dict) and value.get("token"):
+                return str(value["token"])
+    return None
