@@ -158,7 +158,9 @@ class Wizard:
     """The admin's wizard driven step by step, keeping its state and data between events."""
 
     def __init__(self, driver: DialogDriver) -> None:
-        self.driver, self.state, self.data = driver, None, {}
+        self.driver = driver
+        self.state: str | None = None
+        self.data: dict[str, Any] = {}
         self.out: Outcome | None = None
         self.send(Event(kind=EventKind.COMMAND, command="broadcast", text="/broadcast"))
 
