@@ -75,6 +75,28 @@ async def test_a_photo_with_its_caption_reaches_families_by_the_same_file_id(
     assert not emulator.spec_errors
 
 
+async def test_a_text_too_long_for_a_caption_follows_its_photo(
+    emulator: TelegramEmulator, tg_app: Application
+) -> None:
+    handled = HandledUpdates(tg_app)
+    admin = Parent(emulator=emulator, handled=handled, user_id=ADMIN)
+    await admin.say("/broadcast")
+    assert "текст" in admin.texts(await admin.send(photo=True)).lower(), "the file, then asked for the text"
+    long_text = "Адреса пунктов выдачи: " + "ул. Ленина, 1; " * 80  # past Telegram's 1,024 for a caption
+    await admin.say(long_text)
+    await admin.tap_value("skip")
+    family = Parent(emulator=emulator, handled=handled, user_id=5231)
+    await subscribed(family)
+    replies = await admin.tap_value("all")
+    photo = next(i for i, m in enumerate(replies) if m.raw.get("photo"))
+    assert not replies[photo].raw.get("caption"), "the photo alone"
+    text = replies[photo + 1]
+    assert "Адреса пунктов выдачи" in (text.text or "") and any(
+        d.endswith(":unsub") for _t, d in emulator.buttons(text)
+    ), "then the text with its button"
+    assert not emulator.spec_errors
+
+
 async def test_a_paid_broadcast_shows_its_cost_and_the_balance_then_goes_paid(
     emulator: TelegramEmulator, tg_app: Application
 ) -> None:

@@ -59,7 +59,6 @@ SINGLE_SENDERS = {
     AttachmentKind.VIDEO_NOTE: "send_video_note",
 }
 CAPTION_LIMIT = 1024  # characters of a photo's or a document's caption, as shown
-NANO = Decimal(1_000_000_000)
 MAX_ATTEMPTS = 5
 MAX_RETRY_AFTER = 60.0  # longer waits are left to the outbox worker, not to a person waiting for a reply
 DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
@@ -107,11 +106,16 @@ class TelegramMessenger:
         rendered = render(screen)
         ids: list[int] = []
         chunks = rendered.chunks
-        file = _own_file(screen.files)
+        file = tg_files.own_file(screen.files)
         if file is not None:
             # The file with the text as its caption where it fits; else the file, then the text.
-            fits = len(chunks) == 1 and len(html_to_plain(chunks[0])) <= CAPTION_LIMIT
-            message = await self._send_file(
+            # Telegram counts a caption's visible characters in UTF-16 code units (an emoji is two).
+            fits = (
+                len(chunks) == 1 and len(html_to_plain(chunks[0]).encode("utf-16-le")) // 2 <= CAPTION_LIMIT
+            )
+            message = await tg_files.send_with_file(
+                self._bot,
+                self._call,
                 chat_id,
                 file,
                 caption=chunks[0] if fits else None,
@@ -140,50 +144,9 @@ class TelegramMessenger:
             ids.append(message.message_id)
         return ids
 
-    async def _send_file(
-        self,
-        chat_id: int,
-        file: tuple[AttachmentKind, str],
-        *,
-        caption: str | None,
-        markup: object,
-        protect: bool,
-        reply_to: int | None,
-        paid: bool,
-    ) -> Message:
-        kind, ref = file
-        send = self._bot.send_photo if kind is AttachmentKind.PHOTO else self._bot.send_document
-        reply = (
-            None
-            if reply_to is None
-            else ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
-        )
-        try:
-            return await self._call(
-                partial(
-                    send,
-                    chat_id,
-                    ref,
-                    caption=caption,
-                    parse_mode=ParseMode.HTML if caption else None,
-                    reply_markup=markup,  # type: ignore[arg-type]
-                    protect_content=protect,
-                    reply_parameters=reply,
-                    allow_paid_broadcast=True if paid else None,
-                )
-            )
-        except TelegramBadRequest as exc:
-            if "chat not found" in exc.message.lower():
-                raise RecipientUnreachableError(exc.message) from exc
-            raise DeliveryFailedError(exc.message) from exc
-
     async def star_balance(self) -> Decimal:
         """The bot's Telegram Stars (getMyStarBalance): what paid broadcasts are paid with."""
-        try:
-            amount = await self._call(self._bot.get_my_star_balance)
-        except TelegramBadRequest as exc:
-            raise DeliveryFailedError(exc.message) from exc
-        return Decimal(amount.amount) + Decimal(amount.nanostar_amount or 0) / NANO
+        return await tg_files.star_balance(self._bot, self._call)
 
     async def _send_text(
         self,
@@ -416,11 +379,3 @@ class TelegramMessenger:
             )
         )
         return [message.message_id]
-
-
-def _own_file(files: Sequence[Attachment]) -> tuple[AttachmentKind, str] | None:
-    """The screen's file as Telegram keeps it (its file_id), else one Telegram can fetch by its link."""
-    for file in files:
-        if file.ref.startswith("tg:"):
-            return file.kind, file.ref.removeprefix("tg:")
-    return next(((f.kind, f.url) for f in files if f.url), None)
