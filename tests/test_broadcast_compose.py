@@ -5,6 +5,7 @@ gets), the recipient's announcement, and the pacer's budget for paid broadcasts.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -19,12 +20,13 @@ from dialogs.state import Attachment
 from handlers.broadcast_files import BroadcastFilesJob
 from handlers.broadcasts import announcement_of
 from handlers.pacer import Limit, PacerSettings, Priority, PriorityPacer
-from storage.models import Broadcast
+from handlers.ports import FileData, FileRefusedError
+from storage.models import Broadcast, utcnow
 from storage.uow import Database
 from storage.vocabulary import AttachmentKind, ChatRef, Platform
 from tests.broadcast_support import ADMIN, BroadcastRig, Wizard, media, typed
 from tests.dialog_driver import DialogDriver
-from tests.fakes import FakeTime
+from tests.fakes import FakeMessenger, FakeTime
 
 PHOTO = Attachment(kind=AttachmentKind.PHOTO, ref="tg:PHOTO1")
 
@@ -244,3 +246,48 @@ async def test_a_paid_broadcast_has_its_own_budget_past_the_bots_30_a_second() -
     for n in range(1001):
         await p.wait(ChatRef.parse(f"tg:{9000 + n}"), Priority.BULK, paid=True)
     assert time.now - start >= 0.9, "and paid ones stay within 1,000 a second"
+
+
+@dataclass
+class UploadingVk(FakeMessenger):
+    """VK as the files job sees it: keeps an upload for sending by reference (or refuses it)."""
+
+    refuse: bool = False
+    stored: list[tuple[int, FileData]] = field(default_factory=list)
+
+    async def store_file(self, chat_id: int, file: FileData) -> Attachment:
+        if self.refuse:
+            raise FileRefusedError(50)
+        self.stored.append((chat_id, file))
+        return Attachment(kind=file.kind, ref=f"vk:photo-1_{len(self.stored)}", name=file.name)
+
+
+@pytest.mark.parametrize("refuse", [False, True])
+async def test_the_file_is_put_on_each_messenger_once_and_a_refusal_leaves_the_text(
+    db: Database, refuse: bool
+) -> None:
+    now = utcnow()
+    async with db.uow() as uow:
+        for uid in (71, 72, 73):
+            person, _ = await uow.people.get_or_create(f"vk:{uid}", Platform.VK, "ru")
+            await uow.people.give_consent(person, "v-test", now)
+            await uow.people.set_announcements(person, True)
+        row = await uow.broadcasts.create(
+            "tg:1", "Раздача", {"kind": "all", "value": ""}, now, attachment=PHOTO.model_dump(mode="json")
+        )
+        broadcast_id = row.id
+        assert await uow.broadcasts.due(now) == [], "not before its file is everywhere"
+    telegram, vk = FakeMessenger(files={"tg:PHOTO1": b"jpeg bytes"}), UploadingVk(platform=Platform.VK)
+    vk.refuse = refuse
+    job = BroadcastFilesJob(db, messengers={Platform.TELEGRAM: telegram, Platform.VK: vk})
+    assert await job.run_once(now) == 1
+    assert await job.run_once(now) == 0, "done once"
+    async with db.uow() as uow:
+        row = await uow.broadcasts.get(broadcast_id)
+        assert row is not None and [b.id for b in await uow.broadcasts.due(now)] == [broadcast_id]
+    if refuse:
+        assert row.files == {}, "VK refused it: VK families get the text alone, and it still goes"
+    else:
+        assert [(peer, f.data) for peer, f in vk.stored] == [(71, b"jpeg bytes")], "one upload, for one peer"
+        assert row.files == {"vk": {"kind": "photo", "ref": "vk:photo-1_1", "name": "file", "url": None}}
+        assert announcement_of(row).files[1].ref == "vk:photo-1_1"
