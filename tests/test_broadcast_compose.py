@@ -272,10 +272,10 @@ async def test_the_file_is_put_on_each_messenger_once_and_a_refusal_leaves_the_t
             person, _ = await uow.people.get_or_create(f"vk:{uid}", Platform.VK, "ru")
             await uow.people.give_consent(person, "v-test", now)
             await uow.people.set_announcements(person, True)
-        row = await uow.broadcasts.create(
+        created = await uow.broadcasts.create(
             "tg:1", "Раздача", {"kind": "all", "value": ""}, now, attachment=PHOTO.model_dump(mode="json")
         )
-        broadcast_id = row.id
+        broadcast_id = created.id
         assert await uow.broadcasts.due(now) == [], "not before its file is everywhere"
     telegram, vk = FakeMessenger(files={"tg:PHOTO1": b"jpeg bytes"}), UploadingVk(platform=Platform.VK)
     vk.refuse = refuse
