@@ -205,3 +205,44 @@ async def test_max_families_get_the_telegram_admins_document_uploaded_once(
         texts = [m for m in family.messages() if "пособия" in m.text]
         assert len(files) == 1 and files[0].files()[0]["payload"]["token"] == token, "the one upload"
         assert len(texts) == 1, "and the text after it (a MAX file goes alone), exactly once"
+
+
+VK_ADMIN = 7990
+
+
+@pytest.fixture
+async def vk_admin_app(vk: VkEmulator, emulator: TelegramEmulator, db_url: str) -> AsyncIterator[Application]:
+    app = await start_vk_app(
+        vk, db_url, telegram=emulator, admin_ids=f"vk:{VK_ADMIN}", quiet_hours="off", working_hours="off"
+    )
+    yield app
+    await app.stop()
+
+
+async def test_a_vk_admins_photo_goes_by_its_ref_on_vk_and_by_its_link_to_telegram(
+    vk: VkEmulator, emulator: TelegramEmulator, vk_admin_app: Application
+) -> None:
+    handled = HandledUpdates(vk_admin_app)
+    vk_family = VkParent(vk=vk, handled=handled, user=vk.user(7301))
+    await vk_family.start()
+    await vk_family.tap_value("yes")
+    await vk_family.tap_value("ann_yes")
+    tg_family = Parent(emulator=emulator, handled=handled, user_id=5301)
+    await subscribed(tg_family)
+    admin = VkParent(vk=vk, handled=handled, user=vk.user(VK_ADMIN))
+    await admin.say("/broadcast")
+    photo = admin.user.photo()
+    await admin.send(photo, text="Раздача одежды в пятницу")
+    await admin.tap_value("skip")
+    await admin.tap_value("all")
+    shown = [m for m in admin.messages() if "пятницу" in m.text and m.attachment]
+    assert shown, "the preview carries the photo:\n" + vk.dump()
+    await admin.tap_value("now")
+    await send_everything(vk_admin_app)
+    assert not vk.calls_of("photos.getMessagesUploadServer"), "a VK file is sent again by its ref"
+    [got] = [m for m in vk_family.messages() if "пятницу" in m.text]
+    assert got.attachment == shown[0].attachment
+    [tg_got] = [m for m in emulator.sent_to(tg_family.chat_id) if m.raw.get("photo")]
+    sent = next(c for c in emulator.calls_of("sendPhoto") if str(c.params.get("chat_id")) == str(5301))
+    assert str(sent.params.get("photo", "")).startswith("http"), "Telegram fetches it by its link"
+    assert "пятницу" in (tg_got.text or "")
