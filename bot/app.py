@@ -31,6 +31,7 @@ from dialogs.i18n import Translators
 from handlers.appointments import AppointmentSettings
 from handlers.background import Background
 from handlers.bindings import BindingDesk
+from handlers.broadcast_files import BroadcastFilesJob
 from handlers.broadcasts import BroadcastJob, BroadcastSettings
 from handlers.conversation import ConversationService, ConversationSettings
 from handlers.cursors import Cursors
@@ -247,6 +248,7 @@ class Application:
             ),
         )
         jobs = [
+            BroadcastFilesJob(self.db, messengers=messengers),  # before a broadcast with a file starts
             self.delivery,
             self.sla,
             Housekeeping(self.db),

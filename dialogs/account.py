@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dialogs import announcements, texts
+from dialogs import texts
 from dialogs.details import add_attachment, resume_step
-from dialogs.flow import CONSENT, MENU, S, nav_rows
+from dialogs.flow import CONSENT, MENU, S, go_home, nav_rows
 from dialogs.flow import FamilyStep as Step
 from dialogs.flow import FamilyTurn as Turn
 from dialogs.i18n import N_, SUPPORTED_LOCALES
@@ -62,8 +62,7 @@ class Consent(Step):
         if value == "yes":
             t.effect(GiveConsent(version=t.ctx.consent_version))
             t.consented = True
-            t.show(announcements.opt_in_screen(t))  # its own question, before the menu
-            go_home(t)
+            t.go(S.OPT_IN, remember=False)  # announcements: their own question, before the menu
         elif value == "no":
             t.go(S.NO_CONSENT)
         elif value.startswith("lang.") and value[5:] in SUPPORTED_LOCALES:
@@ -96,16 +95,6 @@ class NoConsent(Step):
             t.dialog.steps[CONSENT].on_button(t, "yes")
         else:
             super().on_button(t, value)
-
-
-def go_home(t: Turn) -> None:
-    """After consent or a language change: back to an unfinished request, else the main menu."""
-    target = t.data.return_to
-    t.data.return_to = None
-    if target is not None and t.knows(target) and target not in {CONSENT, "no_consent", "lang"}:
-        t.state = target
-    else:
-        t.reset_to(MENU)
 
 
 class Language(Step):

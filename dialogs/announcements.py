@@ -5,12 +5,15 @@ family's dialog, so it works from any step, also on an announcement of weeks ago
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import ClassVar
 
 from dialogs.commands import ACTIONS
+from dialogs.flow import FamilyStep, S, go_home
 from dialogs.flow import FamilyTurn as Turn
-from dialogs.i18n import N_
+from dialogs.i18n import N_, Translator
 from dialogs.primitives import GLOBAL_STEP, Button, Payload, Screen, SetAnnouncements, Speaks, SystemEvent
+from dialogs.state import Attachment
 
 HEADER = N_("📣 <b>Announcement</b>")
 # Payload values: persisted in chats (old announcements keep their buttons), a schema.
@@ -27,7 +30,8 @@ def _button(label: str, value: str) -> Button:
 
 
 def opt_in_screen(t: Speaks) -> Screen:
-    """Asked once, right after consent, as its own question: separate from the data consent."""
+    """Asked right after consent, as its own step: separate from the data consent. Its buttons are
+    global actions, so the same question sent as a message by an earlier version still works."""
     text = t._(
         N_(
             "Thank you. Your consent is saved.\n\nOne more question, separate from that consent: may we "
@@ -40,20 +44,51 @@ def opt_in_screen(t: Speaks) -> Screen:
 
 
 class Announcement(SystemEvent):
-    """An admin's announcement: ``texts`` by language (the admin's own, already safe HTML)."""
+    """An admin's announcement: ``texts`` by language (the admin's own, already safe HTML; "*": the
+    one version written), the same photo or document as each messenger keeps it, and whether it goes
+    as Telegram's paid broadcast. Saved with a waiting family's state: new fields need defaults."""
 
     kind: ClassVar[str] = "announcement"
     intent: ClassVar[str | None] = "non_promo_newsletter"
     broadcast: int
     texts: dict[str, str]
+    files: tuple[Attachment, ...] = ()
+    paid: bool = False
 
     def render(self, t: Speaks) -> str:
+        # The family's own language where the admin wrote it; otherwise as written (the first version).
         text = self.texts.get(t.locale) or next(iter(self.texts.values()), "")
         return f"{t._(HEADER)}\n\n{text}"
 
     def screen(self, t: Speaks) -> Screen:
         button = _button(t._(N_("🔕 Unsubscribe from announcements")), UNSUBSCRIBE)
-        return Screen(text=self.render(t), buttons=((button,),))
+        return Screen(text=self.render(t), buttons=((button,),), files=self.files, paid=self.paid)
+
+
+@dataclass
+class SpeaksAs:
+    """Another language's voice, for showing an admin the version families of that language get."""
+
+    locale: str
+    tr: Translator
+
+    def _(self, message: str) -> str:
+        return self.tr.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.tr.ngettext(singular, plural, n)
+
+
+class OptIn(FamilyStep):
+    """The announcements question, its own step right after the consent step."""
+
+    name = S.OPT_IN
+
+    def render(self, t: Turn) -> Screen:
+        return opt_in_screen(t)
+
+    def on_text(self, t: Turn, text: str) -> None:
+        t.notice(t._(N_("Please answer with a button: «Yes, send them» or «No, thanks».")))
 
 
 @ACTIONS(OPT_IN, OPT_OUT)
@@ -64,12 +99,17 @@ def _answer_opt_in(t: Turn) -> None:
     enabled = t.event.payload is not None and t.event.payload.value == OPT_IN
     t.effect(SetAnnouncements(enabled=enabled))
     t.announcements = enabled
-    t.toast = (
+    done = (
         t._(N_("Done: you will receive announcements."))
         if enabled
         else t._(N_("Done: no announcements. You can change this in /my_data."))
     )
-    t.silent = True  # the screen the family is on stays as it is
+    if t.state == S.OPT_IN:  # the step: answered, on to the menu (or the request left for consent)
+        t.notice(done)
+        go_home(t)
+        return
+    t.toast = done  # the question as a message of an earlier version: the screen stays as it is
+    t.silent = True
 
 
 @ACTIONS(UNSUBSCRIBE)
@@ -112,3 +152,6 @@ def admin_html(text: str) -> str:
     if stack:
         return escaped
     return _TAG.sub(lambda m: f"<{m.group(1)}{m.group(2)}>", escaped)
+
+
+STEPS: tuple[FamilyStep, ...] = (OptIn(),)

@@ -8,54 +8,27 @@ cancelling) is done by the use-case, which answers with a ``BROADCAST`` event.
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 
-from dialogs import texts
+from dialogs import broadcast_content, texts
 from dialogs.admin_home import A
-from dialogs.announcements import Announcement, admin_html
-from dialogs.engine import Dialog, Handlers, Step, Turn
+from dialogs.broadcast_content import show_preview
+from dialogs.broadcast_state import B, BroadcastData, BroadcastTurn
+from dialogs.engine import Dialog, Handlers, Step
 from dialogs.i18n import N_, SUPPORTED_LOCALES
 from dialogs.primitives import (
-    Button,
     CancelBroadcasts,
     CountAudience,
     Event,
     EventKind,
+    PricePaid,
     Role,
     Screen,
-    SendBroadcast,
 )
-from dialogs.state import Attachment, DialogDataBase
 from storage.vocabulary import Category, Platform
 
-
-class B(StrEnum):
-    """The wizard's states: persisted, a schema."""
-
-    HOME = "bc_home"
-    TEXT = "bc_text"
-    AUDIENCE = "bc_aud"
-    FILTER = "bc_filter"
-    PREVIEW = "bc_preview"
-    WHEN = "bc_when"
+__all__ = ["B", "BroadcastData", "BroadcastDialog", "BroadcastTurn", "assemble"]
 
 
-class BroadcastData(DialogDataBase):
-    text: str = ""  # safe HTML (see admin_html)
-    kind: str = "all"  # the audience: all, lang, platform, region, category
-    value: str = ""
-    count: int | None = None
-
-
-class BroadcastTurn(Turn[BroadcastData]):
-    def nav(self) -> tuple[Button, ...]:
-        return (
-            self.button(self._(texts.LABEL_BACK), "back"),
-            self.button(self._(texts.LABEL_CANCEL), "cancel"),
-        )
-
-
-TEXT_LIMIT = 3500  # the announcement's header and a message's 4,096 characters leave this much
 PLATFORM_NAMES = {Platform.TELEGRAM.value: "Telegram", Platform.VK.value: "VK", Platform.MAX.value: "MAX"}
 LANGUAGE_NAMES = {"ru": "🇷🇺 Русский", "en": "🇬🇧 English"}
 WHEN_RE = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\.?\s+(\d{1,2})[:.](\d{2})\s*$")
@@ -93,33 +66,6 @@ def start(t: BroadcastTurn) -> None:
 def stop(t: BroadcastTurn) -> None:
     t.effect(CancelBroadcasts())
     t.silent = True  # the use-case's answer says how many
-
-
-class Text(Step[BroadcastTurn]):
-    name = B.TEXT
-
-    def render(self, t: BroadcastTurn) -> Screen:
-        text = t._(
-            N_(
-                "Send the text of the announcement. You may use <b>bold</b>, <i>italic</i>, <u>underline</u> "
-                "by writing the tags: &lt;b&gt;bold&lt;/b&gt;."
-            )
-        )
-        return Screen(text=text, buttons=(t.nav(),))
-
-    def on_text(self, t: BroadcastTurn, text: str) -> None:
-        if len(text) > TEXT_LIMIT:
-            t.notice(
-                t._(N_("That is too long for one announcement: at most {limit} characters.")).format(
-                    limit=TEXT_LIMIT
-                )
-            )
-            return
-        t.data.text = admin_html(text)
-        t.go(B.AUDIENCE)
-
-    def on_media(self, t: BroadcastTurn, attachment: Attachment) -> None:
-        t.notice(t._(N_("Announcements with photos or documents are not ready yet. Please send the text.")))
 
 
 AUDIENCES = (
@@ -206,19 +152,24 @@ class Preview(Step[BroadcastTurn]):
         ).format(n=n)
         rows = (
             (t.button(t._(N_("🚀 Send now")), "now"),),
+            (t.button(t._(N_("⚡ Urgent: paid, faster (Telegram)")), "paid"),),
             (t.button(t._(N_("🕒 Schedule")), "later"),),
-            (t.button(t._(N_("✏️ Change the text")), "edit"),),
+            (t.button(t._(N_("✏️ Change the text or the file")), "edit"),),
             t.nav(),
         )
         return Screen(text=text, buttons=rows)
 
     def on_button(self, t: BroadcastTurn, value: str) -> None:
         if value == "now" and t.data.count:
-            t.effect(SendBroadcast(text=t.data.text, audience=(t.data.kind, t.data.value)))
+            t.effect(t.sending())
             t.silent = True
+        elif value == "paid" and t.data.count:
+            t.effect(PricePaid(audience=(t.data.kind, t.data.value)))
+            t.silent = True  # the use-case's answer brings the cost and the balance
         elif value == "later" and t.data.count:
             t.go(B.WHEN)
         elif value == "edit":
+            t.data.attachment, t.data.text_en = None, ""  # the content is given anew, file included
             t.go(B.TEXT)
         else:
             super().on_button(t, value)
@@ -243,9 +194,7 @@ class When(Step[BroadcastTurn]):
             return
         day, month, hour, minute = parts
         when = (day, month, hour, minute)
-        t.effect(
-            SendBroadcast(text=t.data.text, audience=(t.data.kind, t.data.value), when=when, zone=t.ctx.zone)
-        )
+        t.effect(t.sending(when=when))
         t.silent = True
 
 
@@ -287,7 +236,19 @@ class BroadcastDialog(Dialog[BroadcastTurn]):
         if event.what == "counted":
             t.data.count = n
             if n:
-                t.show(Announcement(broadcast=0, texts={"*": t.data.text}).screen(t))
+                show_preview(t)
+        elif event.what == "priced":
+            t.data.paid_count, t.data.balance = n, event.text
+            t.go(B.PAID)
+        elif event.what == "paid_unavailable":
+            t.notice(
+                t._(
+                    N_(
+                        "The paid broadcast is Telegram's, and I could not read the bot's Stars balance now "
+                        "(or Telegram is not connected). You can send it as usual."
+                    )
+                )
+            )
         elif event.what in ("queued", "scheduled"):
             message = (
                 N_(
@@ -313,5 +274,7 @@ class BroadcastDialog(Dialog[BroadcastTurn]):
 
 def assemble() -> BroadcastDialog:
     return BroadcastDialog(
-        [Home(), Text(), Audience(), Filter(), Preview(), When()], commands=COMMANDS, entry=COMMANDS.by_name
+        [Home(), Audience(), Filter(), Preview(), When(), *broadcast_content.STEPS],
+        commands=COMMANDS,
+        entry=COMMANDS.by_name,
     )

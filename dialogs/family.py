@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dialogs import account, appointment, checkin, commands, details, privacy, texts, triage
+from dialogs import account, announcements, appointment, checkin, commands, details, privacy, texts, triage
 from dialogs.danger import find_danger
 from dialogs.engine import Dialog
 from dialogs.flow import (
@@ -87,6 +87,12 @@ class FamilyDialog(Dialog[FamilyTurn]):
         cancel(t)
 
     def on_stale(self, t: FamilyTurn, payload: Payload) -> bool:
+        if t.state == S.OPT_IN and payload.step == MENU:
+            # The announcements question is optional: a menu button pressed instead skips it (they
+            # stay off) and works at once, rather than being called out of date.
+            t.reset_to(MENU)
+            self.steps[MENU].on_button(t, payload.value)
+            return True
         if payload.step == S.SUMMARY and payload.value == "send" and t.data.sent is not None:
             details.sent_again(t, t.data.sent)
             return True
@@ -123,6 +129,7 @@ def assemble() -> FamilyDialog:
         *triage.STEPS,
         *details.STEPS,
         *account.STEPS,
+        *announcements.STEPS,
         *privacy.STEPS,
         *checkin.STEPS,
         *appointment.STEPS,

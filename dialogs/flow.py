@@ -57,6 +57,7 @@ class S(StrEnum):
     CHECKIN_RATING = "f_rating"
     APPOINTMENT = "f_appt"
     APPOINTMENT_TIME = "f_appt_time"
+    OPT_IN = "opt_in"  # announcements, asked right after consent (their own question)
 
 
 START, MENU, CONSENT = S.START.value, S.MENU.value, S.CONSENT.value
@@ -173,3 +174,13 @@ def nav_rows(t: FamilyTurn, *, back: bool = True, cancel_: bool = True) -> tuple
         first.append(t.button(t._(texts.LABEL_CANCEL), "cancel"))
     second = (t.global_button(t._(texts.LABEL_SOS), "sos"), t.global_button(t._(texts.LABEL_EXIT), "exit"))
     return (tuple(first), second) if first else (second,)
+
+
+def go_home(t: FamilyTurn) -> None:
+    """After consent or a language change: back to an unfinished request, else the main menu."""
+    target = t.data.return_to
+    t.data.return_to = None
+    if target is not None and t.knows(target) and target not in {CONSENT, S.NO_CONSENT, S.LANGUAGE, S.OPT_IN}:
+        t.state = target
+    else:
+        t.reset_to(MENU)

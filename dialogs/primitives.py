@@ -254,11 +254,17 @@ class Screen:
     force_reply: bool = False  # ask the reader to answer with a reply to this message (group prompts)
     # Why the system writes first (see SystemEvent.intent); platforms that do not ask ignore it.
     intent: str | None = None
+    # A photo or a document shown with the text (an announcement's): the same file as each messenger
+    # keeps it; a messenger sends its own one (by its ref prefix), with the text as its caption.
+    files: tuple[Attachment, ...] = ()
+    # Telegram's paid broadcast (an urgent announcement): faster, for a fee; others ignore it.
+    paid: bool = False
 
 
 def screen_to_json(screen: Screen) -> dict[str, Any]:
     """A screen as kept with its update until it is sent (a crash in between shows it after a restart)."""
     saved = dataclasses.asdict(screen)
+    saved["files"] = [f.model_dump(mode="json") for f in screen.files]
     saved["buttons"] = [
         [{"label": b.label, "url": b.url, "payload": b.payload.pack() if b.payload else None} for b in row]
         for row in screen.buttons
@@ -278,10 +284,11 @@ def screen_from_json(raw: dict[str, Any]) -> Screen:
         )
         for row in raw.get("buttons", [])
     )
-    fields = {f.name for f in dataclasses.fields(Screen)} - {"buttons", "reply_buttons"}
+    fields = {f.name for f in dataclasses.fields(Screen)} - {"buttons", "reply_buttons", "files"}
     return Screen(
         buttons=rows,
         reply_buttons=tuple(raw.get("reply_buttons", ())),
+        files=tuple(Attachment.model_validate(f) for f in raw.get("files", ())),
         **{k: v for k, v in raw.items() if k in fields},
     )
 
@@ -313,6 +320,16 @@ class SendBroadcast:
     audience: tuple[str, str]  # (kind, value): see storage.vocabulary.AUDIENCE_KINDS
     when: tuple[int, int, int, int] | None = None
     zone: str = "Europe/Moscow"
+    texts: dict[str, str] | None = None  # by language, when the admin wrote a second version
+    attachment: Attachment | None = None  # a photo or a document, as the admin's messenger keeps it
+    paid: bool = False  # Telegram's paid broadcast: the admin confirmed its cost
+
+
+@dataclass(frozen=True)
+class PricePaid:
+    """How much Telegram's paid broadcast of this audience costs, and the bot's Stars balance."""
+
+    audience: tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -433,6 +450,7 @@ Effect = (
     | GiveConsent
     | SetAnnouncements
     | SendBroadcast
+    | PricePaid
     | CountAudience
     | CancelBroadcasts
     | CreateTicket

@@ -25,17 +25,19 @@ from dialogs.primitives import (
     CountAudience,
     Event,
     EventKind,
+    PricePaid,
     Screen,
     SendBroadcast,
     SetAnnouncements,
 )
+from dialogs.state import Attachment
 from handlers.background import Job
 from handlers.localtime import Hours, zone_of
 from handlers.pacer import Priority
-from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
+from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError, StarBalance
 from storage.models import Broadcast, Person
 from storage.uow import Database, UnitOfWork
-from storage.vocabulary import BroadcastStatus, RecipientStatus, parse_person_key
+from storage.vocabulary import BroadcastStatus, Platform, RecipientStatus, parse_person_key
 
 
 class Scope(Protocol):
@@ -44,6 +46,7 @@ class Scope(Protocol):
     uow: UnitOfWork
     person: Person
     now: datetime
+    messengers: Mapping[Platform, Messenger]
 
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,21 @@ async def count(scope: Scope, effect: CountAudience) -> Event:
     return Event(kind=EventKind.BROADCAST, what="counted", number=n)
 
 
+async def price_paid(scope: Scope, effect: PricePaid) -> Event:
+    """Telegram's paid broadcast: how many families it reaches there, and the bot's Stars balance
+    (the admin sees both and confirms the cost; too small a balance refuses it kindly)."""
+    telegram: object = scope.messengers.get(Platform.TELEGRAM)
+    if not isinstance(telegram, StarBalance):
+        return Event(kind=EventKind.BROADCAST, what="paid_unavailable")
+    n = await scope.uow.broadcasts.count(_audience(effect.audience), Platform.TELEGRAM.value)
+    try:
+        balance = await telegram.star_balance()
+    except (DeliveryFailedError, RecipientUnreachableError) as exc:
+        log.info("the bot's Stars balance could not be read: %s", type(exc).__name__)
+        return Event(kind=EventKind.BROADCAST, what="paid_unavailable")
+    return Event(kind=EventKind.BROADCAST, what="priced", number=n, text=str(balance))
+
+
 async def send(scope: Scope, effect: SendBroadcast) -> Event:
     due = scope.now
     if effect.when is not None:
@@ -76,7 +94,15 @@ async def send(scope: Scope, effect: SendBroadcast) -> Event:
                 due = due.replace(year=due.year + 1)
         except ValueError:
             return Event(kind=EventKind.BROADCAST, what="bad_time")
-    row = await scope.uow.broadcasts.create(scope.person.key, effect.text, _audience(effect.audience), due)
+    row = await scope.uow.broadcasts.create(
+        scope.person.key,
+        effect.text,
+        _audience(effect.audience),
+        due,
+        texts=effect.texts,
+        attachment=None if effect.attachment is None else effect.attachment.model_dump(mode="json"),
+        paid=effect.paid,
+    )
     await scope.uow.audit.add(scope.person.key, "broadcast_created", details={"broadcast": row.id})
     return Event(kind=EventKind.BROADCAST, what="scheduled" if effect.when else "queued", number=row.id)
 
@@ -92,6 +118,19 @@ async def set_announcements(scope: Scope, effect: SetAnnouncements) -> None:
     await scope.uow.people.set_announcements(scope.person, effect.enabled)
     if effect.reason is not None:  # anonymous: the figures need the reason, not who
         await scope.uow.audit.add("family", "unsubscribe_reason", details={"reason": effect.reason})
+
+
+# ---- what a recipient gets ----
+
+
+def announcement_of(broadcast: Broadcast) -> Announcement:
+    """The one place a recipient's announcement is built from its broadcast: the texts by language
+    (each family gets its own where the admin wrote both), the file as every messenger keeps it
+    (each messenger sends its own: see Screen.files), and whether it goes as a paid broadcast."""
+    texts = {str(k): str(v) for k, v in (broadcast.texts or {}).items()} or {"*": broadcast.text}
+    raw_files = [broadcast.attachment, *(broadcast.files or {}).values()]
+    files = tuple(Attachment.model_validate(raw) for raw in raw_files if raw)
+    return Announcement(broadcast=broadcast.id, texts=texts, files=files, paid=bool(broadcast.paid))
 
 
 # ---- the sender ----
@@ -153,7 +192,7 @@ class BroadcastJob(Job):
                 zone = zone_of(self._directory, await uow.broadcasts.region_of(person.id), s.default_zone)
                 wanted = person.announcements and person.reachable and person.deleted_at is None
                 plans.append((row.id, person.key, wanted, zone))
-        announcement = Announcement(broadcast=broadcast.id, texts={"*": broadcast.text})
+        announcement = announcement_of(broadcast)
         for row_id, key, wanted, zone in plans:
             if self.halted:
                 break  # the rest keep their lease and are claimed again after it

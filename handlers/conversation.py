@@ -234,6 +234,7 @@ class ConversationService:
                 messenger=self._messengers[incoming.platform],
                 desk=self._desk_hours(),
                 files=files,
+                messengers=self._messengers,
             )
             committed = await self._turn(uow, scope, incoming.event, incoming.role, idle=False)
             screens = committed.outcome.screens
@@ -269,7 +270,7 @@ class ConversationService:
                 return None
             touched = await uow.dialogs.updated_at(key)
             idle = touched is None or self._clock() - _aware(touched) >= IDLE_AFTER
-            scope = effects.Scope(uow=uow, person=person, now=self._clock())
+            scope = effects.Scope(uow=uow, person=person, now=self._clock(), messengers=self._messengers)
             event = Event(kind=EventKind.SYSTEM, system=system)
             return await self._turn(uow, scope, event, Role.FAMILY, idle=idle)
 
@@ -375,7 +376,9 @@ class ConversationService:
                 if target.intent is not None and screen.intent is None:
                     screen = replace(screen, intent=target.intent)  # noqa: PLW2901 - the same screen, with its intent
                 # A reply to a person who just wrote goes first; what the system starts is paced.
-                await self._pacer.wait(chat, Priority.REPLY if incoming is not None else target.priority)
+                # Telegram's paid broadcast (an urgent announcement) has a budget of its own.
+                priority = Priority.REPLY if incoming is not None else target.priority
+                await self._pacer.wait(chat, priority, paid=screen.paid)
                 sent += await messenger.send(target.chat_id, screen, dedup=dedup)
         except RecipientUnreachableError:
             log.info("a person is unreachable; marking them so")

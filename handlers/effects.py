@@ -28,6 +28,7 @@ from dialogs.primitives import (
     GiveConsent,
     ImportDirectory,
     Incoming,
+    PricePaid,
     RateFollowUp,
     RelayToTicket,
     RemoveResource,
@@ -44,7 +45,7 @@ from handlers.ports import Messenger
 from handlers.prefetch import Fetched
 from storage.models import Person
 from storage.uow import UnitOfWork
-from storage.vocabulary import Category, ContactMethod, OutboxKind, person_key
+from storage.vocabulary import Category, ContactMethod, OutboxKind, Platform, person_key
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,8 @@ class Scope:
     messenger: Messenger | None = None  # the person's platform: files an admin sends or asks for
     desk: DeskHours | None = None  # the coordinators' working hours: a new request is told when they read it
     files: Mapping[str, Fetched] = field(default_factory=dict)  # fetched before the transaction, by ref
+    # Every messenger: an admin on one may ask about another (Telegram's Stars balance).
+    messengers: Mapping[Platform, Messenger] = field(default_factory=dict)
 
 
 Handler = Callable[[Scope, Any], Awaitable[Event | None]]
@@ -179,6 +182,7 @@ HANDLERS: dict[type[Any], Handler] = {
     GiveConsent: _give_consent,
     SetAnnouncements: broadcasts.set_announcements,
     SendBroadcast: broadcasts.send,
+    PricePaid: broadcasts.price_paid,
     CountAudience: broadcasts.count,
     CancelBroadcasts: broadcasts.cancel,
     CreateTicket: _create_ticket,

@@ -33,8 +33,9 @@ class Priority(IntEnum):
 
 
 class Pacer(Protocol):
-    async def wait(self, chat: ChatRef, priority: Priority) -> None:
-        """Return when a message to ``chat`` may go now; it is counted as sent."""
+    async def wait(self, chat: ChatRef, priority: Priority, *, paid: bool = False) -> None:
+        """Return when a message to ``chat`` may go now; it is counted as sent. ``paid``: it goes as
+        Telegram's paid broadcast (an urgent announcement), with a budget of its own."""
         ...
 
 
@@ -102,6 +103,8 @@ class PacerSettings:
     vk_token: Limit = Limit(20, 1.0)  # every call, replies included
     max_token: Limit = Limit(30, 1.0)  # MAX: 30 requests a second per bot, every call
     bulk: Limit = Limit(25, 1.0)  # BROADCAST_RATE: broadcasts, per platform, within the budgets above
+    # Telegram's paid broadcast: up to 1,000 messages a second, outside the bot's 30 a second.
+    paid: Limit = Limit(1000, 1.0)
 
 
 @dataclass(order=True)
@@ -140,7 +143,13 @@ class PriorityPacer:
         own = s.telegram_private if chat.is_private else s.telegram_group
         return [(f"{chat.key}:chat", own), ("tg:bot", s.telegram_bot)]
 
-    async def wait(self, chat: ChatRef, priority: Priority) -> None:
+    async def wait(self, chat: ChatRef, priority: Priority, *, paid: bool = False) -> None:
+        if paid and chat.platform is Platform.TELEGRAM:
+            # Paid for: neither BROADCAST_RATE nor the bot's 30 a second hold it back, only its own
+            # 1,000 a second and the chat's own limit. Other messages keep their budgets untouched.
+            await self._take("tg:paid", self._settings.paid, priority)
+            await self._take(*self.budgets(chat)[0], priority)
+            return
         if chat.platform is Platform.TELEGRAM and priority is Priority.REPLY:
             # Not bulk traffic: it goes at once, but counts against the bot's budget so bulk yields.
             await self._budget.spend("tg:bot", self._settings.telegram_bot, self._clock())
@@ -176,5 +185,5 @@ class PriorityPacer:
 class NoPacer:
     """No waiting: for tests and for transports that pace themselves."""
 
-    async def wait(self, chat: ChatRef, priority: Priority) -> None:
+    async def wait(self, chat: ChatRef, priority: Priority, *, paid: bool = False) -> None:
         return None

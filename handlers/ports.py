@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
 
 from dialogs.primitives import Screen, Traits
 from dialogs.state import Attachment
@@ -161,3 +162,25 @@ async def send_file(messenger: Messenger, chat_id: int, name: str, content: byte
     """
     kind = AttachmentKind.PHOTO if name.lower().endswith(".png") else AttachmentKind.DOCUMENT
     return await messenger.upload_files(chat_id, [FileData(kind=kind, name=name, data=content)])
+
+
+@runtime_checkable
+class StarBalance(Protocol):
+    """A messenger with Telegram's paid broadcast (``Screen.paid``): what the bot has to pay with."""
+
+    async def star_balance(self) -> Decimal:
+        """The bot's Telegram Stars. Raises DeliveryFailedError when it cannot be read."""
+        ...
+
+
+@runtime_checkable
+class KeepsFiles(Protocol):
+    """A messenger that keeps an uploaded file for sending by reference to anyone afterwards (VK):
+    an announcement's photo is uploaded there once, not once per family."""
+
+    async def store_file(self, chat_id: int, file: FileData) -> Attachment:
+        """Upload ``file`` (for ``chat_id``, a chat the platform ties the upload to) and return its ref.
+
+        Raises FileRefusedError or DeliveryFailedError.
+        """
+        ...

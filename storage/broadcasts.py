@@ -47,11 +47,22 @@ class BroadcastsRepository:
         self._s = session
 
     async def create(
-        self, created_by: str, text: str, audience: dict[str, Any], due_at: datetime
+        self,
+        created_by: str,
+        text: str,
+        audience: dict[str, Any],
+        due_at: datetime,
+        *,
+        texts: dict[str, str] | None = None,
+        attachment: dict[str, Any] | None = None,
+        paid: bool = False,
     ) -> Broadcast:
         row = Broadcast(
             created_by=created_by,
             text=text,
+            texts=texts,
+            attachment=attachment,
+            paid=paid,
             audience=audience,
             status=BroadcastStatus.SCHEDULED.value,
             due_at=due_at,
@@ -63,8 +74,39 @@ class BroadcastsRepository:
     async def get(self, broadcast_id: int) -> Broadcast | None:
         return await self._s.get(Broadcast, broadcast_id)
 
-    async def count(self, audience: dict[str, Any]) -> int:
-        return int(await self._s.scalar(select(func.count(Person.id)).where(audience_filter(audience))) or 0)
+    async def count(self, audience: dict[str, Any], platform: str | None = None) -> int:
+        """How many people the audience is (on one messenger only, when ``platform`` is given)."""
+        where = audience_filter(audience)
+        if platform is not None:
+            where = and_(where, Person.platform == platform)
+        return int(await self._s.scalar(select(func.count(Person.id)).where(where)) or 0)
+
+    async def unprepared(self) -> Sequence[Broadcast]:
+        """Broadcasts waiting to go whose file is not on every messenger yet (see ``set_files``)."""
+        stmt = select(Broadcast).where(
+            Broadcast.status == BroadcastStatus.SCHEDULED.value,
+            Broadcast.attachment.is_not(None),
+            Broadcast.files.is_(None),
+        )
+        return (await self._s.scalars(stmt.order_by(Broadcast.id))).all()
+
+    async def someone_on(self, audience: dict[str, Any], platform: str) -> str | None:
+        """One person of the audience on ``platform`` (the person key): the peer an upload is made for."""
+        stmt = (
+            select(Person.key)
+            .where(audience_filter(audience), Person.platform == platform)
+            .order_by(Person.id)
+            .limit(1)
+        )
+        return await self._s.scalar(stmt)
+
+    async def set_files(self, broadcast_id: int, files: dict[str, Any]) -> None:
+        """The file as each other messenger keeps it; only the first writer's (another replica's race)."""
+        await self._s.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id, Broadcast.files.is_(None))
+            .values(files=files)
+        )
 
     async def cancel_active(self, at: datetime) -> int:
         result = await self._s.execute(
@@ -76,7 +118,10 @@ class BroadcastsRepository:
 
     async def due(self, now: datetime) -> Sequence[Broadcast]:
         stmt = select(Broadcast).where(
-            Broadcast.status == BroadcastStatus.SCHEDULED.value, Broadcast.due_at <= now
+            Broadcast.status == BroadcastStatus.SCHEDULED.value,
+            Broadcast.due_at <= now,
+            # A file goes once it is on every messenger (BroadcastFilesJob): nobody gets it without.
+            or_(Broadcast.attachment.is_(None), Broadcast.files.is_not(None)),
         )
         return (await self._s.scalars(stmt.order_by(Broadcast.id))).all()
 

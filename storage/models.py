@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -395,6 +396,14 @@ class Broadcast(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_by: Mapped[str] = mapped_column(String(64))  # the admin's person key: progress goes there
     text: Mapped[str] = mapped_column(Text)
+    # The text by language ({"ru": ..., "en": ...}) when the admin wrote a second version; else None.
+    texts: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    # The photo or document, as the admin's messenger keeps it (an Attachment's JSON), and the same
+    # file on each other messenger once uploaded there ({"vk": Attachment JSON, ...}): once per
+    # platform, never once per recipient. None until prepared; {} when nothing needs uploading.
+    attachment: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    files: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    paid: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # Telegram's, fast
     audience: Mapped[dict[str, Any]]  # {"kind": "all" | "lang" | "platform" | "region" | "category", "value"}
     status: Mapped[str] = mapped_column(String(16))  # BroadcastStatus
     due_at: Mapped[datetime]

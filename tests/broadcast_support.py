@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,14 +12,16 @@ from sqlalchemy import select
 from dialogs.assembly import assemble
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
-from dialogs.primitives import Event, EventKind, Role, Screen
+from dialogs.primitives import Event, EventKind, Outcome, Payload, Role, Screen
+from dialogs.state import Attachment
 from handlers.broadcasts import BroadcastJob, BroadcastSettings
 from handlers.conversation import ConversationService, ConversationSettings
 from handlers.localtime import Hours
 from handlers.ports import RecipientUnreachableError
 from storage.models import Broadcast, BroadcastRecipient, Person
 from storage.uow import Database
-from storage.vocabulary import Platform
+from storage.vocabulary import AttachmentKind, Platform
+from tests.dialog_driver import DIALOGS, DialogDriver
 from tests.fakes import FakeMessenger, Family
 from tests.followup_support import MovableClock
 
@@ -102,6 +104,8 @@ class BroadcastRig:
     async def compose(self, text: str = "Food kits on Saturday at <b>10:00</b>") -> None:
         await self.admin.command("broadcast")
         await self.admin.text(text)
+        await self.admin.press("bc_attach", "skip")  # no photo
+        await self.admin.press("bc_text_en", "skip")  # one version for everyone
         await self.admin.press("bc_aud", "all")
 
     async def drain(self, job: BroadcastJob | None = None, *, rounds: int = 50) -> None:
@@ -126,3 +130,44 @@ class BroadcastRig:
 
 
 LEASE_OVER = timedelta(minutes=6)
+
+
+# ---- the wizard in the pure engine ----
+
+
+def wizard_step(
+    driver: DialogDriver, state: str | None, data: dict[str, Any], event: Event, role: Role = Role.ADMIN
+) -> Outcome:
+    """One admin event through every dialog, from a saved state and data."""
+    return DIALOGS.step(state, data, event, replace(driver.context(), role=role))
+
+
+def pressed(step: str, value: str) -> Event:
+    return Event(kind=EventKind.BUTTON, payload=Payload(step=step, value=value))
+
+
+def typed(text: str) -> Event:
+    return Event(kind=EventKind.TEXT, text=text)
+
+
+def media(kind: AttachmentKind, ref: str, caption: str = "") -> Event:
+    return Event(kind=EventKind.MEDIA, attachment=Attachment(kind=kind, ref=ref), text=caption)
+
+
+class Wizard:
+    """The admin's wizard driven step by step, keeping its state and data between events."""
+
+    def __init__(self, driver: DialogDriver) -> None:
+        self.driver = driver
+        self.state: str | None = None
+        self.data: dict[str, Any] = {}
+        self.out: Outcome | None = None
+        self.send(Event(kind=EventKind.COMMAND, command="broadcast", text="/broadcast"))
+
+    def send(self, event: Event) -> Outcome:
+        out = wizard_step(self.driver, self.state, self.data, event)
+        self.state, self.data, self.out = out.state, out.persisted(), out
+        return out
+
+    def press(self, step: str, value: str) -> Outcome:
+        return self.send(pressed(step, value))

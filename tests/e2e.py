@@ -112,12 +112,23 @@ class Parent:
         return await self.press(target.message_id, data)
 
     async def tap_value(self, value: str, message: SentMessage | None = None) -> list[SentMessage]:
-        """Tap the button carrying ``value`` (payload values are a schema; labels are translated)."""
+        """Tap the button carrying ``value`` (payload values are a schema; labels are translated).
+
+        A journey that goes on past the announcements question (its own step after consent) without
+        answering it answers "no, thanks" first, as a family would, then taps ``value``."""
         target = message or self.last_with_buttons()
-        for _text, data in self.emulator.buttons(target):
-            if data.endswith(f":{value}"):
-                return await self.press(target.message_id, data)
+        data = self._data(target, value)
+        skip = self._data(target, "ann_no") if data is None and message is None else None
+        if skip is not None:
+            await self.press(target.message_id, skip)
+            target = self.last_with_buttons()
+            data = self._data(target, value)
+        if data is not None:
+            return await self.press(target.message_id, data)
         raise AssertionError(f"no button {value!r} on {target.text!r}: {self.emulator.buttons(target)}")
+
+    def _data(self, message: SentMessage, value: str) -> str | None:
+        return next((d for _t, d in self.emulator.buttons(message) if d.endswith(f":{value}")), None)
 
     async def walk(self, *values: str) -> list[SentMessage]:
         """Tap buttons one after another by payload value; returns what the last tap brought."""

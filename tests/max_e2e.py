@@ -67,6 +67,14 @@ class MaxParent:
         timestamp = await self.user.start()
         return await self._after(update_number("started", self.user.user_id, timestamp))
 
+    def _unanswered_opt_in(self, value: str) -> bool:
+        """The newest screen is the announcements question, and ``value`` is not on it."""
+        latest = next((m for m in reversed(self.messages()) if m.buttons() and not m.deleted), None)
+        if latest is None:
+            return False
+        values = [str(b.get("payload", "")) for b in latest.buttons()]
+        return any(v.endswith(":ann_no") for v in values) and not any(v.endswith(f":{value}") for v in values)
+
     def find(self, value: str) -> tuple[MaxMessage, dict[str, Any]]:
         """The newest button carrying ``value`` (payload values are a schema; labels are translated)."""
         for message in reversed(self.messages()):
@@ -81,6 +89,10 @@ class MaxParent:
         return await self._after(update_number("callback", await self.user.press(message, payload)))
 
     async def tap_value(self, value: str) -> list[MaxMessage]:
+        if value != "ann_no" and self._unanswered_opt_in(value):
+            # A journey going on past the announcements question (its own step after consent)
+            # answers it "no, thanks" first, as a family would.
+            await self.tap_value("ann_no")
         message, button = self.find(value)
         return await self.press(message, str(button["payload"]))
 

@@ -84,6 +84,7 @@ class MaxEmulator:
         self.upload_auth: list[str | None] = []
         self.not_ready: set[str] = set()
         self.not_ready_first = False  # every new upload answers "attachment.not.ready" once when sent
+        self.uploads: dict[str, tuple[str, str, bytes]] = {}  # token: kind, file name, bytes
 
     async def start(self) -> None:
         app = web.Application()
@@ -231,9 +232,13 @@ class MaxEmulator:
         if not isinstance(field, web.FileField):
             return _error(400, "proto.payload", "the file goes in multipart field 'data'")
         token = f"up-{next(self._ids)}"
-        self.uploaded[token] = (field.filename, field.file.read())
+        data = field.file.read()
+        self.uploaded[token] = (field.filename, data)
+        self.uploads[token] = (kind, field.filename, data)
         if self.not_ready_first:
             self.not_ready.add(token)
+        if kind == "image":  # MAX answers an image with PhotoTokens
+            return web.json_response({"photos": {"p1": {"token": token}}})
         return web.json_response({"token": token})
 
     async def _get_updates(self, query: dict[str, str]) -> web.Response:

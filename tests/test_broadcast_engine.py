@@ -46,9 +46,13 @@ def test_consent_is_followed_by_its_own_opt_in_question(driver: DialogDriver) ->
     question = next(
         s for s in screens if any(b.payload and b.payload.value == "ann_yes" for r in s.buttons for b in r)
     )
-    assert screens.index(question) < len(screens) - 1, "the question, then the menu"
+    assert question is screens[-1] and driver.state == "opt_in", "its own step, right after consent"
+    labels = [b.payload.value for r in question.buttons for b in r if b.payload]
+    assert {"ann_yes", "ann_no", "sos", "exit"} <= set(labels), "yes / no, and the 🆘 as on every screen"
+    assert driver.text("maybe") and driver.state == "opt_in", "a typed answer: asked again, kindly"
     driver.press("ann_yes", step="*")
     assert [driver.announcements] == [True]
+    assert driver.state == "menu", "answered: on to the menu"
     driver.press("unsub", step="*")  # an announcement's button, from any step
     assert [driver.announcements] == [False]
     outcome = driver.last
@@ -71,8 +75,12 @@ def test_the_wizard_asks_text_audience_then_counts(driver: DialogDriver) -> None
     out = admin_step(
         driver, out.state, out.persisted(), Event(kind=EventKind.TEXT, text="<b>Суббота</b> <script>")
     )
-    assert out.state == "bc_aud"
+    assert out.state == "bc_attach", "then a photo or a document, if any"
     assert isinstance(out.data, BroadcastData) and out.data.text == "<b>Суббота</b> &lt;script&gt;"
+    out = admin_step(driver, out.state, out.persisted(), press("bc_attach", "skip"))
+    assert out.state == "bc_text_en", "then the English version, if any"
+    out = admin_step(driver, out.state, out.persisted(), press("bc_text_en", "skip"))
+    assert out.state == "bc_aud"
     out = admin_step(driver, out.state, out.persisted(), press("bc_aud", "lang"))
     assert out.state == "bc_filter"
     out = admin_step(driver, out.state, out.persisted(), press("bc_filter", "en"))
@@ -94,6 +102,8 @@ def test_the_wizard_asks_text_audience_then_counts(driver: DialogDriver) -> None
 def test_a_region_is_typed_and_found(driver: DialogDriver) -> None:
     out = admin_step(driver, None, {}, command("broadcast"))
     out = admin_step(driver, out.state, out.persisted(), Event(kind=EventKind.TEXT, text="hi"))
+    out = admin_step(driver, out.state, out.persisted(), press("bc_attach", "skip"))
+    out = admin_step(driver, out.state, out.persisted(), press("bc_text_en", "skip"))
     out = admin_step(driver, out.state, out.persisted(), press("bc_aud", "region"))
     out = admin_step(driver, out.state, out.persisted(), Event(kind=EventKind.TEXT, text="Атлантида"))
     assert out.state == "bc_filter" and out.effects == []

@@ -19,6 +19,8 @@ def consent(d: DialogDriver) -> None:
     assert d.state == "consent"
     d.press("yes")
     assert d.consent == "test-1"
+    assert d.state == "opt_in", "announcements: their own question, right after consent"
+    d.press("ann_no", step="*")
     assert d.state == "menu"
 
 

@@ -136,7 +136,7 @@ async def test_a_vk_family_request_reaches_a_coordinator_and_back(
 ) -> None:
     status, _ = await client.act(pane="vk_family", kind="start")
     assert status == 200
-    for value in ("yes", "new", "no", "legal", "benefits", "1", "9", "r.msk"):
+    for value in ("yes", "ann_no", "new", "no", "legal", "benefits", "1", "9", "r.msk"):
         await client.tap("vk_family", value)
     await client.say("vk_family", "Не дают <b>пособие</b>")
     for value in ("done", "chat", "send"):
@@ -217,7 +217,7 @@ async def test_the_platforms_own_actions_contact_photo_reply_and_block(
     sandbox: Sandbox, client: Client
 ) -> None:
     await client.say("tg_family", "/start")
-    for value in ("yes", "new", "no", "legal", "alimony", "1", "9", "r.spb"):  # to "what happened"
+    for value in ("yes", "ann_no", "new", "no", "legal", "alimony", "1", "9", "r.spb"):  # to "what happened"
         await client.tap("tg_family", value)
     status, _ = await client.act(pane="tg_family", kind="photo", text="справка")
     assert status == 200
@@ -242,7 +242,7 @@ async def test_the_platforms_own_actions_contact_photo_reply_and_block(
 
 async def test_the_share_contact_button_under_the_input(sandbox: Sandbox, client: Client) -> None:
     await client.say("tg_family", "/start")
-    for value in ("yes", "new", "no", "legal", "alimony", "1", "9", "r.spb"):
+    for value in ("yes", "ann_no", "new", "no", "legal", "alimony", "1", "9", "r.spb"):
         await client.tap("tg_family", value)
     await client.say("tg_family", "Нужна консультация")
     for value in ("done", "phone"):

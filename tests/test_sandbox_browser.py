@@ -46,7 +46,7 @@ def test_a_family_asks_a_coordinator_takes_it_and_answers(
 
     # A family on Telegram, from /start to a confirmed request, by typing and clicking.
     page.say("tg_family", "/start")
-    page.walk("tg_family", "yes", "new", "no", "legal", "alimony", "1", "9", "r.spb")
+    page.walk("tg_family", "yes", "ann_no", "new", "no", "legal", "alimony", "1", "9", "r.spb")
     page.say("tg_family", "Бывший муж не платит алименты")
     page.walk("tg_family", "done", "chat", "send")
     page.see("tg_family", "принята")
@@ -64,7 +64,7 @@ def test_a_family_asks_a_coordinator_takes_it_and_answers(
 
     # The same from VK, taken by another coordinator.
     page.pane("vk_family").find_element("css selector", ".keyboard button.start").click()
-    page.walk("vk_family", "yes", "new", "no", "legal", "benefits", "1", "9", "r.msk")
+    page.walk("vk_family", "yes", "ann_no", "new", "no", "legal", "benefits", "1", "9", "r.msk")
     page.say("vk_family", "Не дают пособие на ребёнка")
     page.walk("vk_family", "done", "chat", "send")
     page.see("vk_family", "принята")

@@ -63,6 +63,7 @@ async def at_menu(service: ConversationService) -> Family:
     family = Family(service)
     await family.send(Event(kind=EventKind.COMMAND, command="start"))
     await family.press("consent", "yes")
+    await family.press("*", "ann_no")  # the announcements question, its own step
     return family
 
 

@@ -83,6 +83,14 @@ class VkParent:
     async def sticker(self) -> list[VkMessage]:
         return await self._after(await self.user.sticker())
 
+    def _unanswered_opt_in(self, value: str) -> bool:
+        """The newest screen is the announcements question, and ``value`` is not on it."""
+        latest = next((m for m in reversed(self.messages()) if m.buttons() and not m.deleted), None)
+        if latest is None:
+            return False
+        values = [payload_value(b) or "" for b in latest.buttons()]
+        return any(v.endswith(":ann_no") for v in values) and not any(v.endswith(f":{value}") for v in values)
+
     def find(self, value: str) -> tuple[VkMessage, dict[str, Any]]:
         """The newest button carrying ``value`` (payload values are a schema; labels are translated)."""
         for message in reversed(self.messages()):
@@ -95,6 +103,10 @@ class VkParent:
         raise AssertionError(f"no button {value!r}:\n" + self.vk.dump())
 
     async def tap_value(self, value: str) -> list[VkMessage]:
+        if value != "ann_no" and self._unanswered_opt_in(value):
+            # A journey going on past the announcements question (its own step after consent)
+            # answers it "no, thanks" first, as a family would.
+            await self.tap_value("ann_no")
         message, button = self.find(value)
         if button["type"] == "callback":
             return await self.press_payload(str(button["payload"]), message.cmid)

@@ -157,10 +157,25 @@ class MaxClient:
                 answer = await response.json(content_type=None) if response.status < 300 else None
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise DeliveryFailedError(f"MAX upload failed: {type(exc).__name__}") from exc
-        token = endpoint.get("token") or (answer.get("token") if isinstance(answer, dict) else None)
+        token = endpoint.get("token") or uploaded_token(answer)
         if not isinstance(token, str) or not token:
             raise DeliveryFailedError("MAX's upload answered without a token")
         return token
+
+
+def uploaded_token(answer: Any) -> str | None:
+    """The token in an upload's answer: ``{"token": ...}`` for a file, ``{"photos": {key: {"token":
+    ...}}}`` for an image (MAX's PhotoTokens)."""
+    if not isinstance(answer, dict):
+        return None
+    if answer.get("token"):
+        return str(answer["token"])
+    photos = answer.get("photos")
+    if isinstance(photos, dict):
+        for value in photos.values():
+            if isinstance(value, dict) and value.get("token"):
+                return str(value["token"])
+    return None
 
 
 def _query(value: Any) -> str:

@@ -63,8 +63,16 @@ class MaxMessenger:
         # MAX has no idempotency key like VK's random_id, and no protected content: ``dedup`` and
         # ``screen.protect`` have nothing to map to.
         ids: list[int] = []
+        file = _own_file(screen.files)
+        if file is not None and file["type"] != "image":
+            # A MAX ``file`` must be alone in its message: it goes first, the text after it.
+            ids.append(await self._post(chat_id, {"text": None, "attachments": [file]}, reply_to))
+            file, reply_to = None, None
         for index, part in enumerate(render(screen)):
-            ids.append(await self._post(chat_id, part.body(), reply_to if index == 0 else None))
+            body = part.body()
+            if index == 0 and file is not None:  # a photo shows with the text, above its buttons
+                body["attachments"] = [file, *body["attachments"]]
+            ids.append(await self._post(chat_id, body, reply_to if index == 0 else None))
         return ids
 
     async def _post(self, chat_id: int, body: dict[str, Any], reply_to: int | None) -> int:
@@ -175,6 +183,17 @@ class MaxMessenger:
                 delay *= 2
         raise DeliveryFailedError("MAX never finished processing the file")  # pragma: no cover
 
+    async def store_file(self, chat_id: int, file: FileData) -> Attachment:
+        """Uploaded once (``POST /uploads``, then the file to the address it gives), then sent by its
+        token to anyone: an announcement's photo, not once per family. ``chat_id`` is not needed."""
+        kind = "image" if file.kind is AttachmentKind.PHOTO else "file"
+        try:
+            token = await self._client.upload(kind, file.name, file.data)
+        except (MaxCallError, RecipientUnreachableError) as exc:
+            raise DeliveryFailedError(f"MAX upload refused: {exc}") from exc
+        kind_of = AttachmentKind.PHOTO if kind == "image" else AttachmentKind.DOCUMENT
+        return Attachment(kind=kind_of, ref=f"max:{kind}:{token}", name=file.name)
+
     async def send_document(self, chat_id: int, name: str, content: bytes, *, caption: str = "") -> list[int]:
         try:
             return await self.upload_files(
@@ -200,6 +219,8 @@ class MaxMessenger:
         return ChatRights(can_post=True, is_admin=is_admin)
 
     async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:
+        if screen.files:
+            return False  # a file is not put into a message in place: it goes as a new one
         parts = render(screen)
         mid = await self._ids.mid(message_id)
         if len(parts) != 1 or mid is None:
@@ -238,3 +259,13 @@ class MaxMessenger:
             )
         except (MaxCallError, DeliveryFailedError, RecipientUnreachableError) as exc:
             log.info("a MAX button press could not be answered (%s)", exc)
+
+
+def _own_file(files: Sequence[Attachment]) -> dict[str, Any] | None:
+    """A screen's file as MAX can send it: its own token, else a photo by its link (VK's)."""
+    for file in files:
+        request = attachment_request(file)
+        if request is not None:
+            return request
+    photo = next((f for f in files if f.kind is AttachmentKind.PHOTO and f.url), None)
+    return None if photo is None else {"type": "image", "payload": {"url": photo.url}}

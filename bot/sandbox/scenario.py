@@ -69,7 +69,7 @@ class Scenario:
         family, coordinator = TG_FAMILY.user_id, COORDINATORS[0].user_id
         lines = _LINES[lang]
         await self._family_says("/start", lang)
-        for value in ("yes", "new", "no", "legal", "alimony", "1", "9", "r.spb"):
+        for value in ("yes", "ann_no", "new", "no", "legal", "alimony", "1", "9", "r.spb"):
             await self._family_taps(value)
         await self._family_says(lines["story"], lang)
         for value in ("done", "chat", "send"):

@@ -6,21 +6,25 @@ A bot may download files up to 20 MB and upload up to 50 MB (https://core.telegr
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from decimal import Decimal
 from functools import partial
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
 from aiogram import Bot
+from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, Message, ReplyParameters
 
+from bot.telegram.render import Markup
 from dialogs.state import Attachment
-from handlers.ports import FileData, FileRefusedError
+from handlers.ports import DeliveryFailedError, FileData, FileRefusedError, RecipientUnreachableError
 from storage.vocabulary import AttachmentKind
 
 DOWNLOAD_MB = 20
 UPLOAD_MB = 50
 MB = 1024 * 1024
+NANO = Decimal(1_000_000_000)  # nanostars in a Star
 T = TypeVar("T")
 Call = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
 
@@ -73,3 +77,62 @@ async def upload_files(
         message: Message = await call(partial(send, chat_id, upload, reply_parameters=reply))
         ids.append(message.message_id)
     return ids
+
+
+# ---- an announcement's file, and what paid broadcasts are paid with ----
+
+
+def own_file(files: Sequence[Attachment]) -> tuple[AttachmentKind, str] | None:
+    """A screen's file as Telegram keeps it (its file_id), else one Telegram can fetch by its link."""
+    for file in files:
+        if file.ref.startswith("tg:"):
+            return file.kind, file.ref.removeprefix("tg:")
+    return next(((f.kind, f.url) for f in files if f.url), None)
+
+
+async def send_with_file(
+    bot: Bot,
+    call: Call,
+    chat_id: int,
+    file: tuple[AttachmentKind, str],
+    *,
+    caption: str | None,
+    markup: Markup,
+    protect: bool,
+    reply_to: int | None,
+    paid: bool,
+) -> Message:
+    """A photo (or else a document) with the screen's text as its caption and its buttons."""
+    kind, ref = file
+    send = bot.send_photo if kind is AttachmentKind.PHOTO else bot.send_document
+    reply = (
+        None if reply_to is None else ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+    )
+    try:
+        message: Message = await call(
+            partial(
+                send,
+                chat_id,
+                ref,
+                caption=caption,
+                parse_mode=ParseMode.HTML if caption else None,
+                reply_markup=markup,
+                protect_content=protect,
+                reply_parameters=reply,
+                allow_paid_broadcast=True if paid else None,
+            )
+        )
+    except TelegramBadRequest as exc:
+        if "chat not found" in exc.message.lower():
+            raise RecipientUnreachableError(exc.message) from exc
+        raise DeliveryFailedError(exc.message) from exc
+    return message
+
+
+async def star_balance(bot: Bot, call: Call) -> Decimal:
+    """The bot's Telegram Stars (getMyStarBalance): what paid broadcasts are paid with."""
+    try:
+        amount = await call(bot.get_my_star_balance)
+    except TelegramBadRequest as exc:
+        raise DeliveryFailedError(exc.message) from exc
+    return Decimal(amount.amount) + Decimal(amount.nanostar_amount or 0) / NANO

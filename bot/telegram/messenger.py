@@ -6,6 +6,7 @@ import asyncio
 import html
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
 
@@ -57,6 +58,7 @@ SINGLE_SENDERS = {
     AttachmentKind.AUDIO: "send_audio",
     AttachmentKind.VIDEO_NOTE: "send_video_note",
 }
+CAPTION_LIMIT = 1024  # characters of a photo's or a document's caption, as shown
 MAX_ATTEMPTS = 5
 MAX_RETRY_AFTER = 60.0  # longer waits are left to the outbox worker, not to a person waiting for a reply
 DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
@@ -103,8 +105,31 @@ class TelegramMessenger:
     ) -> list[int]:
         rendered = render(screen)
         ids: list[int] = []
-        for index, chunk in enumerate(rendered.chunks):
-            last = index == len(rendered.chunks) - 1
+        chunks = rendered.chunks
+        file = tg_files.own_file(screen.files)
+        if file is not None:
+            # The file with the text as its caption where it fits; else the file, then the text.
+            # Telegram counts a caption's visible characters in UTF-16 code units (an emoji is two).
+            fits = (
+                len(chunks) == 1 and len(html_to_plain(chunks[0]).encode("utf-16-le")) // 2 <= CAPTION_LIMIT
+            )
+            message = await tg_files.send_with_file(
+                self._bot,
+                self._call,
+                chat_id,
+                file,
+                caption=chunks[0] if fits else None,
+                markup=rendered.markup if fits else None,
+                protect=rendered.protect,
+                reply_to=reply_to,
+                paid=screen.paid,
+            )
+            ids.append(message.message_id)
+            if fits:
+                return ids
+            reply_to = None
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
             markup = rendered.markup if last else None
             first_reply = reply_to if index == 0 else None
             message = await self._send_text(
@@ -114,9 +139,14 @@ class TelegramMessenger:
                 protect=rendered.protect,
                 reply_to=first_reply,
                 thread_id=thread_id,
+                paid=screen.paid,
             )
             ids.append(message.message_id)
         return ids
+
+    async def star_balance(self) -> Decimal:
+        """The bot's Telegram Stars (getMyStarBalance): what paid broadcasts are paid with."""
+        return await tg_files.star_balance(self._bot, self._call)
 
     async def _send_text(
         self,
@@ -127,6 +157,7 @@ class TelegramMessenger:
         protect: bool,
         reply_to: int | None,
         thread_id: int | None,
+        paid: bool = False,
     ) -> Message:
         # A deleted card must not stop a reply from arriving: it then stands on its own.
         reply = (
@@ -144,6 +175,7 @@ class TelegramMessenger:
                 protect_content=protect,
                 reply_parameters=reply,
                 message_thread_id=thread_id,
+                allow_paid_broadcast=True if paid else None,
             )
 
         try:
@@ -308,7 +340,7 @@ class TelegramMessenger:
         return ChatRights(can_post=can_post, is_admin=is_admin)
 
     async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:
-        if screen.request_contact or screen.reply_buttons or len(screen.text) > 4096:
+        if screen.request_contact or screen.reply_buttons or screen.files or len(screen.text) > 4096:
             return False
         markup: InlineKeyboardMarkup | None = inline_markup(screen)
         try:

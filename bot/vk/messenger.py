@@ -87,7 +87,10 @@ class VkMessenger:
             # Once a screen needed the keyboard under the input field, the following screens use it
             # too: it then always shows the current screen's buttons, never an old screen's.
             self._regular.add(chat_id)
+        # The screen's file as VK keeps it (an announcement's photo, uploaded once): with the text.
+        own = [ref for ref in (attachment_ref(f) for f in screen.files) if ref is not None][:1]
         for index, part in enumerate(parts):
+            extra = {"attachment": own[0]} if own and index == 0 else {}
             ids.append(
                 await self._send(
                     chat_id,
@@ -97,6 +100,7 @@ class VkMessenger:
                     reply_to=reply_to if index == 0 else None,
                     # VK may refuse a message the person did not just ask for without its intent.
                     intent=screen.intent,
+                    **extra,
                 )
             )
         return ids
@@ -223,6 +227,11 @@ class VkMessenger:
             )
         return ids
 
+    async def store_file(self, chat_id: int, file: FileData) -> Attachment:
+        """Uploaded once (for ``chat_id``'s conversation), then sent by its ref to anyone."""
+        ref = await vk_files.upload(self._call, chat_id, file)
+        return Attachment(kind=file.kind, ref=f"vk:{ref}", name=file.name)
+
     async def send_document(self, chat_id: int, name: str, content: bytes, *, caption: str = "") -> list[int]:
         # The caption has nowhere to go in VK's upload flow; the file is sent as a document.
         return await self.upload_files(
@@ -259,6 +268,8 @@ class VkMessenger:
         )
 
     async def edit(self, chat_id: int, message_id: int, screen: Screen) -> bool:
+        if screen.files:
+            return False  # a file is not put into a message in place: it goes as a new one
         parts = self._render(chat_id, screen)
         rest: list[Part] = []
         if chat_id > VK_CHAT_PEER_START and len(parts) > 1 and all(p.text == MORE for p in parts[1:]):

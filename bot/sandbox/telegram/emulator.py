@@ -59,6 +59,8 @@ class TelegramEmulator(MemberUpdates):
         self.emulator_errors: list[str] = []
         self._callback_ids = itertools.count(4_000_000_000_000_001)
         self._runner: web.AppRunner | None = None
+        # The bot's Telegram Stars (getMyStarBalance), in nanostars (1 Star = 10**9): tests set it.
+        self.nanostars = 0
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -97,6 +99,15 @@ class TelegramEmulator(MemberUpdates):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.stop()
+
+    # -- Telegram Stars ---------------------------------------------------------------------------
+
+    def set_star_balance(self, stars: float) -> None:
+        self.nanostars = round(stars * 1_000_000_000)
+
+    async def _api_getmystarbalance(self, p: dict[str, Any]) -> Any:
+        amount, nano = divmod(self.nanostars, 1_000_000_000)
+        return {"amount": amount, "nanostar_amount": nano} if nano else {"amount": amount}
 
     # -- HTTP -------------------------------------------------------------------------------------
 
