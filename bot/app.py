@@ -15,9 +15,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
 
 from bot import shared
-from bot.config import ConfigError, Settings, parse_duration, parse_ids
+from bot.config import MAX_WEBHOOK_PATH, ConfigError, Settings, parse_duration, parse_ids
 from bot.i18n import load_translators
 from bot.max.client import MaxTiming
+from bot.max.subscriptions import MaxWebhook
 from bot.max.transport import MaxTransport
 from bot.scheduler import create_scheduler
 from bot.shared import RedisBudget
@@ -332,11 +333,25 @@ class Application:
                 hooks[VK_CALLBACK_PATH] = vk.on_callback
         if settings.max_enabled:
             token, url = settings.max_token.get_secret_value(), settings.max_api_url
-            transports.append(
-                MaxTransport.create(
-                    token, url, router, db, inbox, wait=self._polling_timeout, timing=self._max_timing
+            subscription = None
+            if settings.webhook_url and settings.webhook_secret is not None:
+                # The same secret as Telegram's: MAX's pattern (letters, digits, _ and -) fits it.
+                subscription = MaxWebhook(
+                    settings.max_webhook_url, settings.webhook_secret.get_secret_value()
                 )
+            max_transport = MaxTransport.create(
+                token,
+                url,
+                router,
+                db,
+                inbox,
+                wait=self._polling_timeout,
+                timing=self._max_timing,
+                webhook=subscription,
             )
+            transports.append(max_transport)
+            if subscription is not None:
+                hooks[MAX_WEBHOOK_PATH] = max_transport.on_webhook
         return transports
 
     async def _join(self, db: Database) -> Heartbeat:

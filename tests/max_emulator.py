@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from tests.spec_max import check_request, spec_available
@@ -77,6 +78,13 @@ class MaxEmulator:
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.url = ""
+        # Webhooks: the subscriptions (by URL), and where their updates really go (``webhook_targets``
+        # stands in for the public URL; several are a load balancer's round robin over replicas).
+        self.subscriptions: dict[str, dict[str, Any]] = {}
+        self.webhook_targets: list[str] = []
+        self.webhook_answers: list[int] = []
+        self._pushed = 0  # updates before this index were posted to the subscription
+        self._pusher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         app = web.Application()
@@ -89,6 +97,10 @@ class MaxEmulator:
         self.url = f"http://127.0.0.1:{port}"
 
     async def stop(self) -> None:
+        if self._pusher is not None:
+            self._pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pusher
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -194,6 +206,14 @@ class MaxEmulator:
             return self._edit(query["message_id"], body or {})
         if route == ("DELETE", "/messages"):
             return self._delete(query["message_id"])
+        if route == ("GET", "/subscriptions"):
+            listed = [{k: v for k, v in sub.items() if k != "secret"} for sub in self.subscriptions.values()]
+            return web.json_response({"subscriptions": listed})
+        if route == ("POST", "/subscriptions"):
+            return self._subscribe(body or {})
+        if route == ("DELETE", "/subscriptions"):
+            gone = self.subscriptions.pop(query["url"], None)
+            return web.json_response({"success": gone is not None})
         if route == ("POST", "/answers"):
             self.answers.append((query["callback_id"], body))
             return web.json_response({"success": True})
@@ -205,6 +225,53 @@ class MaxEmulator:
         if request.method == "GET" and request.path.endswith("/members/me"):
             return web.json_response({**self._user(BOT_ID), "is_admin": True, "is_owner": False})
         return _error(404, "not.found", f"{request.method} {request.path} is not emulated")
+
+    def _subscribe(self, body: dict[str, Any]) -> web.Response:
+        url = str(body.get("url") or "")
+        if not url.startswith("https://"):
+            return web.json_response({"success": False, "message": "url must start with https://"})
+        types = body.get("update_types")
+        self.subscriptions[url] = {
+            "url": url,
+            "time": int(time.time() * 1000),
+            "update_types": list(types) if isinstance(types, list) else None,
+            "secret": body.get("secret"),
+        }
+        if self._pusher is None:
+            self._pushed = len(self._updates)  # from now on: what long polling had stays there
+            self._pusher = asyncio.create_task(self._push_webhooks(), name="max-emulator-webhook")
+        return web.json_response({"success": True})
+
+    async def _push_webhooks(self) -> None:
+        """Like MAX: each update POSTed to the subscription with its secret, again until it gets 200."""
+        turn = 0
+        async with aiohttp.ClientSession() as session:
+            while True:
+                async with self._changed:
+                    await self._changed.wait_for(
+                        lambda: bool(self.subscriptions) and len(self._updates) > self._pushed
+                    )
+                    update = self._updates[self._pushed]
+                [subscription] = list(self.subscriptions.values())[:1]
+                types = subscription["update_types"]
+                if types and update.get("update_type") not in types:
+                    self._pushed += 1
+                    continue
+                targets = self.webhook_targets or [subscription["url"]]
+                target = targets[turn % len(targets)]
+                turn += 1
+                secret = subscription["secret"]
+                headers = {"X-Max-Bot-Api-Secret": secret} if secret else {}
+                try:
+                    async with session.post(target, json=update, headers=headers) as reply:
+                        self.webhook_answers.append(reply.status)
+                        ok = reply.status == 200
+                except aiohttp.ClientError:
+                    ok = False
+                if ok:
+                    self._pushed += 1
+                else:
+                    await asyncio.sleep(0.05)
 
     async def _get_updates(self, query: dict[str, str]) -> web.Response:
         start = int(query.get("marker", 0))

@@ -135,6 +135,8 @@ def _check(schema_ref: dict[str, Any], value: Any, where: str) -> list[str]:
             return [f"{where}: expected a string"]
         if len(value) > schema.get("maxLength", 10**9) or len(value) < schema.get("minLength", 0):
             return [f"{where}: length {len(value)} out of range"]
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            return [f"{where}: {value!r} does not match {schema['pattern']}"]
         if "enum" in schema and value not in schema["enum"]:
             return [f"{where}: {value!r} not one of {schema['enum']}"]
     if kind == "integer" and (not isinstance(value, int) or isinstance(value, bool)):
