@@ -54,12 +54,20 @@ class MaxMessage:
 
 
 @dataclass
+class Uploaded:
+    kind: str  # the type asked for at POST /uploads: image, file, ...
+    name: str
+    data: bytes
+
+
+@dataclass
 class _Fault:
     method: str
     path: str
     status: int
     times: int
     retry_after: int | None = None
+    code: str | None = None
 
 
 class MaxEmulator:
@@ -83,6 +91,10 @@ class MaxEmulator:
         self.subscriptions: dict[str, dict[str, Any]] = {}
         self.webhook_targets: list[str] = []
         self.webhook_answers: list[int] = []
+        # Files: what the bot uploaded (by token) and what people's attachments link to (by name).
+        self.uploads: dict[str, Uploaded] = {}
+        self.served: dict[str, bytes] = {}
+        self.upload_urls: dict[str, str] = {}  # upload slot -> the type asked for
         self._pushed = 0  # updates before this index were posted to the subscription
         self._pusher: asyncio.Task[None] | None = None
 
@@ -108,9 +120,16 @@ class MaxEmulator:
         assert not self.spec_errors, "\n".join(self.spec_errors)
 
     def fail(
-        self, method: str, path: str, status: int, *, times: int = 1, retry_after: int | None = None
+        self,
+        method: str,
+        path: str,
+        status: int,
+        *,
+        times: int = 1,
+        retry_after: int | None = None,
+        code: str | None = None,
     ) -> None:
-        self._faults.append(_Fault(method, path, status, times, retry_after))
+        self._faults.append(_Fault(method, path, status, times, retry_after, code))
 
     # ---- what tests do as people ----
 
@@ -179,6 +198,11 @@ class MaxEmulator:
     # ---- the API ----
 
     async def _handle(self, request: web.Request) -> web.Response:
+        # The upload and file hosts (fu.oneme.ru, i.oneme.ru...) are not the Bot API: no spec, no token.
+        if request.path.startswith("/upload/"):
+            return await self._take_upload(request)
+        if request.path.startswith("/files/"):
+            return self._serve(request.path.removeprefix("/files/"))
         query = dict(request.query)
         body = json.loads(await request.text()) if request.can_read_body else None
         self.calls.append((request.method, request.path, query, body))
@@ -190,9 +214,8 @@ class MaxEmulator:
             if fault.times > 0 and fault.method == request.method and fault.path == request.path:
                 fault.times -= 1
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
-                return _error(
-                    fault.status, "too.many.requests" if fault.status == 429 else "internal", "fault", headers
-                )
+                code = fault.code or ("too.many.requests" if fault.status == 429 else "internal")
+                return _error(fault.status, code, "fault", headers)
         route = (request.method, request.path)
         if route == ("GET", "/me"):
             return web.json_response(
@@ -214,6 +237,10 @@ class MaxEmulator:
         if route == ("DELETE", "/subscriptions"):
             gone = self.subscriptions.pop(query["url"], None)
             return web.json_response({"success": gone is not None})
+        if route == ("POST", "/uploads"):
+            slot = f"u{next(self._ids)}"
+            self.upload_urls[slot] = query["type"]
+            return web.json_response({"url": f"{self.url}/upload/{slot}"})
         if route == ("POST", "/answers"):
             self.answers.append((query["callback_id"], body))
             return web.json_response({"success": True})
@@ -225,6 +252,54 @@ class MaxEmulator:
         if request.method == "GET" and request.path.endswith("/members/me"):
             return web.json_response({**self._user(BOT_ID), "is_admin": True, "is_owner": False})
         return _error(404, "not.found", f"{request.method} {request.path} is not emulated")
+
+    async def _take_upload(self, request: web.Request) -> web.Response:
+        slot = request.path.removeprefix("/upload/")
+        kind = self.upload_urls.pop(slot, None)  # one file per upload URL
+        if kind is None:
+            return _error(404, "not.found", "unknown upload url")
+        form = await request.post()
+        part = form.get("data")
+        if not isinstance(part, web.FileField):
+            return _error(400, "proto.payload", "multipart field 'data' missing")
+        token = f"up-{slot}"
+        self.uploads[token] = Uploaded(kind, part.filename, part.file.read())
+        if kind == "image":  # MAX answers an image with its photo tokens
+            return web.json_response({"photos": {f"p{slot}": {"token": token}}})
+        return web.json_response({"token": token})
+
+    def _serve(self, name: str) -> web.Response:
+        token = name.split("?", 1)[0]
+        data = self.uploads[token].data if token in self.uploads else self.served.get(token)
+        if data is None:
+            return web.Response(status=404)
+        return web.Response(body=data, content_type="application/octet-stream")
+
+    def serve(self, name: str, data: bytes) -> str:
+        """A file at a link, as MAX's CDN keeps people's files; returns the link."""
+        self.served[name] = data
+        return f"{self.url}/files/{name}"
+
+    def stored(self, request: dict[str, Any]) -> dict[str, Any]:
+        """An attachment as MAX shows it in a message: a file sent by token keeps its token and gets
+        a link; an uploaded one is served from here, with its name and size."""
+        if request.get("type") not in {"image", "file", "audio", "video"}:
+            return request
+        payload = dict(request.get("payload") or {})
+        photos = payload.pop("photos", None)
+        if isinstance(photos, dict) and photos:
+            payload["token"] = next(iter(photos.values()))["token"]
+        payload.setdefault("token", f"tok-{payload.get('url', 'x')}")
+        upload = self.uploads.get(payload["token"])
+        if upload is not None:
+            payload.setdefault("url", f"{self.url}/files/{payload['token']}")
+        payload.setdefault("url", f"https://files.max.test/{payload['token']}")
+        shown: dict[str, Any] = {"type": request["type"], "payload": payload}
+        if request["type"] == "image":
+            payload.setdefault("photo_id", abs(hash(payload["token"])) % 10**9)
+        if request["type"] == "file" and upload is not None:
+            shown.update(filename=upload.name, size=len(upload.data))
+        return shown
 
     def _subscribe(self, body: dict[str, Any]) -> web.Response:
         url = str(body.get("url") or "")
@@ -292,7 +367,7 @@ class MaxEmulator:
         link = body.get("link")
         if link and (link["mid"] not in self.messages or self.messages[link["mid"]].deleted):
             return _error(400, "message.not.found", "the message replied to is gone")
-        attachments = [_stored(a) for a in body.get("attachments") or []]
+        attachments = [self.stored(a) for a in body.get("attachments") or []]
         message = MaxMessage(
             self.new_mid(), chat, BOT_ID, body.get("text") or "", attachments, link and link["mid"]
         )
@@ -305,7 +380,7 @@ class MaxEmulator:
             return _error(404, "not.found", "message not found")
         message.text = body.get("text") or ""
         if body.get("attachments") is not None:
-            message.attachments = [_stored(a) for a in body["attachments"]]
+            message.attachments = [self.stored(a) for a in body["attachments"]]
         message.edits += 1
         return web.json_response({"success": True})
 
@@ -318,16 +393,6 @@ class MaxEmulator:
             return web.json_response({"success": False, "message": "not allowed"})
         message.deleted = True
         return web.json_response({"success": True})
-
-
-def _stored(request: dict[str, Any]) -> dict[str, Any]:
-    """An attachment as MAX shows it in a message: a file sent by token keeps its token and gets a url."""
-    if request.get("type") in {"image", "file", "audio", "video"}:
-        payload = dict(request.get("payload") or {})
-        payload.setdefault("token", f"tok-{payload.get('url', 'x')}")
-        payload.setdefault("url", f"https://files.max.test/{payload['token']}")
-        return {"type": request["type"], "payload": payload}
-    return request
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -413,6 +478,14 @@ class MaxUser:
             "type": "image",
             "payload": {"photo_id": n, "token": f"photo-{n}", "url": f"https://i.max.test/{n}.jpg"},
         }
+
+    def file(self, name: str, data: bytes, *, kind: str = "file") -> dict[str, Any]:
+        """A photo (``kind="image"``) or a document the person attaches, kept at a link of the emulator."""
+        token = f"{self.user_id}-{name}"
+        url = self.emulator.serve(token, data)
+        if kind == "image":
+            return {"type": "image", "payload": {"photo_id": 1, "token": token, "url": url}}
+        return {"type": kind, "payload": {"token": token, "url": url}, "filename": name, "size": len(data)}
 
     @staticmethod
     def voice() -> dict[str, Any]:

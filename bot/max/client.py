@@ -59,6 +59,17 @@ class MaxClient:
         self._attempts = attempts
         self._timing = timing or MaxTiming()
         self._session: aiohttp.ClientSession | None = None
+        self._plain: aiohttp.ClientSession | None = None
+
+    @property
+    def timing(self) -> MaxTiming:
+        return self._timing
+
+    def files_http(self) -> aiohttp.ClientSession:
+        """For files' links and upload URLs: hosts other than the API's, so never with the token."""
+        if self._plain is None or self._plain.closed:
+            self._plain = aiohttp.ClientSession(headers={"User-Agent": "family-help-bot"})
+        return self._plain
 
     def _http(self) -> aiohttp.ClientSession:
         # Built on first use, inside the running loop (nothing at import or construction time).
@@ -69,9 +80,10 @@ class MaxClient:
         return self._session
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        for session in (self._session, self._plain):
+            if session is not None:
+                await session.close()
+        self._session = self._plain = None
 
     async def call(
         self,

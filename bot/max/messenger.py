@@ -10,6 +10,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from bot.max import files as max_files
 from bot.max.client import MaxCallError, MaxClient
 from bot.max.ids import MessageIds
 from bot.max.render import attachment_of, attachment_request, message_number, render
@@ -27,6 +28,7 @@ from storage.vocabulary import AttachmentKind, ChatRef, Platform
 
 log = logging.getLogger(__name__)
 
+NOT_READY_TRIES = 5  # a just-uploaded file MAX is still processing: the message is tried again
 NOTIFICATION_LIMIT = 200  # characters of a callback answer we show; MAX shows it as a toast
 
 
@@ -62,7 +64,7 @@ class MaxMessenger:
             ids.append(await self._post(chat_id, part.body(), reply_to if index == 0 else None))
         return ids
 
-    async def _post(self, chat_id: int, body: dict[str, Any], reply_to: int | None) -> int:
+    async def _post(self, chat_id: int, body: dict[str, Any], reply_to: int | None, tried: int = 0) -> int:
         body = {**body, "link": None}
         mid = await self._ids.mid(reply_to) if reply_to is not None else None
         if mid is not None:
@@ -70,6 +72,10 @@ class MaxMessenger:
         try:
             answer = await self._client.call("POST", "/messages", params=self.target(chat_id), body=body)
         except MaxCallError as exc:
+            if exc.code == max_files.NOT_READY and tried < NOT_READY_TRIES:
+                # A file just uploaded is still being processed: the same message a little later.
+                await max_files.not_ready_pause(tried, self._client.timing.backoff)
+                return await self._post(chat_id, body, reply_to, tried + 1)
             if body["link"] is None:
                 raise DeliveryFailedError(str(exc)) from exc
             # The message replied to may be gone (a quick exit): the message still goes, on its own.
@@ -133,9 +139,7 @@ class MaxMessenger:
         return ids
 
     async def fetch_file(self, attachment: Attachment, *, limit: int | None = None) -> FileData | None:
-        # MAX's files travel by their links (attachment.url), which Telegram fetches itself; downloading
-        # them for another upload is not built yet.
-        return None
+        return await max_files.download(self._client.files_http(), attachment, limit)
 
     async def upload_files(
         self,
@@ -145,11 +149,45 @@ class MaxMessenger:
         reply_to: int | None = None,
         dedup: str | None = None,
     ) -> list[int]:
-        # MAX's upload flow (POST /uploads) is not built yet: the coordinator is told kindly.
-        raise FileRefusedError()
+        """Files from another messenger, uploaded to MAX; each in a message of its own (MAX wants a
+        ``file`` alone in its message). A file too big for MAX stops it before anything is sent."""
+        for file in files:
+            max_files.check_size(file)
+        ids: list[int] = []
+        for file in files:
+            request = await self._upload(file)
+            ids.append(
+                await self._post(
+                    chat_id, {"text": None, "attachments": [request]}, reply_to if not ids else None
+                )
+            )
+        return ids
+
+    async def _upload(self, file: FileData) -> dict[str, Any]:
+        kind = max_files.upload_type(file)
+        try:
+            endpoint = await self._client.call("POST", "/uploads", params={"type": kind})
+        except MaxCallError as exc:
+            raise DeliveryFailedError(str(exc)) from exc
+        url = endpoint.get("url") if isinstance(endpoint, dict) else None
+        if not isinstance(url, str) or not url:
+            raise DeliveryFailedError("MAX gave no upload URL")
+        payload = await max_files.send_to_upload_url(self._client.files_http(), url, file, kind)
+        return {"type": kind, "payload": payload}
 
     async def send_document(self, chat_id: int, name: str, content: bytes, *, caption: str = "") -> list[int]:
-        raise DeliveryFailedError("sending files from the bot is not supported on MAX yet")
+        """An export as a file; its caption follows as a message of its own (a file goes alone)."""
+        file = FileData(kind=AttachmentKind.DOCUMENT, name=name, data=content)
+        try:
+            max_files.check_size(file)
+        except FileRefusedError as exc:
+            raise DeliveryFailedError(str(exc)) from exc
+        ids = [await self._post(chat_id, {"text": None, "attachments": [await self._upload(file)]}, None)]
+        if caption:
+            ids.append(
+                await self._post(chat_id, {"text": caption, "format": "html", "attachments": []}, None)
+            )
+        return ids
 
     async def open_topic(self, chat_id: int, name: str) -> int | None:
         return None  # MAX group chats have no topics: the card is the thread
