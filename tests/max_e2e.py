@@ -10,9 +10,9 @@ from bot.app import Application
 from bot.config import Settings
 from bot.max.client import MaxTiming
 from bot.max.transport import update_number
+from bot.sandbox.max.emulator import MaxEmulator, MaxMessage, MaxUser
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from tests.e2e import FAST_DELIVERY, TOKEN, HandledUpdates
-from tests.max_emulator import MaxEmulator, MaxMessage, MaxUser
 
 FAST_MAX = MaxTiming(backoff=0.05, rate_wait=0.05, longpoll_backoff=0.1)
 MAX_GROUP = -7000000001

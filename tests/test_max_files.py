@@ -7,10 +7,10 @@ import pytest
 
 from bot.app import Application
 from bot.max import files as max_files
+from bot.sandbox.max.emulator import MaxEmulator
 from dialogs.state import Attachment
 from handlers.ports import DeliveryFailedError, FileData, FileRefusedError, Messenger
 from storage.vocabulary import AttachmentKind, Platform
-from tests.max_emulator import MaxEmulator
 
 FAMILY = 8701
 

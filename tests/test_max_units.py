@@ -8,11 +8,11 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 from bot.max.render import KEYBOARD_BUTTONS, LABEL_LIMIT, MORE, attachment_request, render, to_events
+from bot.sandbox.max import spec as spec_max
 from dialogs.primitives import Button, EventKind, Payload, Screen
 from dialogs.state import Attachment
 from handlers.pacer import Limit, PriorityPacer
 from storage.vocabulary import AttachmentKind, ChatKind, ChatRef, Platform
-from tests import spec_max
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,7 @@ import pytest
 from bot.app import Application
 from bot.config import ConfigError, load_settings
 from bot.max.transport import update_number
+from bot.sandbox.max.emulator import MaxEmulator
 from storage.vocabulary import Platform
 from tests.e2e import HandledUpdates, settled
 from tests.max_e2e import (
@@ -21,7 +22,6 @@ from tests.max_e2e import (
     start_max_app,
     start_max_webhook_app,
 )
-from tests.max_emulator import MaxEmulator
 
 
 async def post(app: Application, body: object, headers: dict[str, str] | None = None) -> int:

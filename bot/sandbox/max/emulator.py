@@ -1,8 +1,11 @@
-"""A local emulator of the MAX Bot API: /me, /updates (long polling), /messages, /answers, chat members.
+"""A local emulator of the MAX Bot API: /me, /updates (long polling), /subscriptions (webhooks posted
+to the subscribed URL), /messages, /answers, /uploads (and the upload and file hosts), chat members.
 
-Every request is checked against the spec (``tests/spec_max.py``): method, path, query parameters and
-body fields; a wrong token gets 401. Faults can be injected per operation: 429 with Retry-After, 5xx,
-and people who blocked the bot (403 ``chat.denied``). Tests act as people through ``MaxUser``.
+Every request is checked against the spec (``spec.py``, ``../shared/specs/max/openapi.json`` when it is
+there): method, path, query parameters and body fields; a wrong token gets 401. Faults can be injected
+per operation: 429 with Retry-After, 5xx, and people who blocked the bot (403 ``chat.denied``). Tests
+and the sandbox's page act as people through ``MaxUser``. It runs on a port of its own (``start``) or
+mounted under the sandbox's one (``web_app``).
 """
 
 from __future__ import annotations
@@ -13,61 +16,14 @@ import itertools
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from tests.spec_max import check_request, spec_available
-
-BOT_ID = 900
-TOKEN = "max-test-token"
-
-
-@dataclass
-class MaxMessage:
-    mid: str
-    chat: tuple[str, int]  # ("user", user id) for a dialog, ("chat", chat id) for a group
-    sender: int
-    text: str = ""
-    attachments: list[dict[str, Any]] = field(default_factory=list)
-    reply_to: str | None = None
-    deleted: bool = False
-    edits: int = 0
-
-    @property
-    def from_bot(self) -> bool:
-        return self.sender == BOT_ID
-
-    def buttons(self) -> list[dict[str, Any]]:
-        return [
-            button
-            for a in self.attachments
-            if a.get("type") == "inline_keyboard"
-            for row in a["payload"]["buttons"]
-            for button in row
-        ]
-
-    def files(self) -> list[dict[str, Any]]:
-        return [a for a in self.attachments if a.get("type") != "inline_keyboard"]
-
-
-@dataclass
-class Uploaded:
-    kind: str  # the type asked for at POST /uploads: image, file, ...
-    name: str
-    data: bytes
-
-
-@dataclass
-class _Fault:
-    method: str
-    path: str
-    status: int
-    times: int
-    retry_after: int | None = None
-    code: str | None = None
+from bot.sandbox.max.objects import BOT_ID, TOKEN, MaxMessage, Uploaded, _Fault, error
+from bot.sandbox.max.spec import check_request, spec_available
+from bot.sandbox.max.user import MaxUser
 
 
 class MaxEmulator:
@@ -97,11 +53,16 @@ class MaxEmulator:
         self.upload_urls: dict[str, str] = {}  # upload slot -> the type asked for
         self._pushed = 0  # updates before this index were posted to the subscription
         self._pusher: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def web_app(self) -> web.Application:
+        """The API and the file hosts, to serve on a port of their own or under the sandbox's page."""
+        app = web.Application(client_max_size=60 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        return app
 
     async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(self.web_app(), shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -109,6 +70,9 @@ class MaxEmulator:
         self.url = f"http://127.0.0.1:{port}"
 
     async def stop(self) -> None:
+        async with self._changed:  # long polls held open return at once
+            self._stopping = True
+            self._changed.notify_all()
         if self._pusher is not None:
             self._pusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -198,25 +162,26 @@ class MaxEmulator:
     # ---- the API ----
 
     async def _handle(self, request: web.Request) -> web.Response:
+        path = "/" + request.match_info["tail"]  # the same when mounted under the sandbox's /max/
         # The upload and file hosts (fu.oneme.ru, i.oneme.ru...) are not the Bot API: no spec, no token.
-        if request.path.startswith("/upload/"):
-            return await self._take_upload(request)
-        if request.path.startswith("/files/"):
-            return self._serve(request.path.removeprefix("/files/"))
+        if path.startswith("/upload/"):
+            return await self._take_upload(path.removeprefix("/upload/"), request)
+        if path.startswith("/files/"):
+            return self._serve(path.removeprefix("/files/"))
         query = dict(request.query)
         body = json.loads(await request.text()) if request.can_read_body else None
-        self.calls.append((request.method, request.path, query, body))
+        self.calls.append((request.method, path, query, body))
         if self.spec_checked:
-            self.spec_errors += check_request(request.method, request.path, query, body)
+            self.spec_errors += check_request(request.method, path, query, body)
         if request.headers.get("Authorization") != self.token:
-            return _error(401, "verify.token", "Invalid access_token")
+            return error(401, "verify.token", "Invalid access_token")
         for fault in self._faults:
-            if fault.times > 0 and fault.method == request.method and fault.path == request.path:
+            if fault.times > 0 and fault.method == request.method and fault.path == path:
                 fault.times -= 1
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
                 code = fault.code or ("too.many.requests" if fault.status == 429 else "internal")
-                return _error(fault.status, code, "fault", headers)
-        route = (request.method, request.path)
+                return error(fault.status, code, "fault", headers)
+        route = (request.method, path)
         if route == ("GET", "/me"):
             return web.json_response(
                 {**self._user(BOT_ID), "username": "family_bot", "last_activity_time": 0}
@@ -244,24 +209,23 @@ class MaxEmulator:
         if route == ("POST", "/answers"):
             self.answers.append((query["callback_id"], body))
             return web.json_response({"success": True})
-        if request.method == "GET" and request.path.startswith("/messages/"):
-            message = self.messages.get(request.path.removeprefix("/messages/"))
+        if request.method == "GET" and path.startswith("/messages/"):
+            message = self.messages.get(path.removeprefix("/messages/"))
             if message is None or message.deleted:
-                return _error(404, "not.found", "message not found")
+                return error(404, "not.found", "message not found")
             return web.json_response(self.message_object(message))
-        if request.method == "GET" and request.path.endswith("/members/me"):
+        if request.method == "GET" and path.endswith("/members/me"):
             return web.json_response({**self._user(BOT_ID), "is_admin": True, "is_owner": False})
-        return _error(404, "not.found", f"{request.method} {request.path} is not emulated")
+        return error(404, "not.found", f"{request.method} {path} is not emulated")
 
-    async def _take_upload(self, request: web.Request) -> web.Response:
-        slot = request.path.removeprefix("/upload/")
+    async def _take_upload(self, slot: str, request: web.Request) -> web.Response:
         kind = self.upload_urls.pop(slot, None)  # one file per upload URL
         if kind is None:
-            return _error(404, "not.found", "unknown upload url")
+            return error(404, "not.found", "unknown upload url")
         form = await request.post()
         part = form.get("data")
         if not isinstance(part, web.FileField):
-            return _error(400, "proto.payload", "multipart field 'data' missing")
+            return error(400, "proto.payload", "multipart field 'data' missing")
         token = f"up-{slot}"
         self.uploads[token] = Uploaded(kind, part.filename, part.file.read())
         if kind == "image":  # MAX answers an image with its photo tokens
@@ -353,7 +317,9 @@ class MaxEmulator:
         timeout = float(query.get("timeout", 30))
         async with self._changed:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait_for(lambda: len(self._updates) > start), timeout)
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: self._stopping or len(self._updates) > start), timeout
+                )
             batch = self._updates[start:]
         return web.json_response({"updates": batch, "marker": start + len(batch)})
 
@@ -361,12 +327,12 @@ class MaxEmulator:
         if "user_id" in query:
             chat = ("user", int(query["user_id"]))
             if chat[1] in self.blocked:
-                return _error(403, "chat.denied", "the user blocked the bot")
+                return error(403, "chat.denied", "the user blocked the bot")
         else:
             chat = ("chat", int(query["chat_id"]))
         link = body.get("link")
         if link and (link["mid"] not in self.messages or self.messages[link["mid"]].deleted):
-            return _error(400, "message.not.found", "the message replied to is gone")
+            return error(400, "message.not.found", "the message replied to is gone")
         attachments = [self.stored(a) for a in body.get("attachments") or []]
         message = MaxMessage(
             self.new_mid(), chat, BOT_ID, body.get("text") or "", attachments, link and link["mid"]
@@ -377,7 +343,7 @@ class MaxEmulator:
     def _edit(self, mid: str, body: dict[str, Any]) -> web.Response:
         message = self.messages.get(mid)
         if message is None or message.deleted or not message.from_bot:
-            return _error(404, "not.found", "message not found")
+            return error(404, "not.found", "message not found")
         message.text = body.get("text") or ""
         if body.get("attachments") is not None:
             message.attachments = [self.stored(a) for a in body["attachments"]]
@@ -387,7 +353,7 @@ class MaxEmulator:
     def _delete(self, mid: str) -> web.Response:
         message = self.messages.get(mid)
         if message is None or message.deleted:
-            return _error(404, "not.found", "message not found")
+            return error(404, "not.found", "message not found")
         if not message.from_bot and message.chat[0] == "user":
             # In a dialog the bot may delete only its own messages.
             return web.json_response({"success": False, "message": "not allowed"})
@@ -395,107 +361,4 @@ class MaxEmulator:
         return web.json_response({"success": True})
 
 
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response({"code": code, "message": message}, status=status, headers=headers)
-
-
-class MaxUser:
-    """A person on MAX: writes, presses, shares a contact, starts and stops the bot."""
-
-    def __init__(self, emulator: MaxEmulator, user_id: int, locale: str) -> None:
-        self.emulator = emulator
-        self.user_id = user_id
-        self.locale = locale
-
-    async def write(
-        self,
-        text: str = "",
-        *,
-        attachments: list[dict[str, Any]] | None = None,
-        chat_id: int | None = None,
-        reply_to: str | None = None,
-    ) -> str:
-        emu = self.emulator
-        chat = ("user", self.user_id) if chat_id is None else ("chat", chat_id)
-        message = MaxMessage(emu.new_mid(), chat, self.user_id, text, list(attachments or []), reply_to)
-        emu.messages[message.mid] = message
-        update: dict[str, Any] = {"update_type": "message_created", "message": emu.message_object(message)}
-        if chat_id is None:
-            update["user_locale"] = self.locale
-        await emu.push(update)
-        return message.mid
-
-    async def press(self, message: MaxMessage, payload: str) -> str:
-        callback_id = f"cb.{message.mid}.{len(self.emulator.answers)}.{time.monotonic_ns()}"
-        await self.emulator.push(
-            {
-                "update_type": "message_callback",
-                "callback": {
-                    "timestamp": 0,
-                    "callback_id": callback_id,
-                    "payload": payload,
-                    "user": self.emulator._user(self.user_id),
-                },
-                "message": self.emulator.message_object(message),
-                "user_locale": self.locale,
-            }
-        )
-        return callback_id
-
-    async def start(self) -> int:
-        timestamp = time.monotonic_ns()
-        await self.emulator.push(
-            {
-                "update_type": "bot_started",
-                "timestamp": timestamp,
-                "chat_id": self.user_id + 10**9,
-                "user": self.emulator._user(self.user_id),
-                "user_locale": self.locale,
-            }
-        )
-        return timestamp
-
-    async def stop(self) -> None:
-        self.emulator.blocked.add(self.user_id)
-        await self.emulator.push(
-            {
-                "update_type": "bot_stopped",
-                "chat_id": self.user_id + 10**9,
-                "user": self.emulator._user(self.user_id),
-            }
-        )
-
-    def contact(self, phone: str = "+79161234567", *, owner: int | None = None) -> dict[str, Any]:
-        vcf = f"BEGIN:VCARD\nVERSION:3.0\nTEL;TYPE=cell:{phone}\nEND:VCARD"
-        return {
-            "type": "contact",
-            "payload": {"vcf_info": vcf, "max_info": self.emulator._user(owner or self.user_id)},
-        }
-
-    @staticmethod
-    def photo(n: int = 1) -> dict[str, Any]:
-        return {
-            "type": "image",
-            "payload": {"photo_id": n, "token": f"photo-{n}", "url": f"https://i.max.test/{n}.jpg"},
-        }
-
-    def file(self, name: str, data: bytes, *, kind: str = "file") -> dict[str, Any]:
-        """A photo (``kind="image"``) or a document the person attaches, kept at a link of the emulator."""
-        token = f"{self.user_id}-{name}"
-        url = self.emulator.serve(token, data)
-        if kind == "image":
-            return {"type": "image", "payload": {"photo_id": 1, "token": token, "url": url}}
-        return {"type": kind, "payload": {"token": token, "url": url}, "filename": name, "size": len(data)}
-
-    @staticmethod
-    def voice() -> dict[str, Any]:
-        return {"type": "audio", "payload": {"url": "https://a.max.test/v.ogg", "token": "voice-1"}}
-
-    @staticmethod
-    def sticker() -> dict[str, Any]:
-        return {
-            "type": "sticker",
-            "payload": {"url": "https://s.max.test/1.webp", "code": "s1"},
-            "width": 1,
-            "height": 1,
-        }
+__all__ = ["BOT_ID", "TOKEN", "MaxEmulator", "MaxMessage", "MaxUser", "Uploaded"]
