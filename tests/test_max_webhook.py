@@ -56,7 +56,7 @@ async def test_a_family_reaches_coordinators_over_max_webhooks(max_emu: MaxEmula
         [card] = max_cards(max_emu)
         coordinator = max_emu.user(9301, name="Вера")
         await coordinator.press(card, max_button(card, "claim"))
-        await max_emu.wait_for(lambda: any("Координатор" in m.text for m in family.messages()))
+        await max_emu.wait_for(lambda: any("Координатор взял" in m.text for m in family.messages()))
         await max_emu.wait_for(lambda: card.edits >= 1)
         assert "Вера" in card.text
 

@@ -161,7 +161,7 @@ async def test_a_max_family_and_a_max_coordinators_chat(max_emu: MaxEmulator, db
         await max_emu.wait_for(lambda: bool(max_cards(max_emu)))
         [card] = max_cards(max_emu)
         await coordinator.press(card, button(card, "claim"))
-        await max_emu.wait_for(lambda: any("Координатор" in m.text for m in family.messages()))
+        await max_emu.wait_for(lambda: any("Координатор взял" in m.text for m in family.messages()))
         # MAX to MAX: the family's photo is sent anew by its token (a forward would show who sent it).
         await family.send(family.user.photo(5), text="вот справка")
         await max_emu.wait_for(
