@@ -18,6 +18,7 @@ from bot import shared
 from bot.config import MAX_WEBHOOK_PATH, ConfigError, Settings, parse_duration, parse_ids
 from bot.i18n import load_translators
 from bot.max.client import MaxTiming
+from bot.max.ids import PruneMessageIds
 from bot.max.subscriptions import MaxWebhook
 from bot.max.transport import MaxTransport
 from bot.scheduler import create_scheduler
@@ -250,6 +251,8 @@ class Application:
             broadcasts,
             self.heartbeat,
         ]
+        if settings.max_enabled:
+            jobs.append(PruneMessageIds(self.db))
         self.background = Background(jobs, in_flight=in_flight)
         # The transports first: a token the platform refuses stops the start before anything runs.
         for transport in self.transports:
