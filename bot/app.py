@@ -18,12 +18,12 @@ from bot import shared
 from bot.config import ConfigError, Settings, parse_duration, parse_ids
 from bot.i18n import load_translators
 from bot.max.client import MaxTiming
-from bot.max.transport import MaxTransport
+from bot.max.ids import PruneMessageIds
 from bot.scheduler import create_scheduler
 from bot.shared import RedisBudget
-from bot.telegram.app import TelegramTransport, Webhook, create_bot, create_dispatcher
 from bot.transport import Transport
-from bot.vk.transport import VkCallback, VkTiming, VkTransport
+from bot.transports import Timings, build_transports
+from bot.vk.transport import VkTiming
 from bot.web import MeteredRouter, Metrics, WebServer
 from dialogs.assembly import assemble
 from dialogs.directory import load_directory
@@ -34,7 +34,6 @@ from handlers.bindings import BindingDesk
 from handlers.broadcast_files import BroadcastFilesJob
 from handlers.broadcasts import BroadcastJob, BroadcastSettings
 from handlers.conversation import ConversationService, ConversationSettings
-from handlers.cursors import Cursors
 from handlers.delivery import DeliverySettings, DeliveryWorker
 from handlers.desk_commands import DeskCommands
 from handlers.followups import FollowUpJob, FollowUpSettings
@@ -59,7 +58,6 @@ from storage.vocabulary import Platform
 log = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT = 30.0
-VK_CALLBACK_PATH = "/vk"  # VK's Callback API on the bot's own web server (DESIGN.md)
 
 
 class Application:
@@ -257,6 +255,8 @@ class Application:
             broadcasts,
             self.heartbeat,
         ]
+        if settings.max_enabled:
+            jobs.append(PruneMessageIds(self.db))
         self.background = Background(jobs, in_flight=in_flight)
         # The transports first: a token the platform refuses stops the start before anything runs.
         for transport in self.transports:
@@ -301,51 +301,11 @@ class Application:
         self, router: InboundRouter, translators: Translators, db: Database, inbox: Inbox
     ) -> list[Transport]:
         """Every configured messenger, in one list: the rest of the application treats them alike."""
-        settings, transports = self.settings, list[Transport]()
         hooks = self.web.hooks if self.web is not None else {}
-        if settings.telegram_enabled:
-            webhook = None
-            if settings.webhook_url and settings.webhook_secret is not None:
-                webhook = Webhook(settings.webhook_url, settings.webhook_secret.get_secret_value())
-            telegram = TelegramTransport(
-                create_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url),
-                create_dispatcher(router),
-                translators,
-                inbox,
-                polling_timeout=self._polling_timeout,
-                webhook=webhook,
-            )
-            if webhook is not None:
-                hooks[settings.webhook_path] = telegram.on_webhook
-            transports.append(telegram)
-        if settings.vk_enabled and settings.vk_group_id is not None:
-            callback = None
-            if settings.webhook_url and settings.vk_callback_secret and settings.vk_confirmation_code:
-                callback = VkCallback(
-                    settings.vk_callback_secret.get_secret_value(), settings.vk_confirmation_code
-                )
-            vk = VkTransport.create(
-                settings.vk_token.get_secret_value(),
-                settings.vk_group_id,
-                settings.vk_api_url,
-                router=router,
-                cursors=Cursors(db),
-                inbox=inbox,
-                wait=self._polling_timeout,
-                timing=self._vk_timing,
-                callback=callback,
-            )
-            transports.append(vk)
-            if callback is not None:
-                hooks[VK_CALLBACK_PATH] = vk.on_callback
-        if settings.max_enabled:
-            token, url = settings.max_token.get_secret_value(), settings.max_api_url
-            transports.append(
-                MaxTransport.create(
-                    token, url, router, db, inbox, wait=self._polling_timeout, timing=self._max_timing
-                )
-            )
-        return transports
+        timings = Timings(self._polling_timeout, self._vk_timing, self._max_timing)
+        return build_transports(
+            self.settings, router, translators, db=db, inbox=inbox, hooks=hooks, timings=timings
+        )
 
     async def _join(self, db: Database) -> Heartbeat:
         """This replica among the others on the database: several need Redis, else one line and stop."""

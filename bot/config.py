@@ -52,6 +52,7 @@ def parse_ids(value: str) -> tuple[str, ...]:
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MAX_WEBHOOK_PATH = "/max"  # MAX's webhook on the bot's own web server, next to VK's /vk
 
 
 class Settings(BaseSettings):
@@ -224,6 +225,9 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "WEBHOOK_SECRET: webhook mode needs a secret of 16 to 256 letters, digits, _ or -"
                 )
+            parts = urlsplit(self.webhook_url)
+            if self.max_enabled and (parts.scheme != "https" or parts.port not in (None, 443)):
+                raise ValueError("WEBHOOK_URL: MAX posts updates only to an https:// address on port 443")
             if self.vk_enabled and not (self.vk_callback_secret and self.vk_confirmation_code):
                 raise ValueError(
                     "VK_CALLBACK_SECRET: VK's Callback API needs it and VK_CONFIRMATION_CODE in webhook mode"
@@ -234,6 +238,12 @@ class Settings(BaseSettings):
     def webhook_path(self) -> str:
         """Where Telegram posts updates on our server: the path of WEBHOOK_URL."""
         return urlsplit(self.webhook_url or "").path or "/telegram"
+
+    @property
+    def max_webhook_url(self) -> str:
+        """Where MAX posts updates: ``/max`` on the host of WEBHOOK_URL (next to VK's ``/vk``)."""
+        parts = urlsplit(self.webhook_url or "")
+        return f"{parts.scheme}://{parts.netloc}{MAX_WEBHOOK_PATH}"
 
     # ---- parsed views ----
     @property

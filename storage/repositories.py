@@ -17,6 +17,7 @@ from storage.models import (
     Person,
     Ticket,
     TicketEntry,
+    TicketPost,
     utcnow,
 )
 from storage.vocabulary import OPEN_STATUSES, Platform, TicketStatus
@@ -299,3 +300,14 @@ class MaxMessageIds:
             select(MaxMessageId.id, MaxMessageId.mid).where(MaxMessageId.id.in_(ids))
         )
         return {int(key): str(mid) for key, mid in result.all()}
+
+    async def prune(self, before: datetime, limit: int = 5000) -> int:
+        """Forget ids written before ``before`` (at most ``limit`` a call), except those of cards in MAX
+        chats: a card is edited at any age (taken, closed), and MAX edits a chat's messages at any age."""
+        cards = select(TicketPost.message_id).where(TicketPost.chat.like("max:%"))
+        old = (
+            select(MaxMessageId.id)
+            .where(MaxMessageId.created_at < before, MaxMessageId.id.not_in(cards))
+            .limit(limit)
+        )
+        return rowcount(await self._s.execute(delete(MaxMessageId).where(MaxMessageId.id.in_(old))))

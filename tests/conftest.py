@@ -64,14 +64,14 @@ async def db(request: pytest.FixtureRequest, db_url: str) -> AsyncIterator[Datab
 # ---- end to end: the emulator and the running application ----
 
 from bot.app import Application  # noqa: E402
+from bot.sandbox.max import spec as spec_max  # noqa: E402
+from bot.sandbox.max.emulator import MaxEmulator  # noqa: E402
 from bot.sandbox.telegram import spec as spec_telegram  # noqa: E402
 from bot.sandbox.telegram.emulator import TelegramEmulator  # noqa: E402
 from bot.sandbox.vk import spec as spec_vk  # noqa: E402
 from bot.sandbox.vk.emulator import VkEmulator  # noqa: E402
-from tests import spec_max  # noqa: E402
 from tests.e2e import GROUP, HandledUpdates, Parent, start_app  # noqa: E402
 from tests.max_e2e import MaxParent, start_max_app  # noqa: E402
-from tests.max_emulator import MaxEmulator  # noqa: E402
 from tests.vk_e2e import VK_GROUP, VK_TOKEN, VkParent, start_vk_app  # noqa: E402
 
 SPEC_REPORT: dict[str, bool] = {}

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
+from functools import partial
 
+from bot.sandbox.max.emulator import MaxEmulator, MaxMessage
 from bot.sandbox.telegram.emulator import TelegramEmulator
 
 # One family's request, as (kind, step, value): a command, a button press, or typed text.
@@ -68,3 +70,40 @@ async def hurried(emulator: TelegramEmulator, user_id: int, parts: list[str], un
         before = len(emulator.messages.get(user_id, []))
         emulator.callback(user_id, emulator.last_sent(user_id).message_id, f"d:{step}:{value}")
         await emulator.wait_for(more_than(emulator, user_id, before), timeout=60)
+
+
+async def max_family(emu: MaxEmulator, user_id: int, unanswered: list[str]) -> None:
+    """The same journey for a family on MAX: each button is pressed once the bot has shown it."""
+    user = emu.user(user_id)
+
+    def bot_messages() -> list[MaxMessage]:
+        return [m for m in emu.in_dialog(user_id) if m.from_bot and not m.deleted]
+
+    def button(step: str, value: str) -> tuple[MaxMessage, str] | None:
+        for message in reversed(bot_messages()):
+            for b in message.buttons():
+                if b.get("type") == "callback" and str(b.get("payload")).endswith(f"{step}:{value}"):
+                    return message, str(b["payload"])
+        return None
+
+    def shown(step: str, value: str) -> bool:
+        return button(step, value) is not None
+
+    def grew(before: int) -> bool:
+        return len(bot_messages()) > before
+
+    for kind, step, value in JOURNEY:
+        before = len(bot_messages())
+        try:
+            if kind == "press":
+                await emu.wait_for(partial(shown, step, value), timeout=60)
+                found = button(step, value)
+                assert found is not None
+                await user.press(*found)
+            else:
+                await user.write(value)
+            await emu.wait_for(partial(grew, before), timeout=60)
+        except AssertionError:
+            unanswered.append(f"max:{user_id}: {kind} {step}:{value}")
+            return
+        await asyncio.sleep(random.random() * 0.05)

@@ -10,9 +10,9 @@ from bot.app import Application
 from bot.config import Settings
 from bot.max.client import MaxTiming
 from bot.max.transport import update_number
+from bot.sandbox.max.emulator import MaxEmulator, MaxMessage, MaxUser
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from tests.e2e import FAST_DELIVERY, TOKEN, HandledUpdates
-from tests.max_emulator import MaxEmulator, MaxMessage, MaxUser
 
 FAST_MAX = MaxTiming(backoff=0.05, rate_wait=0.05, longpoll_backoff=0.1)
 MAX_GROUP = -7000000001
@@ -111,3 +111,32 @@ class MaxParent:
     @staticmethod
     def texts(messages: list[MaxMessage]) -> str:
         return "\n".join(m.text for m in messages)
+
+
+WEBHOOK_SECRET = "max-webhook-secret-0123456789"
+PUBLIC = "https://bot.example.org"
+
+
+async def start_max_webhook_app(emu: MaxEmulator, database_url: str, **overrides: Any) -> Application:
+    """Webhook mode: the bot subscribes at the public URL; the emulator posts to the bot's own server
+    (``webhook_targets`` stands in for the proxy in front)."""
+    app = await start_max_app(
+        emu,
+        database_url,
+        webhook_url=f"{PUBLIC}/tg/hook",
+        webhook_secret=WEBHOOK_SECRET,
+        **overrides,
+    )
+    assert app.web is not None
+    emu.webhook_targets = [f"http://127.0.0.1:{app.web.port}/max"]
+    await emu.wait_for(lambda: f"{PUBLIC}/max" in emu.subscriptions)
+    return app
+
+
+def max_cards(emu: MaxEmulator, chat: int = MAX_GROUP) -> list[MaxMessage]:
+    """The request cards in a MAX coordinators' chat (the messages with a "take it" button)."""
+    return [m for m in emu.in_chat(chat) if any("claim" in str(b.get("payload")) for b in m.buttons())]
+
+
+def max_button(message: MaxMessage, part: str) -> str:
+    return next(str(b["payload"]) for b in message.buttons() if part in str(b.get("payload")))

@@ -144,7 +144,8 @@ class Page:
 
     def texts_all(self) -> str:
         return "\n".join(
-            f"== {p}\n{self.texts(p)[-800:]}" for p in ("tg_family", "vk_family", "group", "admin")
+            f"== {p}\n{self.texts(p)[-800:]}"
+            for p in ("tg_family", "vk_family", "max_family", "group", "admin")
         )
 
     def say(self, name: str, text: str) -> None:

@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.app import Application
+from bot.sandbox.max.emulator import MaxEmulator
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from bot.sandbox.vk.emulator import VkEmulator
 from handlers.background import Job
 from storage.models import utcnow
 from tests.e2e import HandledUpdates, Parent, start_app
 from tests.max_e2e import MaxParent, start_max_app
-from tests.max_emulator import MaxEmulator
 from tests.vk_e2e import VkParent, start_vk_app
 
 ADMIN = 910

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Application
+from bot.sandbox.max.emulator import MaxEmulator
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from bot.sandbox.vk.emulator import VkEmulator
 from bot.telegram.polling import InboxPolling
@@ -18,7 +19,6 @@ from storage.models import Outbox, utcnow
 from storage.vocabulary import OutboxKind, Platform
 from tests.e2e import GROUP, cards, make_tickets, start_app
 from tests.max_e2e import start_max_app
-from tests.max_emulator import MaxEmulator
 from tests.vk_e2e import start_vk_app
 
 

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Application
+from bot.sandbox.max.emulator import MaxEmulator, MaxMessage, MaxUser
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from storage.models import Ticket
 from tests.e2e import GROUP, make_tickets, settled
 from tests.max_e2e import start_max_app
-from tests.max_emulator import MaxEmulator, MaxMessage, MaxUser
 
 MAX_LEGAL = -7000000002
 ADMIN, STRANGER = 9100, 9199

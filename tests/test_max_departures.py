@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.app import Application
+from bot.sandbox.max.emulator import MaxEmulator
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from tests.departure_support import active, audited
 from tests.e2e import GROUP
 from tests.max_e2e import start_max_app
-from tests.max_emulator import MaxEmulator
 
 MAX_CHAT, OLGA, ADMIN = -7000000003, 9201, 9202
 

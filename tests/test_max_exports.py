@@ -7,10 +7,10 @@ import io
 
 from openpyxl import load_workbook
 
+from bot.sandbox.max.emulator import MaxEmulator
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from tests.e2e import GROUP, HandledUpdates, cards, make_tickets, press, settled
 from tests.max_e2e import MaxParent, start_max_app
-from tests.max_emulator import MaxEmulator
 
 
 async def test_a_max_admin_gets_the_figures_and_the_directory_as_files(
@@ -18,24 +18,25 @@ async def test_a_max_admin_gets_the_figures_and_the_directory_as_files(
 ) -> None:
     app = await start_max_app(max_emu, db_url, admin_ids="max:7301")
     try:
-        max_emu.not_ready_first = True  # MAX still processing each file when it is first sent
+        # MAX still processing the file when it is first sent: the message is tried again.
+        max_emu.fail("POST", "/messages", 400, times=2, code="attachment.not.ready")
         await make_tickets(app, 2, category="housing")
         admin = MaxParent(emu=max_emu, handled=HandledUpdates(app), user=max_emu.user(7301))
         await admin.say("/figures")
         replies = await admin.tap_value("export")
         assert "Telegram" not in admin.texts(replies), "no apology: the files came"
-        names = dict(max_emu.uploaded.values())
+        names = {u.name: u.data for u in max_emu.uploads.values()}
         csv_name = next(n for n in names if n.endswith(".csv"))
         assert names[csv_name].decode("utf-8-sig").count("housing") == 2
         sheet = load_workbook(io.BytesIO(names[csv_name.replace(".csv", ".xlsx")]))["requests"]
         assert sheet.max_row == 3
         files = [a for m in admin.messages() for a in m.attachments if a["type"] == "file"]
-        assert {a["payload"]["token"] for a in files} == set(max_emu.uploaded)
+        assert {a["payload"]["token"] for a in files} == set(max_emu.uploads)
         assert max_emu.upload_auth == [None, None], "our token never reaches the upload host"
 
         await admin.say("/directory")
         await admin.tap_value("export")
-        [(_name, data)] = [v for v in max_emu.uploaded.values() if v[0] == "directory.csv"]
+        [(_name, data)] = [(u.name, u.data) for u in max_emu.uploads.values() if u.name == "directory.csv"]
         assert data.decode("utf-8-sig").startswith("name_ru")
         max_emu.assert_no_spec_errors()
     finally:
@@ -73,7 +74,7 @@ async def test_a_telegram_coordinators_file_reaches_a_max_family_as_an_upload(
         await max_emu.wait_for(
             lambda: any(a["type"] == "file" for m in family.messages() for a in m.attachments), timeout=10
         )
-        [(_name, data)] = max_emu.uploaded.values()
+        [(_kind, _name, data)] = max_emu.uploads.values()
         assert data, "the bytes downloaded from Telegram were uploaded to MAX"
         assert not any("мессенджер" in (m.text or "") for m in emulator.sent_to(GROUP)), "no refusal"
     finally:

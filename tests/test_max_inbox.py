@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from bot.sandbox.max.emulator import MaxEmulator, MaxMessage
 from tests.e2e import make_tickets, settled
 from tests.max_e2e import MAX_GROUP, start_max_app
-from tests.max_emulator import MaxEmulator, MaxMessage
 
 
 def cards(emu: MaxEmulator) -> list[MaxMessage]:

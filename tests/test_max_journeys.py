@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.app import Application
+from bot.sandbox.max.emulator import MaxEmulator
 from storage.vocabulary import Category, TicketStatus
 from tests.max_e2e import MaxParent
-from tests.max_emulator import MaxEmulator
 from tests.test_e2e_journeys import ANSWERS, WORDS, person, tickets
 
 LOCALES = {"ru": "ru-RU", "en": "en-US"}

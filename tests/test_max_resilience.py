@@ -10,10 +10,10 @@ from sqlalchemy import select
 from bot.app import Application
 from bot.config import ConfigError
 from bot.max.transport import update_number
+from bot.sandbox.max.emulator import MaxEmulator
 from storage.models import Person
 from tests.e2e import HandledUpdates
 from tests.max_e2e import MaxParent, start_max_app
-from tests.max_emulator import MaxEmulator
 from tests.test_e2e_journeys import person, tickets
 from tests.test_e2e_safety import state_of
 

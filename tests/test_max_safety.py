@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.app import Application
+from bot.sandbox.max.emulator import MaxEmulator, MaxMessage
 from storage.models import ChatMessage, Person, Ticket
 from tests.max_e2e import MaxParent
-from tests.max_emulator import MaxEmulator, MaxMessage
 from tests.test_e2e_journeys import person, tickets
 from tests.test_e2e_safety import state_of
 

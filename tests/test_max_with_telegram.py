@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.app import Application
+from bot.max import files as max_files
+from bot.sandbox.max.emulator import MaxEmulator, MaxMessage
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from tests.e2e import GROUP, HandledUpdates, Parent, cards, introduce, press, settled
 from tests.max_e2e import MAX_GROUP, MaxParent, start_max_app
-from tests.max_emulator import MaxEmulator, MaxMessage
 from tests.test_e2e_threads import ASSIGNEE, OTHER, group_says, ticket
 
 COORDINATOR, COLLEAGUE = 9101, 9102
@@ -160,7 +161,7 @@ async def test_a_max_family_and_a_max_coordinators_chat(max_emu: MaxEmulator, db
         await max_emu.wait_for(lambda: bool(max_cards(max_emu)))
         [card] = max_cards(max_emu)
         await coordinator.press(card, button(card, "claim"))
-        await max_emu.wait_for(lambda: any("Координатор" in m.text for m in family.messages()))
+        await max_emu.wait_for(lambda: any("Координатор взял" in m.text for m in family.messages()))
         # MAX to MAX: the family's photo is sent anew by its token (a forward would show who sent it).
         await family.send(family.user.photo(5), text="вот справка")
         await max_emu.wait_for(
@@ -188,3 +189,95 @@ async def test_a_max_family_and_a_max_coordinators_chat(max_emu: MaxEmulator, db
         await max_emu.wait_for(lambda: any("помощь" in m.text for m in family.messages()[-2:]))
     finally:
         await app.stop()
+
+
+async def test_files_cross_between_telegram_coordinators_and_a_max_family(
+    max_emu: MaxEmulator, emulator: TelegramEmulator, tg_desk: Application
+) -> None:
+    family = MaxParent(emu=max_emu, handled=HandledUpdates(tg_desk), user=max_emu.user(8502))
+    introduce(emulator, ASSIGNEE, "Анна")
+    await family.start()
+    await family.walk("yes", "new", "no", "legal", "benefits", "1", "4", "r.msk")
+    await family.say("Нужна помощь с документами")
+    await family.walk("done", "chat", "send")
+    await emulator.wait_for(lambda: bool(cards(emulator)))
+    await settled(tg_desk)
+    [card] = cards(emulator)
+    await press(emulator, ASSIGNEE, card, emulator.button_data(card, "Беру"))
+    # A document the family attaches (kept at MAX's link) reaches the Telegram thread.
+    scan = family.user.file("справка.pdf", b"%PDF-1.4 family scan")
+    await family.send(scan, text="Вот справка")
+    await emulator.wait_for(lambda: any(m.raw.get("document") for m in emulator.sent_to(GROUP)))
+    await settled(tg_desk)
+    in_group = next(m for m in emulator.sent_to(GROUP) if "Вот справка" in (m.text or ""))
+
+    # The coordinator answers with a photo and a document: downloaded from Telegram, uploaded through
+    # MAX's /uploads, and sent to the family as MAX attachments (a photo, a file with its name).
+    for photo in (True, False):
+        emulator.message(
+            ASSIGNEE,
+            None,
+            chat_id=GROUP,
+            chat_type="supergroup",
+            reply_to_message_id=in_group.message_id,
+            photo=photo,
+            document=not photo,
+        )
+    await max_emu.wait_for(lambda: len([f for m in family.messages() for f in m.files()]) == 2)
+    document, image = sorted((f for m in family.messages() for f in m.files()), key=lambda f: f["type"])
+    assert image["type"] == "image" and document["type"] == "file"
+    assert document.get("filename") and document["size"] > 0
+    uploads = [max_emu.uploads[f["payload"]["token"]] for f in (image, document)]
+    assert [u.kind for u in uploads] == ["image", "file"]
+    assert all(b"emulated content of" in u.data for u in uploads), "the bytes Telegram gave"
+    assert sorted(c[2]["type"] for c in max_emu.calls if c[1] == "/uploads") == ["file", "image"]
+    assert not any("мессенджер" in (m.text or "") for m in emulator.sent_to(GROUP)), "no refusal"
+
+
+async def test_a_max_coordinators_chat_relays_files_to_a_telegram_family(
+    max_emu: MaxEmulator,
+    emulator: TelegramEmulator,
+    max_desk: Application,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    family = Parent(emulator=emulator, handled=HandledUpdates(max_desk), user_id=5202)
+    anna = max_emu.user(COORDINATOR, name="Анна")
+    await family.say("/start")
+    await family.walk("yes", "new", "no", "legal", "benefits", "1", "4", "r.msk")
+    await family.say("Нужен юрист")
+    await family.walk("done", "chat", "send")
+    await max_emu.wait_for(lambda: bool(max_cards(max_emu)))
+    await settled(max_desk)
+    [card] = max_cards(max_emu)
+    await anna.press(card, button(card, "claim"))
+    await emulator.wait_for(
+        lambda: any("Координатор" in (m.text or "") for m in emulator.sent_to(family.chat_id))
+    )
+    await family.say("Что нужно принести?")
+    await max_emu.wait_for(lambda: any("принести" in m.text for m in max_emu.in_chat(MAX_GROUP)))
+    await settled(max_desk)
+    in_chat = next(m for m in max_emu.in_chat(MAX_GROUP) if "принести" in m.text)
+
+    # A document and a photo from the MAX chat: downloaded by their links, uploaded to Telegram.
+    form = anna.file("заявление.docx", b"PK\x03\x04 form to fill")
+    await anna.write("Заполните, пожалуйста", attachments=[form], chat_id=MAX_GROUP, reply_to=in_chat.mid)
+    sample = anna.file("образец.jpg", b"\xff\xd8\xff sample", kind="image")
+    await anna.write("", attachments=[sample], chat_id=MAX_GROUP, reply_to=in_chat.mid)
+    await emulator.wait_for(
+        lambda: {"photo", "document"} <= {k for m in emulator.sent_to(family.chat_id) for k in m.raw}
+    )
+    got = [m.raw for m in emulator.sent_to(family.chat_id) if m.raw.get("document") or m.raw.get("photo")]
+    document = next(m["document"] for m in got if m.get("document"))
+    assert emulator.files[document["file_id"]] == b"PK\x03\x04 form to fill"
+    assert document.get("file_name") == "заявление.docx"
+    photo = next(m["photo"] for m in got if m.get("photo"))
+    assert emulator.files[photo[-1]["file_id"]] == b"\xff\xd8\xff sample"
+    assert any("Заполните" in (m.text or "") for m in emulator.sent_to(family.chat_id))
+
+    # A file bigger than we read from MAX: nothing reaches the family, the coordinator is told.
+    monkeypatch.setattr(max_files, "DOWNLOAD_MB", 1)
+    count = len(emulator.sent_to(family.chat_id))
+    big = anna.file("big.pdf", b"0" * (2 * 1024 * 1024))
+    await anna.write("", attachments=[big], chat_id=MAX_GROUP, reply_to=in_chat.mid)
+    await max_emu.wait_for(lambda: any("1 МБ" in m.text for m in max_emu.in_chat(MAX_GROUP)))
+    assert len(emulator.sent_to(family.chat_id)) == count

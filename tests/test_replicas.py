@@ -21,12 +21,13 @@ import aiohttp
 import pytest
 from sqlalchemy import select, text
 
+from bot.sandbox.max.emulator import MaxEmulator
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from storage.db import create_engine
 from storage.models import Ticket
 from storage.uow import Database
 from tests.e2e import GROUP, TOKEN, cards
-from tests.journeys import family, hurried
+from tests.journeys import family, hurried, max_family
 from tests.test_config import CONTRACT, ROOT
 
 POSTGRES = os.environ.get("TEST_POSTGRES_URL", "")
@@ -101,6 +102,10 @@ class Replica:
     def hook(self) -> str:
         return f"http://127.0.0.1:{self.port}/tg/hook"
 
+    @property
+    def max_hook(self) -> str:
+        return f"http://127.0.0.1:{self.port}/max"
+
     async def kill(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
@@ -113,7 +118,7 @@ class Replica:
 
 
 async def test_two_replicas_do_everything_once(
-    emulator: TelegramEmulator, redis_url: str, tmp_path: Path
+    emulator: TelegramEmulator, max_emu: MaxEmulator, redis_url: str, tmp_path: Path
 ) -> None:
     await wipe(POSTGRES)
     env = {k: v for k, v in os.environ.items() if k not in CONTRACT}
@@ -126,20 +131,28 @@ async def test_two_replicas_do_everything_once(
         "WEBHOOK_URL": "https://bot.example.org/tg/hook",
         "WEBHOOK_SECRET": SECRET,
         "COORDINATOR_CHAT": f"tg:{GROUP}",
+        # And one family on MAX, whose updates MAX posts to the replicas' /max in turn.
+        "MAX_TOKEN": max_emu.token,
+        "MAX_API_URL": max_emu.url,
     }
     a, b = Replica("replica-a", env, tmp_path), Replica("replica-b", env, tmp_path)
+    max_emu.webhook_targets = [a.max_hook, b.max_hook]  # never the public address
     await asyncio.gather(a.start(), b.start())  # they migrate at once: one does, the other waits
     try:
         emulator.webhook_targets = [a.hook, b.hook]  # a load balancer in front, round robin
+        await max_emu.wait_for(lambda: list(max_emu.subscriptions) == ["https://bot.example.org/max"])
         unanswered: list[str] = []
         # One family types its story in quick parts, alternating replicas: the parts keep their order.
         parts = [f"часть {n}" for n in range(1, 7)]
         await hurried(emulator, HURRIED, parts, unanswered)
         users = [9500 + n for n in range(FAMILIES)]
-        journeys = asyncio.gather(*(family(emulator, user, unanswered) for user in users))
+        journeys = asyncio.gather(
+            *(family(emulator, user, unanswered) for user in users), max_family(max_emu, 9600, unanswered)
+        )
         await asyncio.sleep(1.5)
         await a.kill()  # in the middle: what it kept and did not finish is taken over by the other
         emulator.webhook_targets = [b.hook]
+        max_emu.webhook_targets = [b.max_hook]
         await journeys
         assert unanswered == [], unanswered
 
@@ -149,7 +162,8 @@ async def test_two_replicas_do_everything_once(
                 tickets = (await uow.session.scalars(select(Ticket))).all()
         finally:
             await db.dispose()
-        assert len(tickets) == FAMILIES + 1, f"{len(tickets)} requests for {FAMILIES + 1} families"
+        # The Telegram families, the hurried one and the MAX family: one request each.
+        assert len(tickets) == FAMILIES + 2, f"{len(tickets)} requests for {FAMILIES + 2} families"
         story = next(t.description for t in tickets if t.description.startswith("часть"))
         assert re.findall(r"часть \d", story) == parts, f"the story's parts out of order: {story!r}"
 

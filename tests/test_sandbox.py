@@ -268,3 +268,32 @@ async def test_quick_exit_removes_the_messages_from_the_pane(client: Client) -> 
     await client.until(lambda s: "/start" not in texts(s, "tg_family"))
     state = await client.state()
     assert all("/erase" not in m["html"] for m in state["panes"]["tg_family"]["messages"])
+
+
+async def test_a_max_family_request_reaches_a_coordinator_and_back(sandbox: Sandbox, client: Client) -> None:
+    status, _ = await client.act(pane="max_family", kind="start")
+    assert status == 200
+    for value in ("yes", "new", "no", "legal", "benefits", "1", "9", "r.msk"):
+        await client.tap("max_family", value)
+    await client.say("max_family", "Нужна <i>консультация</i>")
+    status, _ = await client.act(pane="max_family", kind="photo", text="справка")
+    assert status == 200
+    await client.until(lambda s: any(m["media"] == "photo" for m in s["panes"]["max_family"]["messages"]))
+    for value in ("done", "chat", "send"):
+        await client.tap("max_family", value)
+    await client.until(lambda s: "принята" in texts(s, "max_family"))
+    state = await client.until(lambda s: button_at(s["panes"]["group"], "claim.1"))
+    card = next(m for m in state["panes"]["group"]["messages"] if m["buttons"])
+    assert "&lt;i&gt;консультация&lt;/i&gt;" in card["html"]
+    await client.tap("group", "claim.1")
+    await client.until(lambda s: "Координатор взял" in texts(s, "max_family"))
+    await client.say("group", "Добрый день, помогу", reply_to=card["id"])
+    await client.until(lambda s: "Добрый день, помогу" in texts(s, "max_family"))
+    # The family's photo reached the Telegram chat (Telegram fetched it by its link on the MAX server).
+    assert any(m["media"] == "photo" for m in (await client.state())["panes"]["group"]["messages"])
+    # The MAX pane's actions: bad ones are refused kindly, blocking is the bot_stopped of MAX.
+    status, answer = await client.act(pane="max_family", kind="press", message=10**9, row=0, col=0)
+    assert status == 400 and "gone" in answer["error"]
+    status, _ = await client.act(pane="max_family", kind="block")
+    assert status == 200 and (await client.state())["panes"]["max_family"]["blocked"]
+    assert not sandbox.max.spec_errors and not sandbox.telegram.spec_errors

@@ -20,7 +20,7 @@ from tests.sandbox_browser import ROOT, Page, SandboxProcess, browser_available,
 pytestmark = pytest.mark.skipif(
     not browser_available(), reason="needs selenium and the system's chromium and chromium-driver"
 )
-PANES = ("tg_family", "vk_family", "group", "admin")
+PANES = ("tg_family", "vk_family", "max_family", "group", "admin")
 
 
 @pytest.fixture
@@ -42,7 +42,13 @@ def test_a_family_asks_a_coordinator_takes_it_and_answers(
 ) -> None:
     page = Page(driver, sandbox.url)
     labels = [page.pane(p).get_attribute("aria-label") for p in PANES]
-    assert labels == ["Семья в Telegram", "Семья во ВКонтакте", "Чат координаторов", "Администратор"]
+    assert labels == [
+        "Семья в Telegram",
+        "Семья во ВКонтакте",
+        "Семья в MAX",
+        "Чат координаторов",
+        "Администратор",
+    ]
 
     # A family on Telegram, from /start to a confirmed request, by typing and clicking.
     page.say("tg_family", "/start")
@@ -83,6 +89,29 @@ def test_a_family_asks_a_coordinator_takes_it_and_answers(
     page.say("group", "Добрый день! Помогу с пособием.")
     page.see("vk_family", "Помогу с пособием.")
 
+    # The same from MAX (its own "Start" button, the contact button on a message), taken by a third.
+    page.pane("max_family").find_element("css selector", ".keyboard button.start").click()
+    page.walk("max_family", "yes", "new", "no", "housing", "eviction", "yes", "1", "9", "r.msk")
+    page.say("max_family", "Нам негде жить после пожара")
+    page.walk("max_family", "done", "chat", "send")
+    page.see("max_family", "принята")
+    page.until(
+        lambda: (
+            len(page.pane("group").find_elements("css selector", '.msg:has(button[data-value^="claim."])'))
+            == 1
+        ),
+        what="the MAX family's card, the only one not taken",
+    )
+    driver.find_element("css selector", 'select.coordinator option[value="2003"]').click()
+    page.until(
+        lambda: page.last_card().find_element("css selector", 'button[data-value^="claim."]').click() or True
+    )
+    page.see("max_family", "Координатор взял")
+    page.see("group", "Взял(а) Ирина")
+    page.until(lambda: page.last_card().find_element("css selector", "button.reply").click() or True)
+    page.say("group", "Здравствуйте! Найдём жильё.")
+    page.see("max_family", "Найдём жильё.")
+
     # Formatting as Telegram shows it: the card's bold text is markup, the family's words are text.
     assert page.pane("group").find_elements("css selector", ".msg .body b")
     assert not page.pane("group").find_elements("css selector", ".msg .body script")
@@ -116,5 +145,5 @@ def test_a_family_asks_a_coordinator_takes_it_and_answers(
     assert not (tmp_path / "real").exists()
     database = tmp_path / "data" / "sandbox.sqlite3"
     with sqlite3.connect(database) as db:
-        assert db.execute("select count(*) from tickets").fetchone() == (2,)
+        assert db.execute("select count(*) from tickets").fetchone() == (3,)
     assert "987654321" not in sandbox.output() and "REAL" not in sandbox.output()

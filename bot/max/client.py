@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT = 30.0  # seconds; the long poll sets its own (its wait + 10)
 MAX_RATE_WAIT = 60.0
-UPLOAD_TIMEOUT = 120.0  # seconds for one file posted to MAX's upload host
 # Error codes MAX gives for a person or chat the bot can no longer write to.
 UNREACHABLE_CODES = frozenset({"chat.denied", "dialog.suspended", "chat.not.found", "user.not.found"})
 
@@ -60,6 +59,17 @@ class MaxClient:
         self._attempts = attempts
         self._timing = timing or MaxTiming()
         self._session: aiohttp.ClientSession | None = None
+        self._plain: aiohttp.ClientSession | None = None
+
+    @property
+    def timing(self) -> MaxTiming:
+        return self._timing
+
+    def files_http(self) -> aiohttp.ClientSession:
+        """For files' links and upload URLs: hosts other than the API's, so never with the token."""
+        if self._plain is None or self._plain.closed:
+            self._plain = aiohttp.ClientSession(headers={"User-Agent": "family-help-bot"})
+        return self._plain
 
     def _http(self) -> aiohttp.ClientSession:
         # Built on first use, inside the running loop (nothing at import or construction time).
@@ -70,9 +80,10 @@ class MaxClient:
         return self._session
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        for session in (self._session, self._plain):
+            if session is not None:
+                await session.close()
+        self._session = self._plain = None
 
     async def call(
         self,
@@ -135,47 +146,6 @@ class MaxClient:
                 raise DeliveryFailedError(f"MAX {status} in {method} {path}")
             raise MaxCallError(status, code, message)
         raise DeliveryFailedError("too many attempts")  # pragma: no cover - the loop returns or raises
-
-    async def upload(self, kind: str, name: str, data: bytes) -> str:
-        """MAX's upload flow for a file the bot makes: ``POST /uploads?type=`` gives a one-time URL
-        (and, for audio and video, the token); the file is POSTed there as multipart field ``data``,
-        whose answer carries the token for images and files. Returns the token.
-
-        The upload URL is MAX's own storage host and carries its own authorisation: our token is not
-        sent there (a separate session, without the ``Authorization`` header)."""
-        endpoint = await self.call("POST", "/uploads", params={"type": kind})
-        url = endpoint.get("url") if isinstance(endpoint, dict) else None
-        if not isinstance(url, str):
-            raise DeliveryFailedError("MAX gave no upload URL")
-        form = aiohttp.FormData()
-        form.add_field("data", data, filename=name)
-        try:
-            async with (
-                aiohttp.ClientSession(headers={"User-Agent": "family-help-bot"}) as http,
-                http.post(url, data=form, timeout=aiohttp.ClientTimeout(total=UPLOAD_TIMEOUT)) as response,
-            ):
-                answer = await response.json(content_type=None) if response.status < 300 else None
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise DeliveryFailedError(f"MAX upload failed: {type(exc).__name__}") from exc
-        token = endpoint.get("token") or uploaded_token(answer)
-        if not isinstance(token, str) or not token:
-            raise DeliveryFailedError("MAX's upload answered without a token")
-        return token
-
-
-def uploaded_token(answer: Any) -> str | None:
-    """The token in an upload's answer: ``{"token": ...}`` for a file, ``{"photos": {key: {"token":
-    ...}}}`` for an image (MAX's PhotoTokens)."""
-    if not isinstance(answer, dict):
-        return None
-    if answer.get("token"):
-        return str(answer["token"])
-    photos = answer.get("photos")
-    if isinstance(photos, dict):
-        for value in photos.values():
-            if isinstance(value, dict) and value.get("token"):
-                return str(value["token"])
-    return None
 
 
 def _query(value: Any) -> str:

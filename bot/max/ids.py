@@ -1,7 +1,8 @@
 """MAX's text message ids (``mid``) kept behind the integer ids every other layer stores.
 
 The integer is derived from the mid (``render.message_number``); the database turns it back into
-the mid for an edit, a delete, a copy or a reply, after a restart too. Recent ones stay in memory.
+the mid for an edit, a delete, a copy or a reply, after a restart too. Recent ones stay in memory;
+old ones are forgotten by ``PruneMessageIds``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
+from handlers.background import Job
 from storage.uow import Database
 
 log = logging.getLogger(__name__)
@@ -54,3 +57,30 @@ class MessageIds:
             self._keep(stored)
             found.update(stored)
         return {n: found[n] for n in numbers if n in found}
+
+
+# MAX lets a bot delete its own messages at any age (dev.max.ru, DELETE /messages), but the quick exit
+# deletes only the last 24 hours (MaxMessenger.traits) from the chat log, which keeps 48 hours: past
+# that a mid is needed only to edit or reply to an old message, and both degrade to a new message.
+# Cards in MAX chats are kept for good (see storage): taking and closing a request edits its card.
+KEPT = timedelta(hours=48)
+
+
+class PruneMessageIds(Job):
+    """Forgets MAX message ids the quick exit can no longer use (a table that would grow for ever)."""
+
+    name = "max-message-ids"
+
+    def __init__(self, db: Database, *, kept: timedelta = KEPT, interval: float = 600.0) -> None:
+        super().__init__()
+        self._db = db
+        self._kept = kept
+        self.interval = interval
+        self.delay = 60.0  # not at the very start: once the transports have settled
+
+    async def run_once(self, now: datetime) -> int:
+        async with self._db.uow() as uow:
+            forgotten = await uow.max_ids.prune(now - self._kept)
+        if forgotten:
+            log.info("forgot %d MAX message ids older than %s", forgotten, self._kept)
+        return forgotten

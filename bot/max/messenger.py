@@ -6,11 +6,11 @@ A private chat is addressed by the person's user id (``?user_id=``), a group cha
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
 
+from bot.max import files as max_files
 from bot.max.client import MaxCallError, MaxClient
 from bot.max.ids import MessageIds
 from bot.max.render import attachment_of, attachment_request, message_number, render
@@ -28,11 +28,8 @@ from storage.vocabulary import AttachmentKind, ChatRef, Platform
 
 log = logging.getLogger(__name__)
 
+NOT_READY_TRIES = 5  # a just-uploaded file MAX is still processing: the message is tried again
 NOTIFICATION_LIMIT = 200  # characters of a callback answer we show; MAX shows it as a toast
-MB = 1024 * 1024
-UPLOAD_MB = 4096  # MAX takes files up to 4 GB
-NOT_READY_TRIES = 5
-NOT_READY_WAIT = 0.5  # seconds before sending a just-uploaded file again (doubles)
 
 
 class MaxMessenger:
@@ -75,7 +72,7 @@ class MaxMessenger:
             ids.append(await self._post(chat_id, body, reply_to if index == 0 else None))
         return ids
 
-    async def _post(self, chat_id: int, body: dict[str, Any], reply_to: int | None) -> int:
+    async def _post(self, chat_id: int, body: dict[str, Any], reply_to: int | None, tried: int = 0) -> int:
         body = {**body, "link": None}
         mid = await self._ids.mid(reply_to) if reply_to is not None else None
         if mid is not None:
@@ -83,6 +80,10 @@ class MaxMessenger:
         try:
             answer = await self._client.call("POST", "/messages", params=self.target(chat_id), body=body)
         except MaxCallError as exc:
+            if exc.code == max_files.NOT_READY and tried < NOT_READY_TRIES:
+                # A file just uploaded is still being processed: the same message a little later.
+                await max_files.not_ready_pause(tried, self._client.timing.backoff)
+                return await self._post(chat_id, body, reply_to, tried + 1)
             if body["link"] is None:
                 raise DeliveryFailedError(str(exc)) from exc
             # The message replied to may be gone (a quick exit): the message still goes, on its own.
@@ -146,9 +147,7 @@ class MaxMessenger:
         return ids
 
     async def fetch_file(self, attachment: Attachment, *, limit: int | None = None) -> FileData | None:
-        # MAX's files travel by their links (attachment.url), which Telegram fetches itself; downloading
-        # them for another upload is not built yet.
-        return None
+        return await max_files.download(self._client.files_http(), attachment, limit)
 
     async def upload_files(
         self,
@@ -158,49 +157,59 @@ class MaxMessenger:
         reply_to: int | None = None,
         dedup: str | None = None,
     ) -> list[int]:
-        """Files the bot holds (an export, a file from another messenger) through MAX's upload flow,
-        each in a message of its own (MAX wants a ``file`` alone in its message)."""
-        if any(len(f.data) > UPLOAD_MB * MB for f in files):
-            raise FileRefusedError(UPLOAD_MB)
+        """Files from another messenger, uploaded to MAX; each in a message of its own (MAX wants a
+        ``file`` alone in its message). A file too big for MAX stops it before anything is sent."""
+        for file in files:
+            max_files.check_size(file)
         ids: list[int] = []
         for file in files:
-            kind = "image" if file.kind is AttachmentKind.PHOTO else "file"
-            token = await self._client.upload(kind, file.name, file.data)
-            request = {"type": kind, "payload": {"token": token}}
-            ids.append(await self._post_file(chat_id, request, reply_to if not ids else None))
+            request = await self._upload(file)
+            ids.append(
+                await self._post(
+                    chat_id, {"text": None, "attachments": [request]}, reply_to if not ids else None
+                )
+            )
         return ids
 
-    async def _post_file(self, chat_id: int, request: dict[str, Any], reply_to: int | None) -> int:
-        """MAX processes an uploaded file for a moment; until then it answers "attachment.not.ready"."""
-        delay = NOT_READY_WAIT
-        for attempt in range(NOT_READY_TRIES):
-            try:
-                return await self._post(chat_id, {"text": None, "attachments": [request]}, reply_to)
-            except DeliveryFailedError as exc:
-                if "attachment.not.ready" not in str(exc) or attempt == NOT_READY_TRIES - 1:
-                    raise
-                await asyncio.sleep(delay)
-                delay *= 2
-        raise DeliveryFailedError("MAX never finished processing the file")  # pragma: no cover
+    async def _upload(self, file: FileData) -> dict[str, Any]:
+        kind = max_files.upload_type(file)
+        try:
+            endpoint = await self._client.call("POST", "/uploads", params={"type": kind})
+        except MaxCallError as exc:
+            raise DeliveryFailedError(str(exc)) from exc
+        url = endpoint.get("url") if isinstance(endpoint, dict) else None
+        if not isinstance(url, str) or not url:
+            raise DeliveryFailedError("MAX gave no upload URL")
+        payload = await max_files.send_to_upload_url(self._client.files_http(), url, file, kind)
+        return {"type": kind, "payload": payload}
 
     async def store_file(self, chat_id: int, file: FileData) -> Attachment:
-        """Uploaded once (``POST /uploads``, then the file to the address it gives), then sent by its
-        token to anyone: an announcement's photo, not once per family. ``chat_id`` is not needed."""
-        kind = "image" if file.kind is AttachmentKind.PHOTO else "file"
+        """Uploaded once, then sent by its token to anyone: an announcement's photo, not once per
+        family. ``chat_id`` is not needed."""
         try:
-            token = await self._client.upload(kind, file.name, file.data)
+            request = await self._upload(file)
         except (MaxCallError, RecipientUnreachableError) as exc:
             raise DeliveryFailedError(f"MAX upload refused: {exc}") from exc
+        token = max_files.payload_token(request["payload"])
+        if not token:
+            raise DeliveryFailedError("MAX named no token for the upload")
+        kind = request["type"]
         kind_of = AttachmentKind.PHOTO if kind == "image" else AttachmentKind.DOCUMENT
         return Attachment(kind=kind_of, ref=f"max:{kind}:{token}", name=file.name)
 
     async def send_document(self, chat_id: int, name: str, content: bytes, *, caption: str = "") -> list[int]:
+        """An export as a file; its caption follows as a message of its own (a file goes alone)."""
+        file = FileData(kind=AttachmentKind.DOCUMENT, name=name, data=content)
         try:
-            return await self.upload_files(
-                chat_id, [FileData(kind=AttachmentKind.DOCUMENT, name=name, data=content)]
-            )
+            max_files.check_size(file)
         except FileRefusedError as exc:
             raise DeliveryFailedError(str(exc)) from exc
+        ids = [await self._post(chat_id, {"text": None, "attachments": [await self._upload(file)]}, None)]
+        if caption:
+            ids.append(
+                await self._post(chat_id, {"text": caption, "format": "html", "attachments": []}, None)
+            )
+        return ids
 
     async def open_topic(self, chat_id: int, name: str) -> int | None:
         return None  # MAX group chats have no topics: the card is the thread

@@ -1,8 +1,12 @@
-"""The MAX transport: long polling ``GET /updates`` on the loop, each update translated for the router.
+"""The MAX transport: long polling ``GET /updates`` on the loop, or in webhook mode a subscription
+(``POST /subscriptions``) whose updates MAX posts to ``/max`` on the bot's own web server; each
+update is translated for the router.
 
-The marker moves on in our table only after every update of its batch (and of the batches before)
-is handled, like VK's ts: after a crash the unhandled updates come again, and a repeat is
-recognised by its update number (derived from MAX's message or callback id), never handled twice.
+Long polling: the batch and the new marker are kept in one transaction before the next ``/updates``;
+after a crash the unhandled updates come again, and a repeat is recognised by its update number
+(derived from MAX's message or callback id), never handled twice. Webhooks: the secret MAX sends in
+``X-Max-Bot-Api-Secret`` is checked, the update is kept in the inbox, then 200 at once (MAX counts
+anything else, or 30 s without an answer, as a failure and posts it again).
 """
 
 from __future__ import annotations
@@ -10,15 +14,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import hmac
 import json
 import logging
 from typing import Any
+
+from aiohttp import web
 
 from bot.config import ConfigError
 from bot.max.client import MaxAuthError, MaxClient, MaxTiming
 from bot.max.ids import MessageIds
 from bot.max.messenger import MaxMessenger
 from bot.max.render import message_number, payload_of, to_events
+from bot.max.subscriptions import SECRET_HEADER, MaxWebhook, subscribe, unsubscribe_all
 from dialogs.primitives import Event, EventKind
 from handlers.cursors import Cursors
 from handlers.inbox import Inbox, InboxFeed
@@ -60,8 +68,11 @@ class MaxTransport:
         *,
         wait: int = 30,
         backoff: float = 1.0,
+        webhook: MaxWebhook | None = None,
     ) -> None:
         self._client = client
+        self.webhook = webhook
+        self._receiving = False
         self._ids = ids
         self._router = router
         self._cursors = cursors
@@ -87,11 +98,14 @@ class MaxTransport:
         *,
         wait: int = 30,
         timing: MaxTiming | None = None,
+        webhook: MaxWebhook | None = None,
     ) -> MaxTransport:
         timing = timing or MaxTiming()
         client = MaxClient(token, api_url, timing=timing)
         ids, cursors = MessageIds(db), Cursors(db)
-        return cls(client, ids, router, cursors, inbox, wait=wait, backoff=timing.longpoll_backoff)
+        return cls(
+            client, ids, router, cursors, inbox, wait=wait, backoff=timing.longpoll_backoff, webhook=webhook
+        )
 
     async def start(self) -> None:
         try:
@@ -104,13 +118,49 @@ class MaxTransport:
             log.warning("MAX cannot be reached yet; retrying in the background")
             me = None
         self._bot_id = int(me["user_id"]) if isinstance(me, dict) and "user_id" in me else None
+        if self.webhook is not None:
+            await self._feed.replay()  # taken before the last stop and not finished: first
+            self._receiving = True  # the hook answers before MAX knows it: no update is refused
+            self._poll = asyncio.create_task(self._subscribe(self.webhook), name="max-subscribe")
+            return
         stored = await self._cursors.load(self._cursor_key)
         self._marker = int(stored) if stored else None
         await self._feed.replay()  # taken before the last stop and not finished: first
         log.info("MAX bot is listening")
         self._poll = asyncio.create_task(self._listen(), name="max-longpoll")
 
+    async def _subscribe(self, webhook: MaxWebhook) -> None:
+        self.failed = await subscribe(self._client, webhook, UPDATE_TYPES, self._backoff)
+        if self.failed is None and self._bot_id is None:
+            await self._who_am_i()
+
+    async def on_webhook(self, request: web.Request) -> web.Response:
+        """An update MAX posts: the secret checked, the update kept in the inbox, then 200 at once
+        (handling goes on after the answer). A repeat is kept once and handled once."""
+        webhook = self.webhook
+        if webhook is None or not self._receiving:
+            return web.Response(status=503)
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), webhook.secret.encode()):
+            log.warning("a MAX webhook request without the right secret was refused")
+            return web.Response(status=401)
+        try:
+            update = await request.json()
+        except ValueError:
+            return web.Response(status=400)
+        if not isinstance(update, dict) or not isinstance(update.get("update_type"), str):
+            return web.Response(status=400)
+        key = _inbox_key(update)
+        try:
+            await self._inbox.accept(Platform.MAX, [(key, update)])
+        except Exception:
+            log.exception("a MAX update could not be kept; MAX will post it again")
+            return web.Response(status=500)
+        self._feed.spawn(key, update)
+        return web.json_response({"success": True})
+
     async def _listen(self) -> None:
+        await unsubscribe_all(self._client)
         delay = self._backoff
         while True:
             params: dict[str, Any] = {"timeout": self._wait, "types": list(UPDATE_TYPES)}
@@ -287,6 +337,7 @@ class MaxTransport:
             )
 
     async def stop_listening(self) -> None:
+        self._receiving = False  # MAX posts again what we refuse now (to another replica, or later)
         if self._poll is not None:
             self._poll.cancel()
             with contextlib.suppress(asyncio.CancelledError):

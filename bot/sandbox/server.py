@@ -1,8 +1,9 @@
-"""``python -m bot sandbox``: the whole bot, the local Telegram and VK servers and the page, on one port.
+"""``python -m bot sandbox``: the whole bot, the local Telegram, VK and MAX servers and the page, on one
+port.
 
-The real aiogram Bot and Dispatcher and the real vk-api client talk HTTP to the servers mounted at
-``/tg`` and ``/vk`` of the same aiohttp application that serves the page, so the sandbox binds only
-the port it is given and can run beside a real bot.
+The real aiogram Bot and Dispatcher, the real vk-api client and our MAX client talk HTTP to the servers
+mounted at ``/tg``, ``/vk`` and ``/max`` of the same aiohttp application that serves the page, so the
+sandbox binds only the port it is given and can run beside a real bot.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from typing import Any
 from aiohttp import web
 
 from bot.app import Application
-from bot.sandbox import view
+from bot.sandbox.max.emulator import MaxEmulator
 from bot.sandbox.scenario import Scenario
-from bot.sandbox.settings import DATABASE_FILE, VK_GROUP_ID, VK_TOKEN, sandbox_settings
+from bot.sandbox.settings import DATABASE_FILE, MAX_TOKEN, VK_GROUP_ID, VK_TOKEN, sandbox_settings
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from bot.sandbox.vk.emulator import VkEmulator
 from bot.sandbox.world import Act, ActionError, World
@@ -47,7 +48,8 @@ class Sandbox:
         self.reset = reset
         self.telegram = TelegramEmulator()
         self.vk = VkEmulator(token=VK_TOKEN, group_id=VK_GROUP_ID)
-        self.world = World(self.telegram, self.vk)
+        self.max = MaxEmulator(token=MAX_TOKEN)
+        self.world = World(self.telegram, self.vk, self.max)
         self.scenario = Scenario(self.world)
         self.app: Application | None = None
         self.url = ""
@@ -67,6 +69,7 @@ class Sandbox:
         root.router.add_get("/healthz", self._health)
         root.add_subapp("/tg/", self.telegram.web_app())
         root.add_subapp("/vk/", self.vk.web_app())
+        root.add_subapp("/max/", self.max.web_app())
         self._runner = web.AppRunner(root, shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()
         try:
@@ -77,6 +80,7 @@ class Sandbox:
         self.url = f"http://{self.host}:{port}"
         self.telegram.base_url = f"{self.url}/tg"
         self.vk.url = f"{self.url}/vk"
+        self.max.url = f"{self.url}/max"
         await asyncio.to_thread(prepare_database, self.workdir / DATABASE_FILE, reset=self.reset)
         self.app = Application(
             sandbox_settings(self.url, self.workdir), delivery=SANDBOX_DELIVERY, serve_web=False
@@ -90,6 +94,7 @@ class Sandbox:
         # so the bot's pollers return at once instead of at their timeout.
         await self.telegram.stop()
         await self.vk.stop()
+        await self.max.stop()
         if self.app is not None:
             await self.app.stop()
         if self._runner is not None:
@@ -140,7 +145,7 @@ class Sandbox:
         idle = 0.0
         with contextlib.suppress(ConnectionError, asyncio.CancelledError):
             while not self._closing.is_set():
-                current = json.dumps([view.version(self.telegram, self.vk), self.scenario.running])
+                current = json.dumps([self.world.version(), self.scenario.running])
                 if current != seen:
                     seen, idle = current, 0.0
                     await response.write(f"data: {current}\n\n".encode())

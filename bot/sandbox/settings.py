@@ -18,6 +18,7 @@ from bot.config import Settings
 TELEGRAM_TOKEN = "1234567890:SANDBOX-made-up-token"  # noqa: S105 - a placeholder for the local server
 VK_TOKEN = "sandbox-made-up-vk-token"  # noqa: S105 - same
 VK_GROUP_ID = 77
+MAX_TOKEN = "sandbox-made-up-max-token"  # noqa: S105 - same
 DATABASE_FILE = Path("data") / "sandbox.sqlite3"
 
 
@@ -30,6 +31,7 @@ class Person:
 # The cast: one of each role, and three coordinators so that a claim race can be tried.
 TG_FAMILY = Person(3001, "Мария")
 VK_FAMILY = Person(4001, "Анна")
+MAX_FAMILY = Person(5001, "Елена")
 ADMIN = Person(1001, "Админ")
 COORDINATORS = (Person(2001, "Ольга"), Person(2002, "Пётр"), Person(2003, "Ирина"))
 GROUP_ID = -1001000000777
@@ -60,6 +62,8 @@ def sandbox_settings(base_url: str, workdir: Path, **overrides: Any) -> Settings
         "vk_token": VK_TOKEN,
         "vk_group_id": VK_GROUP_ID,
         "vk_api_url": f"{base_url}/vk",
+        "max_token": MAX_TOKEN,
+        "max_api_url": f"{base_url}/max",
         "database_url": f"sqlite+aiosqlite:///{database}",
         "admin_ids": f"tg:{ADMIN.user_id}",
         "coordinator_chat": f"tg:{GROUP_ID}",

@@ -6,13 +6,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.sandbox import view
-from bot.sandbox.settings import ADMIN, COORDINATORS, GROUP_ID, GROUP_TITLE, TG_FAMILY, VK_FAMILY
+from bot.sandbox.max import view as max_view
+from bot.sandbox.max.emulator import MaxEmulator, MaxUser
+from bot.sandbox.settings import (
+    ADMIN,
+    COORDINATORS,
+    GROUP_ID,
+    GROUP_TITLE,
+    MAX_FAMILY,
+    TG_FAMILY,
+    VK_FAMILY,
+)
 from bot.sandbox.telegram import objects as tg
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from bot.sandbox.vk.emulator import VkEmulator, VkUser
 
-PANES = ("tg_family", "vk_family", "group", "admin")
+PANES = ("tg_family", "vk_family", "max_family", "group", "admin")
 SAMPLE_PHONE = "+79001234567"
+# What a MAX family's "photo" and "file" carry (the MAX server keeps them at a link, as MAX's CDN does).
+SAMPLE_PHOTO = b"\xff\xd8\xff\xe0 sandbox photo"
+SAMPLE_DOCUMENT = b"%PDF-1.4 sandbox document"
 VK_LANG = {"ru": 0, "en": 3}
 
 
@@ -66,11 +79,12 @@ def _int_or_none(value: Any) -> int | None:
 
 
 class World:
-    """The four people of the page, acting on the Telegram and VK servers."""
+    """The people of the page, acting on the Telegram, VK and MAX servers."""
 
-    def __init__(self, telegram: TelegramEmulator, vk: VkEmulator) -> None:
+    def __init__(self, telegram: TelegramEmulator, vk: VkEmulator, max_emu: MaxEmulator) -> None:
         self.telegram = telegram
         self.vk = vk
+        self.max = max_emu
         self.names = view.group_names(COORDINATORS) | {
             ADMIN.user_id: ADMIN.name,
             TG_FAMILY.user_id: TG_FAMILY.name,
@@ -79,7 +93,7 @@ class World:
         # Known by name from the start: a coordinator's first press already signs the card with it.
         for person in (*COORDINATORS, ADMIN, TG_FAMILY):
             telegram._remember_user(person.user_id, person.name, "ru")
-        self.blocked: dict[str, bool] = {"tg_family": False, "vk_family": False}
+        self.blocked: dict[str, bool] = {"tg_family": False, "vk_family": False, "max_family": False}
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -87,6 +101,7 @@ class World:
         panes = {
             "tg_family": view.telegram_pane(self.telegram, TG_FAMILY.user_id, {}),
             "vk_family": view.vk_pane(self.vk, VK_FAMILY.user_id),
+            "max_family": max_view.max_pane(self.max, MAX_FAMILY.user_id),
             "group": view.telegram_pane(self.telegram, GROUP_ID, self.names),
             "admin": view.telegram_pane(self.telegram, ADMIN.user_id, {}),
         }
@@ -95,14 +110,20 @@ class World:
         return {
             "panes": panes,
             "coordinators": [{"id": c.user_id, "name": c.name} for c in COORDINATORS],
-            "version": view.version(self.telegram, self.vk),
+            "version": self.version(),
         }
+
+    def version(self) -> str:
+        """Changes whenever anything a pane shows may have changed."""
+        return view.version(self.telegram, self.vk) + max_view.version(self.max)
 
     # -- acting -----------------------------------------------------------------------------------
 
     async def act(self, act: Act) -> None:
         if act.pane == "vk_family":
             await self._vk(act)
+        elif act.pane == "max_family":
+            await self._max(act)
         else:
             self._telegram(act)
 
@@ -219,6 +240,56 @@ class World:
         if button["type"] not in ("callback", "text"):
             raise ActionError("a link button: the page opens it itself")
         user._press(holder, button)
+
+    async def _max(self, act: Act) -> None:
+        user = self.max.user(
+            MAX_FAMILY.user_id, locale="en-US" if act.lang == "en" else "ru-RU", name=MAX_FAMILY.name
+        )
+        reply_to = max_view.mid_of(act.reply_to) if act.reply_to is not None else None
+        if reply_to is not None and reply_to not in self.max.messages:
+            raise ActionError("that message is gone")
+        if act.kind == "text":
+            if not act.text.strip():
+                raise ActionError("empty message")
+            await user.write(act.text, reply_to=reply_to)
+        elif act.kind == "start":  # MAX's own "Start" button of a new dialog
+            await user.start()
+        elif act.kind == "contact":
+            await user.write(attachments=[user.contact(SAMPLE_PHONE)])
+        elif act.kind in ("photo", "document"):
+            attachment = (
+                user.file("photo.jpg", SAMPLE_PHOTO, kind="image")
+                if act.kind == "photo"
+                else user.file("document.pdf", SAMPLE_DOCUMENT)
+            )
+            await user.write(act.text, attachments=[attachment], reply_to=reply_to)
+        elif act.kind == "block":
+            self.blocked[act.pane] = not self.blocked[act.pane]
+            if self.blocked[act.pane]:
+                await user.stop()
+            else:  # unblocking in MAX is starting the bot again
+                self.max.blocked.discard(user.user_id)
+                await user.start()
+        elif act.kind == "press":
+            await self._max_press(act, user)
+        else:
+            raise ActionError(f"{act.kind!r} is not something this pane can do")
+
+    async def _max_press(self, act: Act, user: MaxUser) -> None:
+        message = self.max.messages.get(max_view.mid_of(act.message)) if act.message is not None else None
+        if message is None or message.deleted or not message.from_bot:
+            raise ActionError("that message is gone")
+        rows = [a for a in message.attachments if a.get("type") == "inline_keyboard"]
+        button = _pick(rows[0]["payload"]["buttons"] if rows else [], act.row, act.col)
+        kind = button.get("type")
+        if kind == "callback":
+            await user.press(message, str(button["payload"]))
+        elif kind == "message":  # MAX sends the label as the person's own message
+            await user.write(str(button.get("text", "")))
+        elif kind == "request_contact":
+            await user.write(attachments=[user.contact(SAMPLE_PHONE)])
+        else:
+            raise ActionError("a link button: the page opens it itself")
 
 
 def _pick(rows: list[list[Any]], row: int, col: int) -> dict[str, Any]:

@@ -9,7 +9,7 @@ const T = {
     title: "Песочница бота помощи семьям",
     hint: "Бот работает по-настоящему, но с местными Telegram и VK: без токена и без сети. Попробуйте каждую роль.",
     scenario: "▶ Сценарий", scenarioRunning: "Сценарий идёт…",
-    tg_family: "Семья в Telegram", vk_family: "Семья во ВКонтакте",
+    tg_family: "Семья в Telegram", vk_family: "Семья во ВКонтакте", max_family: "Семья в MAX",
     group: "Чат координаторов", admin: "Администратор",
     send: "Отправить", message: "Сообщение", contact: "📞 Поделиться номером", photo: "📷 Фото",
     document: "📎 Файл", block: "🚫 Заблокировать бота", unblock: "Разблокировать бота",
@@ -21,7 +21,7 @@ const T = {
     title: "Family help bot sandbox",
     hint: "The bot runs for real, but against local Telegram and VK: no token, no network. Try every role.",
     scenario: "▶ Scenario", scenarioRunning: "Scenario running…",
-    tg_family: "Family on Telegram", vk_family: "Family on VK",
+    tg_family: "Family on Telegram", vk_family: "Family on VK", max_family: "Family on MAX",
     group: "Coordinators' chat", admin: "Admin",
     send: "Send", message: "Message", contact: "📞 Share phone number", photo: "📷 Photo",
     document: "📎 File", block: "🚫 Block the bot", unblock: "Unblock the bot",
@@ -71,7 +71,7 @@ function buildPane(section) {
     const select = el("select", { "aria-label": t.iam, class: "coordinator", on: { change: (e) => { local[pane].coordinator = Number(e.target.value); } } });
     header.append(el("span", { text: t.iam }), select);
   }
-  if (pane === "tg_family" || pane === "vk_family") {
+  if (pane === "tg_family" || pane === "vk_family" || pane === "max_family") {
     header.append(el("button", { type: "button", class: "block", on: { click: () => act(pane, { kind: "block" }) } }));
   }
   const form = el("form", { class: "composer", on: { submit: (e) => {
@@ -85,7 +85,7 @@ function buildPane(section) {
     el("input", { type: "text", "aria-label": t.message, placeholder: t.message, autocomplete: "off" }),
     el("button", { type: "submit", text: t.send }));
   const tools = el("div", { class: "tools" });
-  if (section.dataset.platform === "tg" && pane !== "group") {
+  if ((section.dataset.platform === "tg" && pane !== "group") || pane === "max_family") {
     tools.append(el("button", { type: "button", text: t.contact, on: { click: () => act(pane, { kind: "contact" }) } }));
   }
   for (const kind of ["photo", "document"]) {
@@ -167,8 +167,8 @@ function render() {
     const keyboard = section.querySelector(".keyboard");
     keyboard.replaceChildren();
     keyboard.hidden = !data.keyboard;
-    if (pane === "vk_family" && !data.messages.length) {
-      // A new VK dialog shows the app's own start button.
+    if ((pane === "vk_family" || pane === "max_family") && !data.messages.length) {
+      // A new VK or MAX dialog shows the app's own start button.
       keyboard.hidden = false;
       keyboard.append(el("button", { type: "button", class: "start", text: t.start, on: { click: () => act(pane, { kind: "start" }) } }));
     } else if (data.keyboard) {
