@@ -15,6 +15,7 @@ from bot.sandbox.telegram.emulator import TelegramEmulator
 JOURNEY = [
     ("command", "", "/start"),
     ("press", "consent", "yes"),
+    ("press", "*", "ann_no"),  # announcements: their own question after consent
     ("press", "menu", "new"),
     ("press", "t_danger", "no"),
     ("press", "t_category", "other"),
