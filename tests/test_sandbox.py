@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -18,6 +17,7 @@ from bot.sandbox.server import Sandbox
 from bot.sandbox.settings import ADMIN, COORDINATORS, GROUP_ID, TELEGRAM_TOKEN, VK_FAMILY, sandbox_settings
 from bot.sandbox.view import safe_html
 from tests.sandbox_browser import REAL_ENV, button_at
+from tests.sandbox_support import Client, texts
 
 
 def test_only_telegrams_tags_survive_and_everything_else_is_text() -> None:
@@ -67,50 +67,6 @@ def test_a_taken_port_is_one_line_not_a_traceback(
         assert main(["sandbox", "--port", str(busy.getsockname()[1])]) == 2
     err = capsys.readouterr().err
     assert err.startswith("Sandbox: cannot listen on 127.0.0.1:") and "Traceback" not in err
-
-
-class Client:
-    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
-        self.session = session
-        self.url = url
-
-    async def state(self) -> dict[str, Any]:
-        async with self.session.get(f"{self.url}/api/state") as response:
-            data: dict[str, Any] = await response.json()
-            return data
-
-    async def act(self, **body: Any) -> tuple[int, dict[str, Any]]:
-        async with self.session.post(f"{self.url}/api/act", data=json.dumps(body)) as response:
-            return response.status, await response.json()
-
-    async def until(self, check: Callable[[dict[str, Any]], Any], timeout: float = 15.0) -> dict[str, Any]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            state = await self.state()
-            try:
-                if check(state):
-                    return state
-            except LookupError:
-                pass
-            if loop.time() > deadline:
-                raise AssertionError(json.dumps(state["panes"], ensure_ascii=False)[-3000:])
-            await asyncio.sleep(0.05)
-
-    async def tap(self, pane: str, value: str, **extra: Any) -> None:
-        state = await self.until(lambda s: button_at(s["panes"][pane], value))
-        before = texts(state, pane)
-        status, _ = await self.act(pane=pane, kind="press", **button_at(state["panes"][pane], value), **extra)
-        assert status == 200
-        await self.until(lambda s: texts(s, pane) != before)
-
-    async def say(self, pane: str, text: str, **extra: Any) -> None:
-        status, answer = await self.act(pane=pane, kind="text", text=text, **extra)
-        assert status == 200, answer
-
-
-def texts(state: dict[str, Any], pane: str) -> str:
-    return "\n".join(m["html"] for m in state["panes"][pane]["messages"])
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from aiohttp import web
 
 from bot.app import Application
 from bot.sandbox import view
+from bot.sandbox.files import file_response
 from bot.sandbox.scenario import Scenario
 from bot.sandbox.settings import DATABASE_FILE, VK_GROUP_ID, VK_TOKEN, sandbox_settings
 from bot.sandbox.telegram.emulator import TelegramEmulator
@@ -49,6 +51,11 @@ class Sandbox:
         self.vk = VkEmulator(token=VK_TOKEN, group_id=VK_GROUP_ID)
         self.world = World(self.telegram, self.vk)
         self.scenario = Scenario(self.world)
+        # Where the page's /files/<platform>/<key> finds a file's bytes (the key is the platform's own id).
+        self.files: dict[str, Callable[[str], bytes | None]] = {
+            "tg": self.telegram.files.get,
+            "vk": self.vk.file_content,
+        }
         self.app: Application | None = None
         self.url = ""
         self._runner: web.AppRunner | None = None
@@ -64,6 +71,7 @@ class Sandbox:
         root.router.add_get("/api/events", self._events)
         root.router.add_post("/api/act", self._act)
         root.router.add_post("/api/scenario", self._scenario)
+        root.router.add_get("/files/{platform}/{key}", self._file)
         root.router.add_get("/healthz", self._health)
         root.add_subapp("/tg/", self.telegram.web_app())
         root.add_subapp("/vk/", self.vk.web_app())
@@ -108,6 +116,13 @@ class Sandbox:
         if name not in _STATIC:
             raise web.HTTPNotFound
         return web.Response(text=(WEB_DIR / name).read_text(encoding="utf-8"), content_type=_STATIC[name])
+
+    async def _file(self, request: web.Request) -> web.Response:
+        source = self.files.get(request.match_info["platform"])
+        content = source(request.match_info["key"]) if source is not None else None
+        if content is None:
+            raise web.HTTPNotFound
+        return file_response(content, request.query.get("name", "file"))
 
     async def _health(self, request: web.Request) -> web.Response:
         ok = self.app is not None and self.app.failure() is None

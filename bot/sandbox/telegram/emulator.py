@@ -252,8 +252,13 @@ class TelegramEmulator(ForumMethods):
         message_thread_id: int | None = None,
         reply_to_message_id: int | None = None,
         media_group_id: str | None = None,
+        file: UploadedFile | None = None,
     ) -> int:
-        """Push a user's message as an update; returns the update_id."""
+        """Push a user's message as an update; returns the update_id.
+
+        ``file`` gives the photo or document real bytes (and the document its name and type), kept so
+        that the bot's getFile and the sandbox page see them.
+        """
         sender = self._remember_user(user_id, first_name, language_code)
         chat_id = user_id if chat_id is None else chat_id
         if chat_type == "private" and chat_id < 0:
@@ -279,6 +284,8 @@ class TelegramEmulator(ForumMethods):
         raw |= _user_media(
             photo=photo, document=document, voice=voice, video=video, audio=audio, sticker=sticker
         )
+        if file is not None:
+            self._keep_file(raw, file)
         if contact_phone is not None:
             raw["contact"] = {"phone_number": contact_phone, "first_name": first_name, "user_id": user_id}
         if location is not None:
@@ -292,6 +299,18 @@ class TelegramEmulator(ForumMethods):
             SentMessage(raw["message_id"], chat_id, "user", visible, {}, raw["date"], raw=raw, from_bot=False)
         )
         return self._enqueue({"message": raw})
+
+    def _keep_file(self, raw: dict[str, Any], file: UploadedFile) -> None:
+        size = len(file.content)
+        if "photo" in raw:
+            largest = raw["photo"][-1]  # the size a bot downloads; the smaller ones are previews
+            largest["file_size"] = size
+        elif "document" in raw:
+            largest = raw["document"]
+            largest |= {"file_name": file.filename, "mime_type": file.content_type, "file_size": size}
+        else:
+            raise ValueError("only a photo or a document carries a file")
+        self.files[largest["file_id"]] = file.content
 
     def _remember_user(self, user_id: int, first_name: str, language_code: str | None) -> dict[str, Any]:
         self.users[user_id] = tg.user(user_id, first_name, language_code)
