@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import socket
@@ -180,6 +181,32 @@ class Page:
 
     def see(self, name: str, text: str) -> None:
         self.until(lambda: text in self.texts(name), what=f"{name}: {text!r}")
+
+    def pick(self, name: str, kind: str, path: Path) -> None:
+        """Choose ``path`` in the pane's photo or file picker, as the person would in the dialog."""
+        self.pane(name).find_element("css selector", f"input.pick-{kind}").send_keys(str(path))
+
+    def image_width(self, name: str) -> int:
+        """The decoded width of the pane's newest photo (0 while it loads or if it is broken)."""
+        return int(
+            self.driver.execute_script(
+                "const imgs = arguments[0].querySelectorAll('.msg a.photo img');"
+                "const img = imgs[imgs.length - 1]; return img && img.complete ? img.naturalWidth : 0;",
+                self.pane(name),
+            )
+        )
+
+    def download(self, link: Any) -> bytes:
+        """The bytes behind a link, fetched by the page itself (same origin, same cookies)."""
+        encoded = self.driver.execute_async_script(
+            "const done = arguments[1];"
+            "fetch(arguments[0].href).then(r => r.arrayBuffer()).then(b => {"
+            "  let s = ''; for (const c of new Uint8Array(b)) s += String.fromCharCode(c); done(btoa(s));"
+            "}).catch(e => done('error: ' + e));",
+            link,
+        )
+        assert not str(encoded).startswith("error"), encoded
+        return base64.b64decode(str(encoded))
 
     def last_card(self) -> Any:
         cards = self.pane("group").find_elements(

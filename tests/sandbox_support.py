@@ -86,4 +86,6 @@ async def request_taken(client: Client, pane: str, coordinator: int) -> dict[str
 
 
 def _claim(message: dict[str, Any]) -> str:
-    return next((b["value"] for row in message["buttons"] for b in row if (b["value"] or "").startswith("claim.")), "")
+    return next(
+        (b["value"] for row in message["buttons"] for b in row if (b["value"] or "").startswith("claim.")), ""
+    )

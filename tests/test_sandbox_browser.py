@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from bot.sandbox.files import sample_photo
 from tests.sandbox_browser import ROOT, Page, SandboxProcess, browser_available, chromium
 
 pytestmark = pytest.mark.skipif(
@@ -61,6 +62,23 @@ def test_a_family_asks_a_coordinator_takes_it_and_answers(
     page.until(lambda: page.last_card().find_element("css selector", "button.reply").click() or True)
     page.say("group", "Здравствуйте! Позвоню сегодня в 15:00.")
     page.see("tg_family", "Позвоню сегодня в 15:00.")
+
+    # The family's photo, picked in the pane: a thumbnail in both panes that the browser could decode.
+    photo = tmp_path / "справка.png"
+    photo.write_bytes(sample_photo(320, 240, seed=1))
+    page.pick("tg_family", "photo", photo)
+    for pane in ("tg_family", "group"):
+        page.until(lambda pane=pane: page.image_width(pane) > 0, what=f"{pane}: the photo shown")
+    # The coordinator's document in the card's thread: the family gets a link to the very same bytes.
+    document = tmp_path / "договор.pdf"
+    document.write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 20)
+    page.until(lambda: page.last_card().find_element("css selector", "button.reply").click() or True)
+    page.pick("group", "document", document)
+    [link] = page.until(
+        lambda: page.pane("tg_family").find_elements("css selector", ".msg a.file[download]"), what="the link"
+    )
+    assert link.get_attribute("download") == "договор.pdf" and "КБ" in link.text
+    assert page.download(link) == document.read_bytes()
 
     # The same from VK, taken by another coordinator.
     page.pane("vk_family").find_element("css selector", ".keyboard button.start").click()

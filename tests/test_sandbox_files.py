@@ -119,7 +119,8 @@ async def test_a_persons_html_file_is_served_as_a_download_never_as_a_page(clien
     status, body, headers = await client.fetch(shown["url"])
     assert body == page and not shown["image"]
     assert headers["Content-Type"].startswith("application/octet-stream")
-    assert headers["Content-Disposition"].startswith("attachment;") and "sandbox" in headers[
-        "Content-Security-Policy"
-    ]
+    assert (
+        headers["Content-Disposition"].startswith("attachment;")
+        and "sandbox" in headers["Content-Security-Policy"]
+    )
     assert headers["X-Content-Type-Options"] == "nosniff"
