@@ -24,6 +24,9 @@ REAL_ENV = (
 )
 
 
+PROXIES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -32,23 +35,32 @@ def free_port() -> int:
 
 
 class SandboxProcess:
-    """``python -m bot sandbox`` in ``workdir``, with a real-looking ``.env`` and token in the environment."""
+    """``python -m bot sandbox`` in ``workdir``, with a real-looking ``.env``.
 
-    def __init__(self, workdir: Path) -> None:
+    ``token_in_env``: the real token and database are in the environment too; ``dead_proxy``: any
+    proxy-aware client is pointed at a proxy that is not there (the approximation of no network used
+    where a network namespace cannot be made).
+    """
+
+    def __init__(self, workdir: Path, *, token_in_env: bool = True, dead_proxy: bool = True) -> None:
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        (workdir / ".env").write_text(REAL_ENV, encoding="utf-8")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "VK_", "DATABASE_"))}
-        env |= {
-            "BOT_TOKEN": "987654321:REAL-looking-token-never-to-be-used",
-            "DATABASE_URL": "sqlite+aiosqlite:///real/bot.sqlite3",
-            "PYTHONPATH": str(ROOT),
-            # No network: any attempt to reach the outside through a proxy-aware client fails.
-            "HTTP_PROXY": "http://127.0.0.1:9",
-            "HTTPS_PROXY": "http://127.0.0.1:9",
-            "NO_PROXY": "",
+        if not (workdir / ".env").exists():
+            (workdir / ".env").write_text(REAL_ENV, encoding="utf-8")
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("BOT_", "VK_", "DATABASE_")) and k.lower() not in PROXIES
         }
+        env["PYTHONPATH"] = str(ROOT)
+        if token_in_env:
+            env |= {
+                "BOT_TOKEN": "987654321:REAL-looking-token-never-to-be-used",
+                "DATABASE_URL": "sqlite+aiosqlite:///real/bot.sqlite3",
+            }
+        if dead_proxy:
+            env |= {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
         self.log = (workdir / "sandbox.log").open("w+", encoding="utf-8")
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, fixed arguments
             [sys.executable, "-m", "bot", "sandbox", "--port", str(self.port)],
