@@ -224,3 +224,42 @@ async def test_quick_exit_removes_the_messages_from_the_pane(client: Client) -> 
     await client.until(lambda s: "/start" not in texts(s, "tg_family"))
     state = await client.state()
     assert all("/erase" not in m["html"] for m in state["panes"]["tg_family"]["messages"])
+
+
+async def test_sample_directory_entries_readiness_and_metrics_on_the_one_port(
+    sandbox: Sandbox, client: Client
+) -> None:
+    await client.say("tg_family", "/contacts")
+    state = await client.until(lambda s: "(пример)" in texts(s, "tg_family"))
+    shown = texts(state, "tg_family")
+    assert "Юридическая консультация для семей" in shown
+    assert "<b>112</b>" in shown and "8-800-2000-122" in shown, "the real national lines stay"
+    for path in ("/readyz", "/metrics", "/healthz"):
+        status, body, _ = await client.fetch(path)
+        assert status == 200, (path, body[:300])
+    assert b"# TYPE" in (await client.fetch("/metrics"))[1]
+
+
+async def test_samples_are_added_once_and_reset_starts_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    async def names(reset: bool, add: str | None = None) -> list[str]:
+        box = Sandbox(host="127.0.0.1", port=0, workdir=tmp_path, reset=reset)
+        await box.start()
+        try:
+            assert box.app is not None and box.app.db is not None
+            async with box.app.db.uow() as uow:
+                if add:
+                    await uow.resources.save(None, {"name_ru": add})
+                return [r.name_ru for r in await uow.resources.all()]
+        finally:
+            await box.stop()
+
+    first = await names(reset=False, add="Своя запись")
+    assert first[-1] == "Своя запись" and sum("(пример)" in n for n in first) == 3
+    assert await names(reset=False) == first, "an admin's entry stays, no sample is added twice"
+    assert first[0] == "Единый номер экстренных служб", "the shipped national lines come first"
+    again = await names(reset=True)
+    assert again == first[:-1]

@@ -22,6 +22,7 @@ from aiohttp import web
 from bot.app import Application
 from bot.sandbox import view
 from bot.sandbox.files import file_response
+from bot.sandbox.samples import seed_directory
 from bot.sandbox.scenario import Scenario
 from bot.sandbox.settings import DATABASE_FILE, VK_GROUP_ID, VK_TOKEN, sandbox_settings
 from bot.sandbox.telegram.emulator import TelegramEmulator
@@ -73,6 +74,9 @@ class Sandbox:
         root.router.add_post("/api/scenario", self._scenario)
         root.router.add_get("/files/{platform}/{key}", self._file)
         root.router.add_get("/healthz", self._health)
+        # The bot's own readiness and metrics, on the sandbox's one port (the bot serves no port of its own).
+        root.router.add_get("/readyz", self._bot_web)
+        root.router.add_get("/metrics", self._bot_web)
         root.add_subapp("/tg/", self.telegram.web_app())
         root.add_subapp("/vk/", self.vk.web_app())
         self._runner = web.AppRunner(root, shutdown_timeout=1.0, access_log=None)
@@ -85,10 +89,12 @@ class Sandbox:
         self.url = f"http://{self.host}:{port}"
         self.telegram.base_url = f"{self.url}/tg"
         self.vk.url = f"{self.url}/vk"
-        await asyncio.to_thread(prepare_database, self.workdir / DATABASE_FILE, reset=self.reset)
-        self.app = Application(
-            sandbox_settings(self.url, self.workdir), delivery=SANDBOX_DELIVERY, serve_web=False
-        )
+        database = self.workdir / DATABASE_FILE
+        new = await asyncio.to_thread(prepare_database, database, reset=self.reset)
+        settings = sandbox_settings(self.url, self.workdir)
+        if new:
+            await seed_directory(settings.database_url)
+        self.app = Application(settings, delivery=SANDBOX_DELIVERY, serve_web=False)
         await self.app.start()
 
     async def stop(self) -> None:
@@ -127,6 +133,12 @@ class Sandbox:
     async def _health(self, request: web.Request) -> web.Response:
         ok = self.app is not None and self.app.failure() is None
         return web.json_response({"ok": ok}, status=200 if ok else 503)
+
+    async def _bot_web(self, request: web.Request) -> web.StreamResponse:
+        if self.app is None or self.app.web is None:
+            raise web.HTTPServiceUnavailable
+        match = await self.app.web.app.router.resolve(request)
+        return await match.handler(request)
 
     async def _state(self, request: web.Request) -> web.Response:
         return web.json_response(self.world.snapshot() | {"scenario": self.scenario.running})
@@ -167,11 +179,13 @@ class Sandbox:
         return response
 
 
-def prepare_database(database: Path, *, reset: bool) -> None:
+def prepare_database(database: Path, *, reset: bool) -> bool:
+    """Make room for the sandbox's database; whether it is new (then it gets the sample directory)."""
     if reset:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{database}{suffix}").unlink(missing_ok=True)
     database.parent.mkdir(parents=True, exist_ok=True)
+    return not database.exists()
 
 
 async def serve(
