@@ -76,7 +76,7 @@ class SandboxProcess:
             self.log.flush()
         return (self.workdir / "sandbox.log").read_text(encoding="utf-8")
 
-    def _wait_ready(self, timeout: float = 30.0) -> None:
+    def _wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while "Sandbox: open" not in self.output():
             if self.process.poll() is not None or time.monotonic() > deadline:

@@ -136,3 +136,52 @@ def test_a_family_asks_a_coordinator_takes_it_and_answers(
     with sqlite3.connect(database) as db:
         assert db.execute("select count(*) from tickets").fetchone() == (2,)
     assert "987654321" not in sandbox.output() and "REAL" not in sandbox.output()
+
+
+def test_in_english_on_a_phone_the_scenario_plays_and_the_platforms_own_actions_work(
+    sandbox: SandboxProcess, driver: Any
+) -> None:
+    driver.set_window_size(390, 844)
+    page = Page(driver, sandbox.url)
+    driver.find_element("css selector", "#lang").click()
+    page.until(lambda: page.pane("vk_family").get_attribute("aria-label") == "Family on VK")
+
+    # The simulated apps speak English too: a new VK dialog is answered in English.
+    page.pane("vk_family").find_element("css selector", ".keyboard button.start").click()
+    page.until(lambda: "consent" in page.texts("vk_family").lower(), what="the VK consent in English")
+
+    # A phone-sized screen: the panes stack one under another and nothing sticks out sideways.
+    assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+    lefts = {page.pane(p).rect["x"] for p in PANES}
+    assert len(lefts) == 1, "one pane per row"
+
+    # The scenario button plays a request from the family's question to its closing.
+    button = driver.find_element("css selector", "#scenario")
+    button.click()
+    page.until(lambda: not button.is_enabled() and button.text == "Scenario running…")
+    page.until(
+        lambda: "is closed" in page.texts("tg_family"), timeout=90, what="the scenario's request closed"
+    )
+    page.until(lambda: button.is_enabled() and button.text == "▶ Scenario")
+    assert "3 pm" in page.texts("tg_family") and "When can you call me?" in page.texts("group")
+    # The card was edited in place, not sent again: one card, marked as edited.
+    bodies = page.pane("group").find_elements("css selector", ".msg > .body")
+    cards = [b.find_element("xpath", "..") for b in bodies if b.text.startswith("📝")]
+    assert len(cards) == 1, [c.text[:80] for c in cards]
+    assert "edited" in cards[0].find_element("css selector", ".meta").text
+
+    # Block the bot, and unblock it: the platform's own update, shown in the pane.
+    banner = page.pane("tg_family").find_element("css selector", ".blocked")
+    page.pane("tg_family").find_element("css selector", "button.block").click()
+    page.until(
+        lambda: (
+            banner.is_displayed()
+            and "Unblock" in page.pane("tg_family").find_element("css selector", "button.block").text
+        )
+    )
+    page.pane("tg_family").find_element("css selector", "button.block").click()
+    page.until(lambda: not banner.is_displayed())
+
+    # A quick exit deletes the bot's messages: they are gone from the pane.
+    page.say("tg_family", "/erase")
+    page.until(lambda: "is closed" not in page.texts("tg_family"), what="the messages deleted")
