@@ -124,3 +124,15 @@ async def test_a_persons_html_file_is_served_as_a_download_never_as_a_page(clien
         and "sandbox" in headers["Content-Security-Policy"]
     )
     assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_the_admins_directory_export_is_a_download_of_the_real_file(client: Client) -> None:
+    await client.say("admin", "/admin")
+    for value in ("directory", "export"):
+        await client.tap("admin", value)
+    state = await client.until(lambda s: files_of(s, "admin"))
+    [export] = files_of(state, "admin")
+    status, body, headers = await client.fetch(export["url"])
+    assert status == 200 and not export["image"] and export["size"] == len(body)
+    assert export["name"].endswith(".csv") and headers["Content-Disposition"].startswith("attachment;")
+    assert "Юридическая консультация для семей (пример)" in body.decode("utf-8-sig")

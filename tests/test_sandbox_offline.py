@@ -16,6 +16,8 @@ import sys
 import warnings
 from pathlib import Path
 
+import pytest
+
 from tests.sandbox_browser import REAL_ENV, ROOT, browser_available
 from tests.sandbox_offline import offline_command
 
@@ -56,3 +58,8 @@ def test_the_sandbox_starts_with_no_network_no_token_and_a_real_env_present(tmp_
     assert env_file.read_text(encoding="utf-8") == REAL_ENV and env_file.stat().st_mtime_ns == written
     with sqlite3.connect(tmp_path / "data" / "sandbox.sqlite3") as db:
         assert db.execute("select count(*) from people").fetchone()[0] >= 1
+
+
+def test_where_no_namespace_can_be_made_the_reason_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tests.sandbox_offline.shutil.which", lambda _name: None)
+    assert offline_command() == (None, "unshare (util-linux) is not installed")

@@ -35,16 +35,24 @@ def image_type(data: bytes) -> str | None:
 
 
 def sample_photo(width: int = 320, height: int = 240, seed: int = 0) -> bytes:
-    """A small real PNG (a soft gradient), for a photo sent without a picture chosen."""
+    """A small real PNG (a sky, a sun, a meadow), for a photo sent without a picture chosen."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
+    sun_x, sun_y, radius = width * (0.25 + 0.15 * (seed % 4)), height * 0.3, max(4, height // 8)
+    horizon = height * 2 // 3
     rows = bytearray()
     for y in range(height):
         rows.append(0)  # no filter
         for x in range(width):
-            rows += bytes(((x * 255 // width + seed * 40) % 256, y * 255 // height, 180))
+            if (x - sun_x) ** 2 + (y - sun_y) ** 2 <= radius**2:
+                pixel = (255, 214, 90)
+            elif y < horizon:
+                pixel = (110 + 100 * y // horizon, 170 + 60 * y // horizon, 235)
+            else:
+                pixel = (70, 150 + 40 * (y - horizon) // (height - horizon), 80)
+            rows += bytes(pixel)
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
     return (
         b"\x89PNG\r\n\x1a\n"
