@@ -86,6 +86,13 @@ def test_a_family_asks_a_coordinator_takes_it_and_answers(
     page.say("vk_family", "Не дают пособие на ребёнка")
     page.walk("vk_family", "done", "chat", "send")
     page.see("vk_family", "принята")
+    # VK's keyboard under the input: the main menu, pressed like any other button.
+    page.until(
+        lambda: page.pane("vk_family").find_elements(
+            "css selector", '.keyboard button[data-value="requests"]'
+        ),
+        what="the menu keyboard under the input",
+    )
     page.until(
         lambda: (
             len(page.pane("group").find_elements("css selector", '.msg:has(button[data-value^="claim."])'))
@@ -165,10 +172,15 @@ def test_in_english_on_a_phone_the_scenario_plays_and_the_platforms_own_actions_
     page.until(lambda: button.is_enabled() and button.text == "▶ Scenario")
     assert "3 pm" in page.texts("tg_family") and "When can you call me?" in page.texts("group")
     # The card was edited in place, not sent again: one card, marked as edited.
-    bodies = page.pane("group").find_elements("css selector", ".msg > .body")
-    cards = [b.find_element("xpath", "..") for b in bodies if b.text.startswith("📝")]
-    assert len(cards) == 1, [c.text[:80] for c in cards]
-    assert "edited" in cards[0].find_element("css selector", ".meta").text
+    page.until(
+        lambda: driver.execute_script(
+            "const cards = [...arguments[0].querySelectorAll('.msg')]"
+            "  .filter(m => (m.querySelector(':scope > .body')?.textContent || '').startsWith('📝'));"
+            "return cards.length === 1 && cards[0].querySelector('.meta').textContent.includes('edited');",
+            page.pane("group"),
+        ),
+        what="one card, edited in place",
+    )
 
     # Block the bot, and unblock it: the platform's own update, shown in the pane.
     banner = page.pane("tg_family").find_element("css selector", ".blocked")

@@ -86,7 +86,7 @@ async def test_a_familys_photo_reaches_the_coordinators_and_a_document_comes_bac
 
 
 async def test_a_photo_without_a_picture_chosen_is_a_real_sample_and_a_bad_file_changes_nothing(
-    client: Client,
+    sandbox: Sandbox, client: Client
 ) -> None:
     await client.say("admin", "/start")
     status, _ = await client.act(pane="admin", kind="photo")
@@ -96,7 +96,8 @@ async def test_a_photo_without_a_picture_chosen_is_a_real_sample_and_a_bad_file_
     status, body, _ = await client.fetch(sample["url"])
     assert status == 200 and sample["image"] and image_type(body) == "image/png"
 
-    before = (await client.state())["version"]
+    before = (await client.state())["panes"]["tg_family"]  # a pane nobody used: nothing may appear there
+    updates = len(sandbox.telegram.all_updates)
     for bad in (
         {"kind": "photo", "file": picked("a.html", b"<script>alert(1)</script>", "text/html")},
         {"kind": "document", "file": {"name": "x", "data": "not base64!"}},
@@ -105,7 +106,8 @@ async def test_a_photo_without_a_picture_chosen_is_a_real_sample_and_a_bad_file_
     ):
         status, answer = await client.act(pane="tg_family", **bad)
         assert status == 400 and answer["ok"] is False, bad
-    assert (await client.state())["version"] == before
+    assert (await client.state())["panes"]["tg_family"] == before
+    assert len(sandbox.telegram.all_updates) == updates
     for url in ("/files/tg/nothing", "/files/max/x", "/files/vk/photo1_2"):
         assert (await client.fetch(url))[0] == 404
 

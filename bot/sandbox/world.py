@@ -211,11 +211,11 @@ class World:
         elif act.kind == "start":  # VK's own "Начать" button of a new dialog
             await user.start()
         elif act.kind in ("photo", "document"):
-            content = act.file.content if act.file is not None else None
+            file = act.file or _sample(act.kind)
             if act.kind == "photo":
-                attachment = user.photo(content)
+                attachment = user.photo(file.content)
             else:
-                attachment = user.doc(act.file.filename if act.file else "справка.pdf", content)
+                attachment = user.doc(file.filename, file.content)
             await user.write(act.text, attachments=[attachment], reply_to=act.reply_to)
         elif act.kind == "block":
             self.blocked[act.pane] = not self.blocked[act.pane]
