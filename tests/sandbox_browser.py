@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import socket
@@ -23,6 +24,9 @@ REAL_ENV = (
 )
 
 
+PROXIES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -31,23 +35,32 @@ def free_port() -> int:
 
 
 class SandboxProcess:
-    """``python -m bot sandbox`` in ``workdir``, with a real-looking ``.env`` and token in the environment."""
+    """``python -m bot sandbox`` in ``workdir``, with a real-looking ``.env``.
 
-    def __init__(self, workdir: Path) -> None:
+    ``token_in_env``: the real token and database are in the environment too; ``dead_proxy``: any
+    proxy-aware client is pointed at a proxy that is not there (the approximation of no network used
+    where a network namespace cannot be made).
+    """
+
+    def __init__(self, workdir: Path, *, token_in_env: bool = True, dead_proxy: bool = True) -> None:
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        (workdir / ".env").write_text(REAL_ENV, encoding="utf-8")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "VK_", "DATABASE_"))}
-        env |= {
-            "BOT_TOKEN": "987654321:REAL-looking-token-never-to-be-used",
-            "DATABASE_URL": "sqlite+aiosqlite:///real/bot.sqlite3",
-            "PYTHONPATH": str(ROOT),
-            # No network: any attempt to reach the outside through a proxy-aware client fails.
-            "HTTP_PROXY": "http://127.0.0.1:9",
-            "HTTPS_PROXY": "http://127.0.0.1:9",
-            "NO_PROXY": "",
+        if not (workdir / ".env").exists():
+            (workdir / ".env").write_text(REAL_ENV, encoding="utf-8")
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("BOT_", "VK_", "DATABASE_")) and k.lower() not in PROXIES
         }
+        env["PYTHONPATH"] = str(ROOT)
+        if token_in_env:
+            env |= {
+                "BOT_TOKEN": "987654321:REAL-looking-token-never-to-be-used",
+                "DATABASE_URL": "sqlite+aiosqlite:///real/bot.sqlite3",
+            }
+        if dead_proxy:
+            env |= {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
         self.log = (workdir / "sandbox.log").open("w+", encoding="utf-8")
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, fixed arguments
             [sys.executable, "-m", "bot", "sandbox", "--port", str(self.port)],
@@ -63,7 +76,7 @@ class SandboxProcess:
             self.log.flush()
         return (self.workdir / "sandbox.log").read_text(encoding="utf-8")
 
-    def _wait_ready(self, timeout: float = 30.0) -> None:
+    def _wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while "Sandbox: open" not in self.output():
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -181,6 +194,32 @@ class Page:
 
     def see(self, name: str, text: str) -> None:
         self.until(lambda: text in self.texts(name), what=f"{name}: {text!r}")
+
+    def pick(self, name: str, kind: str, path: Path) -> None:
+        """Choose ``path`` in the pane's photo or file picker, as the person would in the dialog."""
+        self.pane(name).find_element("css selector", f"input.pick-{kind}").send_keys(str(path))
+
+    def image_width(self, name: str) -> int:
+        """The decoded width of the pane's newest photo (0 while it loads or if it is broken)."""
+        return int(
+            self.driver.execute_script(
+                "const imgs = arguments[0].querySelectorAll('.msg a.photo img');"
+                "const img = imgs[imgs.length - 1]; return img && img.complete ? img.naturalWidth : 0;",
+                self.pane(name),
+            )
+        )
+
+    def download(self, link: Any) -> bytes:
+        """The bytes behind a link, fetched by the page itself (same origin, same cookies)."""
+        encoded = self.driver.execute_async_script(
+            "const done = arguments[1];"
+            "fetch(arguments[0].href).then(r => r.arrayBuffer()).then(b => {"
+            "  let s = ''; for (const c of new Uint8Array(b)) s += String.fromCharCode(c); done(btoa(s));"
+            "}).catch(e => done('error: ' + e));",
+            link,
+        )
+        assert not str(encoded).startswith("error"), encoded
+        return base64.b64decode(str(encoded))
 
     def last_card(self) -> Any:
         cards = self.pane("group").find_elements(

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -18,6 +17,7 @@ from bot.sandbox.server import Sandbox
 from bot.sandbox.settings import ADMIN, COORDINATORS, GROUP_ID, TELEGRAM_TOKEN, VK_FAMILY, sandbox_settings
 from bot.sandbox.view import safe_html
 from tests.sandbox_browser import REAL_ENV, button_at
+from tests.sandbox_support import Client, texts
 
 
 def test_only_telegrams_tags_survive_and_everything_else_is_text() -> None:
@@ -67,50 +67,6 @@ def test_a_taken_port_is_one_line_not_a_traceback(
         assert main(["sandbox", "--port", str(busy.getsockname()[1])]) == 2
     err = capsys.readouterr().err
     assert err.startswith("Sandbox: cannot listen on 127.0.0.1:") and "Traceback" not in err
-
-
-class Client:
-    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
-        self.session = session
-        self.url = url
-
-    async def state(self) -> dict[str, Any]:
-        async with self.session.get(f"{self.url}/api/state") as response:
-            data: dict[str, Any] = await response.json()
-            return data
-
-    async def act(self, **body: Any) -> tuple[int, dict[str, Any]]:
-        async with self.session.post(f"{self.url}/api/act", data=json.dumps(body)) as response:
-            return response.status, await response.json()
-
-    async def until(self, check: Callable[[dict[str, Any]], Any], timeout: float = 15.0) -> dict[str, Any]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            state = await self.state()
-            try:
-                if check(state):
-                    return state
-            except LookupError:
-                pass
-            if loop.time() > deadline:
-                raise AssertionError(json.dumps(state["panes"], ensure_ascii=False)[-3000:])
-            await asyncio.sleep(0.05)
-
-    async def tap(self, pane: str, value: str, **extra: Any) -> None:
-        state = await self.until(lambda s: button_at(s["panes"][pane], value))
-        before = texts(state, pane)
-        status, _ = await self.act(pane=pane, kind="press", **button_at(state["panes"][pane], value), **extra)
-        assert status == 200
-        await self.until(lambda s: texts(s, pane) != before)
-
-    async def say(self, pane: str, text: str, **extra: Any) -> None:
-        status, answer = await self.act(pane=pane, kind="text", text=text, **extra)
-        assert status == 200, answer
-
-
-def texts(state: dict[str, Any], pane: str) -> str:
-    return "\n".join(m["html"] for m in state["panes"][pane]["messages"])
 
 
 @pytest.fixture
@@ -273,7 +229,7 @@ async def test_quick_exit_removes_the_messages_from_the_pane(client: Client) -> 
 async def test_a_max_family_request_reaches_a_coordinator_and_back(sandbox: Sandbox, client: Client) -> None:
     status, _ = await client.act(pane="max_family", kind="start")
     assert status == 200
-    for value in ("yes", "new", "no", "legal", "benefits", "1", "9", "r.msk"):
+    for value in ("yes", "ann_no", "new", "no", "legal", "benefits", "1", "9", "r.msk"):
         await client.tap("max_family", value)
     await client.say("max_family", "Нужна <i>консультация</i>")
     status, _ = await client.act(pane="max_family", kind="photo", text="справка")
@@ -297,3 +253,42 @@ async def test_a_max_family_request_reaches_a_coordinator_and_back(sandbox: Sand
     status, _ = await client.act(pane="max_family", kind="block")
     assert status == 200 and (await client.state())["panes"]["max_family"]["blocked"]
     assert not sandbox.max.spec_errors and not sandbox.telegram.spec_errors
+
+
+async def test_sample_directory_entries_readiness_and_metrics_on_the_one_port(
+    sandbox: Sandbox, client: Client
+) -> None:
+    await client.say("tg_family", "/contacts")
+    state = await client.until(lambda s: "(пример)" in texts(s, "tg_family"))
+    shown = texts(state, "tg_family")
+    assert "Юридическая консультация для семей" in shown
+    assert "<b>112</b>" in shown and "8-800-2000-122" in shown, "the real national lines stay"
+    for path in ("/readyz", "/metrics", "/healthz"):
+        status, body, _ = await client.fetch(path)
+        assert status == 200, (path, body[:300])
+    assert b"# TYPE" in (await client.fetch("/metrics"))[1]
+
+
+async def test_samples_are_added_once_and_reset_starts_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    async def names(reset: bool, add: str | None = None) -> list[str]:
+        box = Sandbox(host="127.0.0.1", port=0, workdir=tmp_path, reset=reset)
+        await box.start()
+        try:
+            assert box.app is not None and box.app.db is not None
+            async with box.app.db.uow() as uow:
+                if add:
+                    await uow.resources.save(None, {"name_ru": add})
+                return [r.name_ru for r in await uow.resources.all()]
+        finally:
+            await box.stop()
+
+    first = await names(reset=False, add="Своя запись")
+    assert first[-1] == "Своя запись" and sum("(пример)" in n for n in first) == 3
+    assert await names(reset=False) == first, "an admin's entry stays, no sample is added twice"
+    assert first[0] == "Единый номер экстренных служб", "the shipped national lines come first"
+    again = await names(reset=True)
+    assert again == first[:-1]

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from bot.sandbox.files import sample_photo
 from tests.sandbox_browser import ROOT, Page, SandboxProcess, browser_available, chromium
 
 pytestmark = pytest.mark.skipif(
@@ -68,12 +69,36 @@ def test_a_family_asks_a_coordinator_takes_it_and_answers(
     page.say("group", "Здравствуйте! Позвоню сегодня в 15:00.")
     page.see("tg_family", "Позвоню сегодня в 15:00.")
 
+    # The family's photo, picked in the pane: a thumbnail in both panes that the browser could decode.
+    photo = tmp_path / "справка.png"
+    photo.write_bytes(sample_photo(320, 240, seed=1))
+    page.pick("tg_family", "photo", photo)
+    page.until(lambda: page.image_width("tg_family") > 0, what="the family's own photo shown")
+    page.until(lambda: page.image_width("group") == 320, what="the photo shown to the coordinators")
+    # The coordinator's document in the card's thread: the family gets a link to the very same bytes.
+    document = tmp_path / "договор.pdf"
+    document.write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 20)
+    page.until(lambda: page.last_card().find_element("css selector", "button.reply").click() or True)
+    page.pick("group", "document", document)
+    [link] = page.until(
+        lambda: page.pane("tg_family").find_elements("css selector", ".msg a.file[download]"), what="the link"
+    )
+    assert link.get_attribute("download") == "договор.pdf" and "КБ" in link.text
+    assert page.download(link) == document.read_bytes()
+
     # The same from VK, taken by another coordinator.
     page.pane("vk_family").find_element("css selector", ".keyboard button.start").click()
     page.walk("vk_family", "yes", "ann_no", "new", "no", "legal", "benefits", "1", "9", "r.msk")
     page.say("vk_family", "Не дают пособие на ребёнка")
     page.walk("vk_family", "done", "chat", "send")
     page.see("vk_family", "принята")
+    # VK's keyboard under the input: the main menu, pressed like any other button.
+    page.until(
+        lambda: page.pane("vk_family").find_elements(
+            "css selector", '.keyboard button[data-value="requests"]'
+        ),
+        what="the menu keyboard under the input",
+    )
     page.until(
         lambda: (
             len(page.pane("group").find_elements("css selector", '.msg:has(button[data-value^="claim."])'))
@@ -147,3 +172,57 @@ def test_a_family_asks_a_coordinator_takes_it_and_answers(
     with sqlite3.connect(database) as db:
         assert db.execute("select count(*) from tickets").fetchone() == (3,)
     assert "987654321" not in sandbox.output() and "REAL" not in sandbox.output()
+
+
+def test_in_english_on_a_phone_the_scenario_plays_and_the_platforms_own_actions_work(
+    sandbox: SandboxProcess, driver: Any
+) -> None:
+    driver.set_window_size(390, 844)
+    page = Page(driver, sandbox.url)
+    driver.find_element("css selector", "#lang").click()
+    page.until(lambda: page.pane("vk_family").get_attribute("aria-label") == "Family on VK")
+
+    # The simulated apps speak English too: a new VK dialog is answered in English.
+    page.pane("vk_family").find_element("css selector", ".keyboard button.start").click()
+    page.until(lambda: "consent" in page.texts("vk_family").lower(), what="the VK consent in English")
+
+    # A phone-sized screen: the panes stack one under another and nothing sticks out sideways.
+    assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+    lefts = {page.pane(p).rect["x"] for p in PANES}
+    assert len(lefts) == 1, "one pane per row"
+
+    # The scenario button plays a request from the family's question to its closing.
+    button = driver.find_element("css selector", "#scenario")
+    button.click()
+    page.until(lambda: not button.is_enabled() and button.text == "Scenario running…")
+    page.until(
+        lambda: "is closed" in page.texts("tg_family"), timeout=90, what="the scenario's request closed"
+    )
+    page.until(lambda: button.is_enabled() and button.text == "▶ Scenario")
+    assert "3 pm" in page.texts("tg_family") and "When can you call me?" in page.texts("group")
+    # The card was edited in place, not sent again: one card, marked as edited.
+    page.until(
+        lambda: driver.execute_script(
+            "const cards = [...arguments[0].querySelectorAll('.msg')]"
+            "  .filter(m => (m.querySelector(':scope > .body')?.textContent || '').startsWith('📝'));"
+            "return cards.length === 1 && cards[0].querySelector('.meta').textContent.includes('edited');",
+            page.pane("group"),
+        ),
+        what="one card, edited in place",
+    )
+
+    # Block the bot, and unblock it: the platform's own update, shown in the pane.
+    banner = page.pane("tg_family").find_element("css selector", ".blocked")
+    page.pane("tg_family").find_element("css selector", "button.block").click()
+    page.until(
+        lambda: (
+            banner.is_displayed()
+            and "Unblock" in page.pane("tg_family").find_element("css selector", "button.block").text
+        )
+    )
+    page.pane("tg_family").find_element("css selector", "button.block").click()
+    page.until(lambda: not banner.is_displayed())
+
+    # A quick exit deletes the bot's messages: they are gone from the pane.
+    page.say("tg_family", "/erase")
+    page.until(lambda: "is closed" not in page.texts("tg_family"), what="the messages deleted")

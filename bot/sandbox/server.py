@@ -14,13 +14,16 @@ import json
 import logging
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from bot.app import Application
+from bot.sandbox.files import file_response
 from bot.sandbox.max.emulator import MaxEmulator
+from bot.sandbox.samples import seed_directory
 from bot.sandbox.scenario import Scenario
 from bot.sandbox.settings import DATABASE_FILE, MAX_TOKEN, VK_GROUP_ID, VK_TOKEN, sandbox_settings
 from bot.sandbox.telegram.emulator import TelegramEmulator
@@ -51,6 +54,11 @@ class Sandbox:
         self.max = MaxEmulator(token=MAX_TOKEN)
         self.world = World(self.telegram, self.vk, self.max)
         self.scenario = Scenario(self.world)
+        # Where the page's /files/<platform>/<key> finds a file's bytes (the key is the platform's own id).
+        self.files: dict[str, Callable[[str], bytes | None]] = {
+            "tg": self.telegram.files.get,
+            "vk": self.vk.file_content,
+        }
         self.app: Application | None = None
         self.url = ""
         self._runner: web.AppRunner | None = None
@@ -66,7 +74,11 @@ class Sandbox:
         root.router.add_get("/api/events", self._events)
         root.router.add_post("/api/act", self._act)
         root.router.add_post("/api/scenario", self._scenario)
+        root.router.add_get("/files/{platform}/{key}", self._file)
         root.router.add_get("/healthz", self._health)
+        # The bot's own readiness and metrics, on the sandbox's one port (the bot serves no port of its own).
+        root.router.add_get("/readyz", self._bot_web)
+        root.router.add_get("/metrics", self._bot_web)
         root.add_subapp("/tg/", self.telegram.web_app())
         root.add_subapp("/vk/", self.vk.web_app())
         root.add_subapp("/max/", self.max.web_app())
@@ -81,10 +93,12 @@ class Sandbox:
         self.telegram.base_url = f"{self.url}/tg"
         self.vk.url = f"{self.url}/vk"
         self.max.url = f"{self.url}/max"
-        await asyncio.to_thread(prepare_database, self.workdir / DATABASE_FILE, reset=self.reset)
-        self.app = Application(
-            sandbox_settings(self.url, self.workdir), delivery=SANDBOX_DELIVERY, serve_web=False
-        )
+        database = self.workdir / DATABASE_FILE
+        new = await asyncio.to_thread(prepare_database, database, reset=self.reset)
+        settings = sandbox_settings(self.url, self.workdir)
+        if new:
+            await seed_directory(settings.database_url)
+        self.app = Application(settings, delivery=SANDBOX_DELIVERY, serve_web=False)
         await self.app.start()
 
     async def stop(self) -> None:
@@ -114,9 +128,22 @@ class Sandbox:
             raise web.HTTPNotFound
         return web.Response(text=(WEB_DIR / name).read_text(encoding="utf-8"), content_type=_STATIC[name])
 
+    async def _file(self, request: web.Request) -> web.Response:
+        source = self.files.get(request.match_info["platform"])
+        content = source(request.match_info["key"]) if source is not None else None
+        if content is None:
+            raise web.HTTPNotFound
+        return file_response(content, request.query.get("name", "file"))
+
     async def _health(self, request: web.Request) -> web.Response:
         ok = self.app is not None and self.app.failure() is None
         return web.json_response({"ok": ok}, status=200 if ok else 503)
+
+    async def _bot_web(self, request: web.Request) -> web.StreamResponse:
+        if self.app is None or self.app.web is None:
+            raise web.HTTPServiceUnavailable
+        match = await self.app.web.app.router.resolve(request)
+        return await match.handler(request)
 
     async def _state(self, request: web.Request) -> web.Response:
         return web.json_response(self.world.snapshot() | {"scenario": self.scenario.running})
@@ -157,11 +184,13 @@ class Sandbox:
         return response
 
 
-def prepare_database(database: Path, *, reset: bool) -> None:
+def prepare_database(database: Path, *, reset: bool) -> bool:
+    """Make room for the sandbox's database; whether it is new (then it gets the sample directory)."""
     if reset:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{database}{suffix}").unlink(missing_ok=True)
     database.parent.mkdir(parents=True, exist_ok=True)
+    return not database.exists()
 
 
 async def serve(

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from html import escape
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import quote
 
+from bot.sandbox.files import image_type
 from bot.sandbox.settings import Person
 from bot.sandbox.telegram.emulator import SentMessage, TelegramEmulator
 from bot.sandbox.vk.emulator import VkEmulator, VkMessage
@@ -32,6 +35,16 @@ _KEPT = {
     "blockquote": "blockquote",
     "tg-spoiler": "span",
 }
+# Media whose bytes a Telegram message carries, and the name a download gets when it has none of its own.
+_TG_FILES = {
+    "photo": "photo.jpg",
+    "document": "file",
+    "video": "video.mp4",
+    "audio": "audio.mp3",
+    "voice": "voice.ogg",
+    "animation": "animation.mp4",
+}
+_VK_REF = re.compile(r"(photo|doc|audio_message)(-?\d+)_(\d+)")
 _MEDIA = ("photo", "document", "voice", "video", "audio", "sticker", "animation", "contact", "location")
 
 
@@ -95,7 +108,7 @@ def telegram_pane(emu: TelegramEmulator, chat_id: int, names: dict[int, str]) ->
         elif msg.from_bot and markup.get("remove_keyboard"):
             keyboard = None
         if not msg.deleted:
-            shown.append(_telegram_message(msg, names))
+            shown.append(_telegram_message(msg, names) | {"files": _telegram_files(emu, msg)})
     return {"messages": shown, "keyboard": keyboard}
 
 
@@ -137,7 +150,7 @@ def vk_pane(emu: VkEmulator, peer_id: int) -> dict[str, Any]:
         if msg.from_bot and msg.keyboard is not None and not msg.keyboard.get("inline"):
             keyboard = _vk_rows(msg) or None
         if not msg.deleted:
-            shown.append(_vk_message(emu, msg))
+            shown.append(_vk_message(emu, msg) | {"files": _vk_files(emu, msg)})
     return {"messages": shown, "keyboard": keyboard}
 
 
@@ -187,6 +200,53 @@ def _vk_message(emu: VkEmulator, msg: VkMessage) -> dict[str, Any]:
         "buttons": _vk_rows(msg) if inline else [],
         "reply_to": reply,
     }
+
+
+def file_entry(platform: str, key: str, name: str, content: bytes, *, photo: bool) -> dict[str, Any]:
+    """A file as the page links it: a photo that is a picture shows inline, anything else downloads."""
+    return {
+        "url": f"/files/{platform}/{quote(key, safe='')}?name={quote(name, safe='')}",
+        "name": name,
+        "size": len(content),
+        "image": photo and image_type(content) is not None,
+    }
+
+
+def _telegram_files(emu: TelegramEmulator, msg: SentMessage) -> list[dict[str, Any]]:
+    for kind, default in _TG_FILES.items():
+        media = msg.raw.get(kind)
+        if not media:
+            continue
+        item = media[-1] if isinstance(media, list) else media  # a photo's largest size
+        content = emu.files.get(str(item.get("file_id")))
+        if content is None:  # a file whose bytes nobody gave: the tile stays
+            return []
+        name = str(item.get("file_name") or default)
+        return [file_entry("tg", str(item["file_id"]), name, content, photo=kind == "photo")]
+    return []
+
+
+def _vk_files(emu: VkEmulator, msg: VkMessage) -> list[dict[str, Any]]:
+    """The files of a VK message: objects a person sent, or the refs the bot attached."""
+    named: list[tuple[str, str]] = []
+    for obj in msg.attachments:
+        kind = obj.get("type")
+        if kind in ("photo", "doc", "audio_message"):
+            body = obj[kind]
+            named.append((f"{kind}{body['owner_id']}_{body['id']}", str(body.get("title") or "")))
+    for part in (msg.attachment or "").split(","):
+        if found := _VK_REF.match(part.strip()):
+            ref = f"{found[1]}{found[2]}_{found[3]}"
+            upload = emu.uploaded.get(ref)
+            named.append((ref, upload.name if upload is not None else ""))
+    files = []
+    for ref, title in named:
+        content = emu.file_content(ref)
+        if content is not None:
+            photo = ref.startswith("photo")
+            name = title or ("photo.jpg" if photo else "file")
+            files.append(file_entry("vk", ref, name, content, photo=photo))
+    return files
 
 
 def _snippet(text: str) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 from typing import Any
 
 from bot.sandbox import view
+from bot.sandbox.files import UPLOAD_LIMIT, image_type, sample_photo
 from bot.sandbox.max import view as max_view
 from bot.sandbox.max.emulator import MaxEmulator, MaxUser
 from bot.sandbox.settings import (
@@ -19,6 +22,7 @@ from bot.sandbox.settings import (
 )
 from bot.sandbox.telegram import objects as tg
 from bot.sandbox.telegram.emulator import TelegramEmulator
+from bot.sandbox.telegram.spec import UploadedFile
 from bot.sandbox.vk.emulator import VkEmulator, VkUser
 
 PANES = ("tg_family", "vk_family", "max_family", "group", "admin")
@@ -46,6 +50,7 @@ class Act:
     reply_to: int | None = None
     coordinator: int = COORDINATORS[0].user_id
     lang: str = "ru"
+    file: UploadedFile | None = None  # the photo or file the person picked (a sample if none)
 
     @classmethod
     def parse(cls, raw: Any) -> Act:
@@ -61,12 +66,43 @@ class Act:
             reply_to=_int_or_none(raw.get("reply_to")),
             coordinator=_int_or_none(raw.get("coordinator")) or COORDINATORS[0].user_id,
             lang="en" if raw.get("lang") == "en" else "ru",
+            file=_file(raw.get("file")),
         )
+        if act.kind in ("photo", "document") and act.file is None:
+            act.file = _sample(act.kind)
+        if act.kind == "photo" and act.file is not None and image_type(act.file.content) is None:
+            raise ActionError("this file is not a picture: send it as a file")
         if act.pane not in PANES:
             raise ActionError(f"unknown pane {act.pane!r}")
         if act.pane == "group" and act.coordinator not in {c.user_id for c in COORDINATORS}:
             raise ActionError("unknown coordinator")
         return act
+
+
+def _file(raw: Any) -> UploadedFile | None:
+    """``{"name", "type", "data": base64}`` from the page's file picker."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("data"), str):
+        raise ActionError("a file is {name, type, data}")
+    if len(raw["data"]) > UPLOAD_LIMIT * 4 // 3 + 4:
+        raise ActionError(f"the file is over {UPLOAD_LIMIT // 1024 // 1024} MB")
+    try:
+        content = base64.b64decode(raw["data"], validate=True)
+    except (binascii.Error, ValueError):
+        raise ActionError("the file's data is not base64") from None
+    if not content:
+        raise ActionError("the file is empty")
+    name = str(raw.get("name") or "file").replace("/", "_").replace("\\", "_")[-120:]
+    mime = str(raw.get("type") or "application/octet-stream")[:100]
+    return UploadedFile("file", name, content, mime)
+
+
+def _sample(kind: str) -> UploadedFile:
+    if kind == "photo":
+        return UploadedFile("photo", "photo.png", sample_photo(), "image/png")
+    text = "Справка для примера: так выглядит документ, который отправила семья.\n".encode()
+    return UploadedFile("document", "справка.txt", text, "text/plain")
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -150,6 +186,7 @@ class World:
                 caption=act.text or None,
                 photo=act.kind == "photo",
                 document=act.kind == "document",
+                file=act.file,
                 **common,
             )
         elif act.kind == "block" and act.pane == "tg_family":
@@ -195,7 +232,11 @@ class World:
         elif act.kind == "start":  # VK's own "Начать" button of a new dialog
             await user.start()
         elif act.kind in ("photo", "document"):
-            attachment = user.photo() if act.kind == "photo" else user.doc()
+            file = act.file or _sample(act.kind)
+            if act.kind == "photo":
+                attachment = user.photo(file.content)
+            else:
+                attachment = user.doc(file.filename, file.content)
             await user.write(act.text, attachments=[attachment], reply_to=act.reply_to)
         elif act.kind == "block":
             self.blocked[act.pane] = not self.blocked[act.pane]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
 
 from bot.sandbox.telegram import objects as tg
 from bot.sandbox.telegram.markup import EntityParseError, plain_text
@@ -13,6 +16,10 @@ from bot.sandbox.telegram.state import MESSAGE_DELETE_WINDOW, SentMessage, Servi
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
+URL_FILE_LIMIT = 20 * 1024 * 1024  # Telegram fetches at most 5 MB for a photo by URL, 20 MB otherwise
+# Telegram's servers download a file given by URL; the emulator does so only from this machine (the
+# sandbox's VK files, a test's server), so nothing it runs ever reaches the internet.
+_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 _NOT_CONTENT = frozenset(
     {
         "message_id",
@@ -100,8 +107,12 @@ class BotMethods(ServiceMethods):
     async def _api_sendmessage(self, p: dict[str, Any]) -> Any:
         return self._new_message("sendMessage", p, self._text_content(p)).raw
 
-    def _media_content(self, kind: str, value: Any, p: dict[str, Any]) -> dict[str, Any]:
+    def _media_content(
+        self, kind: str, value: Any, p: dict[str, Any], fetched: bytes | None = None
+    ) -> dict[str, Any]:
         upload = self._upload_of(value, p)
+        if upload is None and fetched is not None:
+            upload = UploadedFile(kind, urlsplit(str(value)).path.rpartition("/")[2] or kind, fetched)
         filename = upload.filename if upload else None
         if kind == "photo":
             obj: Any = tg.photo_sizes()
@@ -112,11 +123,30 @@ class BotMethods(ServiceMethods):
             largest["file_id"] = value  # re-sending a known file_id returns that same id
         if upload is not None:
             self.files[largest["file_id"]] = upload.content
+            largest["file_size"] = len(upload.content)
         content: dict[str, Any] = {kind: obj}
         caption = self._visible(p, "caption", MAX_CAPTION)
         if caption:
             content["caption"] = caption
         return content
+
+    @staticmethod
+    async def _fetched(value: Any) -> bytes | None:
+        """The bytes behind a file given by an http(s) URL on this machine, as Telegram would fetch it."""
+        if not isinstance(value, str) or urlsplit(value).scheme not in ("http", "https"):
+            return None
+        if urlsplit(value).hostname not in _LOCAL_HOSTS:
+            return None
+        try:
+            timeout = aiohttp.ClientTimeout(total=10)
+            async with aiohttp.ClientSession(timeout=timeout) as session, session.get(value) as response:
+                data = await response.content.read(URL_FILE_LIMIT + 1)
+                ok = response.status == 200 and len(data) <= URL_FILE_LIMIT
+        except (aiohttp.ClientError, TimeoutError):
+            ok = False
+        if not ok:
+            raise bad_request("failed to get HTTP URL content")
+        return data
 
     @staticmethod
     def _upload_of(value: Any, p: dict[str, Any]) -> UploadedFile | None:
@@ -129,7 +159,8 @@ class BotMethods(ServiceMethods):
 
     async def _send_media(self, method: str, p: dict[str, Any]) -> Any:
         kind = _MEDIA_METHODS[method.lower()]
-        return self._new_message(method, p, self._media_content(kind, p.get(kind), p)).raw
+        fetched = await self._fetched(p.get(kind))
+        return self._new_message(method, p, self._media_content(kind, p.get(kind), p, fetched)).raw
 
     async def _api_sendphoto(self, p: dict[str, Any]) -> Any:
         return await self._send_media("sendPhoto", p)
@@ -161,7 +192,9 @@ class BotMethods(ServiceMethods):
                 "parse_mode": item.get("parse_mode"),
                 "media": item,
             }
-            content = self._media_content(str(item.get("type", "photo")), item.get("media"), item_params)
+            fetched = await self._fetched(item.get("media"))
+            kind = str(item.get("type", "photo"))
+            content = self._media_content(kind, item.get("media"), item_params, fetched)
             content["media_group_id"] = group_id
             result.append(self._new_message("sendMediaGroup", item_params, content).raw)
         return result

@@ -374,7 +374,7 @@ class ServiceMethods(EmulatorState):
         file_id = self.file_paths.get(path)
         if file_id is None:
             return None
-        # A file the bot uploaded comes back intact; a user's file gets deterministic filler.
+        # A file the bot uploaded or a user sent with bytes comes back intact; any other gets filler.
         return self.files.get(file_id, f"emulated content of {file_id}\n".encode() * 32)
 
     async def _api_close(self, p: dict[str, Any]) -> Any:

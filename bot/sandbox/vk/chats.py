@@ -191,6 +191,11 @@ class VkChatMethods(VkMethods):
         self._saved(upload, "doc", obj)
         return {"type": "doc", "doc": obj}
 
+    def file_content(self, ref: str) -> bytes | None:
+        """The bytes behind an attachment ref (``photo-77_457239100``, ``doc4001_5``), if known."""
+        upload = self.uploaded.get(ref)
+        return upload.data if upload is not None else self.user_files.get(ref)
+
     def _saved(self, upload: Upload, kind: str, obj: dict[str, Any]) -> None:
         ref, key = vo.attachment_ref({"type": kind, kind: obj})
         self.known_attachments[ref] = key

@@ -10,6 +10,7 @@ users through :meth:`VkEmulator.user` and observe what the bot sent with :meth:`
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from bot.sandbox.vk.user import VkUser
 
 __all__ = ["VkApiError", "VkCall", "VkChat", "VkEmulator", "VkMessage", "VkUser"]
 
+_FILE_NAME = re.compile(r"(photo|doc|audio_message)(-?\d+)_(\d+)")
 _MAX_WAIT = 90  # seconds; VK caps a long poll's ``wait`` there
 
 
@@ -220,9 +222,12 @@ class VkEmulator(VkChatMethods):
 
     async def _handle_file(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
-        return web.Response(
-            body=f"emulated VK file {name}\n".encode() * 32, content_type="application/octet-stream"
-        )
+        # A photo's sizes and a document's link all name the item: photo4001_5_z.jpg, doc4001_6.pdf.
+        found = _FILE_NAME.match(name)
+        content = self.file_content(f"{found[1]}{found[2]}_{found[3]}") if found else None
+        if content is None:
+            content = f"emulated VK file {name}\n".encode() * 32
+        return web.Response(body=content, content_type="application/octet-stream")
 
     async def _handle_upload(self, request: web.Request) -> web.Response:
         form = await request.post()

@@ -102,6 +102,8 @@ class VkState:
         # response list (as VK's schema allows) instead of a top-level error 901.
         self.per_peer_errors = False
         self.known_attachments: dict[str, str | None] = {}
+        # The bytes of files users sent, by attachment ref, when a test or the sandbox gave them.
+        self.user_files: dict[str, bytes] = {}
         self._log: list[_Event] = []
         self._next_ts = 1
         self._delivered_upto = 0

@@ -181,13 +181,24 @@ class VkUser:
 
     # -- attachment objects -----------------------------------------------------------------------
 
-    def photo(self) -> dict[str, Any]:
+    def photo(self, content: bytes | None = None) -> dict[str, Any]:
+        """A photo attachment; with ``content`` its links serve those bytes (else filler)."""
         emu = self.emulator
-        return emu._remember_attachment(vo.photo(emu.url, self.user_id, emu._new_item_id()))
+        return self._keep(
+            emu._remember_attachment(vo.photo(emu.url, self.user_id, emu._new_item_id())), content
+        )
 
-    def doc(self, title: str = "справка.pdf") -> dict[str, Any]:
+    def doc(self, title: str = "справка.pdf", content: bytes | None = None) -> dict[str, Any]:
         emu = self.emulator
-        return emu._remember_attachment(vo.doc(emu.url, self.user_id, emu._new_item_id(), title))
+        obj = vo.doc(emu.url, self.user_id, emu._new_item_id(), title)
+        if content is not None:
+            obj["doc"]["size"] = len(content)
+        return self._keep(emu._remember_attachment(obj), content)
+
+    def _keep(self, obj: dict[str, Any], content: bytes | None) -> dict[str, Any]:
+        if content is not None:
+            self.emulator.user_files[vo.attachment_ref(obj)[0]] = content
+        return obj
 
     def voice(self) -> dict[str, Any]:
         emu = self.emulator

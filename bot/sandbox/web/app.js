@@ -89,12 +89,21 @@ function buildPane(section) {
     tools.append(el("button", { type: "button", text: t.contact, on: { click: () => act(pane, { kind: "contact" }) } }));
   }
   for (const kind of ["photo", "document"]) {
-    tools.append(el("button", { type: "button", text: t[kind], on: { click: () => {
-      const input = form.querySelector("input");
-      act(pane, { kind, text: input.value, reply_to: local[pane].replyTo });
-      input.value = "";
-      setReply(pane, null, "");
-    } } }));
+    // The platform's own picker: a label around a file input, so the person sends a real file.
+    const picker = el("input", { type: "file", tabindex: "-1", class: `pick-${kind}`, accept: kind === "photo" ? "image/png,image/jpeg,image/gif,image/webp" : undefined,
+      on: { change: async () => {
+        const chosen = picker.files[0];
+        picker.value = "";
+        if (!chosen) return;
+        const input = form.querySelector("input");
+        const file = { name: chosen.name, type: chosen.type, data: await base64(chosen) };
+        act(pane, { kind, file, text: input.value, reply_to: local[pane].replyTo });
+        input.value = "";
+        setReply(pane, null, "");
+      } } });
+    tools.append(el("label", { class: "pick", tabindex: "0", role: "button",
+      on: { keydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); picker.click(); } } } },
+      picker, el("span", { text: t[kind] })));
   }
   section.append(header, el("div", { class: "blocked", hidden: "", text: t.blocked }),
     el("div", { class: "messages", role: "log", "aria-live": "polite" }),
@@ -130,6 +139,33 @@ function buttonRows(rows, onPress) {
   return box;
 }
 
+function base64(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).split(",", 2)[1] || "");
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
+function fileSize(bytes) {
+  const units = lang === "ru" ? ["Б", "КБ", "МБ"] : ["B", "KB", "MB"];
+  let size = bytes, unit = 0;
+  while (size >= 1024 && unit < units.length - 1) { size /= 1024; unit += 1; }
+  return `${unit ? size.toFixed(size < 10 ? 1 : 0) : size} ${units[unit]}`;
+}
+
+// A photo as a thumbnail that opens full size; any other file as a download link with its name and size.
+function renderFile(f) {
+  if (f.image) {
+    return el("a", { class: "photo", href: f.url, target: "_blank", rel: "noopener", title: f.name },
+      el("img", { src: f.url, alt: f.name, loading: "lazy" }));
+  }
+  return el("a", { class: "file", href: f.url, download: f.name },
+    el("span", { class: "icon", text: "📄" }), el("span", { class: "name", text: f.name }),
+    el("span", { class: "size", text: fileSize(f.size) }));
+}
+
 function renderMessage(pane, m) {
   const t = T[lang];
   const node = el("div", { class: m.mine ? "msg mine" : "msg", "data-id": m.id });
@@ -139,7 +175,8 @@ function renderMessage(pane, m) {
     quote.innerHTML = m.reply_to; // escaped by the server
     node.append(quote);
   }
-  if (m.media) node.append(el("div", { class: "media", text: t.media[m.media] || m.media }));
+  if (m.files && m.files.length) for (const f of m.files) node.append(renderFile(f));
+  else if (m.media) node.append(el("div", { class: "media", text: t.media[m.media] || m.media }));
   const body = el("div", { class: "body" });
   body.innerHTML = m.html; // only Telegram's tags survive the server's sanitizer
   node.append(body);
