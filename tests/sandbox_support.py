@@ -61,8 +61,8 @@ def texts(state: dict[str, Any], pane: str) -> str:
 
 
 STEPS = {
-    "tg_family": ("yes", "new", "no", "legal", "alimony", "1", "9", "r.spb"),
-    "vk_family": ("yes", "new", "no", "legal", "benefits", "1", "9", "r.msk"),
+    "tg_family": ("yes", "ann_no", "new", "no", "legal", "alimony", "1", "9", "r.spb"),
+    "vk_family": ("yes", "ann_no", "new", "no", "legal", "benefits", "1", "9", "r.msk"),
 }
 
 

@@ -116,7 +116,7 @@ def test_a_family_asks_a_coordinator_takes_it_and_answers(
 
     # The same from MAX (its own "Start" button, the contact button on a message), taken by a third.
     page.pane("max_family").find_element("css selector", ".keyboard button.start").click()
-    page.walk("max_family", "yes", "new", "no", "housing", "eviction", "yes", "1", "9", "r.msk")
+    page.walk("max_family", "yes", "ann_no", "new", "no", "housing", "eviction", "yes", "1", "9", "r.msk")
     page.say("max_family", "Нам негде жить после пожара")
     page.walk("max_family", "done", "chat", "send")
     page.see("max_family", "принята")
