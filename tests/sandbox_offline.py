@@ -102,7 +102,7 @@ def check(workdir: Path, *, in_namespace: bool) -> dict[str, Any]:
     sandbox = SandboxProcess(workdir, token_in_env=False, dead_proxy=not in_namespace)
     try:
         status, html = _get(f"{sandbox.url}/")
-        seen["page"] = status == 200 and html.count('<section class="pane"') == 4
+        seen["page"] = status == 200 and html.count('<section class="pane"') == 5
         seen["script"] = _get(f"{sandbox.url}/static/app.js")[0] == 200
         if browser_available():
             driver = chromium()
