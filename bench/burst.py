@@ -40,6 +40,8 @@ class Result:
     p99: float
     rss_mib: float  # peak resident set size of the bot's process
     answered: int
+    cpu_ms: float = 0.0  # the bot's CPU time (user + system) per update during the burst: steadier than
+    # rates on a shared machine, where other processes take the cores
 
 
 def _peak_rss_mib(pid: int) -> float:
@@ -47,6 +49,11 @@ def _peak_rss_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -83,6 +90,7 @@ async def burst(name: str, args: list[str], people: int, seconds: float) -> Resu
         await _poll_until(lambda: bool(emulator.calls_of("getUpdates")), 60, child)
         await asyncio.sleep(0.3)  # the first long poll is in place
         queued: dict[int, float] = {}
+        cpu_before = _cpu_seconds(child.pid)
         for n in range(people):
             user = FIRST_USER + n
             queued[user] = time.time()
@@ -90,6 +98,7 @@ async def burst(name: str, args: list[str], people: int, seconds: float) -> Resu
         await _poll_until(
             lambda: sum(1 for u in queued if emulator.messages.get(u)) >= people, seconds, child
         )
+        cpu = _cpu_seconds(child.pid) - cpu_before
         first_reply: dict[int, float] = {}
         for call in emulator.calls_of("sendMessage"):
             chat = int(call.params.get("chat_id", 0))
@@ -116,6 +125,7 @@ async def burst(name: str, args: list[str], people: int, seconds: float) -> Resu
         p99=_percentile(latencies, 0.99),
         rss_mib=rss,
         answered=len(latencies),
+        cpu_ms=cpu * 1000 / people,
     )
 
 
@@ -142,16 +152,16 @@ async def run(people: int, rounds: int, postgres: str | None, seconds: float) ->
 
 def report(results: list[Result], people: int) -> None:
     print(f"{people} new people press /start at once; ratios are to the echo bot of the same round")
-    head = f"{'bot':24} {'answered':>8} {'upd/s':>8} {'p50 s':>7} {'p99 s':>7} {'RSS MiB':>8}"
-    print(f"{head}   {'rate':>6} {'p50':>6} {'p99':>6} {'RSS':>6}")
+    head = f"{'bot':24} {'answered':>8} {'upd/s':>8} {'p50 s':>7} {'p99 s':>7} {'RSS MiB':>8} {'CPU ms':>7}"
+    print(f"{head}   {'rate':>6} {'p50':>6} {'p99':>6} {'RSS':>6} {'CPU':>6}")
     echo = results[0]
     for res in results:
         if res.name.startswith("echo"):
             echo = res
         print(
-            f"{res.name:24} {res.answered:8d} {res.rate:8.0f} {res.p50:7.2f} {res.p99:7.2f} {res.rss_mib:8.1f}"
+            f"{res.name:24} {res.answered:8d} {res.rate:8.0f} {res.p50:7.2f} {res.p99:7.2f} {res.rss_mib:8.1f} {res.cpu_ms:7.2f}"
             f"   {res.rate / echo.rate:6.2f} {res.p50 / echo.p50:6.1f} {res.p99 / echo.p99:6.1f}"
-            f" {res.rss_mib / echo.rss_mib:6.1f}"
+            f" {res.rss_mib / echo.rss_mib:6.1f} {res.cpu_ms / echo.cpu_ms:6.1f}"
         )
     print("goal (issue 13): rate ratio >= 0.75, p99 ratio <= 3")
 

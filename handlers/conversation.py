@@ -43,6 +43,7 @@ from handlers.localtime import Hours
 from handlers.locks import KeyedLocks, PersonLocks
 from handlers.pacer import NoPacer, Pacer, Priority
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
+from handlers.sent_log import SentLog
 from storage.models import Person, Ticket, utcnow
 from storage.uow import Database, UnitOfWork
 from storage.vocabulary import (
@@ -124,6 +125,7 @@ class ConversationService:
         in_flight: InFlight | None = None,
         pacer: Pacer | None = None,
         locks: PersonLocks | None = None,
+        sent_log: SentLog | None = None,
     ) -> None:
         self._db = db
         self._dialogs = dialogs
@@ -138,6 +140,8 @@ class ConversationService:
         self._locks: PersonLocks = locks or KeyedLocks()
         self._resources: tuple[float, tuple[Resource, ...]] | None = None  # (read at, the directory)
         self.in_flight = in_flight or InFlight()
+        # What was sent after each commit, written in batches (a Job: the application ticks it).
+        self.sent_log = sent_log or SentLog(db)
 
     async def handle(self, incoming: Incoming) -> Reply:
         async with self.in_flight.track():
@@ -195,7 +199,7 @@ class ConversationService:
             ):
                 return await self._kept_answer(uow, incoming, incoming.update_id, key)
             locale_hint = pick_locale(incoming.language_code, self._settings.default_locale)
-            person, _ = await uow.people.get_or_create(key, incoming.platform, locale_hint)
+            person, new = await uow.people.get_or_create(key, incoming.platform, locale_hint)
             if not person.reachable:
                 person.reachable = True
             if incoming.message_id is not None and (
@@ -209,7 +213,7 @@ class ConversationService:
                 incoming=incoming,
                 messenger=self._messengers[incoming.platform],
             )
-            committed = await self._turn(uow, scope, incoming.event, incoming.role, idle=False)
+            committed = await self._turn(uow, scope, incoming.event, incoming.role, idle=False, new=new)
             screens = committed.outcome.screens
             if incoming.update_id is not None and screens and not (committed.erase or committed.forget):
                 # Kept until sent. Never for a quick exit: nothing may come back to that phone.
@@ -224,7 +228,7 @@ class ConversationService:
         """A repeated update changes nothing; but if its answer was never sent (a crash after the
         commit), it is sent now, once."""
         kept = await uow.inbox.answer_of(incoming.platform, update_id)
-        if not kept:
+        if not kept or self.sent_log.answered(incoming.platform, update_id):
             log.info("ignoring a repeated %s update", incoming.platform.value)
             return None
         log.info("sending an answer kept from before a restart")
@@ -248,12 +252,21 @@ class ConversationService:
             return await self._turn(uow, scope, event, Role.FAMILY, idle=idle)
 
     async def _turn(
-        self, uow: UnitOfWork, scope: effects.Scope, event: Event, role: Role, *, idle: bool
+        self,
+        uow: UnitOfWork,
+        scope: effects.Scope,
+        event: Event,
+        role: Role,
+        *,
+        idle: bool,
+        new: bool = False,
     ) -> _Committed:
+        """``new``: the person was created in this transaction, so they have no saved step and no
+        request yet: those two reads are skipped (a burst of new families is mostly that)."""
         person, key = scope.person, scope.person.key
-        state, data = await self._load_state(uow, key)
+        state, data = (None, {}) if new else await self._load_state(uow, key)
         traits = self._messengers[Platform(person.platform)].traits
-        ctx = await self._context(uow, person, traits, role, idle)
+        ctx = await self._context(uow, person, traits, role, idle, new=new)
         outcome = self._dialogs.step(state, data, event, ctx)
         committed = _Committed(outcome=outcome, chat_key=key)
         for _ in range(MAX_FOLLOW_UPS):
@@ -277,7 +290,8 @@ class ConversationService:
         if committed.erase or committed.forget:
             # The platform lets a bot delete messages for a limited time (Telegram 48 h, VK 24 h).
             window = timedelta(hours=traits.erase_hours)
-            committed.erase_ids = await uow.chat_log.since(key, self._clock() - window)
+            unwritten = self.sent_log.take(key)  # sent lately, not in the log yet
+            committed.erase_ids = [*await uow.chat_log.since(key, self._clock() - window), *unwritten]
             await uow.chat_log.forget(key)
         return committed
 
@@ -286,9 +300,9 @@ class ConversationService:
         return (None, {}) if stored is None else stored
 
     async def _context(
-        self, uow: UnitOfWork, person: Person, traits: Traits, role: Role, idle: bool
+        self, uow: UnitOfWork, person: Person, traits: Traits, role: Role, idle: bool, *, new: bool = False
     ) -> Context:
-        tickets: Sequence[Ticket] = await uow.tickets.for_person(person.id)
+        tickets: Sequence[Ticket] = () if new else await uow.tickets.for_person(person.id)
         view = PersonView(
             key=person.key,
             locale=person.locale,
@@ -370,11 +384,8 @@ class ConversationService:
                 deleted = await messenger.delete(target.chat_id, doomed)
                 log.info("deleted %d of %d messages from a private chat", deleted, len(doomed))
             return delivered
-        if sent or committed.answer_of is not None:
-            async with self._db.uow() as uow:
-                await uow.chat_log.add(committed.chat_key, sent, from_bot=True)
-                if committed.answer_of is not None:
-                    await uow.inbox.set_answer(*committed.answer_of, None)
+        # Recorded in a batch with others' (see SentLog), not in a transaction of its own.
+        self.sent_log.record(committed.chat_key, sent, committed.answer_of)
         return delivered
 
     async def _apologise(self, incoming: Incoming) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChatMessage, Outbox, ProcessedUpdate, utcnow
@@ -125,6 +125,9 @@ class UpdateLog:
         return rowcount(result)
 
 
+CHAT_MESSAGES = cast(Table, ChatMessage.__table__)
+
+
 class ChatLog:
     """Message ids of private chats, for the quick exit. Never message text."""
 
@@ -132,11 +135,19 @@ class ChatLog:
         self._s = session
 
     async def add(self, chat: str, message_ids: Sequence[int], *, from_bot: bool) -> None:
+        await self.add_many([(chat, message_ids)], from_bot=from_bot)
+
+    async def add_many(self, chats: Sequence[tuple[str, Sequence[int]]], *, from_bot: bool) -> None:
+        """Several chats' ids in one statement (Core executemany: no ORM objects to track)."""
         now = utcnow()
-        self._s.add_all(
-            ChatMessage(chat=chat, message_id=mid, from_bot=from_bot, sent_at=now) for mid in message_ids
-        )
-        await self._s.flush()
+        rows = [
+            {"chat": chat, "message_id": mid, "from_bot": from_bot, "sent_at": now}
+            for chat, ids in chats
+            for mid in ids
+        ]
+        if rows:
+            # Core on the mapped table: an executemany without the ORM's bulk-insert bookkeeping.
+            await self._s.execute(insert(CHAT_MESSAGES), rows)
 
     async def since(self, chat: str, since: datetime) -> list[int]:
         stmt = (

@@ -45,17 +45,26 @@ class PeopleRepository:
         return await self._s.get(Person, person_id)
 
     async def get_or_create(self, key: str, platform: Platform, locale: str) -> tuple[Person, bool]:
-        """Return the person and whether they were just created; safe against a concurrent insert."""
+        """Return the person and whether they were just created; safe against a concurrent insert.
+
+        One statement either way in the usual case: a person who wrote before is read; a new one is
+        inserted with RETURNING (not inserted, then read back)."""
+        person = await self.get(key)
+        if person is not None:
+            return person, False
         stmt = (
             dialect_insert(self._s, Person)
             .values(key=key, platform=platform.value, locale=locale, announcements=False, reachable=True)
             .on_conflict_do_nothing(index_elements=["key"])
+            .returning(Person)
         )
-        created = rowcount(await self._s.execute(stmt)) == 1
-        person = await self.get(key)
+        person = (await self._s.scalars(stmt)).one_or_none()
+        if person is not None:
+            return person, True
+        person = await self.get(key)  # inserted meanwhile by another process
         if person is None:  # pragma: no cover - the row was just inserted or already there
             raise RuntimeError("person vanished right after upsert")
-        return person, created
+        return person, False
 
     async def set_locale(self, person: Person, locale: str) -> None:
         person.locale = locale
