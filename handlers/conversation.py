@@ -39,7 +39,7 @@ from dialogs.resources import Resource
 from dialogs.state import DialogDataBase, PersonView
 from handlers import effects
 from handlers.directory_admin import to_resource
-from handlers.flood import FLOOD_NOTICE, Batch, FloodGate, joined
+from handlers.flood import FLOOD_NOTICE, Batch, FloodGate, first_time, joined
 from handlers.inflight import InFlight
 from handlers.localtime import Hours
 from handlers.locks import KeyedLocks, PersonLocks
@@ -192,11 +192,7 @@ class ConversationService:
         kind message about it goes first."""
         async with self._db.uow() as uow:
             # Each update id is recorded once; a merged text seen before (a replay) is not said twice.
-            own = [
-                i
-                for i in merged or [incoming]
-                if i.update_id is None or await uow.updates.first_time(i.platform, i.update_id)
-            ]
+            own = await first_time(uow, merged or [incoming])
             if not own:
                 return (
                     None

@@ -28,6 +28,7 @@ from dialogs.i18n import N_
 from dialogs.primitives import Event, EventKind, Incoming
 from dialogs.validate import is_sos
 from handlers.pacer import Limit, MemoryBudget
+from storage.uow import UnitOfWork
 
 FLOOD_NOTICE = N_(
     "You are writing very fast, so I have put your messages together and answer them at once. "
@@ -42,7 +43,7 @@ class FloodSettings:
     limit: Limit = field(
         default_factory=lambda: Limit(8, 10.0)
     )  # messages a person may send in a row, each its own turn
-    batch: int = 20  # texts merged into one turn at most
+    batch: int = 50  # texts merged into one turn at most
     chars: int = 3000  # and characters (under the engine's one-message limit)
 
 
@@ -133,3 +134,14 @@ def joined(items: Sequence[Incoming]) -> Incoming:
         return items[0]
     text = "\n".join(item.event.text for item in items)
     return replace(items[0], event=Event(kind=EventKind.TEXT, text=text), message_id=None)
+
+
+async def first_time(uow: UnitOfWork, items: Sequence[Incoming]) -> list[Incoming]:
+    """The updates not processed before, now recorded as processed (a merged flood: one statement)."""
+    if len(items) == 1:
+        one = items[0]
+        fresh = one.update_id is None or await uow.updates.first_time(one.platform, one.update_id)
+        return [one] if fresh else []
+    ids = [i.update_id for i in items if i.update_id is not None]
+    new = await uow.updates.first_times(items[0].platform, ids)
+    return [i for i in items if i.update_id is None or i.update_id in new]

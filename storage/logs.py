@@ -120,6 +120,19 @@ class UpdateLog:
         )
         return rowcount(await self._s.execute(stmt)) == 1
 
+    async def first_times(self, platform: Platform, update_ids: Sequence[int]) -> set[int]:
+        """Record several update ids in one statement; return those not seen before."""
+        if not update_ids:
+            return set()
+        now = utcnow()
+        stmt = (
+            dialect_insert(self._s, ProcessedUpdate)
+            .values([{"platform": platform.value, "update_id": uid, "seen_at": now} for uid in update_ids])
+            .on_conflict_do_nothing(index_elements=["platform", "update_id"])
+            .returning(ProcessedUpdate.update_id)
+        )
+        return set((await self._s.scalars(stmt)).all())
+
     async def prune(self, before: datetime) -> int:
         result = await self._s.execute(delete(ProcessedUpdate).where(ProcessedUpdate.seen_at < before))
         return rowcount(result)

@@ -52,7 +52,9 @@ class InboxPolling:
             self._feed(Update.model_validate({**raw, "update_id": update_id}, context={"bot": self._bot}))
 
     async def receive(self, raw: dict[str, Any]) -> None:
-        """A webhook's update: kept before the HTTP 200 (a failure here makes Telegram send it again)."""
+        """A webhook's update: kept before the HTTP 200 (a failure here makes Telegram send it again).
+        While as many updates as allowed are being handled, the 200 waits: Telegram holds the rest."""
+        await self._room.wait()
         update = Update.model_validate(raw, context={"bot": self._bot})
         await self._inbox.accept(Platform.TELEGRAM, [(update.update_id, raw)])
         self._feed(update)
