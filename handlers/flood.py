@@ -40,9 +40,9 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class FloodSettings:
-    limit: Limit = field(
-        default_factory=lambda: Limit(8, 10.0)
-    )  # messages a person may send in a row, each its own turn
+    # Messages a person may send in a row, each its own turn: a parent pasting a story in a dozen
+    # parts is not a flood.
+    limit: Limit = field(default_factory=lambda: Limit(20, 10.0))
     batch: int = 50  # texts merged into one turn at most
     chars: int = 3000  # and characters (under the engine's one-message limit)
 
@@ -132,7 +132,8 @@ def joined(items: Sequence[Incoming]) -> Incoming:
     thread sends the kept text instead of copying the first message only."""
     if len(items) == 1:
         return items[0]
-    text = "\n".join(item.event.text for item in items)
+    # A blank line between them, as between separate messages of a description (dialogs/details.py).
+    text = "\n\n".join(item.event.text for item in items)
     return replace(items[0], event=Event(kind=EventKind.TEXT, text=text), message_id=None)
 
 
