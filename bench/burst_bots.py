@@ -54,6 +54,8 @@ async def app(api_url: str, database_url: str) -> None:
         consent_version="bench-1",
         redis_url=None,
         webhook_url=None,
+        web_host="127.0.0.1",
+        web_port=0,  # any free port: a second copy or another bot on this machine keeps 8080
     )
     application = Application(settings)
     await application.start()

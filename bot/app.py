@@ -252,6 +252,7 @@ class Application:
             Housekeeping(self.db),
             followups,
             self.inbox,
+            conversation.sent_log,
             broadcasts,
             self.heartbeat,
         ]
@@ -276,6 +277,8 @@ class Application:
             await transport.stop_listening()
         # Updates already taken from the platforms will not be sent again: finish them first.
         await self.in_flight.drain(timeout=DRAIN_TIMEOUT)
+        if self.conversation is not None:
+            await self.conversation.sent_log.flush()  # the last replies' ids, before the inbox forgets them
         if self.inbox is not None:
             await self.inbox.flush()  # what was handled is not handled again at the next start
         for transport in self.transports:

@@ -7,6 +7,7 @@ system can start a turn too (``push``): under the same per-person order and the 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -36,9 +37,10 @@ from dialogs.primitives import (
     screen_to_json,
 )
 from dialogs.resources import Resource
-from dialogs.state import DialogDataBase, PersonView, TicketView
+from dialogs.state import DialogDataBase, PersonView
 from handlers import effects
 from handlers.directory_admin import to_resource
+from handlers.flood import FLOOD_NOTICE, Batch, FloodGate, first_time, joined
 from handlers.inbox import KEPT
 from handlers.inflight import InFlight
 from handlers.localtime import DeskHours, Hours
@@ -46,14 +48,14 @@ from handlers.locks import KeyedLocks, PersonLocks, in_order
 from handlers.pacer import NoPacer, Pacer, Priority
 from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
 from handlers.prefetch import Fetched, prefetch
+from handlers.sent_log import SentLog
+from handlers.turn_parts import Committed, Target, aware, ticket_view
 from storage.models import Person, Ticket, utcnow
 from storage.uow import Database, UnitOfWork
 from storage.vocabulary import (
-    Category,
     ChatKind,
     ChatRef,
     Platform,
-    TicketStatus,
     parse_person_key,
     person_key,
 )
@@ -88,31 +90,6 @@ class Reply:
     duplicate: bool = False
 
 
-@dataclass
-class _Committed:
-    outcome: Outcome
-    chat_key: str
-    erase: bool = False  # quick exit: delete the chat, including what this turn sends
-    forget: bool = False  # data deleted: delete the chat and keep no ids
-    erase_ids: list[int] = field(default_factory=list)
-    # The update whose answer is kept in the inbox until sent (a crash in between sends it later).
-    answer_of: tuple[Platform, int] | None = None
-    replayed: bool = False  # an answer kept from before a restart, sent now
-
-
-@dataclass(frozen=True)
-class _Target:
-    """Where a turn's screens go, and what they answer."""
-
-    platform: Platform
-    chat_id: int
-    user_id: int
-    incoming: Incoming | None = None  # None: a turn the system started
-    dedup: str | None = None  # names the turn, so a repeated send is not shown twice (VK)
-    intent: str | None = None  # why the system writes first (SystemEvent.intent)
-    priority: Priority = Priority.SCHEDULED  # what the system starts is paced (broadcasts: BULK)
-
-
 class ConversationService:
     def __init__(
         self,
@@ -129,6 +106,8 @@ class ConversationService:
         pacer: Pacer | None = None,
         locks: PersonLocks | None = None,
         ordered: bool = False,
+        sent_log: SentLog | None = None,
+        flood: FloodGate[Reply] | None = None,
     ) -> None:
         self._db = db
         self._dialogs = dialogs
@@ -145,6 +124,9 @@ class ConversationService:
         self._ordered = ordered
         self._resources: tuple[float, tuple[Resource, ...]] | None = None  # (read at, the directory)
         self.in_flight = in_flight or InFlight()
+        # What was sent after each commit, written in batches (a Job: the application ticks it).
+        self.sent_log = sent_log or SentLog(db)
+        self._flood: FloodGate[Reply] = flood or FloodGate()
 
     async def handle(self, incoming: Incoming) -> Reply:
         async with self.in_flight.track():
@@ -165,7 +147,7 @@ class ConversationService:
         data deleted, never wrote) or the platform refused the message.
         """
         platform, user_id = parse_person_key(person)
-        target = _Target(platform, user_id, user_id, dedup=dedup, intent=system.intent, priority=priority)
+        target = Target(platform, user_id, user_id, dedup=dedup, intent=system.intent, priority=priority)
         async with self.in_flight.track(), self._locks.hold(person):
             committed = await self._process_system(person, target, system)
             if committed is None:
@@ -174,13 +156,29 @@ class ConversationService:
 
     async def _handle(self, incoming: Incoming) -> Reply:
         key = person_key(incoming.platform, incoming.user_id)
+        batch, leads = await self._flood.admit(key, incoming)
+        if batch is None:
+            return await self._handle_turn(incoming, key, None)
+        if not leads:  # merged into the batch's turn: done when that turn is (handlers/flood.py)
+            return await asyncio.shield(batch.result)
+        try:
+            reply = await self._handle_turn(incoming, key, batch)
+        except BaseException as exc:
+            batch.fail(exc)  # the followers' updates stay in the inbox, like the leader's
+            raise
+        batch.finish(reply)
+        return reply
+
+    async def _handle_turn(self, incoming: Incoming, key: str, batch: Batch[Reply] | None) -> Reply:
         dedup = None if incoming.update_id is None else f"u{incoming.update_id}"
-        target = _Target(incoming.platform, incoming.chat_id, incoming.user_id, incoming, dedup)
+        target = Target(incoming.platform, incoming.chat_id, incoming.user_id, incoming, dedup)
         async with self._hold(incoming, key):
+            merged = self._flood.take(key, batch) if batch is not None else []
             try:
                 messenger = self._messengers[incoming.platform]
                 files = await prefetch(self._db, self._dialogs, messenger, incoming, key)
-                committed = await self._process(incoming, key, files)
+                tell = batch is not None and batch.tell
+                committed = await self._process(incoming, key, files, merged, tell=tell)
             except Exception:
                 log.exception("failed to handle an update from a %s user", incoming.platform.value)
                 await self._apologise(incoming)
@@ -208,24 +206,35 @@ class ConversationService:
 
     # ---- inside the transaction ----
 
-    async def _process(self, incoming: Incoming, key: str, files: dict[str, Fetched]) -> _Committed | None:
+    async def _process(
+        self,
+        incoming: Incoming,
+        key: str,
+        files: dict[str, Fetched],
+        merged: Sequence[Incoming] = (),
+        *,
+        tell: bool = False,
+    ) -> Committed | None:
+        """``files``: fetched before the transaction (handlers/prefetch.py); ``merged``: a flooding
+        person's texts, one turn for all (handlers/flood.py); ``tell``: the kind message about it
+        goes first."""
         async with self._db.uow() as uow:
             # The answer is kept with the inbox row the update came in (VK and MAX name an event's
             # parts apart from the event); without an inbox, with the update itself.
             kept = KEPT.get()
             answer_key = kept if kept is not None else incoming.update_id
-            if incoming.update_id is not None and not await uow.updates.first_time(
-                incoming.platform, incoming.update_id
-            ):
-                return await self._kept_answer(uow, incoming, answer_key, key)
+            # Each update id is recorded once; a merged text seen before (a replay) is not said twice.
+            own = await first_time(uow, merged or [incoming])
+            if not own:
+                return None if answer_key is None else await self._kept_answer(uow, incoming, answer_key, key)
+            incoming = joined(own) if merged else incoming
             locale_hint = pick_locale(incoming.language_code, self._settings.default_locale)
-            person, _ = await uow.people.get_or_create(key, incoming.platform, locale_hint)
+            person, new = await uow.people.get_or_create(key, incoming.platform, locale_hint)
             if not person.reachable:
                 person.reachable = True
-            if incoming.message_id is not None and (
-                incoming.event.kind is not EventKind.BUTTON or incoming.own_message
-            ):
-                await uow.chat_log.add(key, [incoming.message_id], from_bot=False)
+            if incoming.event.kind is not EventKind.BUTTON or incoming.own_message:
+                ids = [i.message_id for i in own if i.message_id is not None]
+                await uow.chat_log.add(key, ids, from_bot=False)
             scope = effects.Scope(
                 uow=uow,
                 person=person,
@@ -236,8 +245,10 @@ class ConversationService:
                 files=files,
                 messengers=self._messengers,
             )
-            committed = await self._turn(uow, scope, incoming.event, incoming.role, idle=False)
+            committed = await self._turn(uow, scope, incoming.event, incoming.role, idle=False, new=new)
             screens = committed.outcome.screens
+            if tell and not (committed.erase or committed.forget):
+                screens.insert(0, Screen(text=self._translators[person.locale].gettext(FLOOD_NOTICE)))
             if answer_key is not None and screens and not (committed.erase or committed.forget):
                 # Kept until sent. Never for a quick exit: nothing may come back to that phone.
                 answer = {"screens": [screen_to_json(s) for s in screens]}
@@ -246,22 +257,22 @@ class ConversationService:
             return committed
 
     async def _kept_answer(
-        self, uow: UnitOfWork, incoming: Incoming, update_id: int | None, key: str
-    ) -> _Committed | None:
+        self, uow: UnitOfWork, incoming: Incoming, update_id: int, key: str
+    ) -> Committed | None:
         """A repeated update changes nothing; but if its answer was never sent (a crash after the
         commit), it is sent now, once."""
-        kept = None if update_id is None else await uow.inbox.answer_of(incoming.platform, update_id)
-        if not kept or update_id is None:
+        kept = await uow.inbox.answer_of(incoming.platform, update_id)
+        if not kept or self.sent_log.answered(incoming.platform, update_id):
             log.info("ignoring a repeated %s update", incoming.platform.value)
             return None
         log.info("sending an answer kept from before a restart")
         screens = [screen_from_json(raw) for raw in kept.get("screens", [])]
         outcome = Outcome(state="", data=DialogDataBase(), screens=screens)
-        return _Committed(
+        return Committed(
             outcome=outcome, chat_key=key, answer_of=(incoming.platform, update_id), replayed=True
         )
 
-    async def _process_system(self, key: str, target: _Target, system: SystemEvent) -> _Committed | None:
+    async def _process_system(self, key: str, target: Target, system: SystemEvent) -> Committed | None:
         async with self._db.uow() as uow:
             person = await uow.people.get(key)
             reachable = person is not None and person.reachable and person.deleted_at is None
@@ -269,20 +280,29 @@ class ConversationService:
                 log.info("a system message was not sent: the person cannot be reached")
                 return None
             touched = await uow.dialogs.updated_at(key)
-            idle = touched is None or self._clock() - _aware(touched) >= IDLE_AFTER
+            idle = touched is None or self._clock() - aware(touched) >= IDLE_AFTER
             scope = effects.Scope(uow=uow, person=person, now=self._clock(), messengers=self._messengers)
             event = Event(kind=EventKind.SYSTEM, system=system)
             return await self._turn(uow, scope, event, Role.FAMILY, idle=idle)
 
     async def _turn(
-        self, uow: UnitOfWork, scope: effects.Scope, event: Event, role: Role, *, idle: bool
-    ) -> _Committed:
+        self,
+        uow: UnitOfWork,
+        scope: effects.Scope,
+        event: Event,
+        role: Role,
+        *,
+        idle: bool,
+        new: bool = False,
+    ) -> Committed:
+        """``new``: the person was created in this transaction, so they have no saved step and no
+        request yet: those two reads are skipped (a burst of new families is mostly that)."""
         person, key = scope.person, scope.person.key
-        state, data = await self._load_state(uow, key)
+        state, data = (None, {}) if new else await self._load_state(uow, key)
         traits = self._messengers[Platform(person.platform)].traits
-        ctx = await self._context(uow, person, traits, role, idle)
+        ctx = await self._context(uow, person, traits, role, idle, new=new)
         outcome = self._dialogs.step(state, data, event, ctx)
-        committed = _Committed(outcome=outcome, chat_key=key)
+        committed = Committed(outcome=outcome, chat_key=key)
         for _ in range(MAX_FOLLOW_UPS):
             if any(isinstance(e, SaveResource | RemoveResource | ImportDirectory) for e in outcome.effects):
                 self._resources = None  # the admin who changed the directory sees the change at once
@@ -304,7 +324,8 @@ class ConversationService:
         if committed.erase or committed.forget:
             # The platform lets a bot delete messages for a limited time (Telegram 48 h, VK 24 h).
             window = timedelta(hours=traits.erase_hours)
-            committed.erase_ids = await uow.chat_log.since(key, self._clock() - window)
+            unwritten = self.sent_log.take(key)  # sent lately, not in the log yet
+            committed.erase_ids = [*await uow.chat_log.since(key, self._clock() - window), *unwritten]
             await uow.chat_log.forget(key)
         return committed
 
@@ -313,9 +334,9 @@ class ConversationService:
         return (None, {}) if stored is None else stored
 
     async def _context(
-        self, uow: UnitOfWork, person: Person, traits: Traits, role: Role, idle: bool
+        self, uow: UnitOfWork, person: Person, traits: Traits, role: Role, idle: bool, *, new: bool = False
     ) -> Context:
-        tickets: Sequence[Ticket] = await uow.tickets.for_person(person.id)
+        tickets: Sequence[Ticket] = () if new else await uow.tickets.for_person(person.id)
         view = PersonView(
             key=person.key,
             locale=person.locale,
@@ -329,7 +350,7 @@ class ConversationService:
             translators=self._translators,
             locale=person.locale,
             person=view,
-            tickets=tuple(_ticket_view(t) for t in tickets),
+            tickets=tuple(ticket_view(t) for t in tickets),
             directory=self._directory,
             consent_version=self._settings.consent_version,
             policy_url=self._settings.policy_url,
@@ -355,7 +376,7 @@ class ConversationService:
 
     # ---- after the commit ----
 
-    async def _after_commit(self, target: _Target, committed: _Committed) -> bool:
+    async def _after_commit(self, target: Target, committed: Committed) -> bool:
         """Send the turn's screens; False when they could not be delivered."""
         messenger = self._messengers[target.platform]
         incoming = target.incoming
@@ -396,11 +417,8 @@ class ConversationService:
                 deleted = await messenger.delete(target.chat_id, doomed)
                 log.info("deleted %d of %d messages from a private chat", deleted, len(doomed))
             return delivered
-        if sent or committed.answer_of is not None:
-            async with self._db.uow() as uow:
-                await uow.chat_log.add(committed.chat_key, sent, from_bot=True)
-                if committed.answer_of is not None:
-                    await uow.inbox.set_answer(*committed.answer_of, None)
+        # Recorded in a batch with others' (see SentLog), not in a transaction of its own.
+        self.sent_log.record(committed.chat_key, sent, committed.answer_of)
         return delivered
 
     async def _apologise(self, incoming: Incoming) -> None:
@@ -416,22 +434,3 @@ class ConversationService:
             await self._messengers[incoming.platform].send(incoming.chat_id, Screen(text=text))
         except Exception:
             log.exception("could not even send an apology")
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite gives back naive UTC datetimes; PostgreSQL aware ones."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=utcnow().tzinfo)
-
-
-def _ticket_view(ticket: Ticket) -> TicketView:
-    return TicketView(
-        id=ticket.id,
-        category=Category(ticket.category),
-        status=TicketStatus(ticket.status),
-        urgent=ticket.urgent,
-        created_at=ticket.created_at,
-        description=ticket.description,
-        attachments=len(ticket.attachments),
-        phone=ticket.phone,
-        region=ticket.region,
-    )

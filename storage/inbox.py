@@ -102,6 +102,13 @@ class InboxRepository:
         )
         return (await self._s.execute(stmt)).scalar_one_or_none()
 
+    async def clear_answers(self, keys: Sequence[tuple[Platform, int]]) -> None:
+        """Answers sent: no longer owed after a restart (one statement for a batch)."""
+        if keys:
+            pairs = tuple_(InboxEntry.platform, InboxEntry.update_id)
+            wanted = [(platform.value, update_id) for platform, update_id in keys]
+            await self._s.execute(update(InboxEntry).where(pairs.in_(wanted)).values(answer=None))
+
     async def done(self, keys: Sequence[tuple[str, int]]) -> None:
         """Handled and answered: forgotten."""
         if keys:

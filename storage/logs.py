@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChatMessage, Outbox, ProcessedUpdate, utcnow
@@ -120,9 +120,25 @@ class UpdateLog:
         )
         return rowcount(await self._s.execute(stmt)) == 1
 
+    async def first_times(self, platform: Platform, update_ids: Sequence[int]) -> set[int]:
+        """Record several update ids in one statement; return those not seen before."""
+        if not update_ids:
+            return set()
+        now = utcnow()
+        stmt = (
+            dialect_insert(self._s, ProcessedUpdate)
+            .values([{"platform": platform.value, "update_id": uid, "seen_at": now} for uid in update_ids])
+            .on_conflict_do_nothing(index_elements=["platform", "update_id"])
+            .returning(ProcessedUpdate.update_id)
+        )
+        return set((await self._s.scalars(stmt)).all())
+
     async def prune(self, before: datetime) -> int:
         result = await self._s.execute(delete(ProcessedUpdate).where(ProcessedUpdate.seen_at < before))
         return rowcount(result)
+
+
+CHAT_MESSAGES = cast(Table, ChatMessage.__table__)
 
 
 class ChatLog:
@@ -132,11 +148,19 @@ class ChatLog:
         self._s = session
 
     async def add(self, chat: str, message_ids: Sequence[int], *, from_bot: bool) -> None:
+        await self.add_many([(chat, message_ids)], from_bot=from_bot)
+
+    async def add_many(self, chats: Sequence[tuple[str, Sequence[int]]], *, from_bot: bool) -> None:
+        """Several chats' ids in one statement (Core executemany: no ORM objects to track)."""
         now = utcnow()
-        self._s.add_all(
-            ChatMessage(chat=chat, message_id=mid, from_bot=from_bot, sent_at=now) for mid in message_ids
-        )
-        await self._s.flush()
+        rows = [
+            {"chat": chat, "message_id": mid, "from_bot": from_bot, "sent_at": now}
+            for chat, ids in chats
+            for mid in ids
+        ]
+        if rows:
+            # Core on the mapped table: an executemany without the ORM's bulk-insert bookkeeping.
+            await self._s.execute(insert(CHAT_MESSAGES), rows)
 
     async def since(self, chat: str, since: datetime) -> list[int]:
         stmt = (

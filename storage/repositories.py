@@ -46,16 +46,24 @@ class PeopleRepository:
         return await self._s.get(Person, person_id)
 
     async def get_or_create(self, key: str, platform: Platform, locale: str) -> tuple[Person, bool]:
-        """Return the person and whether they were just created; safe against a concurrent insert."""
-        stmt = (
-            dialect_insert(self._s, Person)
-            .values(key=key, platform=platform.value, locale=locale, announcements=False, reachable=True)
-            .on_conflict_do_nothing(index_elements=["key"])
+        """Return the person and whether they were just created; safe against a concurrent insert.
+
+        One statement whether they are new or not: an upsert that returns the row (a conflict
+        rewrites the key with itself, so the existing row comes back unchanged). The row is new when
+        it carries the creation time given here."""
+        now = utcnow()
+        stmt = dialect_insert(self._s, Person).values(
+            key=key,
+            platform=platform.value,
+            locale=locale,
+            announcements=False,
+            reachable=True,
+            created_at=now,
+            updated_at=now,
         )
-        created = rowcount(await self._s.execute(stmt)) == 1
-        person = await self.get(key)
-        if person is None:  # pragma: no cover - the row was just inserted or already there
-            raise RuntimeError("person vanished right after upsert")
+        stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"key": stmt.excluded.key})
+        person: Person = (await self._s.scalars(stmt.returning(Person))).one()
+        created = person.created_at.replace(tzinfo=None) == now.replace(tzinfo=None)
         return person, created
 
     async def set_locale(self, person: Person, locale: str) -> None:

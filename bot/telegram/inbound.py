@@ -6,7 +6,7 @@ decided by ``handlers.router``, for every platform alike.
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.enums import ChatMemberStatus, ChatType
 from aiogram.types import CallbackQuery, Chat, ChatMemberUpdated, Message, Update, User
 
@@ -26,15 +26,41 @@ KINDS = {
 def create_router() -> Router:
     """A new router per Dispatcher: a router can belong to one Dispatcher only (restarts, tests)."""
     router = Router(name=__name__)
-    router.message.register(on_migrated, F.migrate_to_chat_id)
-    router.message.register(on_left, F.left_chat_member)
-    router.message.register(on_joined, F.new_chat_members)
-    router.message.register(on_message, F.from_user)
+    router.message.register(on_migrated, _migrated)
+    router.message.register(on_left, _left)
+    router.message.register(on_joined, _joined)
+    router.message.register(on_message, _from_someone)
     router.callback_query.register(on_button)
-    router.my_chat_member.register(on_membership, F.chat.type == ChatType.PRIVATE)
+    router.my_chat_member.register(on_membership, _in_private)
     # Registering it makes allowed_updates ask for chat_member (Telegram sends it to admin bots only).
-    router.chat_member.register(on_chat_member, F.chat.type != ChatType.PRIVATE)
+    router.chat_member.register(on_chat_member, _in_group)
     return router
+
+
+# Filters are coroutines on purpose: aiogram runs a plain callable, magic filters (``F.x``) included,
+# in a worker thread (``asyncio.to_thread``), two thread hops per message for one attribute test.
+async def _migrated(message: Message) -> bool:
+    return message.migrate_to_chat_id is not None
+
+
+async def _from_someone(message: Message) -> bool:
+    return message.from_user is not None
+
+
+async def _in_private(update: ChatMemberUpdated) -> bool:
+    return update.chat.type == ChatType.PRIVATE
+
+
+async def _in_group(update: ChatMemberUpdated) -> bool:
+    return update.chat.type != ChatType.PRIVATE
+
+
+async def _left(message: Message) -> bool:
+    return message.left_chat_member is not None
+
+
+async def _joined(message: Message) -> bool:
+    return bool(message.new_chat_members)
 
 
 def chat_ref(chat: Chat) -> ChatRef | None:

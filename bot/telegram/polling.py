@@ -29,6 +29,9 @@ BACKOFF = BackoffConfig(min_delay=1.0, max_delay=60.0, factor=1.5, jitter=0.1)
 
 class InboxPolling:
     retry_delay = 1.0  # seconds between tries to keep a batch while the database is unreachable
+    # Updates being handled at most (plus one batch): a burst waits at Telegram instead of becoming
+    # thousands of tasks, parsed updates and sessions at once (issue 13: memory flat in a burst).
+    max_in_flight = 200
 
     def __init__(self, bot: Bot, dispatcher: Dispatcher, inbox: Inbox, *, timeout: int) -> None:
         self._bot = bot
@@ -37,6 +40,8 @@ class InboxPolling:
         inbox.order_by(Platform.TELEGRAM, _place)
         self._timeout = timeout
         self._tasks: set[asyncio.Task[None]] = set()
+        self._room = asyncio.Event()  # set while fewer than max_in_flight updates are being handled
+        self._room.set()
 
     def feed_raw(self, update_id: int, raw: dict[str, Any]) -> None:
         self._feed(Update.model_validate({**raw, "update_id": update_id}, context={"bot": self._bot}))
@@ -48,7 +53,9 @@ class InboxPolling:
             self._feed(Update.model_validate({**raw, "update_id": update_id}, context={"bot": self._bot}))
 
     async def receive(self, raw: dict[str, Any]) -> None:
-        """A webhook's update: kept before the HTTP 200 (a failure here makes Telegram send it again)."""
+        """A webhook's update: kept before the HTTP 200 (a failure here makes Telegram send it again).
+        While as many updates as allowed are being handled, the 200 waits: Telegram holds the rest."""
+        await self._room.wait()
         update = Update.model_validate(raw, context={"bot": self._bot})
         await self._inbox.accept(Platform.TELEGRAM, [(update.update_id, raw)])
         self._feed(update)
@@ -67,6 +74,7 @@ class InboxPolling:
         )
         backoff = Backoff(config=BACKOFF)
         while True:
+            await self._room.wait()
             try:
                 updates = await self._bot(request, **extra)
             except TelegramUnauthorizedError:
@@ -100,7 +108,14 @@ class InboxPolling:
     def _feed(self, update: Update) -> None:
         task = asyncio.create_task(self._handle(update), name="telegram-update")
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+        if len(self._tasks) >= self.max_in_flight:
+            self._room.clear()
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if len(self._tasks) < self.max_in_flight:
+            self._room.set()
 
     async def _handle(self, update: Update) -> None:
         KEPT.set(update.update_id)

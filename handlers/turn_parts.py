@@ -1,0 +1,56 @@
+"""The pieces a conversation turn passes between its transaction and its sends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from dialogs.primitives import Incoming, Outcome
+from dialogs.state import TicketView
+from handlers.pacer import Priority
+from storage.models import Ticket, utcnow
+from storage.vocabulary import Category, Platform, TicketStatus
+
+
+@dataclass
+class Committed:
+    outcome: Outcome
+    chat_key: str
+    erase: bool = False  # quick exit: delete the chat, including what this turn sends
+    forget: bool = False  # data deleted: delete the chat and keep no ids
+    erase_ids: list[int] = field(default_factory=list)
+    # The update whose answer is kept in the inbox until sent (a crash in between sends it later).
+    answer_of: tuple[Platform, int] | None = None
+    replayed: bool = False  # an answer kept from before a restart, sent now
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a turn's screens go, and what they answer."""
+
+    platform: Platform
+    chat_id: int
+    user_id: int
+    incoming: Incoming | None = None  # None: a turn the system started
+    dedup: str | None = None  # names the turn, so a repeated send is not shown twice (VK)
+    intent: str | None = None  # why the system writes first (SystemEvent.intent)
+    priority: Priority = Priority.SCHEDULED  # what the system starts is paced (broadcasts: BULK)
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite gives back naive UTC datetimes; PostgreSQL aware ones."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=utcnow().tzinfo)
+
+
+def ticket_view(ticket: Ticket) -> TicketView:
+    return TicketView(
+        id=ticket.id,
+        category=Category(ticket.category),
+        status=TicketStatus(ticket.status),
+        urgent=ticket.urgent,
+        created_at=ticket.created_at,
+        description=ticket.description,
+        attachments=len(ticket.attachments),
+        phone=ticket.phone,
+        region=ticket.region,
+    )

@@ -1,0 +1,113 @@
+"""A flood from one person: slowed with one kind message, nothing lost, SOS answered, the others served."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from sqlalchemy import select
+
+from dialogs.assembly import assemble
+from dialogs.directory import Directory
+from dialogs.i18n import Translators
+from dialogs.primitives import Event, EventKind, Incoming
+from handlers.conversation import ConversationService, ConversationSettings
+from storage.models import ChatMessage, Ticket, TicketEntry
+from storage.uow import Database
+from storage.vocabulary import Platform
+from tests.fakes import FakeMessenger, Family
+
+FLOODER, OTHERS = 777, range(5000, 5100)
+NOTICE = "Вы пишете очень быстро"
+
+
+def text_update(user: int, n: int, text: str, kind: EventKind = EventKind.TEXT) -> Incoming:
+    command = text[1:] if kind is EventKind.COMMAND else ""
+    event = Event(kind=kind, text=text if kind is EventKind.TEXT else "", command=command)
+    return Incoming(Platform.TELEGRAM, user, user, event, update_id=user * 10_000 + n, message_id=n)
+
+
+async def test_a_flood_is_merged_in_order_told_once_and_others_and_sos_are_served(
+    db: Database, translators: Translators, directory: Directory
+) -> None:
+    messenger = FakeMessenger()
+    service = ConversationService(
+        db,
+        dialogs=assemble(),
+        messengers={Platform.TELEGRAM: messenger},
+        translators=translators,
+        directory=directory,
+        settings=ConversationSettings(consent_version="v-test", default_locale="ru"),
+    )
+    flooder = Family(service, user_id=FLOODER)
+    await flooder.to_summary()
+    await flooder.press("t_summary", "send")  # an open request: what they write goes to its thread
+    messenger.sent.clear()
+
+    # 500 messages at once, an SOS in the middle of them, while 100 others press /start.
+    texts = [f"сообщение {n}" for n in range(500)]
+    updates = [text_update(FLOODER, 100 + n, text) for n, text in enumerate(texts)]
+    updates.insert(250, text_update(FLOODER, 99, "SOS"))
+    others = [text_update(user, 1, "/start", EventKind.COMMAND) for user in OTHERS]
+    mixed = [u for pair in zip(updates[:100], others, strict=True) for u in pair] + updates[100:]
+    await asyncio.gather(*(service.handle(u) for u in mixed))
+    await service.sent_log.flush()
+
+    to_flooder = [screen.text for chat, screen in messenger.sent if chat == FLOODER]
+    assert sum(NOTICE in text for text in to_flooder) == 1, "told once, kindly"
+    assert len(to_flooder) < 100, f"slowed: {len(to_flooder)} answers to 501 messages"
+    sos = [i for i, text in enumerate(to_flooder) if "112" in text]
+    assert sos, "SOS answered"
+    for user in OTHERS:
+        assert any(chat == user for chat, _ in messenger.sent), f"{user} was not answered"
+
+    async with db.uow() as uow:
+        ticket = (await uow.session.scalars(select(Ticket))).one()
+        entries = (
+            await uow.session.scalars(
+                select(TicketEntry).where(TicketEntry.ticket_id == ticket.id).order_by(TicketEntry.id)
+            )
+        ).all()
+        kept = await uow.session.scalars(
+            select(ChatMessage.message_id).where(
+                ChatMessage.chat == f"tg:{FLOODER}", ChatMessage.from_bot.is_(False)
+            )
+        )
+        own_ids = set(kept.all())
+    relayed = [int(n) for entry in entries for n in re.findall(r"сообщение (\d+)", entry.text)]
+    assert relayed == list(range(500)), "every message reached the request's thread, in order"
+    assert len(entries) < 100, "merged: a few entries, not 500"
+    assert {100 + n for n in range(500)} <= own_ids, "each message id kept for the quick exit"
+    # The SOS was not queued behind the flood: the texts sent after it were answered after it.
+    assert sos[0] < len(to_flooder) - 1, "the SOS answered before the rest of the flood"
+
+
+async def test_texts_after_an_sos_are_not_merged_in_front_of_it(
+    db: Database, translators: Translators, directory: Directory
+) -> None:
+    """Merging never reorders: texts sent after a message that is not merged (here an SOS) are not
+    pulled in front of it."""
+    messenger = FakeMessenger()
+    service = ConversationService(
+        db,
+        dialogs=assemble(),
+        messengers={Platform.TELEGRAM: messenger},
+        translators=translators,
+        directory=directory,
+        settings=ConversationSettings(consent_version="v-test", default_locale="ru"),
+    )
+    flooder = Family(service, user_id=FLOODER)
+    await flooder.to_summary()
+    await flooder.press("t_summary", "send")
+    before = [text_update(FLOODER, 100 + n, f"сообщение {n}") for n in range(30)]
+    sos = text_update(FLOODER, 200, "срочно")
+    after = [text_update(FLOODER, 300 + n, f"сообщение {30 + n}") for n in range(30)]
+    await asyncio.gather(*(service.handle(u) for u in [*before, sos, *after]))
+    async with db.uow() as uow:
+        texts = (await uow.session.scalars(select(TicketEntry.text).order_by(TicketEntry.id))).all()
+    relayed = [int(n) for text in texts for n in re.findall(r"сообщение (\d+)", text)]
+    assert relayed == list(range(60)), (relayed, texts)
+    assert not any("сообщение 29" in t and "сообщение 30" in t for t in texts), "not merged across it"
+    to_flooder = [screen.text for chat, screen in messenger.sent if chat == FLOODER]
+    sos_at = next(i for i, text in enumerate(to_flooder) if "112" in text)
+    assert sos_at < len(to_flooder) - 1, "the texts after the SOS were handled after it"
