@@ -114,6 +114,7 @@ class Application:
         directory = load_directory()
 
         messengers: dict[Platform, Messenger] = {}
+        start_links: dict[Platform, str] = {}  # filled once the transports know the bot's name
         in_flight = self.in_flight
         default_chat = parse_ids(settings.coordinator_chat)[0] if settings.coordinator_chat else None
         if not settings.telegram_enabled and not settings.max_enabled and not settings.vk_enabled:
@@ -188,6 +189,7 @@ class Application:
                 policy_url=settings.privacy_policy_url,
                 working_hours=Hours.parse(settings.working_hours),
                 desk_zone=ZoneInfo(settings.default_timezone),
+                start_links=start_links,
             ),
             on_outbox=self.delivery.wake,
             in_flight=in_flight,
@@ -253,6 +255,7 @@ class Application:
         # The transports first: a token the platform refuses stops the start before anything runs.
         for transport in self.transports:
             await transport.start()
+        start_links.update(await _start_links(self.transports))
         self._listening = True
         self._scheduler = create_scheduler(self.background)
         await self.delivery.reclaim()  # what this instance was posting when it stopped goes first
@@ -406,3 +409,18 @@ def follow_up_settings(settings: Settings) -> FollowUpSettings:
         default_zone=ZoneInfo(settings.default_timezone),
         locale=settings.default_locale,
     )
+
+
+async def _start_links(transports: list[Transport]) -> dict[Platform, str]:
+    """The admins' start links (/links) need the bot's name on each platform; a platform that does
+    not say it only leaves its links out."""
+    links: dict[Platform, str] = {}
+    for transport in transports:
+        try:
+            link = await transport.start_link()
+        except Exception as exc:  # a nicety for posters: never a reason to stop the start
+            log.warning("no start link for %s (%s)", transport.platform.value, type(exc).__name__)
+            continue
+        if link:
+            links[transport.platform] = link
+    return links

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dialogs import announcements, texts
 from dialogs.details import add_attachment, resume_step
-from dialogs.flow import CONSENT, MENU, S, nav_rows
+from dialogs.flow import CONSENT, MENU, S, begin_linked_request, nav_rows
 from dialogs.flow import FamilyStep as Step
 from dialogs.flow import FamilyTurn as Turn
 from dialogs.i18n import N_, SUPPORTED_LOCALES
@@ -63,7 +63,8 @@ class Consent(Step):
             t.effect(GiveConsent(version=t.ctx.consent_version))
             t.consented = True
             t.show(announcements.opt_in_screen(t))  # its own question, before the menu
-            go_home(t)
+            if not begin_linked_request(t):
+                go_home(t)
         elif value == "no":
             t.go(S.NO_CONSENT)
         elif value.startswith("lang.") and value[5:] in SUPPORTED_LOCALES:

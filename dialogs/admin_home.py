@@ -10,6 +10,7 @@ from dialogs.engine import Dialog, Handlers, Step, Turn
 from dialogs.figures import F
 from dialogs.flow import MENU
 from dialogs.i18n import N_
+from dialogs.links import L
 from dialogs.primitives import Role, Screen
 from dialogs.state import DialogDataBase
 
@@ -35,9 +36,10 @@ ENTRIES = (
     ("broadcasts", N_("📣 Announcements to families")),
     ("directory", N_("📚 Directory of help")),
     ("figures", N_("📊 Figures and exports")),
+    ("links", N_("🔗 Start links and QR codes")),
 )
 
-OPENS = {"directory": D.LIST, "figures": F.HOME}  # the entries that are built
+OPENS = {"directory": D.LIST, "figures": F.HOME, "links": L.HOME}  # the entries that are built
 
 
 class Home(Step[AdminTurn]):

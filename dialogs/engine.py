@@ -68,6 +68,8 @@ class Context:
     desk_opens: datetime | None = None
     resources: tuple[Resource, ...] = ()  # the directory of help, as kept in the database
     zone: str = "Europe/Moscow"  # DEFAULT_TIMEZONE: the zone an admin's typed times are in
+    # Per platform ("tg", "vk", "max"): the start of a link that opens the bot with a payload.
+    start_links: Mapping[str, str] = field(default_factory=dict)
 
 
 D = TypeVar("D", bound=DialogDataBase)

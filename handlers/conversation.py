@@ -74,6 +74,8 @@ class ConversationSettings:
     # When coordinators answer, in their time zone; outside them a new request is told when (None: always).
     working_hours: Hours | None = None
     desk_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Moscow"))
+    # Filled in once the transports have started (they ask the platforms for the bot's name).
+    start_links: Mapping[Platform, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -313,6 +315,7 @@ class ConversationService:
             desk_opens=self._desk_opens(),
             resources=await self._directory_now(uow),
             zone=self._settings.desk_zone.key,
+            start_links={p.value: link for p, link in self._settings.start_links.items()},
         )
 
     async def _directory_now(self, uow: UnitOfWork) -> tuple[Resource, ...]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from dialogs.admin_effects import SendQrCodes
 from dialogs.primitives import (
     AddPhone,
     AddTicketInfo,
@@ -38,7 +39,7 @@ from dialogs.primitives import (
     ShowFigures,
     WithdrawTicket,
 )
-from handlers import broadcasts, directory_admin, figures, followup_answers, intake
+from handlers import broadcasts, directory_admin, figures, followup_answers, intake, start_links
 from handlers.ports import Messenger
 from storage.models import Person
 from storage.uow import UnitOfWork
@@ -186,6 +187,7 @@ HANDLERS: dict[type[Any], Handler] = {
     ImportDirectory: directory_admin.import_file,
     ExportDirectory: directory_admin.export_file,
     ShowFigures: figures.show,
+    SendQrCodes: start_links.send_qr_codes,
 }
 
 
