@@ -28,6 +28,7 @@ from bot.web import MeteredRouter, Metrics, WebServer
 from dialogs.assembly import assemble
 from dialogs.directory import load_directory
 from dialogs.i18n import Translators
+from handlers.admins import AdminRoster
 from handlers.appointments import AppointmentSettings
 from handlers.background import Background
 from handlers.bindings import BindingDesk
@@ -115,6 +116,7 @@ class Application:
 
         messengers: dict[Platform, Messenger] = {}
         start_links: dict[Platform, str] = {}  # filled once the transports know the bot's name
+        admins = AdminRoster(settings.admins, self.db)  # ADMIN_IDS and those added with /admins
         in_flight = self.in_flight
         default_chat = parse_ids(settings.coordinator_chat)[0] if settings.coordinator_chat else None
         if not settings.telegram_enabled and not settings.max_enabled and not settings.vk_enabled:
@@ -144,7 +146,7 @@ class Application:
             messengers=messengers,
             translators=translators,
             chat_locale=settings.default_locale,
-            admins=settings.admins,
+            admins=admins,
             directory=directory,
             default_chat=default_chat,
             on_outbox=self.delivery.wake,
@@ -158,7 +160,7 @@ class Application:
             translators=translators,
             chat_locale=settings.default_locale,
             directory=directory,
-            admins=settings.admins,
+            admins=admins,
             default_chat=default_chat,
         )
         relay = ThreadRelay(
@@ -190,6 +192,7 @@ class Application:
                 working_hours=Hours.parse(settings.working_hours),
                 desk_zone=ZoneInfo(settings.default_timezone),
                 start_links=start_links,
+                admins=admins,
             ),
             on_outbox=self.delivery.wake,
             in_flight=in_flight,
@@ -200,7 +203,7 @@ class Application:
             desk=desk,
             relay=relay,
             bindings=bindings,
-            admins=settings.admins,
+            admins=admins,
             # Coordinators' chats: Telegram groups, MAX group chats, VK conversations.
             desk_platforms={Platform.TELEGRAM, Platform.MAX, Platform.VK},
         )
@@ -214,7 +217,7 @@ class Application:
             settings=SlaSettings(
                 claim=parse_duration(settings.claim_sla),
                 claim_urgent=parse_duration(settings.claim_sla_urgent),
-                admins=settings.admins,
+                admins=admins,
                 locale=settings.default_locale,
             ),
             in_flight=in_flight,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from dialogs import texts
+from dialogs.admins import AD
 from dialogs.directory_admin import D
 from dialogs.engine import Dialog, Handlers, Step, Turn
 from dialogs.figures import F
@@ -37,9 +38,15 @@ ENTRIES = (
     ("directory", N_("📚 Directory of help")),
     ("figures", N_("📊 Figures and exports")),
     ("links", N_("🔗 Start links and QR codes")),
+    ("admins", N_("👥 Admins")),
 )
 
-OPENS = {"directory": D.LIST, "figures": F.HOME, "links": L.HOME}  # the entries that are built
+OPENS = {
+    "directory": D.LIST,
+    "figures": F.HOME,
+    "links": L.HOME,
+    "admins": AD.LIST,
+}  # the entries that are built
 
 
 class Home(Step[AdminTurn]):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dialogs import admin_home, broadcast, directory_admin, family, figures, links
+from dialogs import admin_home, admins, broadcast, directory_admin, family, figures, links
 from dialogs.engine import Dialogs
 
 
@@ -15,6 +15,7 @@ def assemble() -> Dialogs:
             figures.assemble(),
             broadcast.assemble(),
             links.assemble(),
+            admins.assemble(),
         ],
         default=family.FamilyDialog.name,
     )

@@ -70,6 +70,8 @@ class Context:
     zone: str = "Europe/Moscow"  # DEFAULT_TIMEZONE: the zone an admin's typed times are in
     # Per platform ("tg", "vk", "max"): the start of a link that opens the bot with a payload.
     start_links: Mapping[str, str] = field(default_factory=dict)
+    # The admins' keys, ADMIN_IDS first, each with True when it is one of ADMIN_IDS (the root of trust).
+    admins: tuple[tuple[str, bool], ...] = ()
 
 
 D = TypeVar("D", bound=DialogDataBase)

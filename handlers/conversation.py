@@ -37,6 +37,7 @@ from dialogs.primitives import (
 from dialogs.resources import Resource
 from dialogs.state import DialogDataBase, PersonView, TicketView
 from handlers import effects
+from handlers.admins import AdminRoster
 from handlers.directory_admin import to_resource
 from handlers.inflight import InFlight
 from handlers.localtime import Hours
@@ -76,6 +77,7 @@ class ConversationSettings:
     desk_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Moscow"))
     # Filled in once the transports have started (they ask the platforms for the bot's name).
     start_links: Mapping[Platform, str] = field(default_factory=dict)
+    admins: AdminRoster | None = None  # ADMIN_IDS and the admins added with /admins
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class _Committed:
     chat_key: str
     erase: bool = False  # quick exit: delete the chat, including what this turn sends
     forget: bool = False  # data deleted: delete the chat and keep no ids
+    admins_changed: bool = False  # /admins added or removed one: the roster reads them after the commit
     erase_ids: list[int] = field(default_factory=list)
     # The update whose answer is kept in the inbox until sent (a crash in between sends it later).
     answer_of: tuple[Platform, int] | None = None
@@ -180,6 +183,8 @@ class ConversationService:
                 return Reply(toast=None)
             if committed is None:
                 return Reply(duplicate=True)
+            if committed.admins_changed and self._settings.admins is not None:
+                self._settings.admins.changed()
             await self._after_commit(target, committed)
             return Reply(toast=committed.outcome.toast, duplicate=committed.replayed)
 
@@ -210,6 +215,7 @@ class ConversationService:
                 now=self._clock(),
                 incoming=incoming,
                 messenger=self._messengers[incoming.platform],
+                roster=self._settings.admins,
             )
             committed = await self._turn(uow, scope, incoming.event, incoming.role, idle=False)
             screens = committed.outcome.screens
@@ -270,6 +276,7 @@ class ConversationService:
             outcome.screens[:0] = screens_so_far
             committed.outcome = outcome
         committed.erase, committed.forget = scope.erase, scope.forget
+        committed.admins_changed = scope.admins_changed
         if scope.outbox and self._on_outbox is not None:
             self._on_outbox()  # the delivery worker looks now instead of at its next poll
         if any(isinstance(e, DeleteMyData) for e in committed.outcome.effects):
@@ -316,6 +323,7 @@ class ConversationService:
             resources=await self._directory_now(uow),
             zone=self._settings.desk_zone.key,
             start_links={p.value: link for p, link in self._settings.start_links.items()},
+            admins=_admins_view(self._settings.admins) if role is Role.ADMIN else (),
         )
 
     async def _directory_now(self, uow: UnitOfWork) -> tuple[Resource, ...]:
@@ -412,3 +420,7 @@ def _ticket_view(ticket: Ticket) -> TicketView:
         phone=ticket.phone,
         region=ticket.region,
     )
+
+
+def _admins_view(roster: AdminRoster | None) -> tuple[tuple[str, bool], ...]:
+    return () if roster is None else tuple((key, key in roster.root) for key in roster)

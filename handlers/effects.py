@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dialogs.admin_effects import SendQrCodes
+from dialogs.admin_effects import ChangeAdmin, SendQrCodes
 from dialogs.primitives import (
     AddPhone,
     AddTicketInfo,
@@ -39,7 +39,8 @@ from dialogs.primitives import (
     ShowFigures,
     WithdrawTicket,
 )
-from handlers import broadcasts, directory_admin, figures, followup_answers, intake, start_links
+from handlers import admins, broadcasts, directory_admin, figures, followup_answers, intake, start_links
+from handlers.admins import AdminRoster
 from handlers.ports import Messenger
 from storage.models import Person
 from storage.uow import UnitOfWork
@@ -60,6 +61,8 @@ class Scope:
     forget: bool = False  # data deleted: delete the chat and keep no ids
     outbox: bool = False  # something was queued for the delivery worker
     messenger: Messenger | None = None  # the person's platform: files an admin sends or asks for
+    roster: AdminRoster | None = None  # who the admins are (/admins changes the stored ones)
+    admins_changed: bool = False
 
 
 Handler = Callable[[Scope, Any], Awaitable[Event | None]]
@@ -188,6 +191,7 @@ HANDLERS: dict[type[Any], Handler] = {
     ExportDirectory: directory_admin.export_file,
     ShowFigures: figures.show,
     SendQrCodes: start_links.send_qr_codes,
+    ChangeAdmin: admins.change,
 }
 
 

@@ -28,6 +28,7 @@ from dialogs.directory import Directory
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
 from dialogs.validate import as_int
+from handlers.admins import AdminRoster
 from handlers.desk_common import ActionReply, CoordinatorAction, Outbound, card_view, prompt_key
 from handlers.followups import offer_after_close
 from handlers.inflight import InFlight
@@ -75,7 +76,7 @@ class TicketDesk:
         self._messengers = messengers
         self._translators = translators
         self._speaker = Speaker(translators[chat_locale], chat_locale, self._directory, chat_zone)
-        self._admins = frozenset(admins)
+        self._admins: Collection[str] = admins if isinstance(admins, AdminRoster) else frozenset(admins)
         self._clock = clock
 
     def _(self, message: str) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.util import await_only
 
+from storage.admins import AdminsRepository
 from storage.appointments import AppointmentsRepository
 from storage.broadcasts import BroadcastsRepository
 from storage.db import session_factory
@@ -53,6 +54,7 @@ class UnitOfWork:
         self.resources = ResourcesRepository(session)
         self.figures = FiguresRepository(session)
         self.broadcasts = BroadcastsRepository(session)
+        self.admins = AdminsRepository(session)
 
 
 class Database:
