@@ -47,6 +47,7 @@ from handlers.pacer import Limit, PriorityPacer
 from handlers.ports import Messenger
 from handlers.relay import ThreadRelay
 from handlers.replicas import Heartbeat
+from handlers.retention import Retention
 from handlers.router import InboundRouter
 from handlers.sla import SlaSettings, SlaWatch
 from handlers.tickets import TicketDesk
@@ -249,6 +250,7 @@ class Application:
             self.delivery,
             self.sla,
             Housekeeping(self.db),
+            Retention(self.db, keep=parse_duration(settings.retention)),
             followups,
             self.inbox,
             broadcasts,

@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     working_hours: str = "09-21"
     appointment_reminders: str = "1d,2h"
+    # How long after closing a ticket its personal texts, files and phone are kept (152-FZ).
+    retention: str = "180d"
     log_format: str = "text"
     # Names this process among replicas (its outbox leases); the host name unless set.
     instance_id: str = Field(default_factory=socket.gethostname, max_length=64)
@@ -175,7 +177,7 @@ class Settings(BaseSettings):
             parse_duration(part)
         return v
 
-    @field_validator("claim_sla", "claim_sla_urgent", "followup_expire")
+    @field_validator("claim_sla", "claim_sla_urgent", "followup_expire", "retention")
     @classmethod
     def _sla(cls, v: str) -> str:
         parse_duration(v)

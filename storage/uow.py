@@ -28,6 +28,7 @@ from storage.repositories import (
     TicketsRepository,
 )
 from storage.resources import ResourcesRepository
+from storage.retention import RetentionRepository
 from storage.stats import StatsRepository
 
 
@@ -55,6 +56,7 @@ class UnitOfWork:
         self.figures = FiguresRepository(session)
         self.broadcasts = BroadcastsRepository(session)
         self.admins = AdminsRepository(session)
+        self.retention = RetentionRepository(session)
 
 
 class Database:
