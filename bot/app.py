@@ -260,11 +260,12 @@ class Application:
         # The transports first: a token the platform refuses stops the start before anything runs.
         for transport in self.transports:
             await transport.start()
-        start_links.update(await _start_links(self.transports))
         self._listening = True
         self._scheduler = create_scheduler(self.background)
         await self.delivery.reclaim()  # what this instance was posting when it stopped goes first
         self._scheduler.start()
+        # Last: a nicety for /links that asks the platforms, once everything that matters runs.
+        start_links.update(await _start_links(self.transports))
 
     async def stop(self) -> None:
         if self._scheduler is not None:
