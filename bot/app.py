@@ -8,6 +8,7 @@ import logging
 import signal
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,7 +27,7 @@ from bot.transport import Transport
 from bot.vk.transport import VkCallback, VkTiming, VkTransport
 from bot.web import MeteredRouter, Metrics, WebServer
 from dialogs.assembly import assemble
-from dialogs.directory import load_directory
+from dialogs.directory import Directory, load_directory
 from dialogs.i18n import Translators
 from handlers.admins import AdminRoster
 from handlers.appointments import AppointmentSettings
@@ -36,6 +37,7 @@ from handlers.broadcasts import BroadcastJob, BroadcastSettings
 from handlers.conversation import ConversationService, ConversationSettings
 from handlers.cursors import Cursors
 from handlers.delivery import DeliverySettings, DeliveryWorker
+from handlers.directory_file import DirectoryFileError, load_directory_file
 from handlers.followups import FollowUpJob, FollowUpSettings
 from handlers.health import Health
 from handlers.housekeeping import Housekeeping
@@ -113,7 +115,7 @@ class Application:
             raise ConfigError(f"DATABASE_URL: the database refused the connection ({exc})") from None
         self.heartbeat = await self._join(self.db)
         translators = load_translators(settings.default_locale)
-        directory = load_directory()
+        directory = await self._directory(self.db)
 
         messengers: dict[Platform, Messenger] = {}
         start_links: dict[Platform, str] = {}  # filled once the transports know the bot's name
@@ -190,6 +192,8 @@ class Application:
                 consent_version=settings.consent_version,
                 default_locale=settings.default_locale,
                 policy_url=settings.privacy_policy_url,
+                org_name=settings.org_name,
+                org_hotline=settings.org_hotline,
                 working_hours=Hours.parse(settings.working_hours),
                 desk_zone=ZoneInfo(settings.default_timezone),
                 start_links=start_links,
@@ -347,6 +351,20 @@ class Application:
                 )
             )
         return transports
+
+    async def _directory(self, db: Database) -> Directory:
+        """The regions (REGIONS_FILE, checked with the settings) and, when DIRECTORY_FILE is set and
+        changed since the last start, the directory of help from that file."""
+        settings = self.settings
+        regions_file = Path(settings.regions_file) if settings.regions_file else None
+        directory = load_directory(regions_file=regions_file)
+        if settings.directory_file:
+            codes = [r.code for r in directory.regions]
+            try:
+                await load_directory_file(db, Path(settings.directory_file), codes)
+            except DirectoryFileError as exc:
+                raise ConfigError(f"DIRECTORY_FILE: {exc}") from None
+        return directory
 
     async def _join(self, db: Database) -> Heartbeat:
         """This replica among the others on the database: several need Redis, else one line and stop."""

@@ -60,6 +60,9 @@ class Context:
     directory: Directory
     consent_version: str
     policy_url: str | None = None
+    # A region's own service (ORG_NAME, ORG_HOTLINE): shown to families when set.
+    org_name: str | None = None
+    org_hotline: str | None = None
     limits: Limits = field(default_factory=Limits)
     traits: Traits = field(default_factory=Traits)
     role: Role = Role.FAMILY

@@ -148,7 +148,10 @@ def start_over(t: FamilyTurn) -> None:
     t.data.entry_category = chosen.value if chosen is not None else None
     if t.consented:
         t.reset_to(MENU)
-        t.notice(t._(N_("Hello! I am the family help bot.")))
+        if t.ctx.org_name:
+            t.notice(t._(N_("Hello! I am the bot of «{org}».")).format(org=texts.esc(t.ctx.org_name)))
+        else:
+            t.notice(t._(N_("Hello! I am the family help bot.")))
         begin_linked_request(t)
     else:
         t.reset_to(CONSENT)

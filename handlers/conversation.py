@@ -71,6 +71,8 @@ class ConversationSettings:
     consent_version: str
     default_locale: str
     policy_url: str | None = None
+    org_name: str | None = None  # ORG_NAME
+    org_hotline: str | None = None  # ORG_HOTLINE
     limits: Limits = field(default_factory=Limits)
     # When coordinators answer, in their time zone; outside them a new request is told when (None: always).
     working_hours: Hours | None = None
@@ -315,6 +317,8 @@ class ConversationService:
             directory=self._directory,
             consent_version=self._settings.consent_version,
             policy_url=self._settings.policy_url,
+            org_name=self._settings.org_name,
+            org_hotline=self._settings.org_hotline,
             limits=self._settings.limits,
             traits=traits,
             role=role,
