@@ -114,11 +114,15 @@ async def test_a_directory_file_with_a_bad_row_stops_the_start(
     emulator: TelegramEmulator, db_url: str, files: dict[str, str]
 ) -> None:
     write(Path(files["directory_file"]), HEADER + CENTRE + "Плохая,,,,astrology,,,,,,\r\n")
-    app = Application(
-        Settings(
-            bot_token=TOKEN, telegram_api_url=emulator.base_url, database_url=db_url, web_port=0, **files
-        )
+    settings = Settings(
+        bot_token=TOKEN,
+        telegram_api_url=emulator.base_url,
+        database_url=db_url,
+        web_port=0,
+        regions_file=files["regions_file"],
+        directory_file=files["directory_file"],
     )
+    app = Application(settings)
     with pytest.raises(ConfigError, match=r"^DIRECTORY_FILE: .*Line 3.*astrology"):
         await app.start()
     await app.stop()
