@@ -8,7 +8,6 @@ import logging
 import signal
 from collections.abc import Mapping
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +19,7 @@ from bot.config import ConfigError, Settings, parse_duration, parse_ids
 from bot.i18n import load_translators
 from bot.max.client import MaxTiming
 from bot.max.transport import MaxTransport
+from bot.region import region_directory, start_links_of
 from bot.scheduler import create_scheduler
 from bot.shared import RedisBudget
 from bot.telegram.app import TelegramTransport, Webhook, create_bot, create_dispatcher
@@ -27,7 +27,6 @@ from bot.transport import Transport
 from bot.vk.transport import VkCallback, VkTiming, VkTransport
 from bot.web import MeteredRouter, Metrics, WebServer
 from dialogs.assembly import assemble
-from dialogs.directory import Directory, load_directory
 from dialogs.i18n import Translators
 from handlers.admins import AdminRoster
 from handlers.appointments import AppointmentSettings
@@ -37,7 +36,6 @@ from handlers.broadcasts import BroadcastJob, BroadcastSettings
 from handlers.conversation import ConversationService, ConversationSettings
 from handlers.cursors import Cursors
 from handlers.delivery import DeliverySettings, DeliveryWorker
-from handlers.directory_file import DirectoryFileError, load_directory_file
 from handlers.followups import FollowUpJob, FollowUpSettings
 from handlers.health import Health
 from handlers.housekeeping import Housekeeping
@@ -115,7 +113,7 @@ class Application:
             raise ConfigError(f"DATABASE_URL: the database refused the connection ({exc})") from None
         self.heartbeat = await self._join(self.db)
         translators = load_translators(settings.default_locale)
-        directory = await self._directory(self.db)
+        directory = await region_directory(settings, self.db)
 
         messengers: dict[Platform, Messenger] = {}
         start_links: dict[Platform, str] = {}  # filled once the transports know the bot's name
@@ -269,7 +267,7 @@ class Application:
         await self.delivery.reclaim()  # what this instance was posting when it stopped goes first
         self._scheduler.start()
         # Last: a nicety for /links that asks the platforms, once everything that matters runs.
-        start_links.update(await _start_links(self.transports))
+        start_links.update(await start_links_of(self.transports))
 
     async def stop(self) -> None:
         if self._scheduler is not None:
@@ -352,20 +350,6 @@ class Application:
             )
         return transports
 
-    async def _directory(self, db: Database) -> Directory:
-        """The regions (REGIONS_FILE, checked with the settings) and, when DIRECTORY_FILE is set and
-        changed since the last start, the directory of help from that file."""
-        settings = self.settings
-        regions_file = Path(settings.regions_file) if settings.regions_file else None
-        directory = load_directory(regions_file=regions_file)
-        if settings.directory_file:
-            codes = [r.code for r in directory.regions]
-            try:
-                await load_directory_file(db, Path(settings.directory_file), codes)
-            except DirectoryFileError as exc:
-                raise ConfigError(f"DIRECTORY_FILE: {exc}") from None
-        return directory
-
     async def _join(self, db: Database) -> Heartbeat:
         """This replica among the others on the database: several need Redis, else one line and stop."""
         heartbeat = Heartbeat(db, self.settings.instance_id)
@@ -433,18 +417,3 @@ def follow_up_settings(settings: Settings) -> FollowUpSettings:
         default_zone=ZoneInfo(settings.default_timezone),
         locale=settings.default_locale,
     )
-
-
-async def _start_links(transports: list[Transport]) -> dict[Platform, str]:
-    """The admins' start links (/links) need the bot's name on each platform; a platform that does
-    not say it only leaves its links out."""
-    links: dict[Platform, str] = {}
-    for transport in transports:
-        try:
-            link = await transport.start_link()
-        except Exception as exc:  # a nicety for posters: never a reason to stop the start
-            log.warning("no start link for %s (%s)", transport.platform.value, type(exc).__name__)
-            continue
-        if link:
-            links[transport.platform] = link
-    return links

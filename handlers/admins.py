@@ -56,6 +56,10 @@ class AdminRoster(Collection[str]):
     def __len__(self) -> int:
         return len(self.root) + len(self.stored)
 
+    def view(self) -> tuple[tuple[str, bool], ...]:
+        """Every admin's key, with True for the ``ADMIN_IDS`` ones (what /admins shows)."""
+        return tuple((key, key in self.root) for key in self)
+
     def changed(self) -> None:
         """An admin was added or removed here: read the table again before the next update."""
         self._read_at = None

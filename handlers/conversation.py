@@ -327,7 +327,9 @@ class ConversationService:
             resources=await self._directory_now(uow),
             zone=self._settings.desk_zone.key,
             start_links={p.value: link for p, link in self._settings.start_links.items()},
-            admins=_admins_view(self._settings.admins) if role is Role.ADMIN else (),
+            admins=self._settings.admins.view()
+            if self._settings.admins is not None and role is Role.ADMIN
+            else (),
         )
 
     async def _directory_now(self, uow: UnitOfWork) -> tuple[Resource, ...]:
@@ -424,7 +426,3 @@ def _ticket_view(ticket: Ticket) -> TicketView:
         phone=ticket.phone,
         region=ticket.region,
     )
-
-
-def _admins_view(roster: AdminRoster | None) -> tuple[tuple[str, bool], ...]:
-    return () if roster is None else tuple((key, key in roster.root) for key in roster)

@@ -5,18 +5,23 @@ nothing for a forged admin button."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.app import Application
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from dialogs.assembly import assemble
+from dialogs.i18n import Translators
 from dialogs.primitives import Role
 from handlers.admins import AdminRoster
+from handlers.sla import SlaSettings, SlaWatch
+from storage.models import utcnow
 from storage.uow import Database
+from storage.vocabulary import Platform
 from tests.directory_support import documents
 from tests.e2e import GROUP, HandledUpdates, Parent, start_app
+from tests.fakes import FakeMessenger, RecordingPacer
 from tests.links_support import dialog_of
 
 ROOT, HELPER, STRANGER = 903, 904, 905
@@ -176,3 +181,25 @@ async def test_the_stored_admins_on_every_backend(db: Database) -> None:
     roster.changed()
     await roster.refresh()
     assert "tg:1" not in roster and list(roster) == ["tg:9", "vk:2"]
+
+
+async def test_sla_alerts_reach_the_stored_admins_too(db: Database, translators: Translators) -> None:
+    messenger, pacer = FakeMessenger(), RecordingPacer()
+    async with db.uow() as uow:
+        person, _ = await uow.people.get_or_create("tg:5", Platform.TELEGRAM, "ru")
+        ticket = await uow.tickets.create(
+            person_id=person.id, category="legal", description="x", contact_method="chat", locale="ru"
+        )
+        await uow.tickets.set_chat(ticket.id, f"tg:{GROUP}")
+        await uow.admins.add("tg:904", "tg:903", utcnow())
+    sla = SlaWatch(
+        db,
+        messengers={Platform.TELEGRAM: messenger},
+        translators=translators,
+        settings=SlaSettings(
+            claim=timedelta(hours=2), claim_urgent=timedelta(minutes=15), admins=AdminRoster({"tg:903"}, db)
+        ),
+        pacer=pacer,
+    )
+    assert await sla.run_once(utcnow() + timedelta(hours=3)) == 3
+    assert {chat for chat, _priority in pacer.asked} == {f"tg:{GROUP}", "tg:903", "tg:904"}
