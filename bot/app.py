@@ -19,7 +19,7 @@ from bot.config import ConfigError, Settings, parse_duration, parse_ids
 from bot.i18n import load_translators
 from bot.max.client import MaxTiming
 from bot.max.transport import MaxTransport
-from bot.region import region_directory, start_links_of
+from bot.region import StartLinks, region_directory
 from bot.scheduler import create_scheduler
 from bot.shared import RedisBudget
 from bot.telegram.app import TelegramTransport, Webhook, create_bot, create_dispatcher
@@ -257,6 +257,7 @@ class Application:
             self.inbox,
             broadcasts,
             self.heartbeat,
+            StartLinks(self.transports, start_links),  # /links: the bot's name on each platform
         ]
         self.background = Background(jobs, in_flight=in_flight)
         # The transports first: a token the platform refuses stops the start before anything runs.
@@ -266,8 +267,6 @@ class Application:
         self._scheduler = create_scheduler(self.background)
         await self.delivery.reclaim()  # what this instance was posting when it stopped goes first
         self._scheduler.start()
-        # Last: a nicety for /links that asks the platforms, once everything that matters runs.
-        start_links.update(await start_links_of(self.transports))
 
     async def stop(self) -> None:
         if self._scheduler is not None:

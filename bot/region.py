@@ -4,11 +4,13 @@ help (DIRECTORY_FILE), and the start links of its posters (the bot's name on eac
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.config import ConfigError, Settings
 from bot.transport import Transport
 from dialogs.directory import Directory, load_directory
+from handlers.background import Job
 from handlers.directory_file import DirectoryFileError, load_directory_file
 from storage.uow import Database
 from storage.vocabulary import Platform
@@ -43,3 +45,30 @@ async def start_links_of(transports: list[Transport]) -> dict[Platform, str]:
         if link:
             links[transport.platform] = link
     return links
+
+
+class StartLinks(Job):
+    """Fills in the start links once the transports run, as a background job rather than a step of
+    the start: the start does not wait on it, a stop waits for it, and a platform that did not say
+    the bot's name is asked again at the next tick."""
+
+    name = "start_links"
+
+    def __init__(
+        self,
+        transports: list[Transport],
+        links: dict[Platform, str],
+        *,
+        interval: timedelta = timedelta(minutes=5),
+    ) -> None:
+        super().__init__()
+        self._transports = transports
+        self._links = links
+        self.interval = interval.total_seconds()
+        self.delay = 0.0
+
+    async def run_once(self, now: datetime) -> int:
+        missing = [t for t in self._transports if t.platform not in self._links]
+        if missing:
+            self._links.update(await start_links_of(missing))
+        return 0  # nothing to repeat within this tick
