@@ -19,6 +19,7 @@ from bot.config import ConfigError, Settings, parse_duration, parse_ids
 from bot.i18n import load_translators
 from bot.max.client import MaxTiming
 from bot.max.ids import PruneMessageIds
+from bot.region import StartLinks, region_directory
 from bot.scheduler import create_scheduler
 from bot.shared import RedisBudget
 from bot.transport import Transport
@@ -26,8 +27,8 @@ from bot.transports import Timings, build_transports
 from bot.vk.transport import VkTiming
 from bot.web import MeteredRouter, Metrics, WebServer
 from dialogs.assembly import assemble
-from dialogs.directory import load_directory
 from dialogs.i18n import Translators
+from handlers.admins import AdminRoster
 from handlers.appointments import AppointmentSettings
 from handlers.background import Background
 from handlers.bindings import BindingDesk
@@ -47,6 +48,7 @@ from handlers.pacer import Limit, PriorityPacer
 from handlers.ports import Messenger
 from handlers.relay import ThreadRelay
 from handlers.replicas import Heartbeat
+from handlers.retention import Retention
 from handlers.router import InboundRouter
 from handlers.sla import SlaSettings, SlaWatch
 from handlers.tickets import TicketDesk
@@ -112,9 +114,11 @@ class Application:
             raise ConfigError(f"DATABASE_URL: the database refused the connection ({exc})") from None
         self.heartbeat = await self._join(self.db)
         translators = load_translators(settings.default_locale)
-        directory = load_directory()
+        directory = await region_directory(settings, self.db)
 
         messengers: dict[Platform, Messenger] = {}
+        start_links: dict[Platform, str] = {}  # filled once the transports know the bot's name
+        admins = AdminRoster(settings.admins, self.db)  # ADMIN_IDS and those added with /admins
         in_flight = self.in_flight
         default_chat = parse_ids(settings.coordinator_chat)[0] if settings.coordinator_chat else None
         if not settings.telegram_enabled and not settings.max_enabled and not settings.vk_enabled:
@@ -144,7 +148,7 @@ class Application:
             messengers=messengers,
             translators=translators,
             chat_locale=settings.default_locale,
-            admins=settings.admins,
+            admins=admins,
             directory=directory,
             default_chat=default_chat,
             on_outbox=self.delivery.wake,
@@ -158,7 +162,7 @@ class Application:
             translators=translators,
             chat_locale=settings.default_locale,
             directory=directory,
-            admins=settings.admins,
+            admins=admins,
             default_chat=default_chat,
         )
         relay = ThreadRelay(
@@ -188,9 +192,13 @@ class Application:
                 consent_version=settings.consent_version,
                 default_locale=settings.default_locale,
                 policy_url=settings.privacy_policy_url,
+                org_name=settings.org_name,
+                org_hotline=settings.org_hotline,
                 working_hours=Hours.parse(settings.working_hours),
                 desk_zone=ZoneInfo(settings.default_timezone),
                 default_chat=default_chat,
+                start_links=start_links,
+                admins=admins,
             ),
             on_outbox=self.delivery.wake,
             in_flight=in_flight,
@@ -201,7 +209,7 @@ class Application:
             desk=desk,
             relay=relay,
             bindings=bindings,
-            admins=settings.admins,
+            admins=admins,
             # Coordinators' chats: Telegram groups, MAX group chats, VK conversations.
             desk_platforms={Platform.TELEGRAM, Platform.MAX, Platform.VK},
             commands=DeskCommands(desk),
@@ -216,7 +224,7 @@ class Application:
             settings=SlaSettings(
                 claim=parse_duration(settings.claim_sla),
                 claim_urgent=parse_duration(settings.claim_sla_urgent),
-                admins=settings.admins,
+                admins=admins,
                 locale=settings.default_locale,
             ),
             in_flight=in_flight,
@@ -250,11 +258,13 @@ class Application:
             self.delivery,
             self.sla,
             Housekeeping(self.db),
+            Retention(self.db, keep=parse_duration(settings.retention)),
             followups,
             self.inbox,
             conversation.sent_log,
             broadcasts,
             self.heartbeat,
+            StartLinks(self.transports, start_links),  # /links: the bot's name on each platform
         ]
         if settings.max_enabled:
             jobs.append(PruneMessageIds(self.db))

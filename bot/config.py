@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import socket
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from dialogs.directory import read_regions
 from dialogs.i18n import SUPPORTED_LOCALES
 from storage.vocabulary import VK_CHAT_PEER_START, Platform, parse_person_key
 
@@ -89,6 +91,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     working_hours: str = "09-21"
     appointment_reminders: str = "1d,2h"
+    # How long after closing a ticket its personal texts, files and phone are kept (152-FZ).
+    retention: str = "180d"
+    # A region's own setup (README, "Going live"): shown to families, read from files at start.
+    org_name: str | None = Field(default=None, max_length=120)
+    org_hotline: str | None = Field(default=None, max_length=64)
+    regions_file: str | None = None
+    directory_file: str | None = None
     log_format: str = "text"
     # Names this process among replicas (its outbox leases); the host name unless set.
     instance_id: str = Field(default_factory=socket.gethostname, max_length=64)
@@ -176,7 +185,7 @@ class Settings(BaseSettings):
             parse_duration(part)
         return v
 
-    @field_validator("claim_sla", "claim_sla_urgent", "followup_expire")
+    @field_validator("claim_sla", "claim_sla_urgent", "followup_expire", "retention")
     @classmethod
     def _sla(cls, v: str) -> str:
         parse_duration(v)
@@ -206,6 +215,39 @@ class Settings(BaseSettings):
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{v!r} is not a time zone like Europe/Moscow") from None
+        return v
+
+    @field_validator("org_name", "org_hotline", "regions_file", "directory_file")
+    @classmethod
+    def _optional_text(cls, v: str | None) -> str | None:
+        return v.strip() if v and v.strip() else None
+
+    @field_validator("org_hotline")
+    @classmethod
+    def _hotline(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[0-9+()\- ,]{3,64}", v):
+            raise ValueError(f"{v!r} is not a phone number like 8-800-000-00-00 or +7 4872 00-00-00")
+        return v
+
+    @field_validator("privacy_policy_url")
+    @classmethod
+    def _policy_url(cls, v: str | None) -> str | None:
+        if v is not None and v.strip() and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", v.strip()):
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        return v.strip() if v and v.strip() else None
+
+    @field_validator("regions_file")
+    @classmethod
+    def _regions_file(cls, v: str | None) -> str | None:
+        if v is not None:
+            read_regions(Path(v))  # a malformed file stops the start here, naming the variable
+        return v
+
+    @field_validator("directory_file")
+    @classmethod
+    def _directory_file(cls, v: str | None) -> str | None:
+        if v is not None and not Path(v).is_file():
+            raise ValueError(f"{v!r} is not a file (a CSV like the one /directory exports)")
         return v
 
     @field_validator("webhook_url")

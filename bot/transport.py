@@ -18,6 +18,11 @@ class Transport(Protocol):
         """Connect and start taking updates; a token the platform refuses raises ConfigError."""
         ...
 
+    async def start_link(self) -> str | None:
+        """The start of a link that opens the bot with a payload (the payload is appended); None
+        when the platform did not say the bot's name."""
+        ...
+
     async def stop_listening(self) -> None:
         """Take no new updates; those being handled go on (the application drains them)."""
         ...

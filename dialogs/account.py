@@ -41,6 +41,7 @@ class Consent(Step):
                 )
             ),
         ]
+        lines += texts.org_lines(t)
         if t.ctx.policy_url:
             lines.append(
                 t._(N_('The full policy: <a href="{url}">{url}</a>')).format(url=texts.esc(t.ctx.policy_url))

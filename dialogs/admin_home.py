@@ -5,11 +5,13 @@ from __future__ import annotations
 from enum import StrEnum
 
 from dialogs import texts
+from dialogs.admins import AD
 from dialogs.directory_admin import D
 from dialogs.engine import Dialog, Handlers, Step, Turn
 from dialogs.figures import F
 from dialogs.flow import MENU
 from dialogs.i18n import N_
+from dialogs.links import L
 from dialogs.primitives import Role, Screen
 from dialogs.state import DialogDataBase
 
@@ -35,9 +37,16 @@ ENTRIES = (
     ("broadcasts", N_("📣 Announcements to families")),
     ("directory", N_("📚 Directory of help")),
     ("figures", N_("📊 Figures and exports")),
+    ("links", N_("🔗 Start links and QR codes")),
+    ("admins", N_("👥 Admins")),
 )
 
-OPENS = {"directory": D.LIST, "figures": F.HOME}  # the entries that are built
+OPENS = {
+    "directory": D.LIST,
+    "figures": F.HOME,
+    "links": L.HOME,
+    "admins": AD.LIST,
+}  # the entries that are built
 
 
 class Home(Step[AdminTurn]):

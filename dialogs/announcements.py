@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from dialogs.commands import ACTIONS
-from dialogs.flow import FamilyStep, S, go_home
+from dialogs.flow import FamilyStep, S, begin_linked_request, go_home
 from dialogs.flow import FamilyTurn as Turn
 from dialogs.i18n import N_, Translator
 from dialogs.primitives import GLOBAL_STEP, Button, Payload, Screen, SetAnnouncements, Speaks, SystemEvent
@@ -106,7 +106,8 @@ def _answer_opt_in(t: Turn) -> None:
     )
     if t.state == S.OPT_IN:  # the step: answered, on to the menu (or the request left for consent)
         t.notice(done)
-        go_home(t)
+        if not begin_linked_request(t):  # a start link chose a kind of help: that request begins
+            go_home(t)
         return
     t.toast = done  # the question as a message of an earlier version: the screen stays as it is
     t.silent = True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dialogs import admin_home, broadcast, directory_admin, family, figures
+from dialogs import admin_home, admins, broadcast, directory_admin, family, figures, links
 from dialogs.engine import Dialogs
 
 
@@ -14,6 +14,8 @@ def assemble() -> Dialogs:
             directory_admin.assemble(),
             figures.assemble(),
             broadcast.assemble(),
+            links.assemble(),
+            admins.assemble(),
         ],
         default=family.FamilyDialog.name,
     )

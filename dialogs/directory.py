@@ -10,7 +10,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -93,19 +93,63 @@ def _core(name: str) -> str:
     return " ".join(_GENERIC.sub(" ", name.replace("—", " ").replace("-", " ")).replace(".", " ").split())
 
 
-def load_directory(data_dir: Path = DATA_DIR) -> Directory:
-    regions_raw = json.loads((data_dir / "regions.json").read_text(encoding="utf-8"))["regions"]
-    contacts_raw = json.loads((data_dir / "contacts.json").read_text(encoding="utf-8"))["contacts"]
-    regions = tuple(
-        Region(
-            code=r["code"],
-            names={"ru": r["ru"], "en": r["en"]},
-            line=r.get("line"),
-            tz=r["tz"],
-            aliases=tuple(r.get("aliases", ())),
-        )
-        for r in regions_raw
+_CODE = re.compile(r"[a-z0-9_-]{1,32}")
+
+
+def read_regions(path: Path) -> tuple[Region, ...]:
+    """A region list in the format of ``data/regions.json``; ValueError names what is wrong (and
+    which entry), so a region's own file stops the start with one clear line."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read {str(path)!r} ({exc.strerror or type(exc).__name__})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{str(path)!r} is not UTF-8 JSON ({exc})") from None
+    entries = raw.get("regions") if isinstance(raw, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise ValueError(f'{str(path)!r} has no list "regions" (see dialogs/data/regions.json)')
+    regions: list[Region] = []
+    for number, entry in enumerate(entries, start=1):
+        regions.append(_region(entry, f"region {number}"))
+    codes = [r.code for r in regions]
+    if len(set(codes)) != len(codes):
+        twice = sorted({c for c in codes if codes.count(c) > 1})
+        raise ValueError(f"region code {twice[0]!r} is given twice")
+    return tuple(regions)
+
+
+def _region(entry: object, where: str) -> Region:
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where} is not an object")
+    code = entry.get("code")
+    if not isinstance(code, str) or not _CODE.fullmatch(code):
+        raise ValueError(f"{where}: code {code!r} must be 1-32 of a-z, 0-9, _ and -")
+    for key in ("ru", "en"):
+        if not isinstance(entry.get(key), str) or not entry[key].strip():
+            raise ValueError(f"{where} ({code}): {key!r}, the name in that language, is missing")
+    tz = entry.get("tz")
+    try:
+        ZoneInfo(str(tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{where} ({code}): tz {tz!r} is not a time zone like Europe/Moscow") from None
+    line, aliases = entry.get("line"), entry.get("aliases", [])
+    if line is not None and not isinstance(line, str):
+        raise ValueError(f"{where} ({code}): line must be text or null")
+    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+        raise ValueError(f"{where} ({code}): aliases must be a list of names")
+    return Region(
+        code=code,
+        names={"ru": entry["ru"].strip(), "en": entry["en"].strip()},
+        line=line or None,
+        tz=str(tz),
+        aliases=tuple(aliases),
     )
+
+
+def load_directory(data_dir: Path = DATA_DIR, *, regions_file: Path | None = None) -> Directory:
+    """The regions (the shipped list, or a region's own ``REGIONS_FILE``) and the national lines."""
+    regions = read_regions(regions_file or data_dir / "regions.json")
+    contacts_raw = json.loads((data_dir / "contacts.json").read_text(encoding="utf-8"))["contacts"]
     contacts = tuple(
         UsefulContact(phone=c["phone"], names={"ru": c["ru"], "en": c["en"]}, notes=dict(c.get("hours", {})))
         for c in contacts_raw

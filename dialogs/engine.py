@@ -59,12 +59,19 @@ class Context:
     directory: Directory
     consent_version: str
     policy_url: str | None = None
+    # A region's own service (ORG_NAME, ORG_HOTLINE): shown to families when set.
+    org_name: str | None = None
+    org_hotline: str | None = None
     limits: Limits = field(default_factory=Limits)
     traits: Traits = field(default_factory=Traits)
     role: Role = Role.FAMILY
     idle: bool = False  # the person has not answered for a while: a system event need not wait
     resources: tuple[Resource, ...] = ()  # the directory of help, as kept in the database
     zone: str = "Europe/Moscow"  # DEFAULT_TIMEZONE: the zone an admin's typed times are in
+    # Per platform ("tg", "vk", "max"): the start of a link that opens the bot with a payload.
+    start_links: Mapping[str, str] = field(default_factory=dict)
+    # The admins' keys, ADMIN_IDS first, each with True when it is one of ADMIN_IDS (the root of trust).
+    admins: tuple[tuple[str, bool], ...] = ()
 
 
 D = TypeVar("D", bound=DialogDataBase)

@@ -16,7 +16,9 @@ from dialogs.danger import find_danger
 from dialogs.engine import Step, Turn
 from dialogs.i18n import N_
 from dialogs.primitives import GLOBAL_STEP, Button, Screen, SystemEvent
+from dialogs.start_links import start_category
 from dialogs.state import DialogData, Draft
+from storage.vocabulary import Category
 
 
 class S(StrEnum):
@@ -143,11 +145,40 @@ def cancel(t: FamilyTurn) -> None:
 def start_over(t: FamilyTurn) -> None:
     t.data.history = []
     t.data.editing = None
+    chosen = start_category(t.event)  # a start link's kind of help (a poster's QR code)
+    t.data.entry_category = chosen.value if chosen is not None else None
     if t.consented:
         t.reset_to(MENU)
-        t.notice(t._(N_("Hello! I am the family help bot.")))
+        if t.ctx.org_name:
+            t.notice(t._(N_("Hello! I am the bot of «{org}».")).format(org=texts.esc(t.ctx.org_name)))
+        else:
+            t.notice(t._(N_("Hello! I am the family help bot.")))
+        begin_linked_request(t)
     else:
         t.reset_to(CONSENT)
+
+
+def begin_linked_request(t: FamilyTurn) -> bool:
+    """After consent: a family who came by a start link begins a request of that kind, with the
+    danger question first (it is never skipped). False when no link chose anything."""
+    chosen = t.data.entry_category
+    if chosen is None or chosen not in set(Category):
+        t.data.entry_category = None
+        return False
+    t.data.draft = Draft(category=Category(chosen))
+    t.data.draft_step = None
+    t.reset_to(MENU)
+    t.go(S.DANGER)
+    return True
+
+
+def linked_category_taken(t: FamilyTurn) -> bool:
+    """Leaving the danger question: True (once) when a start link already chose the kind of help."""
+    chosen, t.data.entry_category = t.data.entry_category, None
+    draft = t.data.draft
+    return (
+        chosen is not None and draft is not None and draft.category is not None and draft.category == chosen
+    )
 
 
 def with_emergency(t: FamilyTurn, screen: Screen) -> Screen:

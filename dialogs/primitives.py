@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Protocol, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from dialogs.admin_effects import ChangeAdmin, SendQrCodes
 from dialogs.resources import Resource
 from dialogs.state import Attachment, DialogDataBase, Draft
 from storage.vocabulary import Platform
@@ -468,6 +469,8 @@ Effect = (
     | ImportDirectory
     | ExportDirectory
     | ShowFigures
+    | SendQrCodes
+    | ChangeAdmin
 )
 
 

@@ -60,6 +60,7 @@ class MyData(Step):
                 )
             ),
         ]
+        lines += texts.org_lines(t)
         rows: list[tuple[Button, ...]] = []
         if t.consented:
             toggle = N_("🔕 Stop announcements") if announcements else N_("🔔 Receive announcements")

@@ -86,6 +86,9 @@ class DialogData(DialogDataBase):
     followup_ticket: int | None = None
     followup_answer: str | None = None
     appointment: int | None = None
+    # The kind of help a start link (a poster's QR code) chose: the request begins with it once
+    # consent is given and the danger question answered.
+    entry_category: str | None = None
 
 
 @dataclass(frozen=True)

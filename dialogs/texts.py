@@ -78,6 +78,25 @@ LINE_112 = N_("• <b>112</b> — emergency services (free, 24/7)")
 LINE_HELPLINE = N_("• <b>8-800-2000-122</b> — helpline for children and parents (free, 24/7, anonymous)")
 
 
+def hotline_line(t: Turn) -> str:
+    """The service's own line (ORG_HOTLINE), named after the service when ORG_NAME is set."""
+    ctx = t.ctx
+    line = esc(ctx.org_hotline or "")
+    if ctx.org_name:
+        return t._(N_("• <b>{line}</b> — «{org}», our own line")).format(line=line, org=esc(ctx.org_name))
+    return t._(N_("• <b>{line}</b> — our own line")).format(line=line)
+
+
+def org_lines(t: Turn) -> list[str]:
+    """Who keeps the family's data and how to call them (ORG_NAME, ORG_HOTLINE), when set."""
+    lines = []
+    if t.ctx.org_name:
+        lines.append(t._(N_("Your data is kept by «{org}».")).format(org=esc(t.ctx.org_name)))
+    if t.ctx.org_hotline:
+        lines.append(hotline_line(t))
+    return lines
+
+
 def emergency_screen(t: Turn) -> Screen:
     lines = [
         t._(N_("🆘 <b>If someone is in danger right now, call:</b>")),
@@ -86,6 +105,8 @@ def emergency_screen(t: Turn) -> Screen:
         t._(LINE_HELPLINE),
         t._(N_("• <b>124</b> — the same helpline, short number from a mobile phone")),
     ]
+    if t.ctx.org_hotline:
+        lines.append(hotline_line(t))
     region = _known_region(t)
     if region is not None and region.line:
         lines.append(
@@ -120,6 +141,8 @@ def contacts_screen(t: Turn) -> Screen:
     if category is None and t.ctx.tickets:
         category = max(t.ctx.tickets, key=lambda k: (k.is_open, k.created_at)).category
     lines = [t._(N_("📋 <b>Useful contacts</b>")), ""]
+    if t.ctx.org_hotline:
+        lines += [hotline_line(t), ""]
     if not t.ctx.resources:  # no directory in the database (yet): the lines shipped with the bot
         for contact in t.ctx.directory.contacts:
             note = contact.note(t.locale)
@@ -149,7 +172,8 @@ def help_text(t: Turn) -> str:
             "{app} keeps the chat itself in your list: to hide it too, press and hold it and delete it."
         )
     )
-    return text.format(erase=erase, app=t.ctx.traits.app)
+    text = text.format(erase=erase, app=t.ctx.traits.app)
+    return "\n\n".join([text, "\n".join(org_lines(t))]) if org_lines(t) else text
 
 
 def story_too_long(t: Turn, limit: int) -> str:

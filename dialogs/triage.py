@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dialogs import texts
 from dialogs.flow import FamilyStep as Step
 from dialogs.flow import FamilyTurn as Turn
-from dialogs.flow import S, nav_rows
+from dialogs.flow import S, linked_category_taken, nav_rows
 from dialogs.i18n import N_
 from dialogs.primitives import Button, Screen
 from dialogs.questions import QUESTION_BY_STEP, QUESTIONS, Question
@@ -55,6 +55,15 @@ def advance(t: Turn) -> None:
         t.state = "t_summary"
         return
     t.go(following)
+
+
+def after_danger(t: Turn) -> None:
+    """The kind of help is asked next, unless the family's start link chose it already."""
+    if linked_category_taken(t):
+        steps = flow(t)
+        t.go(steps[steps.index(S.CATEGORY.value) + 1])
+    else:
+        t.go(S.CATEGORY)
 
 
 def choice_rows(t: Turn, options: list[tuple[str, str]], per_row: int = 1) -> list[tuple[Button, ...]]:
@@ -106,7 +115,7 @@ class Danger(Step):
             t.go(S.DANGER_YES)
         elif value == "no":
             t.draft.danger_now = False
-            advance(t)
+            after_danger(t)
 
     def on_text(self, t: Turn, text: str) -> None:
         lowered = _plain(text)
@@ -143,7 +152,7 @@ class DangerYes(Step):
             t.draft.callback = True
             t.go(S.PHONE)
         elif value == "continue":
-            t.go(S.CATEGORY)
+            after_danger(t)
 
 
 class CategoryStep(ChoiceStep):

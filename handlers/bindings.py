@@ -12,6 +12,7 @@ from dialogs.directory import Directory
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
 from dialogs.validate import as_int
+from handlers.admins import AdminRoster
 from handlers.desk_common import ActionReply, CoordinatorAction, send_quietly
 from handlers.ports import ChatRights, DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import utcnow
@@ -47,7 +48,7 @@ class BindingDesk:
         self._messengers = messengers
         self._speaker = Speaker(translators[chat_locale], chat_locale, directory)
         self._directory = directory
-        self._admins = frozenset(admins)
+        self._admins: Collection[str] = admins if isinstance(admins, AdminRoster) else frozenset(admins)
         self._default_chat = default_chat
 
     def _(self, message: str) -> str:

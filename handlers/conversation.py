@@ -39,6 +39,7 @@ from dialogs.primitives import (
 from dialogs.resources import Resource
 from dialogs.state import DialogDataBase, PersonView
 from handlers import effects
+from handlers.admins import AdminRoster
 from handlers.directory_admin import to_resource
 from handlers.flood import FLOOD_NOTICE, Batch, FloodGate, first_time, joined
 from handlers.inbox import KEPT
@@ -75,11 +76,16 @@ class ConversationSettings:
     consent_version: str
     default_locale: str
     policy_url: str | None = None
+    org_name: str | None = None  # ORG_NAME
+    org_hotline: str | None = None  # ORG_HOTLINE
     limits: Limits = field(default_factory=Limits)
     # When coordinators answer, in their time zone; outside them a new request is told when (None: always).
     working_hours: Hours | None = None
     desk_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Moscow"))
     default_chat: str | None = None  # COORDINATOR_CHAT: its bound region's zone counts for working hours
+    # Filled in once the transports have started (they ask the platforms for the bot's name).
+    start_links: Mapping[Platform, str] = field(default_factory=dict)
+    admins: AdminRoster | None = None  # ADMIN_IDS and the admins added with /admins
 
 
 @dataclass(frozen=True)
@@ -185,6 +191,8 @@ class ConversationService:
                 return Reply(toast=None)
             if committed is None:
                 return Reply(duplicate=True)
+            if committed.admins_changed and self._settings.admins is not None:
+                self._settings.admins.changed()
             await self._after_commit(target, committed)
             return Reply(toast=committed.outcome.toast, duplicate=committed.replayed)
 
@@ -244,6 +252,7 @@ class ConversationService:
                 desk=self._desk_hours(),
                 files=files,
                 messengers=self._messengers,
+                roster=self._settings.admins,
             )
             committed = await self._turn(uow, scope, incoming.event, incoming.role, idle=False, new=new)
             screens = committed.outcome.screens
@@ -315,6 +324,7 @@ class ConversationService:
             outcome.screens[:0] = screens_so_far
             committed.outcome = outcome
         committed.erase, committed.forget = scope.erase, scope.forget
+        committed.admins_changed = scope.admins_changed
         if scope.outbox and self._on_outbox is not None:
             self._on_outbox()  # the delivery worker looks now instead of at its next poll
         if any(isinstance(e, DeleteMyData) for e in committed.outcome.effects):
@@ -354,12 +364,18 @@ class ConversationService:
             directory=self._directory,
             consent_version=self._settings.consent_version,
             policy_url=self._settings.policy_url,
+            org_name=self._settings.org_name,
+            org_hotline=self._settings.org_hotline,
             limits=self._settings.limits,
             traits=traits,
             role=role,
             idle=idle,
             resources=await self._directory_now(uow),
             zone=self._settings.desk_zone.key,
+            start_links={p.value: link for p, link in self._settings.start_links.items()},
+            admins=self._settings.admins.view()
+            if self._settings.admins is not None and role is Role.ADMIN
+            else (),
         )
 
     async def _directory_now(self, uow: UnitOfWork) -> tuple[Resource, ...]:

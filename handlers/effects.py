@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from dialogs.admin_effects import ChangeAdmin, SendQrCodes
 from dialogs.primitives import (
     AddPhone,
     AddTicketInfo,
@@ -39,7 +40,17 @@ from dialogs.primitives import (
     ShowFigures,
     WithdrawTicket,
 )
-from handlers import broadcasts, directory_admin, figures, followup_answers, intake, nudge
+from handlers import (
+    admins,
+    broadcasts,
+    directory_admin,
+    figures,
+    followup_answers,
+    intake,
+    nudge,
+    start_links,
+)
+from handlers.admins import AdminRoster
 from handlers.localtime import DeskHours
 from handlers.ports import Messenger
 from handlers.prefetch import Fetched
@@ -66,6 +77,8 @@ class Scope:
     files: Mapping[str, Fetched] = field(default_factory=dict)  # fetched before the transaction, by ref
     # Every messenger: an admin on one may ask about another (Telegram's Stars balance).
     messengers: Mapping[Platform, Messenger] = field(default_factory=dict)
+    roster: AdminRoster | None = None  # who the admins are (/admins changes the stored ones)
+    admins_changed: bool = False
 
 
 Handler = Callable[[Scope, Any], Awaitable[Event | None]]
@@ -200,6 +213,8 @@ HANDLERS: dict[type[Any], Handler] = {
     ImportDirectory: directory_admin.import_file,
     ExportDirectory: directory_admin.export_file,
     ShowFigures: figures.show,
+    SendQrCodes: start_links.send_qr_codes,
+    ChangeAdmin: admins.change,
 }
 
 

@@ -14,6 +14,7 @@ from dialogs.admin import BIND_STEP
 from dialogs.cards import CARD_STEP
 from dialogs.inbox import INBOX_STEP
 from dialogs.primitives import Event, EventKind, Incoming, Role
+from handlers.admins import AdminRoster
 from handlers.bindings import COMMANDS as BINDING_COMMANDS
 from handlers.bindings import BindingDesk, GroupCommand
 from handlers.conversation import ConversationService
@@ -72,7 +73,8 @@ class InboundRouter:
         self._relay = relay
         self._bindings = bindings
         self._commands = commands  # /open, /mine, /away, /back, /unblock (None: not offered)
-        self._admins = frozenset(admins)
+        # The roster is refreshed at each update (stored admins); a plain list is fixed (tests).
+        self._admins = admins if isinstance(admins, AdminRoster) else AdminRoster(admins)
         # Platforms whose group chats are coordinators' chats (elsewhere a group is not ours).
         self._desk_platforms = frozenset(desk_platforms)
 
@@ -80,6 +82,7 @@ class InboundRouter:
         return Role.ADMIN if person_key(platform, user_id) in self._admins else Role.FAMILY
 
     async def route(self, inbound: Inbound) -> Answer:
+        await self._admins.refresh()  # every role decided below sees the admins added with /admins
         if inbound.event.kind in MEMBERSHIP:
             if not inbound.chat.is_private and inbound.chat.platform in self._desk_platforms:
                 left = inbound.event.kind is EventKind.MEMBER_LEFT

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from dialogs.cards import Speaker
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
+from handlers.admins import AdminRoster
 from handlers.away import who_hears
 from handlers.background import Job
 from handlers.desk_common import send_quietly
@@ -78,6 +79,8 @@ class SlaWatch(Job):
         """One round; returns how many messages it asked to send."""
         sends: list[tuple[str, Screen, int | None, int | None]] = []  # chat, screen, reply to, topic
         s = self._speaker
+        if isinstance(self._settings.admins, AdminRoster):
+            await self._settings.admins.refresh()  # alerts reach the admins added with /admins too
         async with self._db.uow() as uow:
             for urgent, period in ((True, self._settings.claim_urgent), (False, self._settings.claim)):
                 before = now - period

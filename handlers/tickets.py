@@ -29,6 +29,7 @@ from dialogs.i18n import N_, Translators
 from dialogs.primitives import Screen
 from dialogs.validate import as_int
 from handlers import blocking, nudge
+from handlers.admins import AdminRoster
 from handlers.desk_common import ActionReply, CoordinatorAction, Outbound, card_view, deliver
 from handlers.followups import offer_after_close
 from handlers.inflight import InFlight
@@ -74,7 +75,7 @@ class TicketDesk:
         self.messengers = messengers
         self._translators = translators
         self._speaker = Speaker(translators[chat_locale], chat_locale, self._directory, chat_zone)
-        self.admins = frozenset(admins)
+        self.admins: Collection[str] = admins if isinstance(admins, AdminRoster) else frozenset(admins)
         self._clock = clock
 
     def _(self, message: str) -> str:

@@ -18,6 +18,7 @@ class Committed:
     chat_key: str
     erase: bool = False  # quick exit: delete the chat, including what this turn sends
     forget: bool = False  # data deleted: delete the chat and keep no ids
+    admins_changed: bool = False  # /admins added or removed one: the roster reads them after the commit
     erase_ids: list[int] = field(default_factory=list)
     # The update whose answer is kept in the inbox until sent (a crash in between sends it later).
     answer_of: tuple[Platform, int] | None = None

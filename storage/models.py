@@ -113,6 +113,8 @@ class Ticket(Base):
     family_wrote_at: Mapped[datetime | None]
     coordinator_wrote_at: Mapped[datetime | None]
     nudged_at: Mapped[datetime | None]
+    # RETENTION: when its personal texts, files and phone were erased (the figures' columns stay).
+    erased_at: Mapped[datetime | None]
 
 
 class RelayedMessage(Base):

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.util import await_only
 
+from storage.admins import AdminsRepository
 from storage.appointments import AppointmentsRepository
 from storage.broadcasts import BroadcastsRepository
 from storage.db import session_factory
@@ -35,6 +36,7 @@ from storage.repositories import (
     TicketsRepository,
 )
 from storage.resources import ResourcesRepository
+from storage.retention import RetentionRepository
 from storage.stats import StatsRepository
 
 
@@ -63,6 +65,8 @@ class UnitOfWork:
         self.broadcasts = BroadcastsRepository(session)
         self.members = MembersRepository(session)
         self.moderation = ModerationRepository(session)
+        self.admins = AdminsRepository(session)
+        self.retention = RetentionRepository(session)
 
 
 class Database:

@@ -63,8 +63,8 @@ class MaxParent:
         mid = await self.user.write(text, attachments=list(attachments))
         return await self._after(update_number(mid, max(1, len(attachments)) - 1))
 
-    async def start(self) -> list[MaxMessage]:
-        timestamp = await self.user.start()
+    async def start(self, payload: str | None = None) -> list[MaxMessage]:
+        timestamp = await self.user.start(payload)
         return await self._after(update_number("started", self.user.user_id, timestamp))
 
     def _unanswered_opt_in(self, value: str) -> bool:

@@ -73,8 +73,8 @@ class VkParent:
     async def say(self, text: str) -> list[VkMessage]:
         return await self._after(await self.user.write(text))
 
-    async def start(self) -> list[VkMessage]:
-        return await self._after(await self.user.start())
+    async def start(self, ref: str | None = None) -> list[VkMessage]:
+        return await self._after(await self.user.start(ref))
 
     async def send(self, *attachments: dict[str, Any], text: str = "") -> list[VkMessage]:
         event_id = await self.user.write(text, attachments=list(attachments))

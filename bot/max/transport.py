@@ -82,6 +82,7 @@ class MaxTransport:
         self._backoff = backoff
         self.messenger = MaxMessenger(client, ids)
         self._bot_id: int | None = None
+        self._username: object = None  # from /me: the name in start links
         self._cursor_key = "max"
         self._marker: int | None = None
         self._poll: asyncio.Task[None] | None = None
@@ -118,6 +119,7 @@ class MaxTransport:
             log.warning("MAX cannot be reached yet; retrying in the background")
             me = None
         self._bot_id = int(me["user_id"]) if isinstance(me, dict) and "user_id" in me else None
+        self._username = me.get("username") if isinstance(me, dict) else None
         if self.webhook is not None:
             await self._feed.replay()  # taken before the last stop and not finished: first
             self._receiving = True  # the hook answers before MAX knows it: no update is refused
@@ -325,16 +327,26 @@ class MaxTransport:
             return
         await self._router.membership(Platform.MAX, user_id, reachable=kind == "bot_started")
         if kind == "bot_started":
-            # The "Start" button of a new dialog: the same as /start.
+            # The "Start" button of a new dialog: the same as /start; a start link's ``payload``
+            # (max.ru/<bot>?start=...) goes with it, as on Telegram.
+            payload = update.get("payload")
+            text = f"/start {payload}" if isinstance(payload, str) and payload.strip() else "/start"
             await self._router.route(
                 Inbound(
                     chat=ChatRef(Platform.MAX, user_id, ChatKind.PRIVATE),
                     user_id=user_id,
-                    event=Event(kind=EventKind.COMMAND, command="start", text="/start"),
+                    event=Event(kind=EventKind.COMMAND, command="start", text=text),
                     update_id=update_number("started", user_id, update.get("timestamp")),
                     language_code=_language(update.get("user_locale")),
                 )
             )
+
+    async def start_link(self) -> str | None:
+        """Where a start link points: ``https://max.ru/<bot>?start=`` (MAX's documented deep link;
+        the payload comes back in ``bot_started``)."""
+        if not isinstance(self._username, str) or not self._username:
+            return None
+        return f"https://max.ru/{self._username}?start="
 
     async def stop_listening(self) -> None:
         self._receiving = False  # MAX posts again what we refuse now (to another replica, or later)

@@ -166,6 +166,11 @@ class TelegramTransport:
         await self.stop_listening()
         await self.bot.session.close()
 
+    async def start_link(self) -> str | None:
+        """Where a start link points: ``https://t.me/<bot>?start=`` (the payload follows)."""
+        me = await self.bot.me()  # aiogram keeps getMe's answer from the start
+        return f"https://t.me/{me.username}?start=" if me.username else None
+
     @property
     def failed(self) -> BaseException | None:
         if self._task is not None and self._task.done() and not self._task.cancelled():

@@ -181,7 +181,11 @@ def to_events(message: dict[str, Any]) -> list[Event]:
     if "payload" in message:
         payload = payload_of(message["payload"])
         if payload == START_PAYLOAD:
-            return [Event(kind=EventKind.COMMAND, command="start", text=text)]
+            # A start link (vk.me/<community>?ref=...) comes as ``ref`` on the "Start" message:
+            # it is handed over like Telegram's ``/start <payload>``; the dialog judges it.
+            ref = message.get("ref")
+            start = f"/start {ref}" if isinstance(ref, str) and ref.strip() else text
+            return [Event(kind=EventKind.COMMAND, command="start", text=start)]
         # A text button of an app without callback buttons: the label came as text, the payload with it.
         return [Event(kind=EventKind.BUTTON, payload=payload if isinstance(payload, Payload) else None)]
     events: list[Event] = []

@@ -181,6 +181,15 @@ class VkTransport:
         )
         self._thread.start()
 
+    async def start_link(self) -> str | None:
+        """Where a start link points: the community's ``https://vk.me/<screen name>?ref=``; VK hands
+        the ``ref`` over with the "Start" message (``message.ref``)."""
+        answer = await asyncio.to_thread(self._vk.method, "groups.getById", {"group_id": self._group_id})
+        groups = answer.get("groups") if isinstance(answer, dict) else answer
+        first = groups[0] if isinstance(groups, list) and groups and isinstance(groups[0], dict) else {}
+        name = first.get("screen_name") or f"club{self._group_id}"
+        return f"https://vk.me/{name}?ref="
+
     async def on_callback(self, request: web.Request) -> web.Response:
         """VK's Callback API: the confirmation code, the secret checked on every event, the event kept
         in the inbox, then "ok" at once (handling goes on after the answer)."""

@@ -70,17 +70,19 @@ class MaxUser:
         )
         return callback_id
 
-    async def start(self) -> int:
+    async def start(self, payload: str | None = None) -> int:
+        """The "Start" button; ``payload``: opened by a deep link ``max.ru/<bot>?start=<payload>``."""
         timestamp = time.monotonic_ns()
-        await self.emulator.push(
-            {
-                "update_type": "bot_started",
-                "timestamp": timestamp,
-                "chat_id": self.user_id + 10**9,
-                "user": self.emulator._user(self.user_id),
-                "user_locale": self.locale,
-            }
-        )
+        update: dict[str, Any] = {
+            "update_type": "bot_started",
+            "timestamp": timestamp,
+            "chat_id": self.user_id + 10**9,
+            "user": self.emulator._user(self.user_id),
+            "user_locale": self.locale,
+        }
+        if payload is not None:
+            update["payload"] = payload
+        await self.emulator.push(update)
         return timestamp
 
     async def stop(self) -> None:

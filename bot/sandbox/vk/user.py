@@ -44,9 +44,10 @@ class VkUser:
 
     # -- writing ----------------------------------------------------------------------------------
 
-    async def start(self) -> str:
-        """The "Начать" button of a new dialog."""
-        return self._message("Начать", payload=START_PAYLOAD)
+    async def start(self, ref: str | None = None) -> str:
+        """The "Начать" button of a new dialog; ``ref``: opened by a link ``vk.me/<community>?ref=...``,
+        which VK hands over on this message as ``ref`` (and ``ref_source``)."""
+        return self._message("Начать", payload=START_PAYLOAD, ref=ref)
 
     async def write(
         self, text: str = "", *, attachments: list[dict[str, Any]] | None = None, reply_to: int | None = None
@@ -64,6 +65,7 @@ class VkUser:
         attachments: list[dict[str, Any]] | None = None,
         payload: str | None = None,
         reply_to: int | None = None,
+        ref: str | None = None,
     ) -> str:
         emu = self.emulator
         peer = self.peer_id
@@ -113,6 +115,8 @@ class VkUser:
             payload=payload,
             reply_message=reply_message,
         )
+        if ref is not None:
+            raw.update(ref=ref, ref_source="link")
         chat = emu.chats.get(peer)
         if chat is not None and not chat.admin and not text.startswith(f"[club{emu.group_id}|"):
             return ""  # a bot that is no admin of the conversation only gets messages that mention it
