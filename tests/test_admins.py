@@ -137,6 +137,7 @@ async def test_a_family_gets_the_unknown_command_answer_for_every_admin_command(
     family = person(emulator, admins_app, STRANGER)
     await family.say("/start")
     await family.tap_value("yes")
+    await family.tap_value("ann_no")  # announcements: their own question
     for command in ADMIN_COMMANDS:
         assert UNKNOWN in family.texts(await family.say(f"/{command}")), command
     assert admins_app.db is not None
@@ -150,6 +151,7 @@ async def test_a_forged_admin_button_does_nothing(
     family = person(emulator, admins_app, STRANGER)
     await family.say("/start")
     await family.tap_value("yes")
+    await family.tap_value("ann_no")  # announcements: their own question
     menu = family.last_with_buttons()
     for step in ADMIN_STEPS:
         for value in ("export", "qr.tg", f"rm.tg.{ROOT}", "add", "yes", "admin"):

@@ -74,6 +74,7 @@ async def test_a_family_by_a_link_gets_consent_and_danger_first_then_its_kind_of
     await family.say("/start help_legal")
     assert (await dialog_of(links_app.db, f"tg:{FAMILY}"))[0] == "consent"
     await family.tap_value("yes")
+    await family.tap_value("ann_no")  # announcements: their own question
     assert (await dialog_of(links_app.db, f"tg:{FAMILY}"))[0] == "t_danger"
     await family.tap_value("no")
     state, data = await dialog_of(links_app.db, f"tg:{FAMILY}")
@@ -91,6 +92,7 @@ async def test_danger_yes_then_continue_also_keeps_the_linked_kind_of_help(
     family = Parent(emulator=emulator, handled=HandledUpdates(links_app), user_id=FAMILY + 1)
     await family.say("/start")
     await family.tap_value("yes")  # consent, with no link: the menu
+    await family.tap_value("ann_no")  # announcements: their own question
     assert (await dialog_of(links_app.db, f"tg:{FAMILY + 1}"))[0] == "menu"
     replies = await family.say("/start help_housing")  # already consented: straight to danger
     assert (await dialog_of(links_app.db, f"tg:{FAMILY + 1}"))[0] == "t_danger"
@@ -109,6 +111,7 @@ async def test_a_forged_payload_is_a_normal_start(
     await family.say(f"/start {payload}")
     assert (await dialog_of(links_app.db, f"tg:{FAMILY + 2}"))[0] == "consent"
     await family.tap_value("yes")
+    await family.tap_value("ann_no")  # announcements: their own question
     state, data = await dialog_of(links_app.db, f"tg:{FAMILY + 2}")
     assert state == "menu" and data.get("draft") is None
 
@@ -119,6 +122,7 @@ async def test_a_family_cannot_ask_for_links_or_qr_codes(
     family = Parent(emulator=emulator, handled=HandledUpdates(links_app), user_id=FAMILY + 3)
     await family.say("/start")
     await family.tap_value("yes")
+    await family.tap_value("ann_no")  # announcements: their own question
     replies = await family.say("/links")
     assert "t.me" not in family.texts(replies)
     await family.press(family.last_with_buttons().message_id, "d:lnk_home:qr.tg")
@@ -132,6 +136,7 @@ async def test_a_vk_family_by_the_communitys_ref_link(vk: VkEmulator, db_url: st
         family = VkParent(vk=vk, handled=HandledUpdates(app), user=vk.user(7201))
         await family.start(ref="help_psychological")
         await family.tap_value("yes")
+        await family.tap_value("ann_no")  # announcements: their own question
         assert (await dialog_of(app.db, "vk:7201"))[0] == "t_danger"
         await family.tap_value("no")
         assert (await dialog_of(app.db, "vk:7201"))[0] == "q_psy_who"
@@ -139,11 +144,13 @@ async def test_a_vk_family_by_the_communitys_ref_link(vk: VkEmulator, db_url: st
         forged = VkParent(vk=vk, handled=HandledUpdates(app), user=vk.user(7202))
         await forged.start(ref="help_nothing")
         await forged.tap_value("yes")
+        await forged.tap_value("ann_no")  # announcements: their own question
         assert (await dialog_of(app.db, "vk:7202"))[0] == "menu"
 
         admin = VkParent(vk=vk, handled=HandledUpdates(app), user=vk.user(7301))
         await admin.start()
         await admin.tap_value("yes")
+        await admin.tap_value("ann_no")  # announcements: their own question
         text = admin.texts(await admin.say("/links"))
         assert f"https://vk.me/club{VK_GROUP}?ref=help_legal" in text
     finally:
@@ -157,6 +164,7 @@ async def test_a_max_family_by_the_bots_deep_link(max_emu: MaxEmulator, db_url: 
         family = MaxParent(emu=max_emu, handled=HandledUpdates(app), user=max_emu.user(8201))
         await family.start(payload="help_humanitarian")
         await family.tap_value("yes")
+        await family.tap_value("ann_no")  # announcements: their own question
         assert (await dialog_of(app.db, "max:8201"))[0] == "t_danger"
         await family.tap_value("no")
         assert (await dialog_of(app.db, "max:8201"))[0] == "q_hum_needs"
@@ -164,6 +172,7 @@ async def test_a_max_family_by_the_bots_deep_link(max_emu: MaxEmulator, db_url: 
         admin = MaxParent(emu=max_emu, handled=HandledUpdates(app), user=max_emu.user(8301))
         await admin.start()
         await admin.tap_value("yes")
+        await admin.tap_value("ann_no")  # announcements: their own question
         text = admin.texts(await admin.say("/links"))
         assert "https://max.ru/family_bot?start=help_housing" in text
     finally:
