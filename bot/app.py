@@ -32,6 +32,7 @@ from handlers.appointments import AppointmentSettings
 from handlers.background import Background
 from handlers.bindings import BindingDesk
 from handlers.broadcasts import BroadcastJob, BroadcastSettings
+from handlers.fanout import Fanout
 from handlers.conversation import ConversationService, ConversationSettings
 from handlers.cursors import Cursors
 from handlers.delivery import DeliverySettings, DeliveryWorker
@@ -231,6 +232,7 @@ class Application:
         broadcasts = BroadcastJob(
             self.db,
             push=conversation.push,
+            many=Fanout(conversation),
             messengers=messengers,
             translators=translators,
             directory=directory,

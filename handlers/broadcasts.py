@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -28,14 +28,15 @@ from dialogs.primitives import (
     Screen,
     SendBroadcast,
     SetAnnouncements,
+    SystemEvent,
 )
 from handlers.background import Job
 from handlers.localtime import Hours, zone_of
 from handlers.pacer import Priority
-from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
+from handlers.ports import Delivery, DeliveryFailedError, Messenger, RecipientUnreachableError
 from storage.models import Broadcast, Person
 from storage.uow import Database, UnitOfWork
-from storage.vocabulary import BroadcastStatus, RecipientStatus, parse_person_key
+from storage.vocabulary import BroadcastStatus, Platform, RecipientStatus, parse_person_key
 
 
 class Scope(Protocol):
@@ -48,8 +49,34 @@ class Scope(Protocol):
 
 log = logging.getLogger(__name__)
 
-Push = Callable[..., Awaitable[bool]]  # ConversationService.push(person, event, dedup=..., priority=...)
-DONE_STATUSES = (RecipientStatus.SENT, RecipientStatus.UNREACHABLE, RecipientStatus.FAILED)
+Push = Callable[..., Awaitable[object]]  # ConversationService.push(person, event, dedup=..., priority=...)
+DONE_STATUSES = (
+    RecipientStatus.SENT,
+    RecipientStatus.UNREACHABLE,
+    RecipientStatus.FAILED,
+    RecipientStatus.REFUSED,
+)
+STATUS_OF = {
+    Delivery.SENT: RecipientStatus.SENT,
+    Delivery.UNREACHABLE: RecipientStatus.UNREACHABLE,
+    Delivery.REFUSED: RecipientStatus.REFUSED,
+    Delivery.FAILED: RecipientStatus.FAILED,
+}
+
+
+class PushMany(Protocol):
+    """handlers.fanout.Fanout: the same system turn for many, in one call where the platform can."""
+
+    def fanout(self, platform: Platform) -> int: ...
+
+    async def push_many(
+        self, people: Sequence[str], system: SystemEvent, *, dedup: str
+    ) -> dict[str, Delivery]: ...
+
+
+def announcement_of(broadcast: Broadcast) -> Announcement:
+    """What every recipient of ``broadcast`` is sent: the one place that builds it from the row."""
+    return Announcement(broadcast=broadcast.id, texts={"*": broadcast.text})
 
 
 def _audience(pair: tuple[str, str]) -> dict[str, Any]:
@@ -103,7 +130,7 @@ class BroadcastSettings:
     default_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Moscow"))
     locale: str = "ru"  # the admin's progress messages
     lease: timedelta = timedelta(minutes=5)
-    batch: int = 50
+    batch: int = 100  # rows leased at once: one VK call's worth of peer_ids
     progress_every: timedelta = timedelta(seconds=5)
 
 
@@ -121,10 +148,12 @@ class BroadcastJob(Job):
         translators: Translators,
         directory: Directory,
         settings: BroadcastSettings,
+        many: PushMany | None = None,
     ) -> None:
         super().__init__()
         self._db = db
         self._push = push
+        self._many = many  # VK's peer_ids: up to 100 people a call
         self._messengers = messengers
         self._tr = translators[settings.locale]
         self._directory = directory
@@ -153,14 +182,16 @@ class BroadcastJob(Job):
                 zone = zone_of(self._directory, await uow.broadcasts.region_of(person.id), s.default_zone)
                 wanted = person.announcements and person.reachable and person.deleted_at is None
                 plans.append((row.id, person.key, wanted, zone))
-        announcement = Announcement(broadcast=broadcast.id, texts={"*": broadcast.text})
+        announcement = announcement_of(broadcast)
+        many: dict[Platform, list[tuple[int, str]]] = {}
         for row_id, key, wanted, zone in plans:
             if self.halted:
                 break  # the rest keep their lease and are claimed again after it
+            if self._fanout(key) > 1 and wanted and not (s.quiet is not None and s.quiet.contains(now, zone)):
+                many.setdefault(parse_person_key(key)[0], []).append((row_id, key))
+                continue
             async with self._db.uow() as uow:
-                current = await uow.broadcasts.get(broadcast.id)
-                if current is None or current.status != BroadcastStatus.SENDING.value:
-                    await uow.broadcasts.skip_rest(broadcast.id)
+                if not await self._still_sending(uow, broadcast.id):
                     break
                 if not wanted:  # opted out (an old announcement's button) or erased since it was written
                     await uow.broadcasts.finish(row_id, RecipientStatus.SKIPPED, now)
@@ -170,18 +201,66 @@ class BroadcastJob(Job):
                     continue
                 if not await uow.broadcasts.begin_send(row_id, self._owner):
                     continue  # another runner's now
-            sent = await self._push(key, announcement, dedup=f"bc{row_id}", priority=Priority.BULK)
+            delivery = await self._push(key, announcement, dedup=f"bc{row_id}", priority=Priority.BULK)
             async with self._db.uow() as uow:
-                now_person = await uow.people.get(key)
-                if sent:
-                    status = RecipientStatus.SENT
-                elif now_person is not None and not now_person.reachable:
-                    status = RecipientStatus.UNREACHABLE
-                else:
-                    status = RecipientStatus.FAILED
-                await uow.broadcasts.finish(row_id, status, now)
+                await uow.broadcasts.finish(row_id, await self._status(uow, key, delivery), now)
+        for rows in many.values():
+            size = self._fanout(rows[0][1])
+            for start in range(0, len(rows), size):
+                if self.halted or not await self._send_many(
+                    broadcast, announcement, rows[start : start + size], now
+                ):
+                    break
         await self._report(broadcast.id, now, final=not claimed)
         return len(claimed)
+
+    def _fanout(self, key: str) -> int:
+        return 1 if self._many is None else self._many.fanout(parse_person_key(key)[0])
+
+    async def _send_many(
+        self, broadcast: Broadcast, announcement: Announcement, rows: list[tuple[int, str]], now: datetime
+    ) -> bool:
+        """One call to many (VK's peer_ids): every row ``sending`` in one commit before it, every
+        result in one commit after it. False when the broadcast was stopped meanwhile."""
+        if self._many is None:
+            return False
+        async with self._db.uow() as uow:
+            if not await self._still_sending(uow, broadcast.id):
+                return False
+            taken = await uow.broadcasts.begin_send_many([row_id for row_id, _ in rows], self._owner)
+        keys = {key: row_id for row_id, key in rows if row_id in taken}
+        if not keys:
+            return True
+        # One name for the broadcast: a send repeated to a person is dropped by VK (its random_id).
+        results = await self._many.push_many(list(keys), announcement, dedup=f"bc{broadcast.id}")
+        by_status: dict[RecipientStatus, list[int]] = {}
+        for key, row_id in keys.items():
+            status = STATUS_OF.get(results.get(key, Delivery.FAILED), RecipientStatus.FAILED)
+            by_status.setdefault(status, []).append(row_id)
+        async with self._db.uow() as uow:
+            for status, row_ids in by_status.items():
+                await uow.broadcasts.finish_many(row_ids, status, now)
+        return True
+
+    async def _still_sending(self, uow: UnitOfWork, broadcast_id: int) -> bool:
+        current = await uow.broadcasts.get(broadcast_id)
+        if current is None or current.status != BroadcastStatus.SENDING.value:
+            await uow.broadcasts.skip_rest(broadcast_id)
+            return False
+        return True
+
+    @staticmethod
+    async def _status(uow: UnitOfWork, key: str, delivery: object) -> RecipientStatus:
+        if isinstance(delivery, Delivery):
+            return STATUS_OF[delivery]
+        if delivery:
+            return RecipientStatus.SENT
+        person = await uow.people.get(key)
+        return (
+            RecipientStatus.UNREACHABLE
+            if person is not None and not person.reachable
+            else RecipientStatus.FAILED
+        )
 
     async def _report(self, broadcast_id: int, now: datetime, *, final: bool) -> None:
         """One progress message to the admin, edited every few seconds; the final report at the end."""
@@ -227,14 +306,20 @@ class BroadcastJob(Job):
             + counts.get(RecipientStatus.SENDING.value, 0),
             "skipped": counts.get(RecipientStatus.SKIPPED.value, 0),
             "held": counts["held"],
+            "refused": counts.get(RecipientStatus.REFUSED.value, 0),
         }
         if finished:
-            return _(
+            report = _(
                 N_(
                     "📣 Announcement #{n} is finished.\nDelivered: {sent}\nUnreachable: {unreachable}\n"
                     "Failed: {failed}\nSkipped (opted out or cancelled): {skipped}"
                 )
             ).format(**values)
+            if values["refused"]:  # VK 943/944: not retried, and worth knowing apart from failures
+                report += "\n" + _(N_("Refused by VK (too long since they last wrote): {refused}")).format(
+                    **values
+                )
+            return report
         return _(
             N_(
                 "📣 Announcement #{n}: {sent} of {total} sent, {unreachable} unreachable, {failed} failed; "

@@ -46,7 +46,9 @@ from storage.vocabulary import (
 log = logging.getLogger(__name__)
 
 Status = FollowUpStatus
-Push = Callable[..., Awaitable[bool]]  # ConversationService.push(person, event, dedup=...)
+Push = Callable[
+    ..., Awaitable[object]
+]  # ConversationService.push(person, event, dedup=...): truthy when sent
 # Only a request that ended with help given or a referral is worth checking on later.
 OFFERED_AFTER = frozenset({Outcome.HELPED.value, Outcome.REFERRED.value})
 APPOINTMENT_KINDS = frozenset(

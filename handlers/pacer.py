@@ -33,8 +33,9 @@ class Priority(IntEnum):
 
 
 class Pacer(Protocol):
-    async def wait(self, chat: ChatRef, priority: Priority) -> None:
-        """Return when a message to ``chat`` may go now; it is counted as sent."""
+    async def wait(self, chat: ChatRef, priority: Priority, *, count: int = 1) -> None:
+        """Return when a message to ``chat`` may go now; it is counted as sent. ``count``: one call
+        that reaches that many people (VK's peer_ids) spends the broadcast budget for each of them."""
         ...
 
 
@@ -140,13 +141,14 @@ class PriorityPacer:
         own = s.telegram_private if chat.is_private else s.telegram_group
         return [(f"{chat.key}:chat", own), ("tg:bot", s.telegram_bot)]
 
-    async def wait(self, chat: ChatRef, priority: Priority) -> None:
+    async def wait(self, chat: ChatRef, priority: Priority, *, count: int = 1) -> None:
         if chat.platform is Platform.TELEGRAM and priority is Priority.REPLY:
             # Not bulk traffic: it goes at once, but counts against the bot's budget so bulk yields.
             await self._budget.spend("tg:bot", self._settings.telegram_bot, self._clock())
             return
         if priority is Priority.BULK:
-            await self._take(f"{chat.platform.value}:bulk", self._settings.bulk, priority)
+            for _ in range(count):  # one unit at a time: a call to 100 may exceed a second's budget
+                await self._take(f"{chat.platform.value}:bulk", self._settings.bulk, priority)
         for key, limit in self.budgets(chat):
             await self._take(key, limit, priority)
 
@@ -176,5 +178,5 @@ class PriorityPacer:
 class NoPacer:
     """No waiting: for tests and for transports that pace themselves."""
 
-    async def wait(self, chat: ChatRef, priority: Priority) -> None:
+    async def wait(self, chat: ChatRef, priority: Priority, *, count: int = 1) -> None:
         return None

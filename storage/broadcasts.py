@@ -137,8 +137,24 @@ class BroadcastsRepository:
         )
         return rowcount(result) == 1
 
+    async def begin_send_many(self, row_ids: Sequence[int], owner: str) -> set[int]:
+        """``begin_send`` for one call to many (VK's peer_ids) in one UPDATE; returns the rows taken."""
+        stmt = (
+            update(Row)
+            .where(Row.id.in_(row_ids), Row.lease_owner == owner, Row.status == RecipientStatus.PENDING.value)
+            .values(status=RecipientStatus.SENDING.value)
+            .returning(Row.id)
+        )
+        return set((await self._s.scalars(stmt)).all())
+
     async def finish(self, row_id: int, status: RecipientStatus, at: datetime) -> None:
         await self._s.execute(update(Row).where(Row.id == row_id).values(status=status.value, sent_at=at))
+
+    async def finish_many(self, row_ids: Sequence[int], status: RecipientStatus, at: datetime) -> None:
+        if row_ids:
+            await self._s.execute(
+                update(Row).where(Row.id.in_(row_ids)).values(status=status.value, sent_at=at)
+            )
 
     async def hold(self, row_id: int, until: datetime) -> None:
         """Quiet hours: still pending, and nobody's until the family's morning."""

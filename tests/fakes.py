@@ -188,5 +188,5 @@ class RecordingPacer:
 
     asked: list[tuple[str, int]] = field(default_factory=list)
 
-    async def wait(self, chat: ChatRef, priority: int) -> None:
+    async def wait(self, chat: ChatRef, priority: int, *, count: int = 1) -> None:
         self.asked.append((chat.key, int(priority)))

@@ -24,8 +24,10 @@ from handlers.ports import (
     ChatRights,
     DeliveryFailedError,
     FileData,
+    IntentRefusedError,
     MessageGoneError,
     RecipientUnreachableError,
+    SendResult,
 )
 from storage.vocabulary import VK_CHAT_PEER_START, Platform
 
@@ -34,6 +36,8 @@ log = logging.getLogger(__name__)
 DELETE_BATCH = 100
 ATTACHMENTS_PER_MESSAGE = 10
 SNACKBAR_LIMIT = 90  # characters VK shows in a message_event answer
+PEERS_PER_SEND = 100  # messages.send's peer_ids
+INTENT_REFUSED = {943, 944}  # the intent may not be used for this person now / its limit is spent
 
 
 class VkMessenger:
@@ -41,6 +45,7 @@ class VkMessenger:
     # No share-contact button on VK: the number is typed. A community may delete its own and the
     # person's messages for everyone within 24 hours.
     traits = Traits(app="VK", share_contact=False, erase_hours=24)
+    fanout = PEERS_PER_SEND
 
     def __init__(self, call: VkCaller, group_id: int | None = None) -> None:
         self._call = call
@@ -117,6 +122,8 @@ class VkMessenger:
                 **params,
             )
         except VkCallError as exc:
+            if exc.code in INTENT_REFUSED:
+                raise IntentRefusedError(exc.code) from exc
             if "forward" not in params:
                 raise DeliveryFailedError(str(exc)) from exc
             # The message replied to may be gone (a quick exit): the message still goes, on its own.
@@ -124,12 +131,67 @@ class VkMessenger:
             del params["forward"]
             return await self._send(peer_id, random_id, **params)
         item = answer[0] if isinstance(answer, list) and answer else {}
-        if "error" in item:
-            code = int(item["error"].get("code", 0))
-            if code in UNREACHABLE:
-                raise RecipientUnreachableError(f"VK error {code}")
-            raise DeliveryFailedError(f"VK error {code}")
-        return int(item["conversation_message_id"])
+        result = _result_of(item)
+        if isinstance(result, Exception):
+            raise result
+        return result[0]
+
+    async def send_many(
+        self, chat_ids: Sequence[int], screen: Screen, *, dedup: str
+    ) -> dict[int, SendResult]:
+        """One messages.send with ``peer_ids`` for everyone whose app shows the screen alike; a screen
+        that takes several messages goes person by person. The random_id comes from ``dedup`` and the
+        message, so a call repeated after a crash delivers nobody's copy twice (VK keys it per peer)."""
+        results: dict[int, SendResult] = {}
+        groups: dict[tuple[str, str | None], list[int]] = {}
+        for chat_id in chat_ids:
+            parts = self._render(chat_id, screen)
+            if len(parts) != 1:
+                try:
+                    results[chat_id] = await self.send(chat_id, screen, dedup=dedup)
+                except (RecipientUnreachableError, DeliveryFailedError) as exc:
+                    results[chat_id] = exc
+                continue
+            if is_regular(parts[0].keyboard):
+                self._regular.add(chat_id)
+            groups.setdefault((parts[0].text, parts[0].keyboard), []).append(chat_id)
+        for (text, keyboard), peers in groups.items():
+            random_id = self.random_id(0, f"{dedup}:{text}:{keyboard}", 0)
+            for start in range(0, len(peers), PEERS_PER_SEND):
+                batch = peers[start : start + PEERS_PER_SEND]
+                results |= await self._send_batch(batch, random_id, text, keyboard, screen.intent)
+        return results
+
+    async def _send_batch(
+        self, peers: list[int], random_id: int, text: str, keyboard: str | None, intent: str | None
+    ) -> dict[int, SendResult]:
+        try:
+            answer = await self._call(
+                "messages.send",
+                peer_ids=peers,
+                random_id=random_id,
+                message=text,
+                keyboard=keyboard,
+                intent=intent,
+                dont_parse_links=True,
+                disable_mentions=True,
+            )
+        except VkCallError as exc:
+            failure = (
+                IntentRefusedError(exc.code) if exc.code in INTENT_REFUSED else DeliveryFailedError(str(exc))
+            )
+            return dict.fromkeys(peers, failure)
+        except RecipientUnreachableError as exc:
+            if len(peers) == 1:
+                return {peers[0]: exc}
+            raise DeliveryFailedError("VK refused a send to many as a whole") from exc
+        items = (
+            {int(i.get("peer_id", 0)): i for i in answer if isinstance(i, dict)}
+            if isinstance(answer, list)
+            else {}
+        )
+        missing = DeliveryFailedError("VK gave no result for this peer")
+        return {peer: _result_of(items[peer]) if peer in items else missing for peer in peers}
 
     async def copy(
         self,
@@ -340,3 +402,17 @@ class VkMessenger:
             )
         except (VkCallError, DeliveryFailedError, RecipientUnreachableError) as exc:
             log.info("a VK button press could not be answered (%s)", exc)
+
+
+def _result_of(item: dict[str, Any]) -> SendResult:
+    """One peer's result of messages.send(peer_ids=...): its message id, or why not."""
+    if "error" in item:
+        code = int(item["error"].get("code", 0))
+        if code in UNREACHABLE:
+            return RecipientUnreachableError(f"VK error {code}")
+        if code in INTENT_REFUSED:
+            return IntentRefusedError(code)
+        return DeliveryFailedError(f"VK error {code}")
+    if "conversation_message_id" not in item:
+        return DeliveryFailedError("VK gave no message id")
+    return [int(item["conversation_message_id"])]
