@@ -32,10 +32,10 @@ from handlers.appointments import AppointmentSettings
 from handlers.background import Background
 from handlers.bindings import BindingDesk
 from handlers.broadcasts import BroadcastJob, BroadcastSettings
-from handlers.fanout import Fanout
 from handlers.conversation import ConversationService, ConversationSettings
 from handlers.cursors import Cursors
 from handlers.delivery import DeliverySettings, DeliveryWorker
+from handlers.fanout import Fanout
 from handlers.followups import FollowUpJob, FollowUpSettings
 from handlers.health import Health
 from handlers.housekeeping import Housekeeping
@@ -233,6 +233,7 @@ class Application:
             self.db,
             push=conversation.push,
             many=Fanout(conversation),
+            instance=settings.instance_id,
             messengers=messengers,
             translators=translators,
             directory=directory,
@@ -258,6 +259,7 @@ class Application:
         self._listening = True
         self._scheduler = create_scheduler(self.background)
         await self.delivery.reclaim()  # what this instance was posting when it stopped goes first
+        await broadcasts.reclaim(utcnow())
         self._scheduler.start()
 
     async def stop(self) -> None:

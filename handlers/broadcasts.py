@@ -149,6 +149,7 @@ class BroadcastJob(Job):
         directory: Directory,
         settings: BroadcastSettings,
         many: PushMany | None = None,
+        instance: str | None = None,
     ) -> None:
         super().__init__()
         self._db = db
@@ -158,7 +159,16 @@ class BroadcastJob(Job):
         self._tr = translators[settings.locale]
         self._directory = directory
         self._settings = settings
-        self._owner = uuid.uuid4().hex  # this runner's leases
+        # This runner's leases: named after the instance, so that a restart knows its own (reclaim).
+        self._owner = f"bc:{instance}" if instance else uuid.uuid4().hex
+
+    async def reclaim(self, now: datetime) -> int:
+        """At start: what this instance held when it stopped (a crash) is free, or known lost, now."""
+        async with self._db.uow() as uow:
+            released = await uow.broadcasts.release(self._owner, now)
+        if released:
+            log.info("released %d broadcast rows this instance held before it stopped", released)
+        return released
 
     async def run_once(self, now: datetime) -> int:
         async with self._db.uow() as uow:
@@ -184,13 +194,22 @@ class BroadcastJob(Job):
                 plans.append((row.id, person.key, wanted, zone))
         announcement = announcement_of(broadcast)
         many: dict[Platform, list[tuple[int, str]]] = {}
+        one = []
         for row_id, key, wanted, zone in plans:
-            if self.halted:
-                break  # the rest keep their lease and are claimed again after it
             if self._fanout(key) > 1 and wanted and not (s.quiet is not None and s.quiet.contains(now, zone)):
                 many.setdefault(parse_person_key(key)[0], []).append((row_id, key))
-                continue
+            else:
+                one.append((row_id, key, wanted, zone))
+        # One send a person: the result of one and the start of the next share a transaction (the
+        # profile of a broadcast showed its time going to commits, one more per person otherwise).
+        last: tuple[int, str, object] | None = None
+        for row_id, key, wanted, zone in one:
+            if self.halted:
+                break  # the rest keep their lease and are claimed again after it
             async with self._db.uow() as uow:
+                if last is not None:
+                    await uow.broadcasts.finish(last[0], await self._status(uow, last[1], last[2]), now)
+                    last = None
                 if not await self._still_sending(uow, broadcast.id):
                     break
                 if not wanted:  # opted out (an old announcement's button) or erased since it was written
@@ -201,9 +220,15 @@ class BroadcastJob(Job):
                     continue
                 if not await uow.broadcasts.begin_send(row_id, self._owner):
                     continue  # another runner's now
-            delivery = await self._push(key, announcement, dedup=f"bc{row_id}", priority=Priority.BULK)
+            # Committed as ``sending`` before the platform is called: never sent twice.
+            last = (
+                row_id,
+                key,
+                await self._push(key, announcement, dedup=f"bc{row_id}", priority=Priority.BULK),
+            )
+        if last is not None:
             async with self._db.uow() as uow:
-                await uow.broadcasts.finish(row_id, await self._status(uow, key, delivery), now)
+                await uow.broadcasts.finish(last[0], await self._status(uow, last[1], last[2]), now)
         for rows in many.values():
             size = self._fanout(rows[0][1])
             for start in range(0, len(rows), size):

@@ -123,7 +123,7 @@ class PriorityPacer:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._settings = settings or PacerSettings()
+        self.settings = settings or PacerSettings()  # public: a benchmark or a test may retune it
         self._budget = budget or MemoryBudget()
         self._clock = clock
         self._sleep = sleep
@@ -133,7 +133,7 @@ class PriorityPacer:
     def budgets(self, chat: ChatRef) -> list[tuple[str, Limit]]:
         """The budgets a message spends, the chat's own first: the bot-wide one is not spent while a
         message waits seconds for a busy group."""
-        s = self._settings
+        s = self.settings
         # Platforms whose limit is one budget per token, whatever the chat.
         token = {Platform.VK: s.vk_token, Platform.MAX: s.max_token}.get(chat.platform)
         if token is not None:
@@ -144,11 +144,11 @@ class PriorityPacer:
     async def wait(self, chat: ChatRef, priority: Priority, *, count: int = 1) -> None:
         if chat.platform is Platform.TELEGRAM and priority is Priority.REPLY:
             # Not bulk traffic: it goes at once, but counts against the bot's budget so bulk yields.
-            await self._budget.spend("tg:bot", self._settings.telegram_bot, self._clock())
+            await self._budget.spend("tg:bot", self.settings.telegram_bot, self._clock())
             return
         if priority is Priority.BULK:
             for _ in range(count):  # one unit at a time: a call to 100 may exceed a second's budget
-                await self._take(f"{chat.platform.value}:bulk", self._settings.bulk, priority)
+                await self._take(f"{chat.platform.value}:bulk", self.settings.bulk, priority)
         for key, limit in self.budgets(chat):
             await self._take(key, limit, priority)
 

@@ -128,6 +128,20 @@ class BroadcastsRepository:
         )
         return [(row, person) for row, person in (await self._s.execute(stmt)).all()]
 
+    async def release(self, owner: str, now: datetime) -> int:
+        """At a runner's start: the leases it held before it stopped end now. Its pending rows are
+        free at once; its rows in ``sending`` are known dead (reported as failed, never resent)."""
+        result = await self._s.execute(
+            update(Row)
+            .where(
+                Row.lease_owner == owner,
+                Row.status.in_((RecipientStatus.PENDING.value, RecipientStatus.SENDING.value)),
+                Row.lease_until > now,
+            )
+            .values(lease_until=now)
+        )
+        return rowcount(result)
+
     async def begin_send(self, row_id: int, owner: str) -> bool:
         """The last word before the platform is called: pending -> sending, for the lease's owner only."""
         result = await self._s.execute(
@@ -186,9 +200,15 @@ class BroadcastsRepository:
         return counts
 
     async def finish_broadcast(self, broadcast_id: int, at: datetime) -> bool:
-        """Done once nothing is pending any more (a row left ``sending`` by a crash is never resent)."""
+        """Done once nothing is pending any more, and nothing is in flight: a row ``sending`` under a
+        live lease is another runner's call still going (its result comes); one whose lease ran out
+        was left by a crash, never resent, and reported as failed."""
         pending = exists().where(
-            Row.broadcast_id == broadcast_id, Row.status == RecipientStatus.PENDING.value
+            Row.broadcast_id == broadcast_id,
+            or_(
+                Row.status == RecipientStatus.PENDING.value,
+                and_(Row.status == RecipientStatus.SENDING.value, Row.lease_until > at),
+            ),
         )
         result = await self._s.execute(
             update(Broadcast)
