@@ -56,6 +56,7 @@ from storage.uow import Database
 from storage.vocabulary import Platform
 
 log = logging.getLogger(__name__)
+PEERS_PER_CALL = 100  # VK's messages.send reaches this many people at once
 
 DRAIN_TIMEOUT = 30.0
 VK_CALLBACK_PATH = "/vk"  # VK's Callback API on the bot's own web server (DESIGN.md)
@@ -129,7 +130,11 @@ class Application:
         # One pacer for every outbound message of this process (see handlers/pacer.py).
         locks, budget = await self._shared()
         bulk = Limit(max(1, round(settings.broadcast_rate)), 1.0)  # BROADCAST_RATE, per platform
-        self.pacer = PriorityPacer(replace(delivery_settings.pacer_settings(), bulk=bulk), budget=budget)
+        window = max(1.0, PEERS_PER_CALL / settings.broadcast_rate)  # one VK call's worth of seconds
+        vk_bulk = Limit(max(1, round(settings.broadcast_rate * window)), window)
+        self.pacer = PriorityPacer(
+            replace(delivery_settings.pacer_settings(), bulk=bulk, vk_bulk=vk_bulk), budget=budget
+        )
         self.delivery = DeliveryWorker(
             self.db,
             messengers=messengers,

@@ -7,20 +7,26 @@ thousands of them would test the intake, not the broadcast.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
+import sys
 from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from bot.app import Application
+from bot.config import Settings
 from handlers.background import Job
 from handlers.pacer import Limit
 from storage.models import Broadcast, BroadcastRecipient, DialogStateRow, Person, utcnow
 from storage.uow import Database
 from storage.vocabulary import Platform
 
+ROOT = Path(__file__).resolve().parents[1]
 TEXT = "Раздача продуктовых наборов в субботу"
 
 
@@ -32,20 +38,24 @@ async def seed(db: Database, platform: Platform, user_ids: range | list[int], *,
         async with db.uow() as uow:
             keys = [f"{platform.value}:{uid}" for uid in ids[start : start + chunk]]
             # At the main menu, as after /start and consent (with no state, a first contact is greeted).
-            uow.session.add_all(
-                DialogStateRow(key=key, state="menu", data={}, updated_at=now) for key in keys
+            await uow.session.execute(
+                insert(DialogStateRow),
+                [{"key": k, "state": "menu", "data": {}, "updated_at": now} for k in keys],
             )
-            uow.session.add_all(
-                Person(
-                    key=f"{platform.value}:{uid}",
-                    platform=platform.value,
-                    locale="ru",
-                    consent_version="test-1",
-                    consent_at=now,
-                    announcements=True,
-                    reachable=True,
-                )
-                for uid in ids[start : start + chunk]
+            await uow.session.execute(
+                insert(Person),
+                [
+                    {
+                        "key": k,
+                        "platform": platform.value,
+                        "locale": "ru",
+                        "consent_version": "test-1",
+                        "consent_at": now,
+                        "announcements": True,
+                        "reachable": True,
+                    }
+                    for k in keys
+                ],
             )
 
 
@@ -105,3 +115,38 @@ async def unreachable_people(db: Database) -> set[str]:
 def report_numbers(text: str) -> dict[str, int]:
     """The final report's lines, by their first word ("Доставлено: 12" -> {"Доставлено": 12})."""
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)[^:\n]*: (\d+)$", text, re.MULTILINE)}
+
+
+class BotProcess:
+    """``python -m bot`` as an operating system process, SIGKILLed and started again."""
+
+    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+        # Only what the test says: none of this machine's own settings reach the bot.
+        contract = {name.upper() for name in Settings.model_fields}
+        self.env = {k: v for k, v in os.environ.items() if k not in contract} | {
+            "PYTHONPATH": str(ROOT),
+            **env,
+        }
+        self.workdir = workdir
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            cwd=self.workdir,
+            env=self.env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+
+    async def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(self.process.wait(), timeout=40)
