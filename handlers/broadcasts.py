@@ -9,6 +9,7 @@ transaction. A crash leaves at most the one row in ``sending``, never sent again
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -178,15 +179,23 @@ class BroadcastJob(Job):
             sending = list(await uow.broadcasts.sending())
         done = 0
         for broadcast in sending:
-            done += await self._batch(broadcast, now)
+            # BROADCAST_RATE is per platform: each platform's batch goes beside the others'.
+            batches = (self._batch(broadcast, now, p.value) for p in self._messengers)
+            claimed = sum(await asyncio.gather(*batches))
+            if not claimed:  # what is left: people of a messenger this process does not run
+                claimed = await self._batch(broadcast, now, None)
+            await self._report(broadcast.id, now, final=not claimed)
+            done += claimed
             if self.halted:
                 break
         return done
 
-    async def _batch(self, broadcast: Broadcast, now: datetime) -> int:
+    async def _batch(self, broadcast: Broadcast, now: datetime, platform: str | None) -> int:
         s = self._settings
         async with self._db.uow() as uow:
-            claimed = await uow.broadcasts.claim(broadcast.id, self._owner, now, s.lease, s.batch)
+            claimed = await uow.broadcasts.claim(
+                broadcast.id, self._owner, now, s.lease, s.batch, platform=platform
+            )
             plans = []
             for row, person in claimed:
                 zone = zone_of(self._directory, await uow.broadcasts.region_of(person.id), s.default_zone)
@@ -236,7 +245,6 @@ class BroadcastJob(Job):
                     broadcast, announcement, rows[start : start + size], now
                 ):
                     break
-        await self._report(broadcast.id, now, final=not claimed)
         return len(claimed)
 
     def _fanout(self, key: str) -> int:

@@ -102,17 +102,27 @@ class BroadcastsRepository:
         return (await self._s.scalars(stmt.order_by(Broadcast.id))).all()
 
     async def claim(
-        self, broadcast_id: int, owner: str, now: datetime, lease: timedelta, batch: int
+        self,
+        broadcast_id: int,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        batch: int,
+        *,
+        platform: str | None = None,
     ) -> Sequence[tuple[Row, Person]]:
-        """Lease up to ``batch`` pending rows (free, or whose lease ran out) with one conditional UPDATE."""
+        """Lease up to ``batch`` pending rows (free, or whose lease ran out) with one conditional UPDATE;
+        with ``platform``, only people of that messenger."""
         free = and_(
             Row.broadcast_id == broadcast_id,
             Row.status == RecipientStatus.PENDING.value,
             or_(Row.lease_until.is_(None), Row.lease_until <= now),
         )
         ids = select(Row.id).where(free).order_by(Row.id).limit(batch)
+        if platform is not None:
+            ids = ids.join(Person, Person.id == Row.person_id).where(Person.platform == platform)
         if self._s.get_bind().dialect.name == "postgresql":
-            ids = ids.with_for_update(skip_locked=True)
+            ids = ids.with_for_update(skip_locked=True, of=Row)
         chosen = list((await self._s.scalars(ids)).all())
         if not chosen:
             return []
