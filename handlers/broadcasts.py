@@ -1,10 +1,12 @@
 """Broadcasts: the wizard's effects, and the paced sender (a ``Job`` of the one background shape).
 
 A broadcast due now is started in one transaction that writes one row per recipient (INSERT ...
-SELECT). The sender leases a batch of rows with a conditional UPDATE, then for each row: one short
-committed UPDATE to ``sending``, the push outside any transaction (a system turn: a family in the
-middle of a step gets it after the step, paced at BULK priority), and the result in a new short
-transaction. A crash leaves at most the one row in ``sending``, never sent again: at most once.
+SELECT). Each platform's sender, beside the others, leases a batch of its rows with a conditional
+UPDATE. One send a person (Telegram, MAX): a committed UPDATE to ``sending`` (with the previous
+person's result), then the push outside any transaction (a system turn: a family in the middle of a
+step gets it after the step, paced at BULK priority). One call to many (VK's peer_ids, 100): every
+row of the call ``sending`` in one commit, the call, every result in one commit. A crash leaves what
+was in flight in ``sending``, never sent again (at most once), and reported as failed.
 """
 
 from __future__ import annotations

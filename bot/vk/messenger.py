@@ -16,7 +16,8 @@ from typing import Any
 
 from bot.text import shorten
 from bot.vk import files as vk_files
-from bot.vk.client import UNREACHABLE, VkCaller, VkCallError
+from bot.vk.client import VkCaller, VkCallError
+from bot.vk.fanout import INTENT_REFUSED, PEERS_PER_SEND, result_of, send_batch
 from bot.vk.render import MORE, ClientInfo, Part, attachment_of, attachment_ref, is_regular, render
 from dialogs.primitives import Screen, Traits
 from dialogs.state import Attachment
@@ -36,8 +37,6 @@ log = logging.getLogger(__name__)
 DELETE_BATCH = 100
 ATTACHMENTS_PER_MESSAGE = 10
 SNACKBAR_LIMIT = 90  # characters VK shows in a message_event answer
-PEERS_PER_SEND = 100  # messages.send's peer_ids
-INTENT_REFUSED = {943, 944}  # the intent may not be used for this person now / its limit is spent
 
 
 class VkMessenger:
@@ -131,7 +130,7 @@ class VkMessenger:
             del params["forward"]
             return await self._send(peer_id, random_id, **params)
         item = answer[0] if isinstance(answer, list) and answer else {}
-        result = _result_of(item)
+        result = result_of(item)
         if isinstance(result, Exception):
             raise result
         return result[0]
@@ -159,39 +158,10 @@ class VkMessenger:
             random_id = self.random_id(0, f"{dedup}:{text}:{keyboard}", 0)
             for start in range(0, len(peers), PEERS_PER_SEND):
                 batch = peers[start : start + PEERS_PER_SEND]
-                results |= await self._send_batch(batch, random_id, text, keyboard, screen.intent)
+                results |= await send_batch(
+                    self._call, batch, random_id, text=text, keyboard=keyboard, intent=screen.intent
+                )
         return results
-
-    async def _send_batch(
-        self, peers: list[int], random_id: int, text: str, keyboard: str | None, intent: str | None
-    ) -> dict[int, SendResult]:
-        try:
-            answer = await self._call(
-                "messages.send",
-                peer_ids=peers,
-                random_id=random_id,
-                message=text,
-                keyboard=keyboard,
-                intent=intent,
-                dont_parse_links=True,
-                disable_mentions=True,
-            )
-        except VkCallError as exc:
-            failure = (
-                IntentRefusedError(exc.code) if exc.code in INTENT_REFUSED else DeliveryFailedError(str(exc))
-            )
-            return dict.fromkeys(peers, failure)
-        except RecipientUnreachableError as exc:
-            if len(peers) == 1:
-                return {peers[0]: exc}
-            raise DeliveryFailedError("VK refused a send to many as a whole") from exc
-        items = (
-            {int(i.get("peer_id", 0)): i for i in answer if isinstance(i, dict)}
-            if isinstance(answer, list)
-            else {}
-        )
-        missing = DeliveryFailedError("VK gave no result for this peer")
-        return {peer: _result_of(items[peer]) if peer in items else missing for peer in peers}
 
     async def copy(
         self,
@@ -402,17 +372,3 @@ class VkMessenger:
             )
         except (VkCallError, DeliveryFailedError, RecipientUnreachableError) as exc:
             log.info("a VK button press could not be answered (%s)", exc)
-
-
-def _result_of(item: dict[str, Any]) -> SendResult:
-    """One peer's result of messages.send(peer_ids=...): its message id, or why not."""
-    if "error" in item:
-        code = int(item["error"].get("code", 0))
-        if code in UNREACHABLE:
-            return RecipientUnreachableError(f"VK error {code}")
-        if code in INTENT_REFUSED:
-            return IntentRefusedError(code)
-        return DeliveryFailedError(f"VK error {code}")
-    if "conversation_message_id" not in item:
-        return DeliveryFailedError("VK gave no message id")
-    return [int(item["conversation_message_id"])]
