@@ -40,6 +40,7 @@ from tests.fakes import FakeManyMessenger
 from tests.vk_e2e import VK_GROUP, VK_TOKEN, start_vk_app
 
 FIRST = 10_000_000
+UNANSWERED = 30.0  # seconds after which a reply counts as never come (and as that long)
 WRITERS = 3  # families (on each platform) who write while the broadcast goes, each every 2 s
 
 
@@ -66,7 +67,9 @@ async def _writer_latencies(tg: TelegramEmulator, vk: VkEmulator, seconds: float
                 tg.message(uid, "/start")
             else:
                 await vk.users[uid].write("/start")
-            while (len(tg.sent_to(uid)) if platform == "tg" else len(vk.sent_to(uid))) <= before:  # noqa: ASYNC110 - the emulators have no event for it
+            while (len(tg.sent_to(uid)) if platform == "tg" else len(vk.sent_to(uid))) <= before:
+                if time.monotonic() - start > UNANSWERED:
+                    break
                 await asyncio.sleep(0.005)
             latencies.append(time.monotonic() - start)
             await asyncio.sleep(max(0.0, 2.0 - (time.monotonic() - start)))
@@ -122,7 +125,7 @@ async def sending(people: int, rate: int, tmp: Path) -> tuple[list[Sending], lis
         during: list[float] = []
         while await status_of(app.db, broadcast) != "done":
             during += await _writer_latencies(tg, vk, 5)
-        print("recipients:", dict(await statuses(app.db, broadcast)))
+        print("recipients:", dict(await statuses(app.db, broadcast)), flush=True)
         return [_telegram(tg), _vk(vk)], calm, during
     finally:
         await app.stop()
@@ -199,7 +202,10 @@ def main() -> None:
     parser.add_argument("--memory", default="10000,100000", help="recipients for the memory runs")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        mem = {n: asyncio.run(memory(n, Path(tmp))) for n in map(int, options.memory.split(","))}
+        mem = {}
+        for n in map(int, options.memory.split(",")):
+            mem[n] = asyncio.run(memory(n, Path(tmp)))
+            print(f"memory: {n} recipients, peak {mem[n]:.0f} KiB", flush=True)
         results, calm, during = asyncio.run(sending(options.people, options.rate, Path(tmp)))
     report(options.rate, results, calm, during, mem)
 
