@@ -27,6 +27,7 @@ from bot.transports import Timings, build_transports
 from bot.vk.transport import VkTiming
 from bot.web import MeteredRouter, Metrics, WebServer
 from dialogs.assembly import assemble
+from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from handlers.admins import AdminRoster
 from handlers.appointments import AppointmentSettings
@@ -37,6 +38,7 @@ from handlers.broadcasts import BroadcastJob, BroadcastSettings
 from handlers.conversation import ConversationService, ConversationSettings
 from handlers.delivery import DeliverySettings, DeliveryWorker
 from handlers.desk_commands import DeskCommands
+from handlers.fanout import Fanout
 from handlers.followups import FollowUpJob, FollowUpSettings
 from handlers.health import Health
 from handlers.housekeeping import Housekeeping
@@ -58,6 +60,7 @@ from storage.uow import Database
 from storage.vocabulary import Platform
 
 log = logging.getLogger(__name__)
+PEERS_PER_CALL = 100  # VK's messages.send reaches this many people at once
 
 DRAIN_TIMEOUT = 30.0
 
@@ -133,7 +136,11 @@ class Application:
         # One pacer for every outbound message of this process (see handlers/pacer.py).
         locks, budget = await self._shared()
         bulk = Limit(max(1, round(settings.broadcast_rate)), 1.0)  # BROADCAST_RATE, per platform
-        self.pacer = PriorityPacer(replace(delivery_settings.pacer_settings(), bulk=bulk), budget=budget)
+        window = max(1.0, PEERS_PER_CALL / settings.broadcast_rate)  # one VK call's worth of seconds
+        vk_bulk = Limit(max(1, round(settings.broadcast_rate * window)), window)
+        self.pacer = PriorityPacer(
+            replace(delivery_settings.pacer_settings(), bulk=bulk, vk_bulk=vk_bulk), budget=budget
+        )
         self.delivery = DeliveryWorker(
             self.db,
             messengers=messengers,
@@ -217,8 +224,43 @@ class Application:
         router.metrics = self.web.metrics
         self.transports = self._transports(router, translators, self.db, self.inbox)
         messengers.update({t.platform: t.messenger for t in self.transports})
+        broadcasts, background = self._background(
+            conversation=conversation,
+            messengers=messengers,
+            translators=translators,
+            directory=directory,
+            admins=admins,
+            start_links=start_links,
+            in_flight=in_flight,
+        )
+        # The transports first: a token the platform refuses stops the start before anything runs.
+        for transport in self.transports:
+            await transport.start()
+        self._listening = True
+        self._scheduler = create_scheduler(background)
+        await self.delivery.reclaim()  # what this instance was posting when it stopped goes first
+        await broadcasts.reclaim(utcnow())
+        self._scheduler.start()
+
+    def _background(
+        self,
+        *,
+        conversation: ConversationService,
+        messengers: dict[Platform, Messenger],
+        translators: Translators,
+        directory: Directory,
+        admins: AdminRoster,
+        start_links: dict[Platform, str],
+        in_flight: InFlight,
+    ) -> tuple[BroadcastJob, Background]:
+        """Every background job, registered once (APScheduler only ticks them); the broadcasts job is
+        returned for its reclaim at start."""
+        settings, db, pacer, delivery = self.settings, self.db, self.pacer, self.delivery
+        inbox, heartbeat = self.inbox, self.heartbeat
+        if db is None or pacer is None or delivery is None or inbox is None or heartbeat is None:
+            raise RuntimeError("the background jobs are built after the database, pacer and workers")
         self.sla = SlaWatch(
-            self.db,
+            db,
             messengers=messengers,
             translators=translators,
             settings=SlaSettings(
@@ -228,22 +270,24 @@ class Application:
                 locale=settings.default_locale,
             ),
             in_flight=in_flight,
-            pacer=self.pacer,
+            pacer=pacer,
         )
         followups = FollowUpJob(
-            self.db,
+            db,
             push=conversation.push,
             messengers=messengers,
             translators=translators,
             directory=directory,
             settings=follow_up_settings(settings),
-            pacer=self.pacer,
+            pacer=pacer,
         )
         self.followups = followups
         # Every background job, registered once; APScheduler only ticks them.
         broadcasts = BroadcastJob(
-            self.db,
+            db,
             push=conversation.push,
+            many=Fanout(conversation),
+            instance=settings.instance_id,
             messengers=messengers,
             translators=translators,
             directory=directory,
@@ -254,28 +298,22 @@ class Application:
             ),
         )
         jobs = [
-            BroadcastFilesJob(self.db, messengers=messengers),  # before a broadcast with a file starts
-            self.delivery,
+            BroadcastFilesJob(db, messengers=messengers),  # before a broadcast with a file starts
+            delivery,
             self.sla,
-            Housekeeping(self.db),
-            Retention(self.db, keep=parse_duration(settings.retention)),
+            Housekeeping(db),
+            Retention(db, keep=parse_duration(settings.retention)),
             followups,
-            self.inbox,
+            inbox,
             conversation.sent_log,
             broadcasts,
-            self.heartbeat,
+            heartbeat,
             StartLinks(self.transports, start_links),  # /links: the bot's name on each platform
         ]
         if settings.max_enabled:
-            jobs.append(PruneMessageIds(self.db))
+            jobs.append(PruneMessageIds(db))
         self.background = Background(jobs, in_flight=in_flight)
-        # The transports first: a token the platform refuses stops the start before anything runs.
-        for transport in self.transports:
-            await transport.start()
-        self._listening = True
-        self._scheduler = create_scheduler(self.background)
-        await self.delivery.reclaim()  # what this instance was posting when it stopped goes first
-        self._scheduler.start()
+        return broadcasts, self.background
 
     async def stop(self) -> None:
         if self._scheduler is not None:

@@ -1,17 +1,20 @@
 """Broadcasts: the wizard's effects, and the paced sender (a ``Job`` of the one background shape).
 
 A broadcast due now is started in one transaction that writes one row per recipient (INSERT ...
-SELECT). The sender leases a batch of rows with a conditional UPDATE, then for each row: one short
-committed UPDATE to ``sending``, the push outside any transaction (a system turn: a family in the
-middle of a step gets it after the step, paced at BULK priority), and the result in a new short
-transaction. A crash leaves at most the one row in ``sending``, never sent again: at most once.
+SELECT). Each platform's sender, beside the others, leases a batch of its rows with a conditional
+UPDATE. One send a person (Telegram, MAX): a committed UPDATE to ``sending`` (with the previous
+person's result), then the push outside any transaction (a system turn: a family in the middle of a
+step gets it after the step, paced at BULK priority). One call to many (VK's peer_ids, 100): every
+row of the call ``sending`` in one commit, the call, every result in one commit. A crash leaves what
+was in flight in ``sending``, never sent again (at most once), and reported as failed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -29,12 +32,13 @@ from dialogs.primitives import (
     Screen,
     SendBroadcast,
     SetAnnouncements,
+    SystemEvent,
 )
 from dialogs.state import Attachment
 from handlers.background import Job
 from handlers.localtime import Hours, zone_of
 from handlers.pacer import Priority
-from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError, StarBalance
+from handlers.ports import Delivery, DeliveryFailedError, Messenger, RecipientUnreachableError, StarBalance
 from storage.models import Broadcast, Person
 from storage.uow import Database, UnitOfWork
 from storage.vocabulary import BroadcastStatus, Platform, RecipientStatus, parse_person_key
@@ -51,8 +55,29 @@ class Scope(Protocol):
 
 log = logging.getLogger(__name__)
 
-Push = Callable[..., Awaitable[bool]]  # ConversationService.push(person, event, dedup=..., priority=...)
-DONE_STATUSES = (RecipientStatus.SENT, RecipientStatus.UNREACHABLE, RecipientStatus.FAILED)
+Push = Callable[..., Awaitable[object]]  # ConversationService.push(person, event, dedup=..., priority=...)
+DONE_STATUSES = (
+    RecipientStatus.SENT,
+    RecipientStatus.UNREACHABLE,
+    RecipientStatus.FAILED,
+    RecipientStatus.REFUSED,
+)
+STATUS_OF = {
+    Delivery.SENT: RecipientStatus.SENT,
+    Delivery.UNREACHABLE: RecipientStatus.UNREACHABLE,
+    Delivery.REFUSED: RecipientStatus.REFUSED,
+    Delivery.FAILED: RecipientStatus.FAILED,
+}
+
+
+class PushMany(Protocol):
+    """handlers.fanout.Fanout: the same system turn for many, in one call where the platform can."""
+
+    def fanout(self, platform: Platform) -> int: ...
+
+    async def push_many(
+        self, people: Sequence[str], system: SystemEvent, *, dedup: str
+    ) -> dict[str, Delivery]: ...
 
 
 def _audience(pair: tuple[str, str]) -> dict[str, Any]:
@@ -142,7 +167,7 @@ class BroadcastSettings:
     default_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Moscow"))
     locale: str = "ru"  # the admin's progress messages
     lease: timedelta = timedelta(minutes=5)
-    batch: int = 50
+    batch: int = 100  # rows leased at once: one VK call's worth of peer_ids
     progress_every: timedelta = timedelta(seconds=5)
 
 
@@ -160,15 +185,27 @@ class BroadcastJob(Job):
         translators: Translators,
         directory: Directory,
         settings: BroadcastSettings,
+        many: PushMany | None = None,
+        instance: str | None = None,
     ) -> None:
         super().__init__()
         self._db = db
         self._push = push
+        self._many = many  # VK's peer_ids: up to 100 people a call
         self._messengers = messengers
         self._tr = translators[settings.locale]
         self._directory = directory
         self._settings = settings
-        self._owner = uuid.uuid4().hex  # this runner's leases
+        # This runner's leases: named after the instance, so that a restart knows its own (reclaim).
+        self._owner = f"bc:{instance}" if instance else uuid.uuid4().hex
+
+    async def reclaim(self, now: datetime) -> int:
+        """At start: what this instance held when it stopped (a crash) is free, or known lost, now."""
+        async with self._db.uow() as uow:
+            released = await uow.broadcasts.release(self._owner, now)
+        if released:
+            log.info("released %d broadcast rows this instance held before it stopped", released)
+        return released
 
     async def run_once(self, now: datetime) -> int:
         async with self._db.uow() as uow:
@@ -178,28 +215,47 @@ class BroadcastJob(Job):
             sending = list(await uow.broadcasts.sending())
         done = 0
         for broadcast in sending:
-            done += await self._batch(broadcast, now)
+            # BROADCAST_RATE is per platform: each platform's batch goes beside the others'.
+            batches = (self._batch(broadcast, now, p.value) for p in self._messengers)
+            claimed = sum(await asyncio.gather(*batches))
+            if not claimed:  # what is left: people of a messenger this process does not run
+                claimed = await self._batch(broadcast, now, None)
+            await self._report(broadcast.id, now, final=not claimed)
+            done += claimed
             if self.halted:
                 break
         return done
 
-    async def _batch(self, broadcast: Broadcast, now: datetime) -> int:
+    async def _batch(self, broadcast: Broadcast, now: datetime, platform: str | None) -> int:
         s = self._settings
         async with self._db.uow() as uow:
-            claimed = await uow.broadcasts.claim(broadcast.id, self._owner, now, s.lease, s.batch)
+            claimed = await uow.broadcasts.claim(
+                broadcast.id, self._owner, now, s.lease, s.batch, platform=platform
+            )
             plans = []
             for row, person in claimed:
                 zone = zone_of(self._directory, await uow.broadcasts.region_of(person.id), s.default_zone)
                 wanted = person.announcements and person.reachable and person.deleted_at is None
                 plans.append((row.id, person.key, wanted, zone))
         announcement = announcement_of(broadcast)
+        many: dict[Platform, list[tuple[int, str]]] = {}
+        one = []
         for row_id, key, wanted, zone in plans:
+            if self._fanout(key) > 1 and wanted and not (s.quiet is not None and s.quiet.contains(now, zone)):
+                many.setdefault(parse_person_key(key)[0], []).append((row_id, key))
+            else:
+                one.append((row_id, key, wanted, zone))
+        # One send a person: the result of one and the start of the next share a transaction (the
+        # profile of a broadcast showed its time going to commits, one more per person otherwise).
+        last: tuple[int, str, object] | None = None
+        for row_id, key, wanted, zone in one:
             if self.halted:
                 break  # the rest keep their lease and are claimed again after it
             async with self._db.uow() as uow:
-                current = await uow.broadcasts.get(broadcast.id)
-                if current is None or current.status != BroadcastStatus.SENDING.value:
-                    await uow.broadcasts.skip_rest(broadcast.id)
+                if last is not None:
+                    await uow.broadcasts.finish(last[0], await self._status(uow, last[1], last[2]), now)
+                    last = None
+                if not await self._still_sending(uow, broadcast.id):
                     break
                 if not wanted:  # opted out (an old announcement's button) or erased since it was written
                     await uow.broadcasts.finish(row_id, RecipientStatus.SKIPPED, now)
@@ -209,18 +265,71 @@ class BroadcastJob(Job):
                     continue
                 if not await uow.broadcasts.begin_send(row_id, self._owner):
                     continue  # another runner's now
-            sent = await self._push(key, announcement, dedup=f"bc{row_id}", priority=Priority.BULK)
+            # Committed as ``sending`` before the platform is called: never sent twice.
+            last = (
+                row_id,
+                key,
+                await self._push(key, announcement, dedup=f"bc{row_id}", priority=Priority.BULK),
+            )
+        if last is not None:
             async with self._db.uow() as uow:
-                now_person = await uow.people.get(key)
-                if sent:
-                    status = RecipientStatus.SENT
-                elif now_person is not None and not now_person.reachable:
-                    status = RecipientStatus.UNREACHABLE
-                else:
-                    status = RecipientStatus.FAILED
-                await uow.broadcasts.finish(row_id, status, now)
-        await self._report(broadcast.id, now, final=not claimed)
+                await uow.broadcasts.finish(last[0], await self._status(uow, last[1], last[2]), now)
+        for rows in many.values():
+            size = self._fanout(rows[0][1])
+            for start in range(0, len(rows), size):
+                if self.halted or not await self._send_many(
+                    broadcast, announcement, rows[start : start + size], now
+                ):
+                    break
         return len(claimed)
+
+    def _fanout(self, key: str) -> int:
+        return 1 if self._many is None else self._many.fanout(parse_person_key(key)[0])
+
+    async def _send_many(
+        self, broadcast: Broadcast, announcement: Announcement, rows: list[tuple[int, str]], now: datetime
+    ) -> bool:
+        """One call to many (VK's peer_ids): every row ``sending`` in one commit before it, every
+        result in one commit after it. False when the broadcast was stopped meanwhile."""
+        if self._many is None:
+            return False
+        async with self._db.uow() as uow:
+            if not await self._still_sending(uow, broadcast.id):
+                return False
+            taken = await uow.broadcasts.begin_send_many([row_id for row_id, _ in rows], self._owner)
+        keys = {key: row_id for row_id, key in rows if row_id in taken}
+        if not keys:
+            return True
+        # One name for the broadcast: a send repeated to a person is dropped by VK (its random_id).
+        results = await self._many.push_many(list(keys), announcement, dedup=f"bc{broadcast.id}")
+        by_status: dict[RecipientStatus, list[int]] = {}
+        for key, row_id in keys.items():
+            status = STATUS_OF.get(results.get(key, Delivery.FAILED), RecipientStatus.FAILED)
+            by_status.setdefault(status, []).append(row_id)
+        async with self._db.uow() as uow:
+            for status, row_ids in by_status.items():
+                await uow.broadcasts.finish_many(row_ids, status, now)
+        return True
+
+    async def _still_sending(self, uow: UnitOfWork, broadcast_id: int) -> bool:
+        current = await uow.broadcasts.get(broadcast_id)
+        if current is None or current.status != BroadcastStatus.SENDING.value:
+            await uow.broadcasts.skip_rest(broadcast_id)
+            return False
+        return True
+
+    @staticmethod
+    async def _status(uow: UnitOfWork, key: str, delivery: object) -> RecipientStatus:
+        if isinstance(delivery, Delivery):
+            return STATUS_OF[delivery]
+        if delivery:
+            return RecipientStatus.SENT
+        person = await uow.people.get(key)
+        return (
+            RecipientStatus.UNREACHABLE
+            if person is not None and not person.reachable
+            else RecipientStatus.FAILED
+        )
 
     async def _report(self, broadcast_id: int, now: datetime, *, final: bool) -> None:
         """One progress message to the admin, edited every few seconds; the final report at the end."""
@@ -266,14 +375,20 @@ class BroadcastJob(Job):
             + counts.get(RecipientStatus.SENDING.value, 0),
             "skipped": counts.get(RecipientStatus.SKIPPED.value, 0),
             "held": counts["held"],
+            "refused": counts.get(RecipientStatus.REFUSED.value, 0),
         }
         if finished:
-            return _(
+            report = _(
                 N_(
                     "📣 Announcement #{n} is finished.\nDelivered: {sent}\nUnreachable: {unreachable}\n"
                     "Failed: {failed}\nSkipped (opted out or cancelled): {skipped}"
                 )
             ).format(**values)
+            if values["refused"]:  # VK 943/944: not retried, and worth knowing apart from failures
+                report += "\n" + _(N_("Refused by VK (too long since they last wrote): {refused}")).format(
+                    **values
+                )
+            return report
         return _(
             N_(
                 "📣 Announcement #{n}: {sent} of {total} sent, {unreachable} unreachable, {failed} failed; "

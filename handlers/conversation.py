@@ -47,7 +47,13 @@ from handlers.inflight import InFlight
 from handlers.localtime import DeskHours, Hours
 from handlers.locks import KeyedLocks, PersonLocks, in_order
 from handlers.pacer import NoPacer, Pacer, Priority
-from handlers.ports import DeliveryFailedError, Messenger, RecipientUnreachableError
+from handlers.ports import (
+    Delivery,
+    DeliveryFailedError,
+    IntentRefusedError,
+    Messenger,
+    RecipientUnreachableError,
+)
 from handlers.prefetch import Fetched, prefetch
 from handlers.sent_log import SentLog
 from handlers.turn_parts import Committed, Target, aware, ticket_view
@@ -145,19 +151,20 @@ class ConversationService:
         *,
         dedup: str | None = None,
         priority: Priority = Priority.SCHEDULED,
-    ) -> bool:
+    ) -> Delivery:
         """A turn the system starts (a follow-up, an offer, an announcement) for ``person`` ("tg:123").
 
         It waits for the person's own update in hand, like any of their updates; a person in the
-        middle of a step gets it after that step. False when nothing can reach them (unreachable,
-        data deleted, never wrote) or the platform refused the message.
+        middle of a step gets it after that step. False (not SENT) when nothing can reach them
+        (unreachable, data deleted, never wrote) or the platform refused the message.
         """
         platform, user_id = parse_person_key(person)
         target = Target(platform, user_id, user_id, dedup=dedup, intent=system.intent, priority=priority)
         async with self.in_flight.track(), self._locks.hold(person):
-            committed = await self._process_system(person, target, system)
+            async with self._db.uow() as uow:
+                committed = await self._system_turn(uow, person, system)
             if committed is None:
-                return False
+                return Delivery.UNREACHABLE
             return await self._after_commit(target, committed)
 
     async def _handle(self, incoming: Incoming) -> Reply:
@@ -281,18 +288,18 @@ class ConversationService:
             outcome=outcome, chat_key=key, answer_of=(incoming.platform, update_id), replayed=True
         )
 
-    async def _process_system(self, key: str, target: Target, system: SystemEvent) -> Committed | None:
-        async with self._db.uow() as uow:
-            person = await uow.people.get(key)
-            reachable = person is not None and person.reachable and person.deleted_at is None
-            if person is None or not reachable or Platform(person.platform) not in self._messengers:
-                log.info("a system message was not sent: the person cannot be reached")
-                return None
-            touched = await uow.dialogs.updated_at(key)
-            idle = touched is None or self._clock() - aware(touched) >= IDLE_AFTER
-            scope = effects.Scope(uow=uow, person=person, now=self._clock(), messengers=self._messengers)
-            event = Event(kind=EventKind.SYSTEM, system=system)
-            return await self._turn(uow, scope, event, Role.FAMILY, idle=idle)
+    async def _system_turn(self, uow: UnitOfWork, key: str, system: SystemEvent) -> Committed | None:
+        """The system's turn for ``key`` inside ``uow`` (handlers/fanout.py runs many in one)."""
+        person = await uow.people.get(key)
+        reachable = person is not None and person.reachable and person.deleted_at is None
+        if person is None or not reachable or Platform(person.platform) not in self._messengers:
+            log.info("a system message was not sent: the person cannot be reached")
+            return None
+        touched = await uow.dialogs.updated_at(key)
+        idle = touched is None or self._clock() - aware(touched) >= IDLE_AFTER
+        scope = effects.Scope(uow=uow, person=person, now=self._clock(), messengers=self._messengers)
+        event = Event(kind=EventKind.SYSTEM, system=system)
+        return await self._turn(uow, scope, event, Role.FAMILY, idle=idle)
 
     async def _turn(
         self,
@@ -392,8 +399,8 @@ class ConversationService:
 
     # ---- after the commit ----
 
-    async def _after_commit(self, target: Target, committed: Committed) -> bool:
-        """Send the turn's screens; False when they could not be delivered."""
+    async def _after_commit(self, target: Target, committed: Committed) -> Delivery:
+        """Send the turn's screens; not SENT when they could not be delivered."""
         messenger = self._messengers[target.platform]
         incoming = target.incoming
         chat = ChatRef(target.platform, target.chat_id, ChatKind.PRIVATE)
@@ -420,12 +427,15 @@ class ConversationService:
         except RecipientUnreachableError:
             log.info("a person is unreachable; marking them so")
             await self.set_reachable(target.platform, target.user_id, False)
-            delivered = False
+            delivered = Delivery.UNREACHABLE
+        except IntentRefusedError:
+            log.info("the platform refused a message's intent")
+            delivered = Delivery.REFUSED
         except DeliveryFailedError:
             log.warning("could not deliver a reply; the state is saved and the person can go on")
-            delivered = False
+            delivered = Delivery.FAILED
         else:
-            delivered = True
+            delivered = Delivery.SENT
         if committed.erase or committed.forget:
             # A quick exit may have had to send one message (taking a keyboard away): it goes too.
             doomed = [*committed.erase_ids, *(sent if committed.erase else [])]

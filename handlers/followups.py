@@ -47,7 +47,9 @@ from storage.vocabulary import (
 log = logging.getLogger(__name__)
 
 Status = FollowUpStatus
-Push = Callable[..., Awaitable[bool]]  # ConversationService.push(person, event, dedup=...)
+Push = Callable[
+    ..., Awaitable[object]
+]  # ConversationService.push(person, event, dedup=...): truthy when sent
 # Only a request that ended with help given or a referral is worth checking on later.
 OFFERED_AFTER = frozenset({Outcome.HELPED.value, Outcome.REFERRED.value})
 APPOINTMENT_KINDS = frozenset(
@@ -234,10 +236,10 @@ class FollowUpJob(Job):
                 await uow.followups.finish(plan.row_id, Status.SKIPPED, now)
             return
         # Outside any transaction; the dedup names the row, so a resend after a crash is not shown twice.
-        sent = await self._push(plan.person, plan.event, dedup=f"fu{plan.row_id}")
+        delivered = bool(await self._push(plan.person, plan.event, dedup=f"fu{plan.row_id}"))
         async with self._db.uow() as uow:
-            await uow.followups.finish(plan.row_id, Status.SENT if sent else Status.FAILED, now)
-            if not sent:
+            await uow.followups.finish(plan.row_id, Status.SENT if delivered else Status.FAILED, now)
+            if not delivered:
                 row = await uow.followups.get(plan.row_id)
                 # Not retried forever (VK's intent refused or over its limit, a blocked bot): audited.
                 await uow.audit.add("system", "followup_not_sent", ticket_id=row.ticket_id if row else None)

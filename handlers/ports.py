@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from dialogs.primitives import Screen, Traits
@@ -18,6 +19,27 @@ class RecipientUnreachableError(Exception):
 
 class DeliveryFailedError(Exception):
     """The platform kept failing (5xx, timeouts, repeated 429) after our retries."""
+
+
+class IntentRefusedError(DeliveryFailedError):
+    """VK refused the message's intent (943: not allowed to this person now, 944: over its limit).
+    Sending it again will not help: the recipient is reported as such, not retried."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"VK refused the intent (error {code})")
+        self.code = code
+
+
+class Delivery(StrEnum):
+    """How a message the system started went; true only when delivered (or kept for after a step)."""
+
+    SENT = "sent"
+    UNREACHABLE = "unreachable"  # blocked the bot, data deleted, or never wrote
+    REFUSED = "refused"  # the platform refused its intent (VK 943/944)
+    FAILED = "failed"
+
+    def __bool__(self) -> bool:
+        return self is Delivery.SENT
 
 
 class MessageGoneError(Exception):
@@ -182,5 +204,30 @@ class KeepsFiles(Protocol):
         """Upload ``file`` (for ``chat_id``, a chat the platform ties the upload to) and return its ref.
 
         Raises FileRefusedError or DeliveryFailedError.
+        """
+        ...
+
+
+# What one recipient of a send to many got: the new message ids, or why not (RecipientUnreachableError,
+# IntentRefusedError, DeliveryFailedError).
+SendResult = list[int] | Exception
+
+
+@runtime_checkable
+class SendsToMany(Protocol):
+    """A messenger where one call shows the same screen to many people (VK: ``peer_ids``, up to 100).
+
+    Messengers without it (Telegram, MAX) are left to the sender, one send a person.
+    """
+
+    fanout: int  # people one call reaches at most
+
+    async def send_many(
+        self, chat_ids: Sequence[int], screen: Screen, *, dedup: str
+    ) -> dict[int, SendResult]:
+        """Send ``screen`` to every chat in ``chat_ids`` (at most ``fanout``); one result each.
+
+        ``dedup`` names this screen for every one of them: sent again under the same name (after a
+        crash), nobody gets it twice. Raises DeliveryFailedError when the call as a whole failed.
         """
         ...

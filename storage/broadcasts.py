@@ -147,17 +147,27 @@ class BroadcastsRepository:
         return (await self._s.scalars(stmt.order_by(Broadcast.id))).all()
 
     async def claim(
-        self, broadcast_id: int, owner: str, now: datetime, lease: timedelta, batch: int
+        self,
+        broadcast_id: int,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        batch: int,
+        *,
+        platform: str | None = None,
     ) -> Sequence[tuple[Row, Person]]:
-        """Lease up to ``batch`` pending rows (free, or whose lease ran out) with one conditional UPDATE."""
+        """Lease up to ``batch`` pending rows (free, or whose lease ran out) with one conditional UPDATE;
+        with ``platform``, only people of that messenger."""
         free = and_(
             Row.broadcast_id == broadcast_id,
             Row.status == RecipientStatus.PENDING.value,
             or_(Row.lease_until.is_(None), Row.lease_until <= now),
         )
         ids = select(Row.id).where(free).order_by(Row.id).limit(batch)
+        if platform is not None:
+            ids = ids.join(Person, Person.id == Row.person_id).where(Person.platform == platform)
         if self._s.get_bind().dialect.name == "postgresql":
-            ids = ids.with_for_update(skip_locked=True)
+            ids = ids.with_for_update(skip_locked=True, of=Row)
         chosen = list((await self._s.scalars(ids)).all())
         if not chosen:
             return []
@@ -173,6 +183,20 @@ class BroadcastsRepository:
         )
         return [(row, person) for row, person in (await self._s.execute(stmt)).all()]
 
+    async def release(self, owner: str, now: datetime) -> int:
+        """At a runner's start: the leases it held before it stopped end now. Its pending rows are
+        free at once; its rows in ``sending`` are known dead (reported as failed, never resent)."""
+        result = await self._s.execute(
+            update(Row)
+            .where(
+                Row.lease_owner == owner,
+                Row.status.in_((RecipientStatus.PENDING.value, RecipientStatus.SENDING.value)),
+                Row.lease_until > now,
+            )
+            .values(lease_until=now)
+        )
+        return rowcount(result)
+
     async def begin_send(self, row_id: int, owner: str) -> bool:
         """The last word before the platform is called: pending -> sending, for the lease's owner only."""
         result = await self._s.execute(
@@ -182,8 +206,24 @@ class BroadcastsRepository:
         )
         return rowcount(result) == 1
 
+    async def begin_send_many(self, row_ids: Sequence[int], owner: str) -> set[int]:
+        """``begin_send`` for one call to many (VK's peer_ids) in one UPDATE; returns the rows taken."""
+        stmt = (
+            update(Row)
+            .where(Row.id.in_(row_ids), Row.lease_owner == owner, Row.status == RecipientStatus.PENDING.value)
+            .values(status=RecipientStatus.SENDING.value)
+            .returning(Row.id)
+        )
+        return set((await self._s.scalars(stmt)).all())
+
     async def finish(self, row_id: int, status: RecipientStatus, at: datetime) -> None:
         await self._s.execute(update(Row).where(Row.id == row_id).values(status=status.value, sent_at=at))
+
+    async def finish_many(self, row_ids: Sequence[int], status: RecipientStatus, at: datetime) -> None:
+        if row_ids:
+            await self._s.execute(
+                update(Row).where(Row.id.in_(row_ids)).values(status=status.value, sent_at=at)
+            )
 
     async def hold(self, row_id: int, until: datetime) -> None:
         """Quiet hours: still pending, and nobody's until the family's morning."""
@@ -215,9 +255,15 @@ class BroadcastsRepository:
         return counts
 
     async def finish_broadcast(self, broadcast_id: int, at: datetime) -> bool:
-        """Done once nothing is pending any more (a row left ``sending`` by a crash is never resent)."""
+        """Done once nothing is pending any more, and nothing is in flight: a row ``sending`` under a
+        live lease is another runner's call still going (its result comes); one whose lease ran out
+        was left by a crash, never resent, and reported as failed."""
         pending = exists().where(
-            Row.broadcast_id == broadcast_id, Row.status == RecipientStatus.PENDING.value
+            Row.broadcast_id == broadcast_id,
+            or_(
+                Row.status == RecipientStatus.PENDING.value,
+                and_(Row.status == RecipientStatus.SENDING.value, Row.lease_until > at),
+            ),
         )
         result = await self._s.execute(
             update(Broadcast)

@@ -202,6 +202,7 @@ class RecipientStatus(StrEnum):
     SENT = "sent"
     UNREACHABLE = "unreachable"  # blocked the bot
     FAILED = "failed"
+    REFUSED = "refused"  # the platform refused the announcement's intent (VK 943/944): not retried
     SKIPPED = "skipped"  # opted out, erased their data, or the broadcast was cancelled
 
 

@@ -10,7 +10,14 @@ from typing import Any
 from dialogs.primitives import Event, EventKind, Incoming, Payload, Role, Screen, Traits
 from dialogs.state import Attachment
 from handlers.conversation import ConversationService
-from handlers.ports import ChatRights, FileData, FileRefusedError
+from handlers.ports import (
+    ChatRights,
+    FileData,
+    FileRefusedError,
+    IntentRefusedError,
+    RecipientUnreachableError,
+    SendResult,
+)
 from storage.vocabulary import AttachmentKind, ChatRef, Platform
 
 
@@ -111,6 +118,34 @@ class FakeMessenger:
         return [(chat, f.name, f.data) for chat, f in self.uploaded]
 
 
+@dataclass
+class FakeManyMessenger(FakeMessenger):
+    """VK as the bot sees it: one call shows a screen to up to ``fanout`` people (messages.send with
+    peer_ids), with a result each; people in ``blocked`` have blocked the bot, ``refused`` refuse the
+    intent. ``calls`` keeps every send_many call's chats."""
+
+    platform: Platform = Platform.VK
+    fanout: int = 100
+    blocked: set[int] = field(default_factory=set)
+    refused: set[int] = field(default_factory=set)
+    calls: list[list[int]] = field(default_factory=list)
+
+    async def send_many(
+        self, chat_ids: Sequence[int], screen: Screen, *, dedup: str
+    ) -> dict[int, SendResult]:
+        assert len(chat_ids) <= self.fanout
+        self.calls.append(list(chat_ids))
+        results: dict[int, SendResult] = {}
+        for chat_id in chat_ids:
+            if chat_id in self.blocked:
+                results[chat_id] = RecipientUnreachableError(str(chat_id))
+            elif chat_id in self.refused:
+                results[chat_id] = IntentRefusedError(943)
+            else:
+                results[chat_id] = await self.send(chat_id, screen)
+        return results
+
+
 class Family:
     """A person writing to the conversation service as a transport would hand their updates over."""
 
@@ -192,5 +227,5 @@ class RecordingPacer:
 
     asked: list[tuple[str, int]] = field(default_factory=list)
 
-    async def wait(self, chat: ChatRef, priority: int, *, paid: bool = False) -> None:
+    async def wait(self, chat: ChatRef, priority: int, *, paid: bool = False, count: int = 1) -> None:
         self.asked.append((chat.key, int(priority)))

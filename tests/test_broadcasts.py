@@ -84,7 +84,7 @@ async def test_resume_after_a_crash_sends_nobody_twice(rig: BroadcastRig) -> Non
     await rig.admin.press("bc_preview", "now")
     calls = 0
 
-    async def crashing(person: str, event: Any, **kwargs: Any) -> bool:
+    async def crashing(person: str, event: Any, **kwargs: Any) -> object:
         nonlocal calls
         calls += 1
         if calls == 4:

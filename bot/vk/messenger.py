@@ -16,7 +16,8 @@ from typing import Any
 
 from bot.text import shorten
 from bot.vk import files as vk_files
-from bot.vk.client import UNREACHABLE, VkCaller, VkCallError
+from bot.vk.client import VkCaller, VkCallError
+from bot.vk.fanout import INTENT_REFUSED, PEERS_PER_SEND, result_of, send_batch
 from bot.vk.render import MORE, ClientInfo, Part, attachment_of, attachment_ref, is_regular, render
 from dialogs.primitives import Screen, Traits
 from dialogs.state import Attachment
@@ -24,8 +25,10 @@ from handlers.ports import (
     ChatRights,
     DeliveryFailedError,
     FileData,
+    IntentRefusedError,
     MessageGoneError,
     RecipientUnreachableError,
+    SendResult,
 )
 from storage.vocabulary import VK_CHAT_PEER_START, AttachmentKind, Platform
 
@@ -41,6 +44,7 @@ class VkMessenger:
     # No share-contact button on VK: the number is typed. A community may delete its own and the
     # person's messages for everyone within 24 hours.
     traits = Traits(app="VK", share_contact=False, erase_hours=24)
+    fanout = PEERS_PER_SEND
 
     def __init__(self, call: VkCaller, group_id: int | None = None) -> None:
         self._call = call
@@ -121,6 +125,8 @@ class VkMessenger:
                 **params,
             )
         except VkCallError as exc:
+            if exc.code in INTENT_REFUSED:
+                raise IntentRefusedError(exc.code) from exc
             if "forward" not in params:
                 raise DeliveryFailedError(str(exc)) from exc
             # The message replied to may be gone (a quick exit): the message still goes, on its own.
@@ -128,12 +134,38 @@ class VkMessenger:
             del params["forward"]
             return await self._send(peer_id, random_id, **params)
         item = answer[0] if isinstance(answer, list) and answer else {}
-        if "error" in item:
-            code = int(item["error"].get("code", 0))
-            if code in UNREACHABLE:
-                raise RecipientUnreachableError(f"VK error {code}")
-            raise DeliveryFailedError(f"VK error {code}")
-        return int(item["conversation_message_id"])
+        result = result_of(item)
+        if isinstance(result, Exception):
+            raise result
+        return result[0]
+
+    async def send_many(
+        self, chat_ids: Sequence[int], screen: Screen, *, dedup: str
+    ) -> dict[int, SendResult]:
+        """One messages.send with ``peer_ids`` for everyone whose app shows the screen alike; a screen
+        that takes several messages goes person by person. The random_id comes from ``dedup`` and the
+        message, so a call repeated after a crash delivers nobody's copy twice (VK keys it per peer)."""
+        results: dict[int, SendResult] = {}
+        groups: dict[tuple[str, str | None], list[int]] = {}
+        for chat_id in chat_ids:
+            parts = self._render(chat_id, screen)
+            if len(parts) != 1:
+                try:
+                    results[chat_id] = await self.send(chat_id, screen, dedup=dedup)
+                except (RecipientUnreachableError, DeliveryFailedError) as exc:
+                    results[chat_id] = exc
+                continue
+            if is_regular(parts[0].keyboard):
+                self._regular.add(chat_id)
+            groups.setdefault((parts[0].text, parts[0].keyboard), []).append(chat_id)
+        for (text, keyboard), peers in groups.items():
+            random_id = self.random_id(0, f"{dedup}:{text}:{keyboard}", 0)
+            for start in range(0, len(peers), PEERS_PER_SEND):
+                batch = peers[start : start + PEERS_PER_SEND]
+                results |= await send_batch(
+                    self._call, batch, random_id, text=text, keyboard=keyboard, intent=screen.intent
+                )
+        return results
 
     async def copy(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from bot.sandbox.limits import TELEGRAM_MESSAGES_PER_SECOND, SlidingWindow
 from bot.sandbox.telegram import objects as tg
 from bot.sandbox.telegram.members import MemberUpdates
 from bot.sandbox.telegram.spec import UploadedFile, decode_params, spec_available, validate_request
@@ -27,6 +29,7 @@ __all__ = ["ApiError", "Call", "SentMessage", "TelegramEmulator"]
 
 # Methods that deliver something into a chat, so a user who blocked the bot makes them fail with 403.
 _DELIVERING_PREFIXES = ("send", "copy", "forward", "edit")
+_MESSAGE_PREFIXES = ("send", "copy", "forward")  # what the bot-wide message limit counts
 
 
 @dataclass
@@ -49,8 +52,10 @@ class TelegramEmulator(MemberUpdates, UserActions):
     ``my_commands``, ``blocked``, ``filtered_updates``, ``emulator_errors``.
     """
 
-    def __init__(self, *, token_check: bool = True) -> None:
+    def __init__(self, *, token_check: bool = True, enforce_limits: bool = False) -> None:
         super().__init__()
+        # Limit mode (benchmarks): about 30 messages a second per bot, 429 with retry_after beyond it.
+        self.limit = SlidingWindow(TELEGRAM_MESSAGES_PER_SECOND) if enforce_limits else None
         self.base_url = ""
         self.token_check = token_check
         self.refused_tokens: set[str] = set()  # well-formed tokens Telegram does not know (revoked)
@@ -128,6 +133,7 @@ class TelegramEmulator(MemberUpdates, UserActions):
             self.spec_errors.extend(errors)
             return self._reply(call, ApiError(400, "Bad Request: " + "; ".join(errors)))
         try:
+            self._enforce_limit(method)
             await self._inject_fault(method, params)
             if method.lower().startswith(_DELIVERING_PREFIXES) and self._target(params) in self.blocked:
                 raise ApiError(403, "Forbidden: bot was blocked by the user")
@@ -177,6 +183,14 @@ class TelegramEmulator(MemberUpdates, UserActions):
         if content is None:
             raise web.HTTPNotFound
         return web.Response(body=content, content_type="application/octet-stream")
+
+    def _enforce_limit(self, method: str) -> None:
+        if self.limit is None or not method.lower().startswith(_MESSAGE_PREFIXES):
+            return
+        wait = self.limit.admit()
+        if wait > 0:
+            retry_after = max(1, math.ceil(wait))
+            raise ApiError(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
 
     def _target(self, params: dict[str, Any]) -> int | None:
         try:

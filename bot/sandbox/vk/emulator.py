@@ -20,6 +20,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from bot.sandbox.limits import VK_CALLS_PER_SECOND, SlidingWindow
 from bot.sandbox.vk.chats import VkChat, VkChatMethods
 from bot.sandbox.vk.spec import spec_available, validate_call
 from bot.sandbox.vk.state import VkApiError, VkCall, VkMessage
@@ -49,8 +50,16 @@ class VkEmulator(VkChatMethods):
 
     users: dict[int, VkUser]
 
-    def __init__(self, *, token: str = "vk-test-token", group_id: int = 77) -> None:  # noqa: S107
+    def __init__(
+        self,
+        *,
+        token: str = "vk-test-token",  # noqa: S107
+        group_id: int = 77,
+        enforce_limits: bool = False,
+    ) -> None:
         super().__init__(token=token, group_id=group_id)
+        # Limit mode (benchmarks): 20 calls a second per token, error 6 beyond it.
+        self.limit = SlidingWindow(VK_CALLS_PER_SECOND) if enforce_limits else None
         self.spec_checked = spec_available()
         self._init_chats()
         self._faults: list[_Fault] = []
@@ -107,6 +116,8 @@ class VkEmulator(VkChatMethods):
         try:
             if params.get("access_token") != self.token:
                 raise VkApiError(5, "invalid access_token")
+            if self.limit is not None and self.limit.admit() > 0:
+                raise VkApiError(6)
             if not params.get("v"):
                 raise VkApiError(8, "v (version) is required")
             handler = getattr(self, "_api_" + method.replace(".", "_"), None)
@@ -143,6 +154,13 @@ class VkEmulator(VkChatMethods):
     def fail(self, method: str, code: int, *, times: int = 1, http_status: int | None = None) -> None:
         """Answer the next ``times`` calls of ``method`` with error ``code`` (or HTTP ``http_status``)."""
         self._faults.append(_Fault(method, code, http_status, times))
+
+    def refuse_intent(self, peer_id: int, code: int = 943) -> None:
+        """Messages to ``peer_id`` that carry an intent are refused: 943 (not allowed for them now, as
+        VK does long after their last message) or 944 (the intent's limit is spent)."""
+        if code not in (943, 944):
+            raise ValueError("VK refuses an intent with 943 or 944")
+        self.intent_refused[peer_id] = code
 
     def _take_fault(self, method: str) -> _Fault | None:
         for fault in self._faults:

@@ -101,12 +101,14 @@ class VkMethods(VkState):
             if earlier is not None:
                 results.append(_ids(earlier))
                 continue
-            if peer in self.blocked:
-                if listed and self.per_peer_errors:
-                    error = {"code": 901, "description": VkApiError(901).message}
+            code = self._refusal(peer, p.get("intent"))
+            if code is not None:
+                # Several peers: VK answers each in the list; one: as the call's error (unless asked).
+                if listed and (self.per_peer_errors or len(peers) > 1):
+                    error = {"code": code, "description": VkApiError(code).message}
                     results.append({"peer_id": peer, "error": error})
                     continue
-                raise VkApiError(901)
+                raise VkApiError(code)
             if keyboard is not None:
                 self._keyboard("messages.send", p, self._client_info(peer))
             message_id, cmid = self._new_ids(peer)
@@ -130,6 +132,14 @@ class VkMethods(VkState):
         if listed:
             return results
         return results[0]["message_id"]
+
+    def _refusal(self, peer: int, intent: str | None) -> int | None:
+        """Why a message to ``peer`` is refused: 901 blocked; 943/944 for an intent (refuse_intent)."""
+        if peer in self.blocked:
+            return 901
+        if intent and intent != "default":
+            return self.intent_refused.get(peer)
+        return None
 
     def _bot_message_object(self, msg: VkMessage) -> dict[str, Any]:
         return vo.message_object(

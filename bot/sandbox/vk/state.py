@@ -101,6 +101,8 @@ class VkState:
         # Answer a blocked peer of ``messages.send(peer_ids=...)`` with a per-item error inside the
         # response list (as VK's schema allows) instead of a top-level error 901.
         self.per_peer_errors = False
+        # peer -> 943 (this intent may not be used for them now) or 944 (its limit is spent).
+        self.intent_refused: dict[int, int] = {}
         self.known_attachments: dict[str, str | None] = {}
         # The bytes of files users sent, by attachment ref, when a test or the sandbox gave them.
         self.user_files: dict[str, bytes] = {}
