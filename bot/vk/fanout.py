@@ -12,9 +12,17 @@ INTENT_REFUSED = {943, 944}  # the intent may not be used for this person now / 
 
 
 async def send_batch(
-    call: VkCaller, peers: list[int], random_id: int, *, text: str, keyboard: str | None, intent: str | None
+    call: VkCaller,
+    peers: list[int],
+    random_id: int,
+    *,
+    text: str,
+    keyboard: str | None,
+    intent: str | None,
+    attachment: str | None = None,
 ) -> dict[int, SendResult]:
     """One call for ``peers``; the same random_id for all of them (VK keys it per peer)."""
+    extra = {"attachment": attachment} if attachment else {}
     try:
         answer = await call(
             "messages.send",
@@ -25,6 +33,7 @@ async def send_batch(
             intent=intent,
             dont_parse_links=True,
             disable_mentions=True,
+            **extra,
         )
     except VkCallError as exc:
         failure = (

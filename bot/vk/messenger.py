@@ -158,12 +158,20 @@ class VkMessenger:
             if is_regular(parts[0].keyboard):
                 self._regular.add(chat_id)
             groups.setdefault((parts[0].text, parts[0].keyboard), []).append(chat_id)
+        # The screen's file as VK keeps it (an announcement's photo, uploaded once): with the text.
+        own = next((ref for ref in (attachment_ref(f) for f in screen.files) if ref is not None), None)
         for (text, keyboard), peers in groups.items():
             random_id = self.random_id(0, f"{dedup}:{text}:{keyboard}", 0)
             for start in range(0, len(peers), PEERS_PER_SEND):
                 batch = peers[start : start + PEERS_PER_SEND]
                 results |= await send_batch(
-                    self._call, batch, random_id, text=text, keyboard=keyboard, intent=screen.intent
+                    self._call,
+                    batch,
+                    random_id,
+                    text=text,
+                    keyboard=keyboard,
+                    intent=screen.intent,
+                    attachment=own,
                 )
         return results
 
