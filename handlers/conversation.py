@@ -12,14 +12,14 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from dialogs.directory import Directory
 from dialogs.engine import Context, Dialogs, Limits
-from dialogs.i18n import N_, Translators, pick_locale
+from dialogs.i18n import Translators, pick_locale
 from dialogs.primitives import (
     DeleteMyData,
     Event,
@@ -37,7 +37,7 @@ from dialogs.primitives import (
     screen_to_json,
 )
 from dialogs.resources import Resource
-from dialogs.state import DialogDataBase, PersonView
+from dialogs.state import DialogDataBase
 from handlers import effects
 from handlers.admins import AdminRoster
 from handlers.directory_admin import to_resource
@@ -49,19 +49,15 @@ from handlers.locks import KeyedLocks, PersonLocks, in_order
 from handlers.pacer import NoPacer, Pacer, Priority
 from handlers.ports import (
     Delivery,
-    DeliveryFailedError,
-    IntentRefusedError,
     Messenger,
-    RecipientUnreachableError,
 )
 from handlers.prefetch import Fetched, prefetch
+from handlers.replies import apologise, send_screens
 from handlers.sent_log import SentLog
-from handlers.turn_parts import Committed, Target, aware, ticket_view
+from handlers.turn_parts import Committed, Target, aware, person_view, ticket_view
 from storage.models import Person, Ticket, utcnow
 from storage.uow import Database, UnitOfWork
 from storage.vocabulary import (
-    ChatKind,
-    ChatRef,
     Platform,
     parse_person_key,
     person_key,
@@ -354,19 +350,10 @@ class ConversationService:
         self, uow: UnitOfWork, person: Person, traits: Traits, role: Role, idle: bool, *, new: bool = False
     ) -> Context:
         tickets: Sequence[Ticket] = () if new else await uow.tickets.for_person(person.id)
-        view = PersonView(
-            key=person.key,
-            locale=person.locale,
-            consent_version=person.consent_version,
-            consent_at=person.consent_at,
-            announcements=person.announcements,
-            region=person.region,
-            created_at=person.created_at,
-        )
         return Context(
             translators=self._translators,
             locale=person.locale,
-            person=view,
+            person=person_view(person),
             tickets=tuple(ticket_view(t) for t in tickets),
             directory=self._directory,
             consent_version=self._settings.consent_version,
@@ -402,40 +389,9 @@ class ConversationService:
     async def _after_commit(self, target: Target, committed: Committed) -> Delivery:
         """Send the turn's screens; not SENT when they could not be delivered."""
         messenger = self._messengers[target.platform]
-        incoming = target.incoming
-        chat = ChatRef(target.platform, target.chat_id, ChatKind.PRIVATE)
-        sent: list[int] = []
-        try:
-            for index, screen in enumerate(committed.outcome.screens):
-                if (
-                    screen.edit
-                    and incoming is not None
-                    and incoming.event.kind is EventKind.BUTTON
-                    and incoming.message_id is not None
-                    and not incoming.own_message
-                    and await messenger.edit(target.chat_id, incoming.message_id, screen)
-                ):
-                    continue
-                dedup = None if target.dedup is None else f"{target.dedup}:{index}"
-                if target.intent is not None and screen.intent is None:
-                    screen = replace(screen, intent=target.intent)  # noqa: PLW2901 - the same screen, with its intent
-                # A reply to a person who just wrote goes first; what the system starts is paced.
-                # Telegram's paid broadcast (an urgent announcement) has a budget of its own.
-                priority = Priority.REPLY if incoming is not None else target.priority
-                await self._pacer.wait(chat, priority, paid=screen.paid)
-                sent += await messenger.send(target.chat_id, screen, dedup=dedup)
-        except RecipientUnreachableError:
-            log.info("a person is unreachable; marking them so")
+        delivered, sent = await send_screens(messenger, self._pacer, target, committed)
+        if delivered is Delivery.UNREACHABLE:
             await self.set_reachable(target.platform, target.user_id, False)
-            delivered = Delivery.UNREACHABLE
-        except IntentRefusedError:
-            log.info("the platform refused a message's intent")
-            delivered = Delivery.REFUSED
-        except DeliveryFailedError:
-            log.warning("could not deliver a reply; the state is saved and the person can go on")
-            delivered = Delivery.FAILED
-        else:
-            delivered = Delivery.SENT
         if committed.erase or committed.forget:
             # A quick exit may have had to send one message (taking a keyboard away): it goes too.
             doomed = [*committed.erase_ids, *(sent if committed.erase else [])]
@@ -449,14 +405,4 @@ class ConversationService:
 
     async def _apologise(self, incoming: Incoming) -> None:
         locale = pick_locale(incoming.language_code, self._settings.default_locale)
-        tr = self._translators[locale]
-        text = tr.gettext(
-            N_(
-                "Sorry, something went wrong on our side. Your earlier answers are saved. Please try "
-                "again in a minute. If someone is in danger, call 112."
-            )
-        )
-        try:
-            await self._messengers[incoming.platform].send(incoming.chat_id, Screen(text=text))
-        except Exception:
-            log.exception("could not even send an apology")
+        await apologise(self._messengers[incoming.platform], incoming.chat_id, self._translators[locale])

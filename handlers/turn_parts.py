@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from dialogs.primitives import Incoming, Outcome
-from dialogs.state import TicketView
+from dialogs.state import PersonView, TicketView
 from handlers.pacer import Priority
-from storage.models import Ticket, utcnow
+from storage.models import Person, Ticket, utcnow
 from storage.vocabulary import Category, Platform, TicketStatus
 
 
@@ -54,4 +54,16 @@ def ticket_view(ticket: Ticket) -> TicketView:
         attachments=len(ticket.attachments),
         phone=ticket.phone,
         region=ticket.region,
+    )
+
+
+def person_view(person: Person) -> PersonView:
+    return PersonView(
+        key=person.key,
+        locale=person.locale,
+        consent_version=person.consent_version,
+        consent_at=person.consent_at,
+        announcements=person.announcements,
+        region=person.region,
+        created_at=person.created_at,
     )
