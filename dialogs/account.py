@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from dialogs import texts
 from dialogs.details import add_attachment, resume_step
+from dialogs.effects import AddPhone, AddTicketInfo, GiveConsent, RelayToTicket, WithdrawTicket
 from dialogs.flow import CONSENT, MENU, S, go_home, nav_rows
 from dialogs.flow import FamilyStep as Step
 from dialogs.flow import FamilyTurn as Turn
 from dialogs.i18n import N_, SUPPORTED_LOCALES
-from dialogs.primitives import (
-    AddPhone,
-    AddTicketInfo,
-    Button,
-    GiveConsent,
-    RelayToTicket,
-    Screen,
-    WithdrawTicket,
-)
+from dialogs.primitives import Button, Screen
 from dialogs.state import Attachment, Draft, TicketView
 from dialogs.validate import as_int, contact_phone
 from storage.vocabulary import TicketStatus

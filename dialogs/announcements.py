@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from dialogs.commands import ACTIONS
+from dialogs.effects import SetAnnouncements
 from dialogs.flow import FamilyStep, S, begin_linked_request, go_home
 from dialogs.flow import FamilyTurn as Turn
 from dialogs.i18n import N_, Translator
-from dialogs.primitives import GLOBAL_STEP, Button, Payload, Screen, SetAnnouncements, Speaks, SystemEvent
+from dialogs.primitives import GLOBAL_STEP, Button, Payload, Screen, Speaks, SystemEvent
 from dialogs.state import Attachment
 
 HEADER = N_("📣 <b>Announcement</b>")

@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 
 from dialogs import hours
 from dialogs.checkin import CONFIRMED, leave
+from dialogs.effects import AnswerAppointment
 from dialogs.flow import FamilyStep as Step
 from dialogs.flow import FamilyTurn as Turn
 from dialogs.flow import S
 from dialogs.i18n import N_
-from dialogs.primitives import AnswerAppointment, Screen, Speaks, SystemEvent
+from dialogs.primitives import Screen, Speaks, SystemEvent
 from dialogs.texts import esc
 from storage.vocabulary import AppointmentStatus
 

@@ -13,17 +13,10 @@ from dialogs import broadcast_content, texts
 from dialogs.admin_home import A
 from dialogs.broadcast_content import show_preview
 from dialogs.broadcast_state import B, BroadcastData, BroadcastTurn
+from dialogs.effects import CancelBroadcasts, CountAudience, PricePaid
 from dialogs.engine import Dialog, Handlers, Step
 from dialogs.i18n import N_, SUPPORTED_LOCALES
-from dialogs.primitives import (
-    CancelBroadcasts,
-    CountAudience,
-    Event,
-    EventKind,
-    PricePaid,
-    Role,
-    Screen,
-)
+from dialogs.primitives import Event, EventKind, Role, Screen
 from storage.vocabulary import Category, Platform
 
 __all__ = ["B", "BroadcastData", "BroadcastDialog", "BroadcastTurn", "assemble"]

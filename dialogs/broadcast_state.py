@@ -5,8 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 
 from dialogs import texts
+from dialogs.effects import SendBroadcast
 from dialogs.engine import Turn
-from dialogs.primitives import Button, SendBroadcast
+from dialogs.primitives import Button
 from dialogs.state import Attachment, DialogDataBase
 
 # The first text is Russian, the optional second one English: families get their own where both exist.

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from dialogs.effects import AnswerFollowUp, RateFollowUp
 from dialogs.flow import MENU, S
 from dialogs.flow import FamilyStep as Step
 from dialogs.flow import FamilyTurn as Turn
 from dialogs.i18n import N_
-from dialogs.primitives import AnswerFollowUp, RateFollowUp, Screen, Speaks, SystemEvent
+from dialogs.primitives import Screen, Speaks, SystemEvent
 from dialogs.validate import as_int
 from storage.vocabulary import FollowUpAnswer
 

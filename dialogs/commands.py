@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dialogs import texts
+from dialogs.effects import EraseChat
 from dialogs.engine import Handlers
 from dialogs.flow import CONSENT, MENU, S, start_over
 from dialogs.flow import FamilyTurn as Turn
 from dialogs.i18n import N_
-from dialogs.primitives import EraseChat
 from dialogs.state import Draft
 
 COMMAND_MENU: tuple[tuple[str, str], ...] = (

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dialogs import hours, refusals, texts
+from dialogs.effects import CreateTicket
 from dialogs.flow import MENU, S, in_triage
 from dialogs.flow import FamilyStep as Step
 from dialogs.flow import FamilyTurn as Turn
 from dialogs.i18n import N_
-from dialogs.primitives import Button, CreateTicket, EventKind, Screen
+from dialogs.primitives import Button, EventKind, Screen
 from dialogs.questions import QUESTIONS
 from dialogs.state import Attachment
 from dialogs.triage import SECTION_FIRST_STEP, ChoiceStep, advance, choice_rows, question_screen

@@ -10,20 +10,10 @@ from enum import StrEnum
 from pydantic import Field
 
 from dialogs import texts
+from dialogs.effects import Effect, ExportDirectory, ImportDirectory, RemoveResource, SaveResource
 from dialogs.engine import Dialog, Handlers, Step, Turn
 from dialogs.i18n import N_
-from dialogs.primitives import (
-    Button,
-    Effect,
-    Event,
-    EventKind,
-    ExportDirectory,
-    ImportDirectory,
-    RemoveResource,
-    Role,
-    SaveResource,
-    Screen,
-)
+from dialogs.primitives import Button, Event, EventKind, Role, Screen
 from dialogs.reports import outsider
 from dialogs.resource_card import FIELD_LABELS, card, card_value, check, parse_regions
 from dialogs.resources import Resource, tidy

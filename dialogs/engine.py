@@ -17,18 +17,17 @@ from typing import Any, ClassVar, Generic, TypeVar, cast
 from pydantic import BaseModel, ValidationError
 
 from dialogs.directory import Directory
+from dialogs.effects import Effect, SetLocale
 from dialogs.i18n import N_, Translator, Translators
 from dialogs.primitives import (
     GLOBAL_STEP,
     Button,
-    Effect,
     Event,
     EventKind,
     Outcome,
     Payload,
     Role,
     Screen,
-    SetLocale,
     SystemEvent,
     Traits,
 )

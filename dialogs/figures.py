@@ -11,9 +11,10 @@ from pydantic import Field
 
 from dialogs import texts
 from dialogs.cards import OUTCOME_LABELS
+from dialogs.effects import Effect, ShowFigures
 from dialogs.engine import Dialog, Handlers, Step, Turn
 from dialogs.i18n import N_
-from dialogs.primitives import Effect, Event, EventKind, Role, Screen, ShowFigures, Speaks, SystemEvent
+from dialogs.primitives import Event, EventKind, Role, Screen, Speaks, SystemEvent
 from dialogs.reports import outsider
 from dialogs.state import DialogDataBase
 from storage.vocabulary import Category, FollowUpAnswer, Outcome, TicketStatus

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dialogs import texts
 from dialogs.account import LANGUAGE_NAMES
+from dialogs.effects import DeleteMyData, SetAnnouncements
 from dialogs.flow import MENU, S
 from dialogs.flow import FamilyStep as Step
 from dialogs.flow import FamilyTurn as Turn
 from dialogs.i18n import N_
-from dialogs.primitives import Button, DeleteMyData, Screen, SetAnnouncements
+from dialogs.primitives import Button, Screen
 from dialogs.state import DialogData
 
 

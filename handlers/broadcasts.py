@@ -22,18 +22,9 @@ from zoneinfo import ZoneInfo
 
 from dialogs.announcements import Announcement
 from dialogs.directory import Directory
+from dialogs.effects import CancelBroadcasts, CountAudience, PricePaid, SendBroadcast, SetAnnouncements
 from dialogs.i18n import N_, Translators
-from dialogs.primitives import (
-    CancelBroadcasts,
-    CountAudience,
-    Event,
-    EventKind,
-    PricePaid,
-    Screen,
-    SendBroadcast,
-    SetAnnouncements,
-    SystemEvent,
-)
+from dialogs.primitives import Event, EventKind, Screen, SystemEvent
 from dialogs.state import Attachment
 from handlers.background import Job
 from handlers.localtime import Hours, zone_of

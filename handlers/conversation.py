@@ -18,18 +18,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dialogs.directory import Directory
+from dialogs.effects import DeleteMyData, ImportDirectory, RemoveResource, SaveResource
 from dialogs.engine import Context, Dialogs, Limits
 from dialogs.i18n import Translators, pick_locale
 from dialogs.primitives import (
-    DeleteMyData,
     Event,
     EventKind,
-    ImportDirectory,
     Incoming,
     Outcome,
-    RemoveResource,
     Role,
-    SaveResource,
     Screen,
     SystemEvent,
     Traits,

@@ -9,16 +9,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from dialogs.effects import ExportDirectory, ImportDirectory, RemoveResource, SaveResource
 from dialogs.i18n import N_
-from dialogs.primitives import (
-    Event,
-    EventKind,
-    ExportDirectory,
-    ImportDirectory,
-    RemoveResource,
-    Role,
-    SaveResource,
-)
+from dialogs.primitives import Event, EventKind, Role
 from dialogs.reports import Line, Report
 from dialogs.resources import Resource
 from handlers import directory_csv

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from dialogs.admin_effects import ChangeAdmin, SendQrCodes
-from dialogs.primitives import (
+from dialogs.effects import (
     AddPhone,
     AddTicketInfo,
     AnswerAppointment,
@@ -24,11 +24,9 @@ from dialogs.primitives import (
     DeleteMyData,
     Effect,
     EraseChat,
-    Event,
     ExportDirectory,
     GiveConsent,
     ImportDirectory,
-    Incoming,
     PricePaid,
     RateFollowUp,
     RelayToTicket,
@@ -40,6 +38,7 @@ from dialogs.primitives import (
     ShowFigures,
     WithdrawTicket,
 )
+from dialogs.primitives import Event, Incoming
 from handlers import (
     admins,
     broadcasts,

@@ -17,9 +17,10 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from dialogs.effects import ShowFigures
 from dialogs.figures import FiguresReport
 from dialogs.i18n import N_
-from dialogs.primitives import Event, EventKind, Role, ShowFigures
+from dialogs.primitives import Event, EventKind, Role
 from dialogs.reports import Report
 from handlers.ports import DeliveryFailedError, FileRefusedError, RecipientUnreachableError, send_file
 from storage.figures import TicketFacts

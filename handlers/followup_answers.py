@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from typing import Protocol
 
-from dialogs.primitives import AnswerAppointment, AnswerFollowUp, RateFollowUp
+from dialogs.effects import AnswerAppointment, AnswerFollowUp, RateFollowUp
 from storage.models import Person
 from storage.uow import UnitOfWork
 from storage.vocabulary import AppointmentStatus, FollowUpAnswer

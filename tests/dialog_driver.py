@@ -8,21 +8,17 @@ from datetime import UTC, datetime
 from dialogs import engine
 from dialogs.assembly import assemble
 from dialogs.directory import Directory
-from dialogs.i18n import Translators
-from dialogs.primitives import (
+from dialogs.effects import (
     AddTicketInfo,
     CreateTicket,
     DeleteMyData,
-    Event,
-    EventKind,
     GiveConsent,
-    Outcome,
-    Payload,
-    Screen,
     SetAnnouncements,
     SetLocale,
     WithdrawTicket,
 )
+from dialogs.i18n import Translators
+from dialogs.primitives import Event, EventKind, Outcome, Payload, Screen
 from dialogs.state import Attachment, DialogData, Draft, PersonView, TicketView
 from storage.vocabulary import AttachmentKind, Category, TicketStatus
 

@@ -14,8 +14,9 @@ import pytest
 from dialogs.announcements import Announcement, SpeaksAs
 from dialogs.broadcast import BroadcastData
 from dialogs.directory import Directory
+from dialogs.effects import PricePaid, SendBroadcast
 from dialogs.i18n import Translators
-from dialogs.primitives import Event, EventKind, PricePaid, SendBroadcast
+from dialogs.primitives import Event, EventKind
 from dialogs.state import Attachment
 from handlers.broadcast_files import BroadcastFilesJob
 from handlers.broadcasts import announcement_of

@@ -7,17 +7,8 @@ from typing import Any
 
 from dialogs.announcements import admin_html
 from dialogs.broadcast import BroadcastData
-from dialogs.primitives import (
-    CancelBroadcasts,
-    CountAudience,
-    Event,
-    EventKind,
-    Outcome,
-    Payload,
-    Role,
-    SendBroadcast,
-    SetAnnouncements,
-)
+from dialogs.effects import CancelBroadcasts, CountAudience, SendBroadcast, SetAnnouncements
+from dialogs.primitives import Event, EventKind, Outcome, Payload, Role
 from handlers.pacer import Limit, PacerSettings, Priority, PriorityPacer
 from storage.vocabulary import ChatRef
 from tests.dialog_driver import DIALOGS, DialogDriver

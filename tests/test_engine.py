@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dialogs.primitives import EraseChat, Event, EventKind, Payload
+from dialogs.effects import EraseChat
+from dialogs.primitives import Event, EventKind, Payload
 from dialogs.questions import QUESTIONS
 from storage.vocabulary import Category, ContactMethod
 from tests.dialog_driver import DIALOGS, DialogDriver

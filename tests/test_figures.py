@@ -12,17 +12,9 @@ from sqlalchemy import select
 
 from dialogs.assembly import assemble
 from dialogs.directory import Directory
+from dialogs.effects import ExportDirectory, ImportDirectory, RemoveResource, SaveResource
 from dialogs.i18n import Translators
-from dialogs.primitives import (
-    Event,
-    EventKind,
-    ExportDirectory,
-    ImportDirectory,
-    Payload,
-    RemoveResource,
-    Role,
-    SaveResource,
-)
+from dialogs.primitives import Event, EventKind, Payload, Role
 from dialogs.reports import Report
 from dialogs.resources import Resource
 from handlers.figures import summarise
