@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dialogs import admin_home, admins, broadcast, directory_admin, family, figures, links
-from dialogs.engine import Dialogs
+from dialogs.dispatch import Dialogs
 
 
 def assemble() -> Dialogs:

@@ -18,8 +18,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dialogs.directory import Directory
+from dialogs.dispatch import Dialogs
 from dialogs.effects import DeleteMyData, ImportDirectory, RemoveResource, SaveResource
-from dialogs.engine import Context, Dialogs, Limits
+from dialogs.engine import Context, Limits
 from dialogs.i18n import Translators, pick_locale
 from dialogs.primitives import (
     Event,

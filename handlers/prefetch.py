@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from dialogs.engine import Dialogs
+from dialogs.dispatch import Dialogs
 from dialogs.primitives import EventKind, Incoming, Role
 from handlers import directory_csv
 from handlers.ports import (

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.app import Application
 from bot.sandbox.telegram.emulator import TelegramEmulator
-from dialogs.engine import Dialogs
+from dialogs.dispatch import Dialogs
 from storage.models import Ticket
 from tests.e2e import HandledUpdates, Parent, start_app
 from tests.test_e2e_journeys import agree, person, tickets
