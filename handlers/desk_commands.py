@@ -15,7 +15,7 @@ from dialogs.inbox import PAGE_SIZE, InboxAction, InboxLine, inbox_page, jump, p
 from dialogs.primitives import Screen
 from dialogs.validate import as_int
 from handlers import blocking
-from handlers.desk_common import ActionReply, CoordinatorAction, Outbound, send_quietly
+from handlers.desk_common import ActionReply, CoordinatorAction, InChat, Outbound, send_quietly
 from handlers.tickets import TicketDesk
 from storage.models import Ticket
 from storage.uow import UnitOfWork
@@ -26,23 +26,11 @@ COMMANDS = ("open", "mine", "away", "back", "unblock")
 
 
 @dataclass(frozen=True)
-class DeskCommand:
-    platform: Platform
-    chat_id: int
-    user_id: int
-    user_name: str
+class DeskCommand(InChat):
     command: str
     text: str
     message_id: int | None = None
     thread_id: int | None = None
-
-    @property
-    def chat(self) -> str:
-        return person_key(self.platform, self.chat_id)
-
-    @property
-    def actor(self) -> str:
-        return person_key(self.platform, self.user_id)
 
 
 def card_link(chat: ChatRef, message_id: int, thread_id: int | None) -> str | None:

@@ -69,16 +69,13 @@ def prompt_key(chat: str, message_id: int) -> str:
 
 
 @dataclass(frozen=True)
-class CoordinatorAction:
-    """A button pressed in a coordinators' chat, in neutral terms."""
+class InChat:
+    """Someone in a coordinators' chat: the chat's and the person's keys ("tg:-100...", "tg:123")."""
 
     platform: Platform
     chat_id: int
     user_id: int
     user_name: str
-    payload: Payload | None
-    update_id: int | None = None
-    message_id: int | None = None
 
     @property
     def chat(self) -> str:
@@ -87,6 +84,15 @@ class CoordinatorAction:
     @property
     def actor(self) -> str:
         return person_key(self.platform, self.user_id)
+
+
+@dataclass(frozen=True)
+class CoordinatorAction(InChat):
+    """A button pressed in a coordinators' chat, in neutral terms."""
+
+    payload: Payload | None
+    update_id: int | None = None
+    message_id: int | None = None
 
 
 @dataclass(frozen=True)
