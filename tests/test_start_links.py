@@ -153,6 +153,11 @@ async def test_a_vk_family_by_the_communitys_ref_link(vk: VkEmulator, db_url: st
         await admin.tap_value("ann_no")  # announcements: their own question
         text = admin.texts(await admin.say("/links"))
         assert f"https://vk.me/club{VK_GROUP}?ref=help_legal" in text
+        # The QR codes reach a VK admin too, through VK's upload flow.
+        await admin.tap_value("qr.vk")
+        pngs = [u for u in vk.uploaded.values() if u.name.endswith(".png")]
+        assert len(pngs) == 1 + len(Category), [u.name for u in vk.uploaded.values()]
+        assert [f"https://vk.me/club{VK_GROUP}?ref=help_legal"] in [read_qr(u.data) for u in pngs]
     finally:
         await app.stop()
 
@@ -175,5 +180,11 @@ async def test_a_max_family_by_the_bots_deep_link(max_emu: MaxEmulator, db_url: 
         await admin.tap_value("ann_no")  # announcements: their own question
         text = admin.texts(await admin.say("/links"))
         assert "https://max.ru/family_bot?start=help_housing" in text
+        # The QR codes reach a MAX admin too, through MAX's upload flow.
+        await admin.tap_value("qr.max")
+        await max_emu.wait_for(lambda: len(max_emu.uploads) >= 1 + len(Category))
+        pngs = [u for u in max_emu.uploads.values() if u.name.endswith(".png")]
+        assert len(pngs) == 1 + len(Category), [u.name for u in max_emu.uploads.values()]
+        assert ["https://max.ru/family_bot?start=help_housing"] in [read_qr(u.data) for u in pngs]
     finally:
         await app.stop()
