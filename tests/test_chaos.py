@@ -21,9 +21,9 @@ from bot.sandbox.telegram.emulator import TelegramEmulator
 from storage.db import create_engine
 from storage.models import Ticket
 from storage.uow import Database
+from tests.contract_support import CONTRACT, ROOT
 from tests.e2e import GROUP, TOKEN, cards
 from tests.journeys import family
-from tests.test_config import CONTRACT, ROOT
 
 FAMILIES = 20
 KILLS = 3

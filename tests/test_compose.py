@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from bot.config import Settings
-from tests.test_config import ROOT
+from tests.contract_support import ROOT
 
 
 def compose() -> dict[str, Any]:

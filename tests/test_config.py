@@ -13,34 +13,9 @@ import pytest
 
 from bot.config import ConfigError, load_settings, parse_duration, parse_ids
 from bot.logs import RedactSecrets
+from tests.contract_support import CONTRACT, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123456:ABC-def_ghi"
-CONTRACT = [
-    "BOT_TOKEN",
-    "TELEGRAM_API_URL",
-    "VK_TOKEN",
-    "VK_GROUP_ID",
-    "VK_API_URL",
-    "DATABASE_URL",
-    "REDIS_URL",
-    "ADMIN_IDS",
-    "COORDINATOR_CHAT",
-    "FOLLOWUP_SCHEDULE",
-    "CLAIM_SLA",
-    "CLAIM_SLA_URGENT",
-    "QUIET_HOURS",
-    "DEFAULT_LOCALE",
-    "DEFAULT_TIMEZONE",
-    "BROADCAST_RATE",
-    "WEBHOOK_URL",
-    "WEBHOOK_SECRET",
-    "WEB_HOST",
-    "WEB_PORT",
-    "VK_CALLBACK_SECRET",
-    "VK_CONFIRMATION_CODE",
-    "LOG_FORMAT",
-]
 
 
 @pytest.fixture(autouse=True)

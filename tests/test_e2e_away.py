@@ -13,7 +13,7 @@ from bot.sandbox.telegram.emulator import TelegramEmulator
 from storage.models import utcnow
 from tests.desk_support import actions, bot_messages, group_says, request
 from tests.e2e import GROUP, HandledUpdates, Parent, cards, introduce, press, settled, start_app
-from tests.test_e2e_journeys import agree
+from tests.flows_support import agree
 
 OLGA, ADMIN = 201, 900
 

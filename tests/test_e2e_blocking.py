@@ -11,7 +11,7 @@ from bot.sandbox.telegram.emulator import TelegramEmulator
 from storage.models import Outbox, Ticket, TicketPost, utcnow
 from tests.desk_support import actions, blocked_by, bot_messages, group_says, person_of, request, tickets_of
 from tests.e2e import Parent, cards, introduce, press, settled
-from tests.test_e2e_journeys import agree
+from tests.flows_support import agree
 
 OLGA = 201
 

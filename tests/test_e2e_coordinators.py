@@ -23,7 +23,7 @@ from tests.e2e import (
     settled,
     start_app,
 )
-from tests.test_e2e_safety import finish, to_description
+from tests.flows_support import finish, to_description
 
 
 async def test_a_request_reaches_the_coordinators_chat(

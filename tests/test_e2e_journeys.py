@@ -3,42 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 from bot.app import Application
 from bot.sandbox.telegram.emulator import TelegramEmulator
-from storage.models import Person, Ticket
 from storage.vocabulary import Category, TicketStatus
 from tests.e2e import Parent
-
-ANSWERS: dict[Category, list[str]] = {
-    Category.PSYCHOLOGICAL: ["child", "chat"],
-    Category.LEGAL: ["benefits"],
-    Category.HUMANITARIAN: ["medicine", "hygiene", "done", "today"],
-    Category.HOUSING: ["shelter", "no"],
-    Category.OTHER: [],
-}
-WORDS = {
-    "ru": ("Чем мы можем помочь", "Ваша заявка", "Проверьте"),
-    "en": ("How can we help", "Your request", "Please check your request"),
-}
-
-
-async def tickets(app: Application) -> list[Ticket]:
-    assert app.db is not None
-    async with app.db.uow() as uow:
-        return list((await uow.session.scalars(select(Ticket).order_by(Ticket.id))).all())
-
-
-async def person(app: Application, key: str) -> Person | None:
-    assert app.db is not None
-    async with app.db.uow() as uow:
-        return await uow.people.get(key)
-
-
-async def agree(parent: Parent) -> None:
-    await parent.say("/start")
-    await parent.tap_value("yes")
+from tests.flows_support import ANSWERS, WORDS, agree, person, tickets
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])

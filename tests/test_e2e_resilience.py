@@ -13,8 +13,7 @@ from bot.sandbox.telegram.emulator import TelegramEmulator
 from dialogs.dispatch import Dialogs
 from storage.models import Ticket
 from tests.e2e import HandledUpdates, Parent, start_app
-from tests.test_e2e_journeys import agree, person, tickets
-from tests.test_e2e_safety import finish, state_of, to_description
+from tests.flows_support import agree, finish, person, state_of, tickets, to_description
 
 
 async def test_restart_in_the_middle_of_a_dialog(emulator: TelegramEmulator, db_url: str) -> None:

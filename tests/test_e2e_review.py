@@ -10,8 +10,7 @@ from bot.app import Application
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from storage.models import Outbox, RelayedMessage, Ticket
 from tests.e2e import GROUP, Parent, cards, introduce, press, settled
-from tests.test_e2e_safety import finish, to_description
-from tests.test_e2e_threads import ASSIGNEE, claimed, copies_to, group_says
+from tests.flows_support import ASSIGNEE, claimed, copies_to, finish, group_says, to_description
 
 
 async def test_a_reply_goes_to_the_ticket_it_answers(

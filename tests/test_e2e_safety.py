@@ -10,24 +10,7 @@ from bot.app import Application
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from storage.models import ChatMessage, DialogStateRow, Person, Ticket
 from tests.e2e import Parent
-from tests.test_e2e_journeys import agree, person, tickets
-
-
-async def state_of(app: Application, key: str) -> str | None:
-    assert app.db is not None
-    async with app.db.uow() as uow:
-        stored = await uow.dialogs.load(key)
-    return None if stored is None else stored[0]
-
-
-async def to_description(parent: Parent) -> None:
-    await agree(parent)
-    await parent.walk("new", "no", "legal", "alimony", "1", "9", "r.spb")
-
-
-async def finish(parent: Parent) -> None:
-    """From the description step: done, contact in this chat, send."""
-    await parent.walk("done", "chat", "send")
+from tests.flows_support import agree, finish, person, state_of, tickets, to_description
 
 
 async def send_request(parent: Parent) -> None:

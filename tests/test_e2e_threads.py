@@ -9,60 +9,18 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Application
-from bot.sandbox.telegram.emulator import SentMessage, TelegramEmulator
+from bot.sandbox.telegram.emulator import TelegramEmulator
 from storage.models import ChatMigration, Ticket, utcnow
-from tests.e2e import GROUP, HandledUpdates, Parent, cards, introduce, make_tickets, press, settled, start_app
-from tests.test_e2e_safety import finish, to_description
-
-ASSIGNEE, OTHER = 101, 102
-
-
-async def ticket(app: Application) -> Ticket:
-    assert app.db is not None
-    async with app.db.uow() as uow:
-        return (await uow.session.scalars(select(Ticket).order_by(Ticket.id.desc()))).first()  # type: ignore[return-value]
-
-
-async def claimed(family: Parent, emulator: TelegramEmulator, app: Application) -> SentMessage:
-    """The family sends a request; coordinator ASSIGNEE takes it. Returns the card."""
-    introduce(emulator, ASSIGNEE, "Анна")
-    introduce(emulator, OTHER, "Борис")
-    await to_description(family)
-    await family.say("Нужна помощь юриста")
-    await finish(family)
-    await emulator.wait_for(lambda: bool(cards(emulator)))
-    await settled(app)
-    [card] = cards(emulator)
-    answer = await press(emulator, ASSIGNEE, card, emulator.button_data(card, "Беру"))
-    assert "ваша" in answer["text"]
-    await emulator.wait_for(
-        lambda: any("Координатор взял" in (m.text or "") for m in emulator.sent_to(family.chat_id))
-    )
-    return card
-
-
-def copies_to(emulator: TelegramEmulator, chat_id: int) -> list[SentMessage]:
-    return [m for m in emulator.messages.get(chat_id, []) if m.method.lower() == "copymessage"]
-
-
-async def group_says(
-    emulator: TelegramEmulator,
-    app: Application,
-    user_id: int,
-    text: str | None,
-    reply_to: int,
-    *,
-    document: bool = False,
-) -> None:
-    """A coordinator writes in the group, as a reply; waits until the bot has handled it."""
-    before = len(emulator.calls)
-    emulator.message(
-        user_id, text, chat_id=GROUP, chat_type="supergroup", reply_to_message_id=reply_to, document=document
-    )
-    await emulator.wait_for(
-        lambda: any(c.method.lower() == "getupdates" for c in emulator.calls[before + 1 :])
-    )
-    await emulator.wait_for(lambda: len(emulator.calls) > before + 1)
+from tests.e2e import GROUP, HandledUpdates, Parent, cards, make_tickets, press, settled, start_app
+from tests.flows_support import (
+    ASSIGNEE,
+    OTHER,
+    claimed,
+    copies_to,
+    finish,
+    group_says,
+    ticket,
+)
 
 
 async def test_relay_both_ways_threaded_with_media(

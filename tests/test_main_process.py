@@ -11,8 +11,8 @@ from pathlib import Path
 
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from bot.sandbox.vk.emulator import VkEmulator
+from tests.contract_support import CONTRACT, ROOT
 from tests.e2e import TOKEN
-from tests.test_config import CONTRACT, ROOT
 from tests.vk_e2e import VK_GROUP, VK_TOKEN
 
 

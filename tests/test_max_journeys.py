@@ -7,8 +7,8 @@ import pytest
 from bot.app import Application
 from bot.sandbox.max.emulator import MaxEmulator
 from storage.vocabulary import Category, TicketStatus
+from tests.flows_support import ANSWERS, WORDS, person, tickets
 from tests.max_e2e import MaxParent
-from tests.test_e2e_journeys import ANSWERS, WORDS, person, tickets
 
 LOCALES = {"ru": "ru-RU", "en": "en-US"}
 

@@ -13,9 +13,8 @@ from bot.max.transport import update_number
 from bot.sandbox.max.emulator import MaxEmulator
 from storage.models import Person
 from tests.e2e import HandledUpdates
+from tests.flows_support import person, state_of, tickets
 from tests.max_e2e import MaxParent, start_max_app
-from tests.test_e2e_journeys import person, tickets
-from tests.test_e2e_safety import state_of
 
 
 def posts(emu: MaxEmulator) -> int:

@@ -7,9 +7,8 @@ from sqlalchemy import func, select
 from bot.app import Application
 from bot.sandbox.max.emulator import MaxEmulator, MaxMessage
 from storage.models import ChatMessage, Person, Ticket
+from tests.flows_support import person, state_of, tickets
 from tests.max_e2e import MaxParent
-from tests.test_e2e_journeys import person, tickets
-from tests.test_e2e_safety import state_of
 
 
 async def agree(parent: MaxParent) -> None:

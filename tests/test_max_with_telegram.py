@@ -12,8 +12,8 @@ from bot.max import files as max_files
 from bot.sandbox.max.emulator import MaxEmulator, MaxMessage
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from tests.e2e import GROUP, HandledUpdates, Parent, cards, introduce, press, settled
+from tests.flows_support import ASSIGNEE, OTHER, group_says, ticket
 from tests.max_e2e import MAX_GROUP, MaxParent, start_max_app
-from tests.test_e2e_threads import ASSIGNEE, OTHER, group_says, ticket
 
 COORDINATOR, COLLEAGUE = 9101, 9102
 

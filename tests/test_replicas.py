@@ -26,9 +26,9 @@ from bot.sandbox.telegram.emulator import TelegramEmulator
 from storage.db import create_engine
 from storage.models import Ticket
 from storage.uow import Database
+from tests.contract_support import CONTRACT, ROOT
 from tests.e2e import GROUP, TOKEN, cards
 from tests.journeys import family, hurried, max_family
-from tests.test_config import CONTRACT, ROOT
 
 POSTGRES = os.environ.get("TEST_POSTGRES_URL", "")
 REDIS_SERVER = shutil.which("redis-server")

@@ -15,7 +15,7 @@ from bot.sandbox.telegram.emulator import TelegramEmulator
 from bot.sandbox.vk.emulator import VkChat, VkEmulator
 from storage.models import AuditEntry, utcnow
 from tests.e2e import GROUP, HandledUpdates, Parent, cards, settled
-from tests.test_e2e_threads import ticket
+from tests.flows_support import ticket
 from tests.vk_desk import payload_of, says, tap, vk_cards
 from tests.vk_e2e import VkParent, start_vk_app
 

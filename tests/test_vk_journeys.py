@@ -11,8 +11,7 @@ from bot.app import Application
 from bot.sandbox.vk.emulator import VkEmulator, VkMessage
 from storage.models import ChatMessage, Person, Ticket
 from storage.vocabulary import Category, TicketStatus
-from tests.test_e2e_journeys import ANSWERS, WORDS, person, tickets
-from tests.test_e2e_safety import state_of
+from tests.flows_support import ANSWERS, WORDS, person, state_of, tickets
 from tests.vk_e2e import VkParent
 
 LANG_IDS = {"ru": 0, "en": 3}

@@ -11,8 +11,7 @@ from bot.sandbox.vk.emulator import VkEmulator
 from bot.vk.transport import event_number
 from storage.models import Person
 from tests.e2e import HandledUpdates
-from tests.test_e2e_journeys import person, tickets
-from tests.test_e2e_safety import state_of
+from tests.flows_support import person, state_of, tickets
 from tests.vk_e2e import VkParent, start_vk_app
 
 

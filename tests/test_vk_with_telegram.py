@@ -10,7 +10,7 @@ from bot.app import Application
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from bot.sandbox.vk.emulator import VkEmulator
 from tests.e2e import GROUP, HandledUpdates, Parent, cards, introduce, press, settled
-from tests.test_e2e_threads import ASSIGNEE, OTHER, group_says, ticket
+from tests.flows_support import ASSIGNEE, OTHER, group_says, ticket
 from tests.vk_e2e import VkParent, start_vk_app
 
 
