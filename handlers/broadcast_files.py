@@ -11,6 +11,7 @@ the result in a new one (the first writer wins, so two replicas never start it t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import datetime
@@ -41,8 +42,15 @@ class BroadcastFilesJob(Job):
         super().__init__()
         self._db = db
         self._messengers = messengers
+        # One round at a time in this process: two at once (a tick beside a wake) would both find the
+        # same broadcast unprepared and upload its file twice.
+        self._round = asyncio.Lock()
 
     async def run_once(self, now: datetime) -> int:
+        async with self._round:
+            return await self._run(now)
+
+    async def _run(self, now: datetime) -> int:
         async with self._db.uow() as uow:
             todo = [(b.id, b.attachment, b.audience) for b in await uow.broadcasts.unprepared()]
         for broadcast_id, raw, audience in todo:
