@@ -85,11 +85,12 @@ class Journey:
         return offer
 
     async def answered(self, value: str, expect: str, words: str | None = None) -> str:
-        """The family answers the offer; the thread hears it at the next tick."""
+        """The family answers the offer; the thread hears it at the next tick (ours, or the app's own
+        30-second tick if it comes first: so the thread is counted before the tap)."""
+        before = len(self.emulator.sent_to(GROUP))
         await self.family.tap_value(value)
         if words is not None:
             await self.family.say(words)
-        before = len(self.emulator.sent_to(GROUP))
         await self.tick(utcnow())
         await self.told(expect, before)
         return next(m.text or "" for m in self.emulator.sent_to(GROUP)[before:] if expect in (m.text or ""))
