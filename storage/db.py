@@ -15,6 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from storage.sqlite_driver import one_trip_creator
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -41,7 +43,11 @@ def create_engine(url: str) -> AsyncEngine:
         database = parsed.database
         if database and database != ":memory:":
             private_file(Path(database).expanduser())
-        engine = create_async_engine(url, hide_parameters=True)
+        # A file: one trip to aiosqlite's thread per statement (storage/sqlite_driver.py). Memory and
+        # URI databases keep aiosqlite's own connect (their pooling is SQLAlchemy's business).
+        one_trip = database not in (None, "", ":memory:") and not parsed.query
+        creator = {"async_creator": one_trip_creator(parsed)} if one_trip else {}
+        engine = create_async_engine(url, hide_parameters=True, **creator)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
