@@ -89,20 +89,23 @@ class OneTripConnection(aiosqlite.Connection):
         return OneTripCursor(self)
 
     async def trip(self, fn: Callable[..., Ran], *args: Any) -> Ran:
-        return await self._execute(fn, self._conn, *args)  # type: ignore[no-any-return]
+        ran: Ran = await self._execute(fn, self._conn, *args)  # type: ignore[no-untyped-call]
+        return ran
 
 
 def one_trip_creator(url: URL) -> Callable[[], Any]:
     """``create_async_engine(..., async_creator=...)`` for a SQLite file: the same sqlite3 arguments
     SQLAlchemy would give aiosqlite for this URL."""
     args, kwargs = SQLiteDialect_aiosqlite().create_connect_args(url)
+    connect: Callable[..., sqlite3.Connection] = sqlite3.connect
 
     def connector() -> sqlite3.Connection:
-        return sqlite3.connect(*args, **kwargs)
+        return connect(*args, **kwargs)
 
     async def create() -> OneTripConnection:
         connection = OneTripConnection(connector, iter_chunk_size=64)
         connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite: never keeps the process up
-        return await connection
+        await connection
+        return connection
 
     return create
