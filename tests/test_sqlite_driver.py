@@ -24,7 +24,7 @@ async def test_a_file_database_runs_each_statement_in_one_trip(tmp_path: Path) -
         return await original(self, *args)  # type: ignore[arg-type]
 
     try:
-        OneTripConnection.trip = counted  # type: ignore[method-assign]
+        OneTripConnection.trip = counted  # type: ignore[method-assign,assignment]
         async with engine.begin() as conn:
             raw = await conn.get_raw_connection()
             assert isinstance(raw.driver_connection, OneTripConnection)
