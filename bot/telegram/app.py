@@ -11,8 +11,6 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.methods import Response, TelegramMethod
-from aiogram.methods.base import TelegramType
 from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramNotFound,
@@ -20,6 +18,8 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from aiohttp import web
