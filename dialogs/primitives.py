@@ -262,9 +262,17 @@ class Screen:
     paid: bool = False
 
 
+_PLAIN_SCREEN_FIELDS = tuple(
+    f.name for f in dataclasses.fields(Screen) if f.name not in {"buttons", "reply_buttons", "files"}
+)
+
+
 def screen_to_json(screen: Screen) -> dict[str, Any]:
     """A screen as kept with its update until it is sent (a crash in between shows it after a restart)."""
-    saved = dataclasses.asdict(screen)
+    # Field by field: ``dataclasses.asdict`` deep-copied every button's payload only to be replaced
+    # below, on every turn of every family.
+    saved: dict[str, Any] = {name: getattr(screen, name) for name in _PLAIN_SCREEN_FIELDS}
+    saved["reply_buttons"] = list(screen.reply_buttons)
     saved["files"] = [f.model_dump(mode="json") for f in screen.files]
     saved["buttons"] = [
         [{"label": b.label, "url": b.url, "payload": b.payload.pack() if b.payload else None} for b in row]
