@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import signal
 import sys
+import weakref
 from pathlib import Path
 
+from bot.run import GC_YOUNG, settle_heap
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from bot.sandbox.vk.emulator import VkEmulator
 from tests.contract_support import CONTRACT, ROOT
@@ -40,6 +43,7 @@ async def test_run_answer_and_stop_cleanly(emulator: TelegramEmulator, tmp_path:
     assert "Traceback" not in log
     assert TOKEN not in log
     assert "stopped" in log
+    assert "heap settled" in log  # bot/run.py settle_heap: the collector skips what the start built
     assert (tmp_path / "data" / "bot.sqlite3").is_file()
     assert len(emulator.my_commands) >= 3
 
@@ -168,3 +172,24 @@ async def test_json_logs_are_one_object_a_line(emulator: TelegramEmulator, tmp_p
     entries = [json.loads(line) for line in lines]
     assert entries and all({"time", "level", "logger", "message"} <= entry.keys() for entry in entries)
     assert any(entry["message"] == "stopped" for entry in entries)
+
+
+def test_settling_the_heap_freezes_the_start_and_still_collects_what_comes_after() -> None:
+    thresholds = gc.get_threshold()
+    try:
+        settle_heap()
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000 and gc.get_threshold()[0] == GC_YOUNG
+
+        class Node:
+            other: object = None
+
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # a cycle made after the start: garbage once dropped
+        gone = weakref.ref(a)
+        del a, b
+        gc.collect()
+        assert gone() is None
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
