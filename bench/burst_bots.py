@@ -46,6 +46,7 @@ async def echo(api_url: str) -> None:
 async def app(api_url: str, database_url: str) -> None:
     from bot.app import Application  # noqa: PLC0415 - the echo bot must not pay for importing it
     from bot.config import Settings  # noqa: PLC0415
+    from bot.run import settle_heap  # noqa: PLC0415
 
     settings = Settings(
         bot_token=TOKEN,
@@ -59,6 +60,7 @@ async def app(api_url: str, database_url: str) -> None:
     )
     application = Application(settings)
     await application.start()
+    settle_heap()  # as `python -m bot` does (bot/run.py)
     try:
         await _until_terminated()
     finally:

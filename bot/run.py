@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 
@@ -11,6 +12,15 @@ from bot.app import Application
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
+
+
+def settle_heap() -> None:
+    """What the start built (modules, models, dialogs, caches) lives until the stop: it is frozen out
+    of the garbage collector's sight, so that the full collections a burst of updates triggers scan
+    only what the updates made. Measured (issue 13, the flood row): a full collection over a started
+    bot's ~300,000 objects took 0.5-0.8 s, all of it a pause for every family at once."""
+    gc.collect()
+    gc.freeze()
 
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -32,6 +42,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 await starting
             return
         starting.result()  # a configuration error raised during the start
+        settle_heap()
         log.info("running; press Ctrl+C to stop")
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):

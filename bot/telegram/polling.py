@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.methods import GetUpdates
-from aiogram.types import Update
+from aiogram.types import Update, User
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
 from handlers.inbox import KEPT, Inbox
@@ -29,9 +30,15 @@ BACKOFF = BackoffConfig(min_delay=1.0, max_delay=60.0, factor=1.5, jitter=0.1)
 
 class InboxPolling:
     retry_delay = 1.0  # seconds between tries to keep a batch while the database is unreachable
-    # Updates being handled at most (plus one batch): a burst waits at Telegram instead of becoming
-    # thousands of tasks, parsed updates and sessions at once (issue 13: memory flat in a burst).
+    # People whose updates are being handled at most (plus one batch): a burst waits at Telegram
+    # instead of becoming thousands of tasks, parsed updates and sessions at once (issue 13: memory
+    # flat in a burst). A person counts once however many of their updates wait: one update of a
+    # person is handled at a time (the person's lock), the others only wait for it or join its
+    # merged turn (handlers/flood.py), so one flooder's 500 updates must not take the slots the
+    # other families need.
     max_in_flight = 200
+    # Updates held at most, whoever sent them: the memory bound a flood cannot pass.
+    max_held = 2000
 
     def __init__(self, bot: Bot, dispatcher: Dispatcher, inbox: Inbox, *, timeout: int) -> None:
         self._bot = bot
@@ -40,7 +47,8 @@ class InboxPolling:
         inbox.order_by(Platform.TELEGRAM, _place)
         self._timeout = timeout
         self._tasks: set[asyncio.Task[None]] = set()
-        self._room = asyncio.Event()  # set while fewer than max_in_flight updates are being handled
+        self._people: Counter[int | None] = Counter()  # updates held per sender (None: no sender)
+        self._room = asyncio.Event()  # set while both bounds leave room (see max_in_flight)
         self._room.set()
 
     def feed_raw(self, update_id: int, raw: dict[str, Any]) -> None:
@@ -106,16 +114,28 @@ class InboxPolling:
                 await asyncio.sleep(self.retry_delay)
 
     def _feed(self, update: Update) -> None:
+        sender = _sender(update)
         task = asyncio.create_task(self._handle(update), name="telegram-update")
         self._tasks.add(task)
-        task.add_done_callback(self._done)
-        if len(self._tasks) >= self.max_in_flight:
+        self._people[sender] += 1
+        task.add_done_callback(lambda done: self._done(done, sender))
+        if not self.has_room():
             self._room.clear()
 
-    def _done(self, task: asyncio.Task[None]) -> None:
+    def _done(self, task: asyncio.Task[None], sender: int | None) -> None:
         self._tasks.discard(task)
-        if len(self._tasks) < self.max_in_flight:
+        self._people[sender] -= 1
+        if not self._people[sender]:
+            del self._people[sender]
+        if self.has_room():
             self._room.set()
+
+    def in_flight(self) -> int:
+        """The slots taken: one per person with updates held, one per update without a sender."""
+        return len(self._people) - (None in self._people) + self._people[None]
+
+    def has_room(self) -> bool:
+        return self.in_flight() < self.max_in_flight and len(self._tasks) < self.max_held
 
     async def _handle(self, update: Update) -> None:
         KEPT.set(update.update_id)
@@ -131,6 +151,15 @@ class InboxPolling:
         """After polling stopped: wait for the updates already taken."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _sender(update: Update) -> int | None:
+    """Who sent it (a message, a button press, a block...): their updates share one slot."""
+    try:
+        user = getattr(update.event, "from_user", None)
+    except LookupError:  # an update type this aiogram does not know: a slot of its own
+        return None
+    return user.id if isinstance(user, User) else None
 
 
 def _place(update_id: int, raw: dict[str, Any]) -> tuple[str | None, int | None]:
