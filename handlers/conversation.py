@@ -174,13 +174,7 @@ class ConversationService:
             turn = self._flood.take(key, entry)
             if turn is None:  # an earlier text's turn took this one as the lock came: its answer
                 return await asyncio.shield(entry.taken.result().result)
-            try:
-                reply = await self._own_turn(incoming, key, turn)
-            except BaseException as exc:
-                turn.fail(exc)  # the taken texts' updates stay in the inbox, like this one
-                raise
-            turn.finish(reply)  # before the lock goes: the taken texts are done with this turn
-            return reply
+            return await turn.run(self._own_turn(incoming, key, turn))  # done before the lock goes
 
     async def _own_turn(self, incoming: Incoming, key: str, turn: Turn[Reply]) -> Reply:
         dedup = None if incoming.update_id is None else f"u{incoming.update_id}"

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
@@ -56,6 +56,17 @@ class Turn(Generic[R]):
     items: list[Incoming]
     tell: bool = False  # the first merged turn of a flood: the kind message goes first
     result: asyncio.Future[R] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+    async def run(self, work: Awaitable[R]) -> R:
+        """The turn's work; its result is the taken texts' too (a failure leaves their updates in the
+        inbox, like this one's)."""
+        try:
+            value = await work
+        except BaseException as exc:
+            self.fail(exc)
+            raise
+        self.finish(value)
+        return value
 
     def finish(self, value: R) -> None:
         if not self.result.done():
