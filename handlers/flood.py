@@ -104,7 +104,7 @@ class FloodGate(Generic[R]):
         """Into the person's line, before the update asks for the person's lock (nothing awaited in
         between, so the line's order is the lock's)."""
         event = incoming.event
-        mergeable = event.kind is EventKind.TEXT and event.attachment is None and not _urgent(event.text)
+        mergeable = event.kind is EventKind.TEXT and event.attachment is None and not urgent(event.text)
         over = mergeable and await self._budget.spend(key, self._settings.limit, self._clock()) > 0
         entry: Entry[R] = Entry(incoming, mergeable, over)
         self._lines.setdefault(key, deque()).append(entry)
@@ -186,7 +186,8 @@ async def own_or_taken(entry: Entry[R], own: Coroutine[object, object, R]) -> R:
     return await asyncio.shield(entry.taken.result().result)
 
 
-def _urgent(text: str) -> bool:
+def urgent(text: str) -> bool:
+    """An emergency: never merged, never held back behind a flood."""
     return "🆘" in text or is_sos(text) or bool(find_danger(text))
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,11 +19,14 @@ from aiogram.methods import GetUpdates
 from aiogram.types import Update, User
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
+from handlers.flood import urgent
 from handlers.inbox import KEPT, Inbox
+from handlers.lanes import Lanes
 from storage.vocabulary import Platform, person_key
 
 log = logging.getLogger(__name__)
 
+FULL = 100  # updates a getUpdates gives at most (its default limit)
 BACKOFF = BackoffConfig(min_delay=1.0, max_delay=60.0, factor=1.5, jitter=0.1)
 
 
@@ -32,16 +34,10 @@ class InboxPolling:
     retry_delay = 1.0  # seconds between tries to keep a batch while the database is unreachable
     # People whose updates are being handled at most (plus one batch): a burst waits at Telegram
     # instead of becoming thousands of tasks, parsed updates and sessions at once (issue 13: memory
-    # flat in a burst). A person takes one slot however many of their updates are held: one update
-    # of a person is handled at a time anyway (the person's lock), so one flooder's 500 updates must
-    # not take the slots the other families need.
+    # flat in a burst). A person takes one slot however many of theirs are held (handlers/lanes.py).
     max_in_flight = 200
     # Updates held at most, whoever sent them: the memory bound a flood cannot pass.
     max_held = 2000
-    # A sender's waiting updates that go in together when their turn comes: about one merged turn's
-    # worth (handlers/flood.py). The rest go in after it: a flood is dispatched a turn at a time,
-    # between the others' updates, not all at once in front of them.
-    release = 100
 
     def __init__(self, bot: Bot, dispatcher: Dispatcher, inbox: Inbox, *, timeout: int) -> None:
         self._bot = bot
@@ -50,13 +46,7 @@ class InboxPolling:
         inbox.order_by(Platform.TELEGRAM, _place)
         self._timeout = timeout
         self._tasks: set[asyncio.Task[None]] = set()
-        self._people: Counter[int | None] = Counter()  # tasks per sender (None: no sender)
-        # A sender's updates that came while one of theirs was being handled: they wait here, parsed
-        # but not dispatched, and go in together when the sender's last task ends. A flood then
-        # costs nothing before it is merged (handlers/flood.py merges what goes in together), and
-        # the others' updates, fetched meanwhile, are not queued behind 500 dispatches.
-        self._waiting: dict[int, list[Update]] = {}
-        self._backlog = 0  # updates in _waiting
+        self._lanes: Lanes[Update] = Lanes(self._start, _urgent)
         self._room = asyncio.Event()  # set while both bounds leave room (see max_in_flight)
         self._room.set()
 
@@ -106,9 +96,12 @@ class InboxPolling:
                 continue
             backoff.reset()
             if not updates:
+                self._lanes.caught_up(True)
                 continue
             await self._keep(updates)
             request.offset = updates[-1].update_id + 1  # confirmed with the next call, after the commit
+            # A full batch: more may wait at Telegram, the others' among them (handlers/lanes.py).
+            self._lanes.caught_up(len(updates) < FULL)
             for update in updates:
                 self._feed(update)
 
@@ -123,46 +116,26 @@ class InboxPolling:
                 await asyncio.sleep(self.retry_delay)
 
     def _feed(self, update: Update) -> None:
-        sender = _sender(update)
-        if sender is not None and self._people[sender]:
-            self._waiting.setdefault(sender, []).append(update)
-            self._backlog += 1
-        else:
-            self._start(update, sender)
-        if not self.has_room():
-            self._room.clear()
+        self._lanes.add(_sender(update), update)
+        self._room_or_not()
 
     def _start(self, update: Update, sender: int | None) -> None:
         task = asyncio.create_task(self._handle(update), name="telegram-update")
         self._tasks.add(task)
-        self._people[sender] += 1
         task.add_done_callback(lambda done: self._done(done, sender))
 
     def _done(self, task: asyncio.Task[None], sender: int | None) -> None:
         self._tasks.discard(task)
-        self._people[sender] -= 1
-        if not self._people[sender]:
-            del self._people[sender]
-            waiting = self._waiting.pop(sender, []) if sender is not None else []
-            now, later = waiting[: self.release], waiting[self.release :]
-            if later and sender is not None:
-                self._waiting[sender] = later
-            self._backlog -= len(now)
-            for update in now:  # in the order they came: the person's lock keeps it
-                self._start(update, sender)
-        if self.has_room():
+        self._lanes.done(sender)
+        self._room_or_not()
+
+    def _room_or_not(self) -> None:
+        lanes = self._lanes
+        if lanes.in_flight() < self.max_in_flight and lanes.held() < self.max_held:
             self._room.set()
-
-    def in_flight(self) -> int:
-        """The slots taken: one per person with updates held, one per update without a sender."""
-        return len(self._people) - (None in self._people) + self._people[None]
-
-    def held(self) -> int:
-        """Updates taken and not finished: being handled, or waiting for their sender's turn."""
-        return len(self._tasks) + self._backlog
-
-    def has_room(self) -> bool:
-        return self.in_flight() < self.max_in_flight and self.held() < self.max_held
+        else:
+            self._room.clear()
+            lanes.caught_up(True)  # nothing more is fetched until updates end: no one to wait for
 
     async def _handle(self, update: Update) -> None:
         KEPT.set(update.update_id)
@@ -177,8 +150,14 @@ class InboxPolling:
     async def finish(self) -> None:
         """After polling stopped: wait for the updates already taken (those waiting for their
         sender's turn start as the turns before them end)."""
+        self._lanes.caught_up(True)  # nothing more comes: a flood held back goes in now
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _urgent(update: Update) -> bool:
+    text = update.message.text if update.message is not None else None
+    return text is not None and urgent(text)
 
 
 def _sender(update: Update) -> int | None:
