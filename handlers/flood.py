@@ -170,10 +170,13 @@ class FloodGate(Generic[R]):
 
 async def own_or_taken(entry: Entry[R], own: Coroutine[object, object, R]) -> R:
     """The result of the entry's own turn (``own`` waits for the person's lock first), or of the
-    earlier text's turn that took it while it waited."""
-    if not entry.mergeable:
-        return await own
+    earlier text's turn that took it while it waited.
+
+    Every turn asks for the lock from a task of its own, started as the update enters the line, so
+    the lock's queue keeps the line's order (a button asking in place would pass a text before it)."""
     task = asyncio.ensure_future(own)
+    if not entry.mergeable:
+        return await task  # a cancel of this one cancels the task too
     try:
         either: set[asyncio.Future[Any]] = {task, entry.taken}
         await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)

@@ -139,3 +139,29 @@ async def test_a_story_sent_in_a_dozen_parts_at_once_is_not_a_flood(
     relayed = [[int(n) for n in re.findall(r"сообщение (\d+)", text)] for text in texts]
     assert [r for r in relayed if r] == [[n] for n in range(12)], "one entry a message, in order"
     assert not any(NOTICE in screen.text for _chat, screen in messenger.sent), "not told to slow down"
+
+
+async def test_an_sos_right_after_a_text_is_answered_after_it(
+    db: Database, translators: Translators, directory: Directory
+) -> None:
+    """Per-person order: whatever the gate does with texts, the one after is not handled first."""
+    messenger = FakeMessenger()
+    service = ConversationService(
+        db,
+        dialogs=assemble(),
+        messengers={Platform.TELEGRAM: messenger},
+        translators=translators,
+        directory=directory,
+        settings=ConversationSettings(consent_version="v-test", default_locale="ru"),
+    )
+    parent = Family(service, user_id=FLOODER)
+    await parent.to_summary()
+    await parent.press("t_summary", "send")
+    messenger.sent.clear()
+    await asyncio.gather(
+        service.handle(text_update(FLOODER, 100, "сообщение 0")),
+        service.handle(text_update(FLOODER, 101, "SOS")),
+    )
+    to_parent = [screen.text for chat, screen in messenger.sent if chat == FLOODER]
+    assert to_parent and "112" not in to_parent[0], to_parent
+    assert any("112" in text for text in to_parent[1:]), to_parent
