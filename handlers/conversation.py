@@ -39,7 +39,7 @@ from dialogs.state import DialogDataBase
 from handlers import effects
 from handlers.admins import AdminRoster
 from handlers.directory_admin import to_resource
-from handlers.flood import FLOOD_NOTICE, Batch, FloodGate, first_time, joined
+from handlers.flood import FLOOD_NOTICE, Entry, FloodGate, Turn, first_time, joined, own_or_taken
 from handlers.inbox import KEPT
 from handlers.inflight import InFlight
 from handlers.localtime import DeskHours, Hours
@@ -163,39 +163,37 @@ class ConversationService:
 
     async def _handle(self, incoming: Incoming) -> Reply:
         key = person_key(incoming.platform, incoming.user_id)
-        batch, leads = await self._flood.admit(key, incoming)
-        if batch is None:
-            return await self._handle_turn(incoming, key, None)
-        if not leads:  # merged into the batch's turn: done when that turn is (handlers/flood.py)
-            return await asyncio.shield(batch.result)
+        entry = await self._flood.enter(key, incoming)  # the person's line (handlers/flood.py)
         try:
-            reply = await self._handle_turn(incoming, key, batch)
-        except BaseException as exc:
-            batch.fail(exc)  # the followers' updates stay in the inbox, like the leader's
-            raise
-        batch.finish(reply)
-        return reply
+            return await own_or_taken(entry, self._handle_turn(incoming, key, entry))
+        finally:
+            self._flood.leave(key, entry)
 
-    async def _handle_turn(self, incoming: Incoming, key: str, batch: Batch[Reply] | None) -> Reply:
+    async def _handle_turn(self, incoming: Incoming, key: str, entry: Entry[Reply]) -> Reply:
+        async with self._hold(incoming, key):
+            turn = self._flood.take(key, entry)
+            if turn is None:  # an earlier text's turn took this one as the lock came: its answer
+                return await asyncio.shield(entry.taken.result().result)
+            return await turn.run(self._own_turn(incoming, key, turn))  # done before the lock goes
+
+    async def _own_turn(self, incoming: Incoming, key: str, turn: Turn[Reply]) -> Reply:
         dedup = None if incoming.update_id is None else f"u{incoming.update_id}"
         target = Target(incoming.platform, incoming.chat_id, incoming.user_id, incoming, dedup)
-        async with self._hold(incoming, key):
-            merged = self._flood.take(key, batch) if batch is not None else []
-            try:
-                messenger = self._messengers[incoming.platform]
-                files = await prefetch(self._db, self._dialogs, messenger, incoming, key)
-                tell = batch is not None and batch.tell
-                committed = await self._process(incoming, key, files, merged, tell=tell)
-            except Exception:
-                log.exception("failed to handle an update from a %s user", incoming.platform.value)
-                await self._apologise(incoming)
-                return Reply(toast=None)
-            if committed is None:
-                return Reply(duplicate=True)
-            if committed.admins_changed and self._settings.admins is not None:
-                self._settings.admins.changed()
-            await self._after_commit(target, committed)
-            return Reply(toast=committed.outcome.toast, duplicate=committed.replayed)
+        merged = turn.items if len(turn.items) > 1 else []
+        try:
+            messenger = self._messengers[incoming.platform]
+            files = await prefetch(self._db, self._dialogs, messenger, incoming, key)
+            committed = await self._process(incoming, key, files, merged, tell=turn.tell)
+        except Exception:
+            log.exception("failed to handle an update from a %s user", incoming.platform.value)
+            await self._apologise(incoming)
+            return Reply(toast=None)
+        if committed is None:
+            return Reply(duplicate=True)
+        if committed.admins_changed and self._settings.admins is not None:
+            self._settings.admins.changed()
+        await self._after_commit(target, committed)
+        return Reply(toast=committed.outcome.toast, duplicate=committed.replayed)
 
     def _hold(self, incoming: Incoming, key: str) -> AbstractAsyncContextManager[None]:
         kept = KEPT.get()  # the inbox row this update came in (None: not through an inbox)

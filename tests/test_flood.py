@@ -78,8 +78,10 @@ async def test_a_flood_is_merged_in_order_told_once_and_others_and_sos_are_serve
     assert relayed == list(range(500)), "every message reached the request's thread, in order"
     assert len(entries) < 100, "merged: a few entries, not 500"
     assert {100 + n for n in range(500)} <= own_ids, "each message id kept for the quick exit"
-    # The SOS was not queued behind the flood: the texts sent after it were answered after it.
+    # The SOS was not queued behind the flood: the texts sent after it were answered after it, and
+    # the 250 sent before it were a few merged turns, not one turn each (nor 20 of them).
     assert sos[0] < len(to_flooder) - 1, "the SOS answered before the rest of the flood"
+    assert sos[0] <= 10, f"the SOS waited for {sos[0]} answers"
 
 
 async def test_texts_after_an_sos_are_not_merged_in_front_of_it(
@@ -111,3 +113,55 @@ async def test_texts_after_an_sos_are_not_merged_in_front_of_it(
     to_flooder = [screen.text for chat, screen in messenger.sent if chat == FLOODER]
     sos_at = next(i for i, text in enumerate(to_flooder) if "112" in text)
     assert sos_at < len(to_flooder) - 1, "the texts after the SOS were handled after it"
+
+
+async def test_a_story_sent_in_a_dozen_parts_at_once_is_not_a_flood(
+    db: Database, translators: Translators, directory: Directory
+) -> None:
+    """Within the limit every message is its own turn, even when they all wait for the first one."""
+    messenger = FakeMessenger()
+    service = ConversationService(
+        db,
+        dialogs=assemble(),
+        messengers={Platform.TELEGRAM: messenger},
+        translators=translators,
+        directory=directory,
+        settings=ConversationSettings(consent_version="v-test", default_locale="ru"),
+    )
+    parent = Family(service, user_id=FLOODER)
+    await parent.to_summary()
+    await parent.press("t_summary", "send")
+    messenger.sent.clear()
+    parts = [text_update(FLOODER, 100 + n, f"сообщение {n}") for n in range(12)]
+    await asyncio.gather(*(service.handle(u) for u in parts))
+    async with db.uow() as uow:
+        texts = (await uow.session.scalars(select(TicketEntry.text).order_by(TicketEntry.id))).all()
+    relayed = [[int(n) for n in re.findall(r"сообщение (\d+)", text)] for text in texts]
+    assert [r for r in relayed if r] == [[n] for n in range(12)], "one entry a message, in order"
+    assert not any(NOTICE in screen.text for _chat, screen in messenger.sent), "not told to slow down"
+
+
+async def test_an_sos_right_after_a_text_is_answered_after_it(
+    db: Database, translators: Translators, directory: Directory
+) -> None:
+    """Per-person order: whatever the gate does with texts, the one after is not handled first."""
+    messenger = FakeMessenger()
+    service = ConversationService(
+        db,
+        dialogs=assemble(),
+        messengers={Platform.TELEGRAM: messenger},
+        translators=translators,
+        directory=directory,
+        settings=ConversationSettings(consent_version="v-test", default_locale="ru"),
+    )
+    parent = Family(service, user_id=FLOODER)
+    await parent.to_summary()
+    await parent.press("t_summary", "send")
+    messenger.sent.clear()
+    await asyncio.gather(
+        service.handle(text_update(FLOODER, 100, "сообщение 0")),
+        service.handle(text_update(FLOODER, 101, "SOS")),
+    )
+    to_parent = [screen.text for chat, screen in messenger.sent if chat == FLOODER]
+    assert to_parent and "112" not in to_parent[0], to_parent
+    assert any("112" in text for text in to_parent[1:]), to_parent

@@ -16,22 +16,28 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.methods import GetUpdates
-from aiogram.types import Update
+from aiogram.types import Update, User
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
+from handlers.flood import urgent
 from handlers.inbox import KEPT, Inbox
+from handlers.lanes import Lanes
 from storage.vocabulary import Platform, person_key
 
 log = logging.getLogger(__name__)
 
+FULL = 100  # updates a getUpdates gives at most (its default limit)
 BACKOFF = BackoffConfig(min_delay=1.0, max_delay=60.0, factor=1.5, jitter=0.1)
 
 
 class InboxPolling:
     retry_delay = 1.0  # seconds between tries to keep a batch while the database is unreachable
-    # Updates being handled at most (plus one batch): a burst waits at Telegram instead of becoming
-    # thousands of tasks, parsed updates and sessions at once (issue 13: memory flat in a burst).
+    # People whose updates are being handled at most (plus one batch): a burst waits at Telegram
+    # instead of becoming thousands of tasks, parsed updates and sessions at once (issue 13: memory
+    # flat in a burst). A person takes one slot however many of theirs are held (handlers/lanes.py).
     max_in_flight = 200
+    # Updates held at most, whoever sent them: the memory bound a flood cannot pass.
+    max_held = 2000
 
     def __init__(self, bot: Bot, dispatcher: Dispatcher, inbox: Inbox, *, timeout: int) -> None:
         self._bot = bot
@@ -40,7 +46,8 @@ class InboxPolling:
         inbox.order_by(Platform.TELEGRAM, _place)
         self._timeout = timeout
         self._tasks: set[asyncio.Task[None]] = set()
-        self._room = asyncio.Event()  # set while fewer than max_in_flight updates are being handled
+        self._lanes: Lanes[Update] = Lanes(self._start, _urgent)
+        self._room = asyncio.Event()  # set while both bounds leave room (see max_in_flight)
         self._room.set()
 
     def feed_raw(self, update_id: int, raw: dict[str, Any]) -> None:
@@ -89,9 +96,12 @@ class InboxPolling:
                 continue
             backoff.reset()
             if not updates:
+                self._lanes.caught_up(True)
                 continue
             await self._keep(updates)
             request.offset = updates[-1].update_id + 1  # confirmed with the next call, after the commit
+            # A full batch: more may wait at Telegram, the others' among them (handlers/lanes.py).
+            self._lanes.caught_up(len(updates) < FULL)
             for update in updates:
                 self._feed(update)
 
@@ -106,16 +116,26 @@ class InboxPolling:
                 await asyncio.sleep(self.retry_delay)
 
     def _feed(self, update: Update) -> None:
+        self._lanes.add(_sender(update), update)
+        self._room_or_not()
+
+    def _start(self, update: Update, sender: int | None) -> None:
         task = asyncio.create_task(self._handle(update), name="telegram-update")
         self._tasks.add(task)
-        task.add_done_callback(self._done)
-        if len(self._tasks) >= self.max_in_flight:
-            self._room.clear()
+        task.add_done_callback(lambda done: self._done(done, sender))
 
-    def _done(self, task: asyncio.Task[None]) -> None:
+    def _done(self, task: asyncio.Task[None], sender: int | None) -> None:
         self._tasks.discard(task)
-        if len(self._tasks) < self.max_in_flight:
+        self._lanes.done(sender)
+        self._room_or_not()
+
+    def _room_or_not(self) -> None:
+        lanes = self._lanes
+        if lanes.in_flight() < self.max_in_flight and lanes.held() < self.max_held:
             self._room.set()
+        else:
+            self._room.clear()
+            lanes.caught_up(True)  # nothing more is fetched until updates end: no one to wait for
 
     async def _handle(self, update: Update) -> None:
         KEPT.set(update.update_id)
@@ -128,9 +148,25 @@ class InboxPolling:
         self._inbox.handled(Platform.TELEGRAM, update.update_id)
 
     async def finish(self) -> None:
-        """After polling stopped: wait for the updates already taken."""
-        if self._tasks:
+        """After polling stopped: wait for the updates already taken (those waiting for their
+        sender's turn start as the turns before them end)."""
+        self._lanes.caught_up(True)  # nothing more comes: a flood held back goes in now
+        while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _urgent(update: Update) -> bool:
+    text = update.message.text if update.message is not None else None
+    return text is not None and urgent(text)
+
+
+def _sender(update: Update) -> int | None:
+    """Who sent it (a message, a button press, a block...): their updates share one slot."""
+    try:
+        user = getattr(update.event, "from_user", None)
+    except LookupError:  # an update type this aiogram does not know: a slot of its own
+        return None
+    return user.id if isinstance(user, User) else None
 
 
 def _place(update_id: int, raw: dict[str, Any]) -> tuple[str | None, int | None]:
