@@ -31,15 +31,6 @@ def settle_heap() -> None:
     )
 
 
-def settle_heap() -> None:
-    """What the start built (modules, models, dialogs, caches) lives until the stop: it is frozen out
-    of the garbage collector's sight, so that the full collections a burst of updates triggers scan
-    only what the updates made. Measured (issue 13, the flood row): a full collection over a started
-    bot's ~300,000 objects took 0.5-0.8 s, all of it a pause for every family at once."""
-    gc.collect()
-    gc.freeze()
-
-
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until SIGINT/SIGTERM (or ``stop`` is set), then stop cleanly."""
     stop = stop or asyncio.Event()
