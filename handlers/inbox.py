@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from handlers.background import Job
-from storage.uow import Database
+from storage.uow import Database, to_the_end
 from storage.vocabulary import Platform
 
 log = logging.getLogger(__name__)
@@ -81,11 +81,17 @@ class Inbox(Job):
         *,
         cursor: tuple[str, str] | None = None,
     ) -> None:
-        """Keep a batch (and the transport's new position, if it keeps one) before acknowledging it."""
-        async with self._db.uow() as uow:
-            await uow.inbox.accept(platform, updates, self._places(platform, updates))
-            if cursor is not None:
-                await uow.cursors.save(*cursor)
+        """Keep a batch (and the transport's new position, if it keeps one) before acknowledging it.
+        A stop cancelling the poll loop meanwhile waits for the batch's transaction to end."""
+        places = self._places(platform, updates)
+
+        async def keep() -> None:
+            async with self._db.uow() as uow:
+                await uow.inbox.accept(platform, updates, places)
+                if cursor is not None:
+                    await uow.cursors.save(*cursor)
+
+        await to_the_end(keep())
 
     async def pending(self, platform: Platform) -> list[tuple[int, dict[str, Any]]]:
         async with self._db.uow() as uow:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
@@ -38,6 +38,8 @@ from storage.repositories import (
 from storage.resources import ResourcesRepository
 from storage.retention import RetentionRepository
 from storage.stats import StatsRepository
+
+T = TypeVar("T")
 
 
 class UnitOfWork:
@@ -106,6 +108,25 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def to_the_end(work: Awaitable[T]) -> T:
+    """Await ``work`` (a whole unit of work, in a task of its own) to its end even if the caller is
+    cancelled meanwhile, any number of times; the cancel is raised after it. For the units of work a
+    stop cancels in passing (a poll loop keeping a batch): cut inside its commit or the pool's reset
+    of its connection, it left a traceback in the log and the connection unreset."""
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        if not task.cancelled():
+            task.exception()  # its own failure, if any, is less news than the cancel
+        raise asyncio.CancelledError
+    return task.result()
 
 
 _HOLDS = "storage.uow.holds_write_lock"
