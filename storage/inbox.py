@@ -30,6 +30,20 @@ def _set_answer() -> Any:
     return update(t).where(*where).values(answer=bindparam("b_answer"))
 
 
+def _keys_in() -> Any:
+    return tuple_(INBOX.c.platform, INBOX.c.update_id).in_(bindparam("b_keys", expanding=True))
+
+
+@cache
+def _clear_answers() -> Any:
+    return update(INBOX).where(_keys_in()).values(answer=None)
+
+
+@cache
+def _forget() -> Any:
+    return delete(INBOX).where(_keys_in())
+
+
 class InboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
@@ -117,12 +131,10 @@ class InboxRepository:
     async def clear_answers(self, keys: Sequence[tuple[Platform, int]]) -> None:
         """Answers sent: no longer owed after a restart (one statement for a batch)."""
         if keys:
-            pairs = tuple_(InboxEntry.platform, InboxEntry.update_id)
             wanted = [(platform.value, update_id) for platform, update_id in keys]
-            await self._s.execute(update(InboxEntry).where(pairs.in_(wanted)).values(answer=None))
+            await self._s.execute(_clear_answers(), {"b_keys": wanted})
 
     async def done(self, keys: Sequence[tuple[str, int]]) -> None:
         """Handled and answered: forgotten."""
         if keys:
-            pairs = tuple_(InboxEntry.platform, InboxEntry.update_id)
-            await self._s.execute(delete(InboxEntry).where(pairs.in_(list(keys))))
+            await self._s.execute(_forget(), {"b_keys": list(keys)})

@@ -71,3 +71,22 @@ async def test_dialog_states_are_read_fresh(db: Database) -> None:
         assert await uow.dialogs.load("tg:79") == ("t_danger", {"n": 2, "history": ["menu"]})
         later = await uow.dialogs.updated_at("tg:79")
     assert first is not None and later is not None and later >= first and later.tzinfo is not None
+
+
+async def test_batches_clear_and_forget_exactly_the_keys_given(db: Database) -> None:
+    async with db.uow() as uow:
+        await uow.inbox.accept(Platform.TELEGRAM, [(n, {"update_id": n}) for n in range(1, 6)])
+        await uow.inbox.accept(Platform.VK, [(2, {"update_id": 2})])
+        for n in range(1, 6):
+            await uow.inbox.set_answer(Platform.TELEGRAM, n, {"n": n})
+        await uow.inbox.set_answer(Platform.VK, 2, {"n": 2})
+    async with db.uow() as uow:
+        await uow.inbox.clear_answers([(Platform.TELEGRAM, 2), (Platform.TELEGRAM, 3)])
+        await uow.inbox.clear_answers([])
+        await uow.inbox.done([("tg", 1), ("tg", 2), ("vk", 99)])
+        await uow.inbox.done([])
+    async with db.uow() as uow:
+        answers = {n: await uow.inbox.answer_of(Platform.TELEGRAM, n) for n in range(1, 6)}
+        assert answers == {1: None, 2: None, 3: None, 4: {"n": 4}, 5: {"n": 5}}
+        assert [e.update_id for e in await uow.inbox.pending(Platform.TELEGRAM)] == [3, 4, 5]
+        assert await uow.inbox.answer_of(Platform.VK, 2) == {"n": 2}, "the same id of another platform"
