@@ -103,6 +103,8 @@ class PeopleRepository:
         now = utcnow()
         values: dict[str, Any] = {"key": key, "platform": platform.value, "locale": locale}
         values |= {"announcements": False, "reachable": True, "created_at": now, "updated_at": now}
+        # Session.execute autoflushes before a Core statement too (SQLAlchemy #9809): a person renamed
+        # in this unit of work is written before the upsert looks for the key (tested).
         row = (await self._s.execute(_person_upsert(dialect_of(self._s)), values)).one()
         created = row.created_at.replace(tzinfo=None) == now.replace(tzinfo=None)
         return self._attach(row._asdict()), created

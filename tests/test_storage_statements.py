@@ -90,3 +90,15 @@ async def test_batches_clear_and_forget_exactly_the_keys_given(db: Database) -> 
         assert answers == {1: None, 2: None, 3: None, 4: {"n": 4}, 5: {"n": 5}}
         assert [e.update_id for e in await uow.inbox.pending(Platform.TELEGRAM)] == [3, 4, 5]
         assert await uow.inbox.answer_of(Platform.VK, 2) == {"n": 2}, "the same id of another platform"
+
+
+async def test_a_pending_change_is_written_before_the_upsert_looks_for_the_key(db: Database) -> None:
+    async with db.uow() as uow:
+        person, _ = await uow.people.get_or_create("tg:80", Platform.TELEGRAM, "ru")
+        await uow.people.anonymise(person)  # the key becomes "deleted:<id>", not flushed yet
+        again, created = await uow.people.get_or_create("tg:80", Platform.TELEGRAM, "en")
+        assert created and again is not person and again.id != person.id and again.locale == "en"
+    async with db.uow() as uow:
+        stored = await uow.people.get("tg:80")
+        assert stored is not None and stored.id == again.id
+        assert await uow.people.get(f"deleted:{person.id}") is not None
