@@ -4,14 +4,44 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import Table, bindparam, delete, null, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxEntry, ProcessedUpdate, utcnow
-from storage.repositories import dialect_insert
+from storage.repositories import dialect_of, table_insert
 from storage.vocabulary import Platform
+
+INBOX = cast(Table, InboxEntry.__table__)
+
+
+@cache
+def _keep(dialect: str) -> Any:
+    """Keep updates (an executemany) unless kept already; built once, see ``table_insert``."""
+    return table_insert(dialect, INBOX).on_conflict_do_nothing(index_elements=["platform", "update_id"])
+
+
+@cache
+def _set_answer() -> Any:
+    t = INBOX
+    where = (t.c.platform == bindparam("b_platform"), t.c.update_id == bindparam("b_update_id"))
+    return update(t).where(*where).values(answer=bindparam("b_answer"))
+
+
+def _keys_in() -> Any:
+    return tuple_(INBOX.c.platform, INBOX.c.update_id).in_(bindparam("b_keys", expanding=True))
+
+
+@cache
+def _clear_answers() -> Any:
+    return update(INBOX).where(_keys_in()).values(answer=None)
+
+
+@cache
+def _forget() -> Any:
+    return delete(INBOX).where(_keys_in())
 
 
 class InboxRepository:
@@ -41,8 +71,7 @@ class InboxRepository:
             }
             for (uid, raw), (person, seq) in zip(updates, places, strict=True)
         ]
-        stmt = dialect_insert(self._s, InboxEntry).values(rows)
-        await self._s.execute(stmt.on_conflict_do_nothing(index_elements=["platform", "update_id"]))
+        await self._s.execute(_keep(dialect_of(self._s)), rows)
 
     async def pending(self, platform: Platform, limit: int = 10_000) -> Sequence[InboxEntry]:
         """What a restart must finish, oldest first (the order the platform gave)."""
@@ -89,12 +118,9 @@ class InboxRepository:
         return (await self._s.execute(stmt)).first() is not None
 
     async def set_answer(self, platform: Platform, update_id: int, answer: dict[str, Any] | None) -> None:
-        stmt = (
-            update(InboxEntry)
-            .where(InboxEntry.platform == platform.value, InboxEntry.update_id == update_id)
-            .values(answer=answer)
-        )
-        await self._s.execute(stmt)
+        # SQL NULL for no answer, as before (a bare None would be stored as the JSON text 'null').
+        values = {"b_platform": platform.value, "b_update_id": update_id}
+        await self._s.execute(_set_answer(), values | {"b_answer": null() if answer is None else answer})
 
     async def answer_of(self, platform: Platform, update_id: int) -> dict[str, Any] | None:
         stmt = select(InboxEntry.answer).where(
@@ -105,12 +131,10 @@ class InboxRepository:
     async def clear_answers(self, keys: Sequence[tuple[Platform, int]]) -> None:
         """Answers sent: no longer owed after a restart (one statement for a batch)."""
         if keys:
-            pairs = tuple_(InboxEntry.platform, InboxEntry.update_id)
             wanted = [(platform.value, update_id) for platform, update_id in keys]
-            await self._s.execute(update(InboxEntry).where(pairs.in_(wanted)).values(answer=None))
+            await self._s.execute(_clear_answers(), {"b_keys": wanted})
 
     async def done(self, keys: Sequence[tuple[str, int]]) -> None:
         """Handled and answered: forgotten."""
         if keys:
-            pairs = tuple_(InboxEntry.platform, InboxEntry.update_id)
-            await self._s.execute(delete(InboxEntry).where(pairs.in_(list(keys))))
+            await self._s.execute(_forget(), {"b_keys": list(keys)})

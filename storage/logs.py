@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChatMessage, Outbox, ProcessedUpdate, utcnow
-from storage.repositories import dialect_insert, rowcount
+from storage.repositories import dialect_insert, dialect_of, rowcount, table_insert
 from storage.vocabulary import OutboxKind, Platform
 
 
@@ -105,6 +106,15 @@ class OutboxRepository:
         await self._s.execute(stmt)
 
 
+PROCESSED = cast(Table, ProcessedUpdate.__table__)
+
+
+@cache
+def _seen_insert(dialect: str) -> Any:
+    """Record one update id unless it is there (built once: see ``table_insert``)."""
+    return table_insert(dialect, PROCESSED).on_conflict_do_nothing(index_elements=["platform", "update_id"])
+
+
 class UpdateLog:
     """Update ids already processed, per platform."""
 
@@ -113,12 +123,8 @@ class UpdateLog:
 
     async def first_time(self, platform: Platform, update_id: int) -> bool:
         """Record the update id; False when it was seen before (a redelivery)."""
-        stmt = (
-            dialect_insert(self._s, ProcessedUpdate)
-            .values(platform=platform.value, update_id=update_id, seen_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["platform", "update_id"])
-        )
-        return rowcount(await self._s.execute(stmt)) == 1
+        values = {"platform": platform.value, "update_id": update_id, "seen_at": utcnow()}
+        return rowcount(await self._s.execute(_seen_insert(dialect_of(self._s)), values)) == 1
 
     async def first_times(self, platform: Platform, update_ids: Sequence[int]) -> set[int]:
         """Record several update ids in one statement; return those not seen before."""
@@ -141,6 +147,11 @@ class UpdateLog:
 CHAT_MESSAGES = cast(Table, ChatMessage.__table__)
 
 
+@cache
+def _chat_messages_insert() -> Any:
+    return insert(CHAT_MESSAGES)
+
+
 class ChatLog:
     """Message ids of private chats, for the quick exit. Never message text."""
 
@@ -160,7 +171,7 @@ class ChatLog:
         ]
         if rows:
             # Core on the mapped table: an executemany without the ORM's bulk-insert bookkeeping.
-            await self._s.execute(insert(CHAT_MESSAGES), rows)
+            await self._s.execute(_chat_messages_insert(), rows)
 
     async def since(self, chat: str, since: datetime) -> list[int]:
         stmt = (

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy import CursorResult, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from storage.models import (
     Cursor,
@@ -31,8 +33,55 @@ def dialect_insert(session: AsyncSession, model: type[Any]) -> Any:
     return sqlite.insert(model)
 
 
+def dialect_of(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def table_insert(dialect: str, table: Table) -> Any:
+    """A Core INSERT on ``table`` that supports ON CONFLICT, for statements built once per dialect.
+
+    The hot statements of a turn are Core statements on the mapped tables, built once (``cache``) and
+    given their values as parameters: building them anew, and the ORM's bulk-insert path, were a
+    large part of a turn's CPU in a burst of new families (issue 13)."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
 def rowcount(result: Any) -> int:
     return int(result.rowcount) if isinstance(result, CursorResult) else 0
+
+
+PEOPLE = cast(Table, Person.__table__)
+DIALOG_STATES = cast(Table, DialogStateRow.__table__)
+
+
+@cache
+def _person_upsert(dialect: str) -> Any:
+    stmt = table_insert(dialect, PEOPLE)
+    # A conflict rewrites the key with itself, so the existing row comes back unchanged.
+    stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"key": stmt.excluded.key})
+    return stmt.returning(*PEOPLE.c)
+
+
+@cache
+def _dialog_upsert(dialect: str) -> Any:
+    stmt = table_insert(dialect, DIALOG_STATES)
+    new = stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=["key"], set_={"state": new.state, "data": new.data, "updated_at": new.updated_at}
+    )
+
+
+@cache
+def _dialog_state() -> Any:
+    t = DIALOG_STATES
+    return select(t.c.state, t.c.data).where(t.c.key == bindparam("b_key"))
+
+
+@cache
+def _tickets_of() -> Any:
+    """A person's latest tickets (read for every turn of a family that has any): built once."""
+    mine = Ticket.person_id == bindparam("b_person")
+    return select(Ticket).where(mine).order_by(Ticket.id.desc()).limit(bindparam("b_limit"))
 
 
 class PeopleRepository:
@@ -52,19 +101,24 @@ class PeopleRepository:
         rewrites the key with itself, so the existing row comes back unchanged). The row is new when
         it carries the creation time given here."""
         now = utcnow()
-        stmt = dialect_insert(self._s, Person).values(
-            key=key,
-            platform=platform.value,
-            locale=locale,
-            announcements=False,
-            reachable=True,
-            created_at=now,
-            updated_at=now,
-        )
-        stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"key": stmt.excluded.key})
-        person: Person = (await self._s.scalars(stmt.returning(Person))).one()
-        created = person.created_at.replace(tzinfo=None) == now.replace(tzinfo=None)
-        return person, created
+        values: dict[str, Any] = {"key": key, "platform": platform.value, "locale": locale}
+        values |= {"announcements": False, "reachable": True, "created_at": now, "updated_at": now}
+        # Session.execute autoflushes before a Core statement too (SQLAlchemy #9809): a person renamed
+        # in this unit of work is written before the upsert looks for the key (tested).
+        row = (await self._s.execute(_person_upsert(dialect_of(self._s)), values)).one()
+        created = row.created_at.replace(tzinfo=None) == now.replace(tzinfo=None)
+        return self._attach(row._asdict()), created
+
+    def _attach(self, columns: dict[str, Any]) -> Person:
+        """The person of a row read with Core, as the session's own object: changes to it (a locale, a
+        consent) are written at the commit. Cheaper than the ORM's insert-returning-entity path."""
+        known = self._s.identity_map.get(self._s.identity_key(Person, columns["id"]))
+        if isinstance(known, Person):
+            return known  # already loaded in this unit of work: that object is the person
+        person = Person(**columns)
+        make_transient_to_detached(person)  # as if loaded: no pending changes
+        self._s.add(person)
+        return person
 
     async def set_locale(self, person: Person, locale: str) -> None:
         person.locale = locale
@@ -104,8 +158,7 @@ class TicketsRepository:
         return ticket
 
     async def for_person(self, person_id: int, limit: int = 20) -> Sequence[Ticket]:
-        stmt = select(Ticket).where(Ticket.person_id == person_id).order_by(Ticket.id.desc()).limit(limit)
-        return (await self._s.scalars(stmt)).all()
+        return (await self._s.scalars(_tickets_of(), {"b_person": person_id, "b_limit": limit})).all()
 
     async def get_for_person(self, person_id: int, ticket_id: int) -> Ticket | None:
         stmt = select(Ticket).where(Ticket.id == ticket_id, Ticket.person_id == person_id)
@@ -248,21 +301,17 @@ class DialogStateStore:
         self._s = session
 
     async def load(self, key: str) -> tuple[str, dict[str, Any]] | None:
-        row = await self._s.get(DialogStateRow, key, populate_existing=True)
+        row = (await self._s.execute(_dialog_state(), {"b_key": key})).first()
         return None if row is None else (row.state, dict(row.data))
 
     async def updated_at(self, key: str) -> datetime | None:
         """When the person last moved in their dialog (a system event may wait for an active one)."""
-        row = await self._s.get(DialogStateRow, key)
-        return None if row is None else row.updated_at
+        t = DIALOG_STATES
+        return await self._s.scalar(select(t.c.updated_at).where(t.c.key == key))
 
     async def save(self, key: str, state: str, data: dict[str, Any]) -> None:
-        now = utcnow()
-        stmt = dialect_insert(self._s, DialogStateRow).values(key=key, state=state, data=data, updated_at=now)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["key"], set_={"state": state, "data": data, "updated_at": now}
-        )
-        await self._s.execute(stmt)
+        values = {"key": key, "state": state, "data": data, "updated_at": utcnow()}
+        await self._s.execute(_dialog_upsert(dialect_of(self._s)), values)
 
     async def delete(self, key: str) -> None:
         await self._s.execute(delete(DialogStateRow).where(DialogStateRow.key == key))
