@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from handlers.background import Job
+from handlers.inflight import MAX_IN_FLIGHT, Bounded
 from storage.uow import Database
 from storage.vocabulary import Platform
 
@@ -139,10 +140,15 @@ class Inbox(Job):
 
 class InboxFeed:
     """A transport's side of the inbox: keep a batch before acknowledging it (trying again while the
-    database is down), then one task per update, started in order (the per-person lock keeps one
-    family's in order), each marked handled only when its handler succeeded."""
+    database is down), then hand each update on, started in order (the per-person lock keeps one
+    family's in order), each marked handled only when its handler succeeded.
+
+    At most ``max_in_flight`` are handled at once (``Bounded``, the same bound as Telegram's): the rest
+    wait in order, kept in the inbox. A poll loop calls ``room`` before it asks for more; what a
+    restart or the orphan look feeds goes through the same bound."""
 
     retry_delay = 1.0
+    max_in_flight = MAX_IN_FLIGHT
 
     def __init__(
         self,
@@ -157,7 +163,7 @@ class InboxFeed:
         self._inbox = inbox
         self._platform = platform
         self._handle = handle
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.queue = Bounded(f"{platform.value}-update", self.max_in_flight)
 
     async def keep(
         self, batch: Sequence[tuple[int, dict[str, Any]]], *, cursor: tuple[str, str] | None = None
@@ -177,16 +183,22 @@ class InboxFeed:
             self.spawn(key, raw)
 
     def spawn(self, key: int, raw: dict[str, Any]) -> None:
-        task = asyncio.create_task(self._run(key, raw), name=f"{self._platform.value}-update")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        """Handled now if there is room, else after the updates before it."""
+        self.queue.submit(key, lambda: self._run(key, raw))
+
+    async def room(self) -> None:
+        """Back-pressure for a poll loop: wait while the bound is full (running and waiting)."""
+        await self.queue.room()
 
     async def _run(self, key: int, raw: dict[str, Any]) -> None:
         KEPT.set(key)
         if await self._handle(raw):
             self._inbox.handled(self._platform, key)
 
+    def stop(self) -> None:
+        """The transport stopped listening: what waits stays in the inbox for the next start."""
+        self.queue.stop()
+
     async def finish(self) -> None:
-        """After the transport stopped listening: the updates already taken are finished."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        """After the transport stopped listening: the updates being handled are finished."""
+        await self.queue.finish()

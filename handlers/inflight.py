@@ -1,13 +1,28 @@
-"""Work in progress that a shutdown must let finish: updates already taken from the platform."""
+"""Work in progress that a shutdown must let finish: updates already taken from the platform.
+
+``InFlight`` tracks the turns being handled (the shutdown drains them). ``Bounded`` keeps how many
+updates are handled at once under a bound, for every transport (issue 13): past it, updates wait in
+order as plain data, not as tasks, so a burst of thousands costs a queue of dicts, not thousands of
+tasks each holding a session, a parsed update and its turn's objects.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import AsyncIterator
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Coroutine, Hashable
 from contextlib import asynccontextmanager
+from typing import Any
 
 log = logging.getLogger(__name__)
+
+# Updates handled at once by one transport at most. Enough to keep the database and the platform's
+# API busy (a turn mostly waits on them); more only adds memory and lock contention in a burst.
+MAX_IN_FLIGHT = 200
+
+Work = Callable[[], Coroutine[Any, Any, None]]
 
 
 class InFlight:
@@ -35,3 +50,87 @@ class InFlight:
         if still:
             log.error("%d updates were still being handled at shutdown", len(still))
         return len(still)
+
+
+class Bounded:
+    """At most ``limit`` updates handled at once; the rest wait in the order given.
+
+    Started in the order submitted, as before the bound: one person's updates reach their lock in
+    order. Each update is submitted under its key once: an update already waiting or running here is
+    not taken again (the inbox's orphan look may find one that waited long in a burst).
+
+    A poll loop awaits ``room()`` before it asks its platform for more (back-pressure: the burst
+    waits at the platform). A webhook does not: the platform's request is answered at once and its
+    update waits here (see the transports for why).
+    """
+
+    def __init__(self, name: str, limit: int = MAX_IN_FLIGHT) -> None:
+        self.limit = limit
+        self._name = name
+        self._waiting: deque[tuple[Hashable, Work]] = deque()
+        self._held: set[Hashable] = set()  # keys waiting or running
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._room = asyncio.Event()  # set while running and waiting are under the limit, or stopped
+        self._room.set()
+        self._stopped = False
+        self.peak = 0  # the most running at once (measured by the tests and the benchmark)
+
+    @property
+    def running(self) -> int:
+        return len(self._tasks)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    def submit(self, key: Hashable, work: Work) -> bool:
+        """Queue ``work`` (started at once when there is a slot); False when ``key`` is already here
+        or the queue stopped (the update stays in the inbox: the next start or another replica)."""
+        if self._stopped or key in self._held:
+            return False
+        self._held.add(key)
+        self._waiting.append((key, work))
+        self._start()
+        return True
+
+    async def room(self) -> None:
+        """Return once fewer than ``limit`` updates are running or waiting (or the queue stopped)."""
+        await self._room.wait()
+
+    def _start(self) -> None:
+        while self._waiting and len(self._tasks) < self.limit and not self._stopped:
+            key, work = self._waiting.popleft()
+            task = asyncio.create_task(work(), name=self._name)
+            self._tasks.add(task)
+            task.add_done_callback(functools.partial(self._done, key=key))
+        self.peak = max(self.peak, len(self._tasks))
+        if self._stopped or len(self._tasks) + len(self._waiting) < self.limit:
+            self._room.set()
+        else:
+            self._room.clear()
+
+    def _done(self, task: asyncio.Task[None], key: Hashable) -> None:
+        self._tasks.discard(task)
+        self._held.discard(key)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # The work catches its own failures; one escaping is a bug, not a reason to stop the rest.
+            log.error("an update's handling failed", exc_info=exc)
+        self._start()
+
+    def stop(self) -> None:
+        """Start nothing more. What still waits is left in the inbox: the next start handles it first
+        (another replica takes it over after ``ORPHAN_AFTER``), so a stop in a burst is not held up by
+        a thousand updates, and none is lost: each was kept before the platform was answered."""
+        self._stopped = True
+        if self._waiting:
+            log.info("%d %s updates left in the inbox for the next start", len(self._waiting), self._name)
+            for key, _work in self._waiting:
+                self._held.discard(key)
+            self._waiting.clear()
+        self._room.set()  # a poll loop waiting for room goes on to see that it stops
+
+    async def finish(self) -> None:
+        """At a stop: start nothing more, and wait for what runs."""
+        self.stop()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -18,8 +18,10 @@ from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.methods import GetUpdates
 from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
+from pydantic import ValidationError
 
 from handlers.inbox import KEPT, Inbox
+from handlers.inflight import MAX_IN_FLIGHT, Bounded
 from storage.vocabulary import Platform, person_key
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,8 @@ class InboxPolling:
     retry_delay = 1.0  # seconds between tries to keep a batch while the database is unreachable
     # Updates being handled at most (plus one batch): a burst waits at Telegram instead of becoming
     # thousands of tasks, parsed updates and sessions at once (issue 13: memory flat in a burst).
-    max_in_flight = 200
+    # The same bound and queue as VK's and MAX's (handlers/inflight.py).
+    max_in_flight = MAX_IN_FLIGHT
 
     def __init__(self, bot: Bot, dispatcher: Dispatcher, inbox: Inbox, *, timeout: int) -> None:
         self._bot = bot
@@ -39,23 +42,22 @@ class InboxPolling:
         self._inbox = inbox
         inbox.order_by(Platform.TELEGRAM, _place)
         self._timeout = timeout
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._room = asyncio.Event()  # set while fewer than max_in_flight updates are being handled
-        self._room.set()
+        self._queue = Bounded("telegram-update", self.max_in_flight)
 
     def feed_raw(self, update_id: int, raw: dict[str, Any]) -> None:
-        self._feed(Update.model_validate({**raw, "update_id": update_id}, context={"bot": self._bot}))
+        """A kept update (a restart's, or an orphan's): parsed when its turn in the queue comes."""
+        self._queue.submit(update_id, lambda: self._handle_raw(update_id, raw))
 
     async def replay(self) -> None:
-        """What was kept before the last stop and not finished goes first."""
+        """What was kept before the last stop and not finished goes first (through the same bound)."""
         self._inbox.register(Platform.TELEGRAM, self.feed_raw)
         for update_id, raw in await self._inbox.pending(Platform.TELEGRAM):
-            self._feed(Update.model_validate({**raw, "update_id": update_id}, context={"bot": self._bot}))
+            self.feed_raw(update_id, raw)
 
     async def receive(self, raw: dict[str, Any]) -> None:
         """A webhook's update: kept before the HTTP 200 (a failure here makes Telegram send it again).
         While as many updates as allowed are being handled, the 200 waits: Telegram holds the rest."""
-        await self._room.wait()
+        await self._queue.room()
         update = Update.model_validate(raw, context={"bot": self._bot})
         await self._inbox.accept(Platform.TELEGRAM, [(update.update_id, raw)])
         self._feed(update)
@@ -74,7 +76,7 @@ class InboxPolling:
         )
         backoff = Backoff(config=BACKOFF)
         while True:
-            await self._room.wait()
+            await self._queue.room()
             try:
                 updates = await self._bot(request, **extra)
             except TelegramUnauthorizedError:
@@ -106,16 +108,15 @@ class InboxPolling:
                 await asyncio.sleep(self.retry_delay)
 
     def _feed(self, update: Update) -> None:
-        task = asyncio.create_task(self._handle(update), name="telegram-update")
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-        if len(self._tasks) >= self.max_in_flight:
-            self._room.clear()
+        self._queue.submit(update.update_id, lambda: self._handle(update))
 
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if len(self._tasks) < self.max_in_flight:
-            self._room.set()
+    async def _handle_raw(self, update_id: int, raw: dict[str, Any]) -> None:
+        try:
+            update = Update.model_validate({**raw, "update_id": update_id}, context={"bot": self._bot})
+        except ValidationError:
+            log.exception("a kept Telegram update could not be read; it stays in the inbox")
+            return
+        await self._handle(update)
 
     async def _handle(self, update: Update) -> None:
         KEPT.set(update.update_id)
@@ -128,9 +129,9 @@ class InboxPolling:
         self._inbox.handled(Platform.TELEGRAM, update.update_id)
 
     async def finish(self) -> None:
-        """After polling stopped: wait for the updates already taken."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        """After polling stopped: wait for the updates being handled (those waiting for a slot stay in
+        the inbox for the next start)."""
+        await self._queue.finish()
 
 
 def _place(update_id: int, raw: dict[str, Any]) -> tuple[str | None, int | None]:
