@@ -112,10 +112,13 @@ class Inbox(Job):
         self._fed = {key: at for key, at in self._fed.items() if at > before}
         async with self._db.uow() as uow:
             orphans = await uow.inbox.older_than(before)
+        # Handled here since the flush above (a burst's queue makes old rows finish all the time):
+        # not orphans, only not yet marked.
+        finished = set(self._handled)
         for row in orphans:
             key = (row.platform, row.update_id)
             feed = self._feeds.get(Platform(row.platform))
-            if feed is None or key in self._fed:
+            if feed is None or key in self._fed or key in finished:
                 continue
             # Handled once whoever takes it: the processed-updates log and the person's lock decide.
             log.info("taking over a %s update another process kept and did not finish", row.platform)
@@ -163,6 +166,7 @@ class InboxFeed:
         self._inbox = inbox
         self._platform = platform
         self._handle = handle
+        self._order = order
         self.queue = Bounded(f"{platform.value}-update", self.max_in_flight)
 
     async def keep(
@@ -184,7 +188,8 @@ class InboxFeed:
 
     def spawn(self, key: int, raw: dict[str, Any]) -> None:
         """Handled now if there is room, else after the updates before it."""
-        self.queue.submit(key, lambda: self._run(key, raw))
+        person = self._order(key, raw)[0] if self._order is not None else None
+        self.queue.submit(key, lambda: self._run(key, raw), person)
 
     async def room(self) -> None:
         """Back-pressure for a poll loop: wait while the bound is full (running and waiting)."""

@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Hashable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from handlers.locks import TICKET, Ticket, Tickets
+
 log = logging.getLogger(__name__)
 
 # Updates handled at once by one transport at most. Enough to keep the database and the platform's
@@ -55,9 +57,10 @@ class InFlight:
 class Bounded:
     """At most ``limit`` updates handled at once; the rest wait in the order given.
 
-    Started in the order submitted, as before the bound: one person's updates reach their lock in
-    order. Each update is submitted under its key once: an update already waiting or running here is
-    not taken again (the inbox's orphan look may find one that waited long in a burst).
+    Started in the order submitted; with the person it is from, each gets a ``Ticket`` (handlers/locks.py):
+    the person's lock then takes their updates in that order, whatever each awaited before it. Each
+    update is submitted under its key once: one already waiting or running here is not taken again
+    (the inbox's orphan look may find one that waited long in a burst).
 
     A poll loop awaits ``room()`` before it asks its platform for more (back-pressure: the burst
     waits at the platform). A webhook does not: the platform's request is answered at once and its
@@ -67,12 +70,13 @@ class Bounded:
     def __init__(self, name: str, limit: int = MAX_IN_FLIGHT) -> None:
         self.limit = limit
         self._name = name
-        self._waiting: deque[tuple[Hashable, Work]] = deque()
+        self._waiting: deque[tuple[Hashable, Work, str | None]] = deque()
         self._held: set[Hashable] = set()  # keys waiting or running
         self._tasks: set[asyncio.Task[None]] = set()
         self._room = asyncio.Event()  # set while running and waiting are under the limit, or stopped
         self._room.set()
         self._stopped = False
+        self._tickets = Tickets()
         self.peak = 0  # the most running at once (measured by the tests and the benchmark)
 
     @property
@@ -83,13 +87,14 @@ class Bounded:
     def waiting(self) -> int:
         return len(self._waiting)
 
-    def submit(self, key: Hashable, work: Work) -> bool:
+    def submit(self, key: Hashable, work: Work, person: str | None = None) -> bool:
         """Queue ``work`` (started at once when there is a slot); False when ``key`` is already here
-        or the queue stopped (the update stays in the inbox: the next start or another replica)."""
+        or the queue stopped (the update stays in the inbox: the next start or another replica).
+        ``person`` ("vk:123", as the person's lock is keyed): whose update it is, when known."""
         if self._stopped or key in self._held:
             return False
         self._held.add(key)
-        self._waiting.append((key, work))
+        self._waiting.append((key, work, person))
         self._start()
         return True
 
@@ -99,8 +104,9 @@ class Bounded:
 
     def _start(self) -> None:
         while self._waiting and len(self._tasks) < self.limit and not self._stopped:
-            key, work = self._waiting.popleft()
-            task = asyncio.create_task(work(), name=self._name)
+            key, work, person = self._waiting.popleft()
+            ticket = self._tickets.take(person) if person is not None else None
+            task = asyncio.create_task(self._run(work, ticket), name=self._name)
             self._tasks.add(task)
             task.add_done_callback(functools.partial(self._done, key=key))
         self.peak = max(self.peak, len(self._tasks))
@@ -108,6 +114,16 @@ class Bounded:
             self._room.set()
         else:
             self._room.clear()
+
+    async def _run(self, work: Work, ticket: Ticket | None) -> None:
+        if ticket is None:
+            await work()
+            return
+        TICKET.set(ticket)
+        try:
+            await work()
+        finally:
+            self._tickets.done(ticket)
 
     def _done(self, task: asyncio.Task[None], key: Hashable) -> None:
         self._tasks.discard(task)
@@ -124,7 +140,7 @@ class Bounded:
         self._stopped = True
         if self._waiting:
             log.info("%d %s updates left in the inbox for the next start", len(self._waiting), self._name)
-            for key, _work in self._waiting:
+            for key, _work, _person in self._waiting:
                 self._held.discard(key)
             self._waiting.clear()
         self._room.set()  # a poll loop waiting for room goes on to see that it stops
