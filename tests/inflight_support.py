@@ -92,8 +92,9 @@ async def kept(app: Application, platform: Platform) -> int:
 
 
 async def until_kept(app: Application, platform: Platform, count: int) -> None:
+    """Until the inbox holds exactly ``count`` unfinished updates."""
     for _ in range(600):
-        if await kept(app, platform) >= count:
+        if await kept(app, platform) == count:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"{count} updates were not kept")

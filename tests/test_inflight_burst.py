@@ -12,6 +12,7 @@ from bot.max.transport import MaxTransport, update_number
 from bot.sandbox.max.emulator import MaxEmulator
 from bot.sandbox.vk.emulator import VkEmulator
 from bot.vk.transport import VkTransport, event_number
+from handlers.inbox import InboxFeed
 from handlers.inflight import MAX_IN_FLIGHT
 from storage.vocabulary import Platform
 from tests.inflight_support import Running, Turns, kept, until_kept
@@ -132,3 +133,36 @@ async def test_a_max_webhook_burst_is_answered_at_once_and_queued(
         running.gate.set()
         await app.stop()
     max_emu.assert_no_spec_errors()
+
+
+async def test_what_a_stop_left_waiting_is_fed_at_the_restart_through_the_same_bound(
+    vk: VkEmulator, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(InboxFeed, "max_in_flight", 4)
+    before = Running(monkeypatch, VkTransport)
+    app = await start_vk_app(vk, db_url)
+    try:
+        people = [vk.user(630000 + n) for n in range(24)]
+        for user in people:
+            await user.start()
+        await before.until(4)
+        await until_kept(app, Platform.VK, len(people))
+        [transport] = app.transports
+        await transport.stop_listening()  # what waits for a slot stays in the inbox
+        before.gate.set()
+    finally:
+        before.gate.set()
+        await app.stop()
+    assert before.calls == 4
+    after = Running(monkeypatch, VkTransport)  # counts the restart's handlers (the old gate is open)
+    after.gate.set()
+    app = await start_vk_app(vk, db_url)
+    try:
+        await vk.wait_for(lambda: all(vk.sent_to(user.user_id) for user in people), timeout=60)
+        await until_kept(app, Platform.VK, 0)
+    finally:
+        await app.stop()
+    assert after.calls == len(people) - 4, "the rest, each once"
+    assert after.peak == 4, "the restart's pending updates are handled within the bound too"
+    answers = {len(vk.sent_to(user.user_id)) for user in people}
+    assert len(answers) == 1, "each person answered once: the same screens for every one"

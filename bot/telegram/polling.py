@@ -46,7 +46,7 @@ class InboxPolling:
 
     def feed_raw(self, update_id: int, raw: dict[str, Any]) -> None:
         """A kept update (a restart's, or an orphan's): parsed when its turn in the queue comes."""
-        self._queue.submit(update_id, lambda: self._handle_raw(update_id, raw))
+        self._queue.submit(update_id, lambda: self._handle_raw(update_id, raw), _place(update_id, raw)[0])
 
     async def replay(self) -> None:
         """What was kept before the last stop and not finished goes first (through the same bound)."""
@@ -60,7 +60,7 @@ class InboxPolling:
         await self._queue.room()
         update = Update.model_validate(raw, context={"bot": self._bot})
         await self._inbox.accept(Platform.TELEGRAM, [(update.update_id, raw)])
-        self._feed(update)
+        self._feed(update, raw)
 
     async def run(self) -> None:
         """Until cancelled. A cancel while asking or saving loses nothing: unsaved updates are not
@@ -92,23 +92,25 @@ class InboxPolling:
             backoff.reset()
             if not updates:
                 continue
-            await self._keep(updates)
+            batch = await self._keep(updates)
             request.offset = updates[-1].update_id + 1  # confirmed with the next call, after the commit
-            for update in updates:
-                self._feed(update)
+            for update, (_id, raw) in zip(updates, batch, strict=True):
+                self._feed(update, raw)
 
-    async def _keep(self, updates: Sequence[Update]) -> None:
+    async def _keep(self, updates: Sequence[Update]) -> list[tuple[int, dict[str, Any]]]:
         batch = [(u.update_id, u.model_dump(mode="json", exclude_none=True, by_alias=True)) for u in updates]
         while True:
             try:
                 await self._inbox.accept(Platform.TELEGRAM, batch)
-                return
+                return batch
             except Exception:
                 log.exception("could not keep Telegram updates in the inbox; retrying")
                 await asyncio.sleep(self.retry_delay)
 
-    def _feed(self, update: Update) -> None:
-        self._queue.submit(update.update_id, lambda: self._handle(update))
+    def _feed(self, update: Update, raw: dict[str, Any]) -> None:
+        """Handled now if there is room, else after the updates before it; ``raw`` says whose it is."""
+        person = _place(update.update_id, raw)[0]
+        self._queue.submit(update.update_id, lambda: self._handle(update), person)
 
     async def _handle_raw(self, update_id: int, raw: dict[str, Any]) -> None:
         try:
