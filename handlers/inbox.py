@@ -143,8 +143,8 @@ class Inbox(Job):
 
 class InboxFeed:
     """A transport's side of the inbox: keep a batch before acknowledging it (trying again while the
-    database is down), then hand each update on, started in order (the per-person lock keeps one
-    family's in order), each marked handled only when its handler succeeded.
+    database is down), then hand each update on, started in order (with the person's ticket and lock,
+    handlers/locks.py, one family's stay in order), each marked handled only when its handler succeeded.
 
     At most ``max_in_flight`` are handled at once (``Bounded``, the same bound as Telegram's): the rest
     wait in order, kept in the inbox. A poll loop calls ``room`` before it asks for more; what a

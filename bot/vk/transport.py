@@ -275,8 +275,8 @@ class VkTransport:
 
     async def _accept(self, raw_events: list[dict[str, Any]], ts: str) -> None:
         """The batch and the new ``ts`` are kept in one transaction before anything else: the long poll
-        asks VK for more only after that. Then each event is handed on, started in order (the per-person
-        lock keeps one family's events in order); one family's slow reply never holds up another's SOS.
+        asks VK for more only after that. Then each event is handed on, started in order (the person's
+        ticket and lock keep one family's events in order); one family's slow reply never holds up another's SOS.
         While the bound of events in flight is full, the long poll waits: a burst waits at VK."""
         batch = [(_inbox_key(raw), raw) for raw in raw_events]
         await self._feed.keep(batch, cursor=(self._cursor_key, ts))
