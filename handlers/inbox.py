@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from handlers.background import Job
+from handlers.inflight import MAX_IN_FLIGHT, Bounded
 from storage.uow import Database, to_the_end
 from storage.vocabulary import Platform
 
@@ -117,10 +118,13 @@ class Inbox(Job):
         self._fed = {key: at for key, at in self._fed.items() if at > before}
         async with self._db.uow() as uow:
             orphans = await uow.inbox.older_than(before)
+        # Handled here since the flush above (a burst's queue makes old rows finish all the time):
+        # not orphans, only not yet marked.
+        finished = set(self._handled)
         for row in orphans:
             key = (row.platform, row.update_id)
             feed = self._feeds.get(Platform(row.platform))
-            if feed is None or key in self._fed:
+            if feed is None or key in self._fed or key in finished:
                 continue
             # Handled once whoever takes it: the processed-updates log and the person's lock decide.
             log.info("taking over a %s update another process kept and did not finish", row.platform)
@@ -145,10 +149,15 @@ class Inbox(Job):
 
 class InboxFeed:
     """A transport's side of the inbox: keep a batch before acknowledging it (trying again while the
-    database is down), then one task per update, started in order (the per-person lock keeps one
-    family's in order), each marked handled only when its handler succeeded."""
+    database is down), then hand each update on, started in order (with the person's ticket and lock,
+    handlers/locks.py, one family's stay in order), each marked handled only when its handler succeeded.
+
+    At most ``max_in_flight`` are handled at once (``Bounded``, the same bound as Telegram's): the rest
+    wait in order, kept in the inbox. A poll loop calls ``room`` before it asks for more; what a
+    restart or the orphan look feeds goes through the same bound."""
 
     retry_delay = 1.0
+    max_in_flight = MAX_IN_FLIGHT
 
     def __init__(
         self,
@@ -163,7 +172,8 @@ class InboxFeed:
         self._inbox = inbox
         self._platform = platform
         self._handle = handle
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._order = order
+        self.queue = Bounded(f"{platform.value}-update", self.max_in_flight)
 
     async def keep(
         self, batch: Sequence[tuple[int, dict[str, Any]]], *, cursor: tuple[str, str] | None = None
@@ -183,16 +193,23 @@ class InboxFeed:
             self.spawn(key, raw)
 
     def spawn(self, key: int, raw: dict[str, Any]) -> None:
-        task = asyncio.create_task(self._run(key, raw), name=f"{self._platform.value}-update")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        """Handled now if there is room, else after the updates before it."""
+        person = self._order(key, raw)[0] if self._order is not None else None
+        self.queue.submit(key, lambda: self._run(key, raw), person)
+
+    async def room(self) -> None:
+        """Back-pressure for a poll loop: wait while the bound is full (running and waiting)."""
+        await self.queue.room()
 
     async def _run(self, key: int, raw: dict[str, Any]) -> None:
         KEPT.set(key)
         if await self._handle(raw):
             self._inbox.handled(self._platform, key)
 
+    def stop(self) -> None:
+        """The transport stopped listening: what waits stays in the inbox for the next start."""
+        self.queue.stop()
+
     async def finish(self) -> None:
-        """After the transport stopped listening: the updates already taken are finished."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        """After the transport stopped listening: the updates being handled are finished."""
+        await self.queue.finish()

@@ -11,6 +11,8 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Protocol
 
 # How long a person's update waits for an earlier one another replica kept and has not handled yet.
@@ -20,6 +22,57 @@ ORDER_WAIT = 5.0
 
 class PersonLocks(Protocol):
     def hold(self, key: str) -> AbstractAsyncContextManager[None]: ...
+
+
+@dataclass(eq=False)
+class Ticket:
+    """An update's place among the same person's updates handed on in this process."""
+
+    person: str
+    prior: Ticket | None  # the person's update handed on just before this one, until this one passes
+    passed: asyncio.Event = field(default_factory=asyncio.Event)  # set at ``in_turn``, or when done
+
+
+# The ticket of the update this task handles (set by the transport's queue, handlers/inflight.py).
+TICKET: ContextVar[Ticket | None] = ContextVar("person_ticket", default=None)
+
+
+class Tickets:
+    """Per person, the order in which their updates were handed on.
+
+    Starting them in order does not keep them in order by itself: what a handler awaits before the
+    turn (a MAX message id written, a blocked flag cleared, the admins read again) lets a later
+    update overtake an earlier one. With a ticket, an update passes ``in_turn`` (just before the
+    turn: the flood gate, then the person's lock) only after the one before it passed; from there
+    nothing is awaited before the lock's queue, so the lock takes them in order. Passing, not
+    finishing: a flooding person's texts still pile up behind the turn in hand (handlers/flood.py).
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[str, Ticket] = {}
+
+    def take(self, person: str) -> Ticket:
+        ticket = Ticket(person, self._last.get(person))
+        self._last[person] = ticket
+        return ticket
+
+    def done(self, ticket: Ticket) -> None:
+        ticket.passed.set()  # one that never reached a turn (a group message, a failure) holds none up
+        ticket.prior = None
+        if self._last.get(ticket.person) is ticket:
+            del self._last[ticket.person]
+
+
+async def in_turn(person: str) -> None:
+    """Wait until the person's update handed on before this one passed, then pass (a no-op for an
+    update without a ticket, or with another person's: a turn the system starts)."""
+    ticket = TICKET.get()
+    if ticket is None or ticket.person != person or ticket.passed.is_set():
+        return
+    if ticket.prior is not None:
+        await ticket.prior.passed.wait()
+    ticket.prior = None
+    ticket.passed.set()
 
 
 class KeyedLocks:

@@ -21,6 +21,7 @@ from handlers.conversation import ConversationService
 from handlers.desk_commands import COMMANDS as DESK_COMMANDS
 from handlers.desk_commands import DeskCommand, DeskCommands
 from handlers.desk_common import CoordinatorAction
+from handlers.locks import in_turn
 from handlers.relay import GroupMessage, ThreadRelay
 from handlers.tickets import TicketDesk
 from storage.vocabulary import ChatRef, Platform, person_key
@@ -104,6 +105,8 @@ class InboundRouter:
             await self._relay.migrated(chat.platform, chat.id, new_chat_id)
 
     async def _private(self, inbound: Inbound) -> Answer:
+        # The person's earlier updates first; nothing is awaited from here to the flood gate and lock.
+        await in_turn(person_key(inbound.chat.platform, inbound.user_id))
         reply = await self.conversation.handle(
             Incoming(
                 platform=inbound.chat.platform,

@@ -158,6 +158,8 @@ class MaxTransport:
         except Exception:
             log.exception("a MAX update could not be kept; MAX will post it again")
             return web.Response(status=500)
+        # Queued behind the bound, never waited for here: MAX counts an answer later than 30 s as a failed
+        # delivery and posts it again only a minute or more later; it is kept, so it is safe.
         self._feed.spawn(key, update)
         return web.json_response({"success": True})
 
@@ -206,7 +208,8 @@ class MaxTransport:
 
     async def _accept(self, updates: list[Any], marker: int | None) -> None:
         """The batch and the new marker are kept in one transaction before anything else (the next
-        ``/updates`` is asked only after that); then one task per update, started in order."""
+        ``/updates`` is asked only after that); then each update is handed on, started in order. While
+        the bound of updates in flight is full, the next ``/updates`` waits: a burst waits at MAX."""
         batch = [(_inbox_key(u), u) for u in updates if isinstance(u, dict)]
         moved = marker is not None and marker != self._marker
         cursor = (self._cursor_key, str(marker)) if moved else None
@@ -216,6 +219,7 @@ class MaxTransport:
             self._marker = marker
         for key, update in batch:
             self._feed.spawn(key, update)
+        await self._feed.room()
 
     async def _dispatch(self, update: dict[str, Any]) -> bool:
         """False when it failed: the update stays in the inbox for the next start."""
@@ -350,6 +354,7 @@ class MaxTransport:
 
     async def stop_listening(self) -> None:
         self._receiving = False  # MAX posts again what we refuse now (to another replica, or later)
+        self._feed.stop()  # what waits for a slot stays in the inbox for the next start
         if self._poll is not None:
             self._poll.cancel()
             with contextlib.suppress(asyncio.CancelledError):

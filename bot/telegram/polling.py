@@ -18,9 +18,11 @@ from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.methods import GetUpdates
 from aiogram.types import Update, User
 from aiogram.utils.backoff import Backoff, BackoffConfig
+from pydantic import ValidationError
 
 from handlers.flood import urgent
 from handlers.inbox import KEPT, Inbox
+from handlers.inflight import MAX_IN_FLIGHT, Bounded
 from handlers.lanes import Lanes
 from storage.vocabulary import Platform, person_key
 
@@ -34,8 +36,9 @@ class InboxPolling:
     retry_delay = 1.0  # seconds between tries to keep a batch while the database is unreachable
     # People whose updates are being handled at most (plus one batch): a burst waits at Telegram
     # instead of becoming thousands of tasks, parsed updates and sessions at once (issue 13: memory
-    # flat in a burst). A person takes one slot however many of theirs are held (handlers/lanes.py).
-    max_in_flight = 200
+    # flat in a burst). A person takes one slot however many of theirs are held (handlers/lanes.py);
+    # what a lane lets in goes through the same bounded queue as VK's and MAX's (handlers/inflight.py).
+    max_in_flight = MAX_IN_FLIGHT
     # Updates held at most, whoever sent them: the memory bound a flood cannot pass.
     max_held = 2000
 
@@ -45,24 +48,31 @@ class InboxPolling:
         self._inbox = inbox
         inbox.order_by(Platform.TELEGRAM, _place)
         self._timeout = timeout
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._queue = Bounded("telegram-update", self.max_in_flight, per_person=True)
         self._lanes: Lanes[Update] = Lanes(self._start, _urgent)
         self._room = asyncio.Event()  # set while both bounds leave room (see max_in_flight)
         self._room.set()
 
     def feed_raw(self, update_id: int, raw: dict[str, Any]) -> None:
-        self._feed(Update.model_validate({**raw, "update_id": update_id}, context={"bot": self._bot}))
+        """A kept update (a restart's, or an orphan's): into its sender's lane like any other."""
+        try:
+            update = Update.model_validate({**raw, "update_id": update_id}, context={"bot": self._bot})
+        except ValidationError:
+            log.exception("a kept Telegram update could not be read; it stays in the inbox")
+            return
+        self._feed(update)
 
     async def replay(self) -> None:
-        """What was kept before the last stop and not finished goes first."""
+        """What was kept before the last stop and not finished goes first (through the same bound)."""
         self._inbox.register(Platform.TELEGRAM, self.feed_raw)
         for update_id, raw in await self._inbox.pending(Platform.TELEGRAM):
-            self._feed(Update.model_validate({**raw, "update_id": update_id}, context={"bot": self._bot}))
+            self.feed_raw(update_id, raw)
 
     async def receive(self, raw: dict[str, Any]) -> None:
         """A webhook's update: kept before the HTTP 200 (a failure here makes Telegram send it again).
         While as many updates as allowed are being handled, the 200 waits: Telegram holds the rest."""
         await self._room.wait()
+        await self._queue.room()
         update = Update.model_validate(raw, context={"bot": self._bot})
         await self._inbox.accept(Platform.TELEGRAM, [(update.update_id, raw)])
         self._feed(update)
@@ -82,6 +92,7 @@ class InboxPolling:
         backoff = Backoff(config=BACKOFF)
         while True:
             await self._room.wait()
+            await self._queue.room()
             try:
                 updates = await self._bot(request, **extra)
             except TelegramUnauthorizedError:
@@ -120,12 +131,18 @@ class InboxPolling:
         self._room_or_not()
 
     def _start(self, update: Update, sender: int | None) -> None:
-        task = asyncio.create_task(self._handle(update), name="telegram-update")
-        self._tasks.add(task)
-        task.add_done_callback(lambda done: self._done(done, sender))
+        """A lane lets ``update`` in: it waits in the bounded queue for a slot, with its person's ticket."""
+        person = person_key(Platform.TELEGRAM, sender) if sender is not None else None
+        if not self._queue.submit(update.update_id, lambda: self._run(update, sender), person):
+            self._ended(sender)  # already here, or the queue stopped: it stays in the inbox
 
-    def _done(self, task: asyncio.Task[None], sender: int | None) -> None:
-        self._tasks.discard(task)
+    async def _run(self, update: Update, sender: int | None) -> None:
+        try:
+            await self._handle(update)
+        finally:
+            self._ended(sender)
+
+    def _ended(self, sender: int | None) -> None:
         self._lanes.done(sender)
         self._room_or_not()
 
@@ -148,11 +165,9 @@ class InboxPolling:
         self._inbox.handled(Platform.TELEGRAM, update.update_id)
 
     async def finish(self) -> None:
-        """After polling stopped: wait for the updates already taken (those waiting for their
-        sender's turn start as the turns before them end)."""
-        self._lanes.caught_up(True)  # nothing more comes: a flood held back goes in now
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        """After polling stopped: wait for the updates being handled (those still waiting, in a lane
+        or for a slot, stay in the inbox for the next start)."""
+        await self._queue.finish()
 
 
 def _urgent(update: Update) -> bool:

@@ -214,6 +214,8 @@ class VkTransport:
         except Exception:
             log.exception("a VK event could not be kept; VK will send it again")
             return web.Response(status=500)
+        # Queued behind the bound, never waited for here: VK wants its "ok" at once; a slow answer is a
+        # failed delivery (sent again; several in a row and VK pauses the server). It is kept: safe.
         self._feed.spawn(key, event)
         return web.Response(text="ok")
 
@@ -273,12 +275,14 @@ class VkTransport:
 
     async def _accept(self, raw_events: list[dict[str, Any]], ts: str) -> None:
         """The batch and the new ``ts`` are kept in one transaction before anything else: the long poll
-        asks VK for more only after that. Then one task per event, started in order (the per-person lock
-        keeps one family's events in order); one family's slow reply never holds up another's SOS."""
+        asks VK for more only after that. Then each event is handed on, started in order (the person's
+        ticket and lock keep one family's events in order); one family's slow reply never holds up another's SOS.
+        While the bound of events in flight is full, the long poll waits: a burst waits at VK."""
         batch = [(_inbox_key(raw), raw) for raw in raw_events]
         await self._feed.keep(batch, cursor=(self._cursor_key, ts))
         for key, raw in batch:
             self._feed.spawn(key, raw)
+        await self._feed.room()
 
     async def _dispatch(self, raw: dict[str, Any]) -> bool:
         """False when it failed: the event stays in the inbox for the next start."""
@@ -380,6 +384,7 @@ class VkTransport:
         """Take no new events; those being handled go on (Application.stop drains them)."""
         self._receiving = False
         self._stop.set()
+        self._feed.stop()  # also lets a long poll waiting for room go, to see the stop
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join)
             self._thread = None
