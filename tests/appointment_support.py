@@ -77,9 +77,15 @@ class Journey:
         await until(lambda: any(expect in t for t in self.texts()), f"{expect!r} to the family")
         return next(t for t in reversed(self.texts()) if expect in t)
 
-    async def offered(self, now: datetime, expect: str) -> str:
-        """The offer reaches the family: its text, then the question with the three buttons."""
-        asked = sum("Сможете прийти?" in t for t in self.texts())
+    def questions(self) -> int:
+        """How many times the family was asked "can you come?" so far."""
+        return sum("Сможете прийти?" in t for t in self.texts())
+
+    async def offered(self, now: datetime, expect: str, asked: int) -> str:
+        """The offer reaches the family: its text, then the question with the three buttons.
+
+        ``asked`` is ``questions()`` counted before the /appoint: the app's own 30-second tick may
+        send the offer before ours, even before this is called."""
         offer = await self.to_family(now, expect)
         await until(lambda: sum("Сможете прийти?" in t for t in self.texts()) > asked, "the question")
         return offer
@@ -100,10 +106,11 @@ class Journey:
         await self.taken()
         now = utcnow()
         at = (now + timedelta(days=3)).astimezone(MOSCOW).replace(hour=11, minute=0, second=0, microsecond=0)
+        asked = self.questions()
         await self.in_thread(
             f"/appoint {at:%d.%m} 11:00 Центр семьи, Невский 1; взять паспорт", "Семье предложена встреча"
         )
-        offer = await self.offered(now, "Центр семьи")
+        offer = await self.offered(now, "Центр семьи", asked)
         assert f"{at.day} " in offer and "11:00" in offer, offer  # Babel: "1 декабря, 11:00"
         assert "подтвердила" in await self.answered("confirm", "подтвердила")
         await self.to_family(at - timedelta(days=1), "Напоминаем")
@@ -114,14 +121,16 @@ class Journey:
 
         # Moved to another day: the family can't come.
         second = at + timedelta(days=1)
+        asked = self.questions()
         await self.in_thread(f"/appoint {second:%d.%m} 11:00 Центр семьи", "Семье предложена встреча")
-        await self.offered(utcnow(), f"{second.day} ")
+        await self.offered(utcnow(), f"{second.day} ", asked)
         assert "не сможет" in await self.answered("decline", "не сможет")
 
         # Once more: the family asks for another time, in words, and the thread reads them.
         third = at + timedelta(days=2)
+        asked = self.questions()
         await self.in_thread(f"/appoint {third:%d.%m} 11:00 Центр семьи", "Семье предложена встреча")
-        await self.offered(utcnow(), f"{third.day} ")
+        await self.offered(utcnow(), f"{third.day} ", asked)
         told = await self.answered("other", "другое время", words="Во вторник после 15")
         assert "вторник" in told, told
         # No reminder is left for any of them: the first was cancelled, the others never confirmed.

@@ -9,13 +9,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from bot.app import Application
 from bot.config import Settings
 from bot.sandbox.telegram.emulator import SentMessage, TelegramEmulator
 from dialogs.primitives import Incoming
 from handlers.conversation import Reply
-from storage.models import utcnow
-from storage.vocabulary import OutboxKind, Platform
+from storage.models import Broadcast, utcnow
+from storage.vocabulary import BroadcastStatus, OutboxKind, Platform
 
 TOKEN = "123456:TEST-token_for_the_emulator"
 
@@ -204,6 +206,22 @@ async def settled(app: Application, timeout: float = 10.0) -> None:
                 return
         await asyncio.sleep(0.05)
     raise AssertionError("the outbox did not drain")
+
+
+async def broadcasts_done(app: Application, timeout: float = 30.0) -> None:
+    """Wait until every broadcast is done. A test's own rounds stop when they find nothing left to
+    claim, while the app's own ticks (every 5 s) may still be preparing the file or sending the rows
+    they claimed: what they send is only certain once the broadcast is done."""
+    assert app.db is not None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        async with app.db.uow() as uow:
+            statuses = set((await uow.session.scalars(select(Broadcast.status))).all())
+        if statuses <= {BroadcastStatus.DONE.value}:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the broadcasts did not finish: {statuses}")
 
 
 def cards(emulator: TelegramEmulator) -> list[SentMessage]:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from bot.app import Application
 from bot.sandbox.telegram.emulator import SentMessage, TelegramEmulator
-from storage.models import Person, Ticket
+from storage.models import Person, Ticket, utcnow
 from storage.vocabulary import Category
 from tests.e2e import GROUP, Parent, cards, introduce, press, settled
 
@@ -109,3 +109,17 @@ async def group_says(
         lambda: any(c.method.lower() == "getupdates" for c in emulator.calls[before + 1 :])
     )
     await emulator.wait_for(lambda: len(emulator.calls) > before + 1)
+
+
+async def offer_declined(family: Parent, emulator: TelegramEmulator, app: Application) -> None:
+    """Closed as helped, the family is asked at once whether we may check in later (a follow-up due
+    now). The app's own follow-up tick would ask at a moment of its own choosing, in the middle of
+    the test's next steps: it is asked here (quiet hours off), and declined, so the family is back
+    at the menu."""
+    assert app.followups is not None
+    await app.followups.run_once(utcnow())  # or the app's own tick, if it came first
+    await emulator.wait_for(
+        lambda: any("Можно мы напишем" in (m.text or "") for m in emulator.sent_to(family.chat_id)),
+        timeout=10,
+    )
+    assert "не будем писать" in family.texts(await family.tap_value("no"))

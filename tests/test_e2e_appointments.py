@@ -72,7 +72,7 @@ async def test_appoint_inside_a_forum_topic_needs_no_reply(emulator: TelegramEmu
         await journey.taken()
         [((_chat, thread), _topic)] = list(emulator.topics.items())
         at = (utcnow() + timedelta(days=2)).astimezone(MOSCOW)
-        before = len(emulator.sent_to(GROUP))
+        before, asked = len(emulator.sent_to(GROUP)), journey.questions()
         emulator.message(
             VERA,
             f"/appoint {at:%d.%m} 10:30 Центр семьи",
@@ -84,7 +84,7 @@ async def test_appoint_inside_a_forum_topic_needs_no_reply(emulator: TelegramEmu
         await journey.told("Семье предложена встреча", before)
         said = [m for m in emulator.sent_to(GROUP)[before:] if "Семье предложена" in (m.text or "")]
         assert said[0].params.get("message_thread_id") == thread, "answered in the request's topic"
-        offer = await journey.offered(utcnow(), "Центр семьи")
+        offer = await journey.offered(utcnow(), "Центр семьи", asked)
         assert "10:30" in offer
     finally:
         await app.stop()

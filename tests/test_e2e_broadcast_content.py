@@ -13,7 +13,7 @@ from bot.sandbox.telegram.emulator import TelegramEmulator
 from bot.sandbox.vk.emulator import VkEmulator
 from handlers.background import Job
 from storage.models import utcnow
-from tests.e2e import HandledUpdates, Parent, start_app
+from tests.e2e import HandledUpdates, Parent, broadcasts_done, start_app
 from tests.max_e2e import MaxParent, start_max_app
 from tests.vk_e2e import VkParent, start_vk_app
 
@@ -26,10 +26,12 @@ def job(app: Application, name: str) -> Job:
 
 
 async def send_everything(app: Application) -> None:
-    """The file on every messenger first, then the broadcast (as the background runner would)."""
+    """The file on every messenger first, then the broadcast (as the background runner would); then
+    until it is done, since the app's own ticks may have claimed part of it first."""
     for name in ("broadcast_files", "broadcasts"):
         while await job(app, name).run_once(utcnow()):
             pass
+    await broadcasts_done(app)
 
 
 async def subscribed(parent: Parent) -> None:

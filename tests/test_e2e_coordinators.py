@@ -155,8 +155,11 @@ async def test_a_burst_is_paced_urgent_first_and_nothing_is_lost(
     assert posted[: len(urgent)] == urgent, "urgent requests first"
     assert posted[len(urgent) :] == [i for i in ids if i not in urgent], "then in order of time"
     sends = [c.at for c in emulator.calls_of("sendMessage") if str(c.params.get("chat_id")) == str(GROUP)]
-    gaps = [b - a for a, b in itertools.pairwise(sends)]
-    assert min(gaps) >= 0.04, "paced per chat"
+    # One send per 0.05 s (FAST_DELIVERY), as the emulator saw them arrive: each arrival carries the
+    # event loop's delay, tens of ms on a loaded 2-core machine (a gap of 0.028 s was seen), so any
+    # run of sends is held to the pace with that much slack at its ends, not each gap alone.
+    for (i, a), (j, b) in itertools.combinations(enumerate(sends), 2):
+        assert b - a >= (j - i) * 0.05 - 0.04, f"paced per chat: sends {i} and {j} {b - a:.3f}s apart"
 
 
 async def test_nothing_is_lost_between_saving_and_posting(emulator: TelegramEmulator, db_url: str) -> None:

@@ -19,6 +19,7 @@ from tests.flows_support import (
     copies_to,
     finish,
     group_says,
+    offer_declined,
     ticket,
 )
 
@@ -95,9 +96,19 @@ async def test_a_family_that_blocked_the_bot_is_shown_in_the_thread(
     assert person is not None and person.reachable is False
 
 
+@pytest.fixture
+async def quiet_off_app(emulator: TelegramEmulator, db_url: str) -> AsyncIterator[Application]:
+    # Quiet hours off: the check-in offer that "helped" brings comes at once, at any hour of the day.
+    app = await start_app(emulator, db_url, coordinator_chat=f"tg:{GROUP}", quiet_hours="off")
+    yield app
+    await app.stop()
+
+
 async def test_close_with_an_outcome_reopen_and_release(
-    family: Parent, emulator: TelegramEmulator, desk_app: Application
+    emulator: TelegramEmulator, quiet_off_app: Application
 ) -> None:
+    desk_app = quiet_off_app
+    family = Parent(emulator=emulator, handled=HandledUpdates(desk_app), user_id=6001)
     card = await claimed(family, emulator, desk_app)
     refused = await press(emulator, OTHER, card, emulator.button_data(emulator.sent_to(GROUP)[0], "Закрыть"))
     assert "только координатор" in refused["text"].lower()
@@ -109,6 +120,7 @@ async def test_close_with_an_outcome_reopen_and_release(
     )
     assert (await ticket(desk_app)).status == "closed"
     assert "Закрыл(а) Анна" in (emulator.sent_to(GROUP)[0].text or "")
+    await offer_declined(family, emulator, desk_app)
     # Closed: the family's next message is no longer relayed; they are offered a new request.
     replies = await family.say("Спасибо!")
     assert "Попросить о помощи" in family.texts(replies)
@@ -268,8 +280,10 @@ async def test_a_plain_group_has_no_topics(
 
 
 async def test_a_returning_family_brings_back_its_coordinator(
-    family: Parent, emulator: TelegramEmulator, desk_app: Application
+    emulator: TelegramEmulator, quiet_off_app: Application
 ) -> None:
+    desk_app = quiet_off_app
+    family = Parent(emulator=emulator, handled=HandledUpdates(desk_app), user_id=6001)
     card = await claimed(family, emulator, desk_app)
     await press(emulator, ASSIGNEE, card, emulator.button_data(emulator.sent_to(GROUP)[0], "Закрыть"))
     await emulator.wait_for(lambda: "Помогли" in str(emulator.buttons(emulator.sent_to(GROUP)[0])))
@@ -277,6 +291,7 @@ async def test_a_returning_family_brings_back_its_coordinator(
     await emulator.wait_for(
         lambda: any("закрыта" in (m.text or "") for m in emulator.sent_to(family.chat_id))
     )
+    await offer_declined(family, emulator, desk_app)
     await family.walk("new", "no", "other", "0", "r.msk")
     await family.say("Снова нужна помощь")
     await finish(family)
