@@ -314,11 +314,15 @@ class Application:
         return broadcasts, self.background
 
     async def stop(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)  # no new ticks
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.pause()  # no new ticks
         if self.background is not None:
             # Running ticks finish the row in hand; the rest waits in our tables for the next start.
             await self.background.stop(timeout=DRAIN_TIMEOUT)
+        if self._scheduler is not None and self._scheduler.running:
+            # Only now: APScheduler's shutdown cancels the ticks it started (the row in hand cut in
+            # half, and a traceback in the log), so they are let finish first.
+            self._scheduler.shutdown(wait=False)
         for transport in self.transports:
             await transport.stop_listening()
         # Updates already taken from the platforms will not be sent again: finish them first.
