@@ -27,9 +27,10 @@ def text_update(user: int, n: int, text: str, kind: EventKind = EventKind.TEXT) 
     return Incoming(Platform.TELEGRAM, user, user, event, update_id=user * 10_000 + n, message_id=n)
 
 
-async def test_a_flood_is_merged_in_order_told_once_and_others_and_sos_are_served(
+async def with_open_request(
     db: Database, translators: Translators, directory: Directory
-) -> None:
+) -> tuple[ConversationService, FakeMessenger]:
+    """The flooder, with an open request: what they write goes to its thread."""
     messenger = FakeMessenger()
     service = ConversationService(
         db,
@@ -41,8 +42,15 @@ async def test_a_flood_is_merged_in_order_told_once_and_others_and_sos_are_serve
     )
     flooder = Family(service, user_id=FLOODER)
     await flooder.to_summary()
-    await flooder.press("t_summary", "send")  # an open request: what they write goes to its thread
+    await flooder.press("t_summary", "send")
     messenger.sent.clear()
+    return service, messenger
+
+
+async def test_a_flood_is_merged_in_order_told_once_and_others_and_sos_are_served(
+    db: Database, translators: Translators, directory: Directory
+) -> None:
+    service, messenger = await with_open_request(db, translators, directory)
 
     # 500 messages at once, an SOS in the middle of them, while 100 others press /start.
     texts = [f"сообщение {n}" for n in range(500)]
@@ -89,18 +97,7 @@ async def test_texts_after_an_sos_are_not_merged_in_front_of_it(
 ) -> None:
     """Merging never reorders: texts sent after a message that is not merged (here an SOS) are not
     pulled in front of it."""
-    messenger = FakeMessenger()
-    service = ConversationService(
-        db,
-        dialogs=assemble(),
-        messengers={Platform.TELEGRAM: messenger},
-        translators=translators,
-        directory=directory,
-        settings=ConversationSettings(consent_version="v-test", default_locale="ru"),
-    )
-    flooder = Family(service, user_id=FLOODER)
-    await flooder.to_summary()
-    await flooder.press("t_summary", "send")
+    service, messenger = await with_open_request(db, translators, directory)
     before = [text_update(FLOODER, 100 + n, f"сообщение {n}") for n in range(30)]
     sos = text_update(FLOODER, 200, "срочно")
     after = [text_update(FLOODER, 300 + n, f"сообщение {30 + n}") for n in range(30)]
@@ -119,19 +116,7 @@ async def test_a_story_sent_in_a_dozen_parts_at_once_is_not_a_flood(
     db: Database, translators: Translators, directory: Directory
 ) -> None:
     """Within the limit every message is its own turn, even when they all wait for the first one."""
-    messenger = FakeMessenger()
-    service = ConversationService(
-        db,
-        dialogs=assemble(),
-        messengers={Platform.TELEGRAM: messenger},
-        translators=translators,
-        directory=directory,
-        settings=ConversationSettings(consent_version="v-test", default_locale="ru"),
-    )
-    parent = Family(service, user_id=FLOODER)
-    await parent.to_summary()
-    await parent.press("t_summary", "send")
-    messenger.sent.clear()
+    service, messenger = await with_open_request(db, translators, directory)
     parts = [text_update(FLOODER, 100 + n, f"сообщение {n}") for n in range(12)]
     await asyncio.gather(*(service.handle(u) for u in parts))
     async with db.uow() as uow:
@@ -145,19 +130,7 @@ async def test_an_sos_right_after_a_text_is_answered_after_it(
     db: Database, translators: Translators, directory: Directory
 ) -> None:
     """Per-person order: whatever the gate does with texts, the one after is not handled first."""
-    messenger = FakeMessenger()
-    service = ConversationService(
-        db,
-        dialogs=assemble(),
-        messengers={Platform.TELEGRAM: messenger},
-        translators=translators,
-        directory=directory,
-        settings=ConversationSettings(consent_version="v-test", default_locale="ru"),
-    )
-    parent = Family(service, user_id=FLOODER)
-    await parent.to_summary()
-    await parent.press("t_summary", "send")
-    messenger.sent.clear()
+    service, messenger = await with_open_request(db, translators, directory)
     await asyncio.gather(
         service.handle(text_update(FLOODER, 100, "сообщение 0")),
         service.handle(text_update(FLOODER, 101, "SOS")),
