@@ -44,6 +44,16 @@ async def max_burst(emu: MaxEmulator) -> dict[int, list[int]]:
     return sent
 
 
+async def released(running: Running, turns: Turns, sent: dict[int, list[int]]) -> None:
+    """The handlers let go: every update handled once, in each person's order, the bound reached and
+    never passed."""
+    running.gate.set()
+    await turns.until(TOTAL)
+    assert running.peak == MAX_IN_FLIGHT
+    assert running.calls == TOTAL
+    assert_each_once_in_order(turns, sent)
+
+
 def assert_each_once_in_order(turns: Turns, sent: dict[int, list[int]]) -> None:
     assert turns.total == TOTAL
     for person, ids in sent.items():
@@ -65,11 +75,7 @@ async def test_a_vk_burst_waits_at_vk_beyond_the_bound(
         assert running.now == MAX_IN_FLIGHT, "the bound is full and holds"
         assert len(vk.lp_requests) == polls, "no more is asked of VK while the bound is full"
 
-        running.gate.set()
-        await turns.until(TOTAL)
-        assert running.peak == MAX_IN_FLIGHT
-        assert running.calls == TOTAL
-        assert_each_once_in_order(turns, sent)
+        await released(running, turns, sent)
         assert all(vk.sent_to(person) for person in sent), "every person was answered"
         await vk.wait_for(lambda: len(vk.lp_requests) > polls)  # asking again once there is room
     finally:
@@ -97,11 +103,7 @@ async def test_a_max_burst_over_long_polling_stays_within_the_bound(
         assert running.now == MAX_IN_FLIGHT
         assert polls() == asked, "no more is asked of MAX while the bound is full"
 
-        running.gate.set()
-        await turns.until(TOTAL)
-        assert running.peak == MAX_IN_FLIGHT
-        assert running.calls == TOTAL
-        assert_each_once_in_order(turns, sent)
+        await released(running, turns, sent)
         assert all(max_emu.in_dialog(person) for person in sent)
     finally:
         running.gate.set()
@@ -124,11 +126,7 @@ async def test_a_max_webhook_burst_is_answered_at_once_and_queued(
         assert await kept(app, Platform.MAX) == TOTAL
         assert running.now == MAX_IN_FLIGHT, "the rest waits in the inbox, not as tasks"
 
-        running.gate.set()
-        await turns.until(TOTAL)
-        assert running.peak == MAX_IN_FLIGHT
-        assert running.calls == TOTAL
-        assert_each_once_in_order(turns, sent)
+        await released(running, turns, sent)
     finally:
         running.gate.set()
         await app.stop()
