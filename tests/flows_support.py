@@ -3,6 +3,8 @@ description step, a coordinator taking a request and writing in its thread, the 
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
 from bot.app import Application
@@ -48,6 +50,16 @@ async def state_of(app: Application, key: str) -> str | None:
     async with app.db.uow() as uow:
         stored = await uow.dialogs.load(key)
     return None if stored is None else stored[0]
+
+
+async def reaches(app: Application, key: str, state: str, timeout: float = 10.0) -> None:
+    """Wait until ``key``'s dialog is at ``state``: for an update handled during the app's start,
+    before a ``HandledUpdates`` could be put around its handler."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (now := await state_of(app, key)) != state:
+        assert loop.time() < deadline, f"{key} is at {now}, not {state}"
+        await asyncio.sleep(0.05)
 
 
 async def to_description(parent: Parent) -> None:
