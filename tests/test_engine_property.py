@@ -146,7 +146,14 @@ def on_screen(driver: DialogDriver) -> list[Payload]:
     return [b.payload for s in driver.last.screens for row in s.buttons for b in row if b.payload is not None]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Derandomized: the same 300 runs each time, so the guard below (the runs reach the deep steps) cannot
+# fail by bad luck in CI; a change to the dialogs still changes which paths they take.
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data(), consented=st.booleans(), locale=st.sampled_from(["ru", "en"]))
 def test_any_sequence_keeps_a_valid_state(
     driver: DialogDriver, data: st.DataObject, consented: bool, locale: str
