@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from aiogram import Bot
 from aiogram.enums import ParseMode
@@ -31,6 +31,7 @@ from aiogram.types import (
 )
 
 from bot.telegram import files as tg_files
+from bot.telegram.methods import EditText, SendText, SentText
 from bot.telegram.render import inline_markup, render
 from bot.text import html_to_plain
 from dialogs.primitives import Screen, Traits
@@ -132,7 +133,7 @@ class TelegramMessenger:
             last = index == len(chunks) - 1
             markup = rendered.markup if last else None
             first_reply = reply_to if index == 0 else None
-            message = await self._send_text(
+            sent = await self._send_text(
                 chat_id,
                 chunk,
                 markup=markup,
@@ -141,7 +142,7 @@ class TelegramMessenger:
                 thread_id=thread_id,
                 paid=screen.paid,
             )
-            ids.append(message.message_id)
+            ids.append(sent)
         return ids
 
     async def star_balance(self) -> Decimal:
@@ -158,7 +159,8 @@ class TelegramMessenger:
         reply_to: int | None,
         thread_id: int | None,
         paid: bool = False,
-    ) -> Message:
+    ) -> int:
+        """The sent message's id."""
         # A deleted card must not stop a reply from arriving: it then stands on its own.
         reply = (
             None
@@ -166,17 +168,21 @@ class TelegramMessenger:
             else ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
         )
 
-        def attempt(text: str, parse_mode: str | None) -> Callable[[], Awaitable[Message]]:
-            return lambda: self._bot.send_message(
-                chat_id=chat_id,
-                text=text,
-                parse_mode=parse_mode,
-                reply_markup=markup,  # type: ignore[arg-type]
-                protect_content=protect,
-                reply_parameters=reply,
-                message_thread_id=thread_id,
-                allow_paid_broadcast=True if paid else None,
-            )
+        def attempt(text: str, parse_mode: str | None) -> Callable[[], Awaitable[int]]:
+            async def send() -> int:
+                method = SendText(
+                    chat_id=chat_id,
+                    text=text,
+                    parse_mode=parse_mode,
+                    reply_markup=markup,
+                    protect_content=protect,
+                    reply_parameters=reply,
+                    message_thread_id=thread_id,
+                    allow_paid_broadcast=True if paid else None,
+                )
+                return cast(SentText, await self._bot(method)).message_id
+
+            return send
 
         try:
             return await self._call(attempt(text, ParseMode.HTML))
@@ -275,7 +281,7 @@ class TelegramMessenger:
             log.info("Telegram would not fetch a file from another platform (%s); sending its link", exc)
         label = html.escape(file.name or file.kind.value)
         link = html.escape(url, quote=True)
-        message = await self._send_text(
+        return await self._send_text(
             chat_id,
             f'📎 <a href="{link}">{label}</a>',
             markup=None,
@@ -283,7 +289,6 @@ class TelegramMessenger:
             reply_to=reply.message_id if reply else None,
             thread_id=thread_id,
         )
-        return message.message_id
 
     async def _single(
         self,
@@ -345,12 +350,14 @@ class TelegramMessenger:
         markup: InlineKeyboardMarkup | None = inline_markup(screen)
         try:
             await self._call(
-                lambda: self._bot.edit_message_text(
-                    chat_id=chat_id,
-                    message_id=message_id,
-                    text=screen.text,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
+                lambda: self._bot(
+                    EditText(
+                        chat_id=chat_id,
+                        message_id=message_id,
+                        text=screen.text,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=markup,
+                    )
                 )
             )
         except TelegramBadRequest as exc:
