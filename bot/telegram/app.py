@@ -6,10 +6,8 @@ import asyncio
 import hmac
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramNetworkError,
@@ -18,8 +16,6 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods import Response, TelegramMethod
-from aiogram.methods.base import TelegramType
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from aiohttp import web
@@ -29,6 +25,7 @@ from bot.config import ConfigError
 from bot.telegram import inbound
 from bot.telegram.messenger import TelegramMessenger
 from bot.telegram.polling import InboxPolling
+from bot.telegram.session import KeepingSession
 from dialogs.commands import COMMAND_MENU
 from dialogs.i18n import Translators
 from handlers.inbox import Inbox
@@ -37,24 +34,6 @@ from storage.vocabulary import Platform
 
 log = logging.getLogger(__name__)
 START_BACKOFF = BackoffConfig(min_delay=1.0, max_delay=60.0, factor=2.0, jitter=0.1)
-
-
-class KeepingSession(AiohttpSession):
-    """aiogram builds ``Response[<returned type>]`` for every answer; pydantic (2.13) caches such
-    classes only while something holds them, so between garbage collections each was built anew:
-    5% of the bot's CPU in a burst of families (bench.burst, py-spy). The session holds them."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._kept: dict[Any, Any] = {}
-
-    def check_response(
-        self, bot: Bot, method: TelegramMethod[TelegramType], status_code: int, content: str
-    ) -> Response[TelegramType]:
-        returning = method.__returning__
-        if returning not in self._kept:
-            self._kept[returning] = Response[returning]  # type: ignore[valid-type]
-        return super().check_response(bot, method, status_code, content)
 
 
 def create_bot(token: str, api_url: str) -> Bot:

@@ -123,7 +123,7 @@ class TelegramEmulator(MemberUpdates, UserActions):
             self.calls.append(call := Call(method, {}, time.time()))
             return self._reply(call, ApiError(400, f"Bad Request: can't parse request body: {exc}"))
         params = decode_params(method, raw)
-        call = Call(method, params, time.time())
+        call = Call(method, params, time.time(), content_type=request.content_type)
         self.calls.append(call)
         token = request.match_info["token"]
         if (self.token_check and not _plausible_token(token)) or token in self.refused_tokens:

@@ -79,6 +79,7 @@ class Call:
     params: dict[str, Any]
     at: float
     error: str | None = None
+    content_type: str = ""  # how the request's body came: a form, a multipart upload or JSON
 
 
 class ApiError(Exception):
