@@ -6,23 +6,20 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from redis.asyncio import Redis
 
-from bot import shared
 from bot.config import ConfigError, Settings, parse_duration, parse_ids
 from bot.i18n import load_translators
 from bot.max.client import MaxTiming
 from bot.max.ids import PruneMessageIds
 from bot.region import StartLinks, region_directory
 from bot.scheduler import create_scheduler
-from bot.shared import RedisBudget
 from bot.transport import Transport
 from bot.transports import Timings, build_transports
-from bot.vk.transport import VkTiming
+from bot.vk.options import VkTiming
 from bot.web import MeteredRouter, Metrics, WebServer
 from dialogs.assembly import assemble
 from dialogs.directory import Directory
@@ -56,6 +53,11 @@ from storage.db import DatabaseRefusedError, create_engine, migrate_when_reachab
 from storage.models import utcnow
 from storage.uow import Database
 from storage.vocabulary import Platform
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from bot.shared import RedisBudget
 
 log = logging.getLogger(__name__)
 PEERS_PER_CALL = 100  # VK's messages.send reaches this many people at once
@@ -373,12 +375,15 @@ class Application:
         return heartbeat
 
     async def _shared(self) -> tuple[PersonLocks | None, RedisBudget | None]:
-        """With several replicas: one lock per person and one rate budget per platform, in Redis."""
+        """With several replicas: one lock per person and one rate budget per platform, in Redis.
+        Imported only then: a bot without Redis does not carry its client (6 MiB)."""
         if not self.settings.redis_url:
             return None, None
+        from bot import shared  # noqa: PLC0415
+
         self.redis = shared.connect(self.settings.redis_url)
         await shared.wait_for_redis(self.redis)
-        return SharedLocks(shared.person_lock(self.redis)), RedisBudget(self.redis)
+        return SharedLocks(shared.person_lock(self.redis)), shared.RedisBudget(self.redis)
 
     def _transports_running(self) -> bool:
         return self._listening and all(t.failed is None for t in self.transports)

@@ -15,7 +15,7 @@ from bot.max.subscriptions import MaxWebhook
 from bot.max.transport import MaxTransport
 from bot.telegram.app import TelegramTransport, Webhook, create_bot, create_dispatcher
 from bot.transport import Transport
-from bot.vk.transport import VkCallback, VkTiming, VkTransport
+from bot.vk.options import VkCallback, VkTiming
 from dialogs.i18n import Translators
 from handlers.cursors import Cursors
 from handlers.inbox import Inbox
@@ -63,6 +63,8 @@ def build_transports(
             hooks[settings.webhook_path] = telegram.on_webhook
         transports.append(telegram)
     if settings.vk_enabled and settings.vk_group_id is not None:
+        from bot.vk.transport import VkTransport  # noqa: PLC0415 - vk-api only where VK is configured
+
         callback = None
         if settings.webhook_url and settings.vk_callback_secret and settings.vk_confirmation_code:
             callback = VkCallback(

@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from openpyxl import Workbook
-
 from dialogs.effects import ShowFigures
 from dialogs.figures import FiguresReport
 from dialogs.i18n import N_
@@ -74,7 +72,10 @@ def to_csv(facts: Sequence[TicketFacts]) -> bytes:
 
 
 def to_xlsx(facts: Sequence[TicketFacts], report: FiguresReport) -> bytes:
-    """The same lines as the CSV in a spreadsheet, and the totals on a second sheet."""
+    """The same lines as the CSV in a spreadsheet, and the totals on a second sheet. openpyxl is
+    imported here, when an admin asks: a bot that is never asked does not carry it (5 MiB)."""
+    from openpyxl import Workbook  # noqa: PLC0415
+
     book = Workbook()
     if book.active is not None:  # a new workbook's one sheet: ours
         book.remove(book.active)

@@ -11,7 +11,8 @@ from bot.app import Application
 from bot.config import Settings
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from bot.sandbox.vk.emulator import VkEmulator, VkMessage, VkUser
-from bot.vk.transport import VkTiming, event_number
+from bot.vk.options import VkTiming
+from bot.vk.transport import event_number
 from tests.e2e import FAST_DELIVERY, TOKEN, HandledUpdates
 
 VK_TOKEN = "vk-test-token"

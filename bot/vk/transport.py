@@ -15,7 +15,6 @@ import json
 import logging
 import threading
 from collections.abc import Coroutine
-from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -27,6 +26,7 @@ from vk_api.exceptions import ApiError, ApiHttpError
 from bot.config import ConfigError
 from bot.vk.client import VkCaller, create_vk
 from bot.vk.messenger import VkMessenger
+from bot.vk.options import VkCallback, VkTiming
 from bot.vk.render import ClientInfo, payload_of, replied, to_events, without_mention
 from dialogs.primitives import Event, EventKind, Payload
 from handlers.cursors import Cursors
@@ -45,23 +45,6 @@ MEMBER_ACTIONS = {
     "chat_invite_user": EventKind.MEMBER_JOINED,
     "chat_invite_user_by_link": EventKind.MEMBER_JOINED,
 }
-
-
-@dataclass(frozen=True)
-class VkCallback:
-    """VK's Callback API (webhook mode): the code VK asks for once, and the secret of every event."""
-
-    secret: str
-    confirmation_code: str
-
-
-@dataclass(frozen=True)
-class VkTiming:
-    """Pauses before retries; the defaults are for the real VK, tests make them short."""
-
-    backoff: float = 0.5  # after a server error or a lost connection in an API call (doubles)
-    rate_wait: float = 1.0  # after error 6 (error 9 waits three times as long)
-    longpoll_backoff: float = 1.0  # after the long poll lost its connection (doubles, up to a minute)
 
 
 def event_number(event_id: str, part: int = 0) -> int:
