@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from aiogram.types import (
@@ -16,7 +17,7 @@ from aiogram.types import (
 
 from bot.telegram.callbacks import DialogCallback
 from bot.text import split_text
-from dialogs.primitives import Event, EventKind, Screen, text_event
+from dialogs.primitives import Button, Event, EventKind, Screen, text_event
 from dialogs.state import Attachment
 from storage.vocabulary import AttachmentKind
 
@@ -31,8 +32,19 @@ class Rendered:
 
 
 def inline_markup(screen: Screen) -> InlineKeyboardMarkup | None:
+    """The screen's buttons as Telegram's inline keyboard. Most screens are the same for everyone
+    (the welcome, the menu, each triage question), and building the keyboard's models was 5% of a
+    burst's CPU: the last few hundred are kept (aiogram's models are frozen, so sharing is safe)."""
+    try:
+        return _inline_keyboard(screen.buttons)
+    except TypeError:  # a payload that cannot be hashed: built anew
+        return _inline_keyboard.__wrapped__(screen.buttons)
+
+
+@functools.lru_cache(maxsize=256)
+def _inline_keyboard(button_rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
     rows = []
-    for row in screen.buttons:
+    for row in button_rows:
         buttons = []
         for button in row:
             if button.url:
