@@ -3,7 +3,8 @@
 `python -m bench.burst [--people 1000] [--rounds 1] [--postgres URL]`
 
 The project's Bot API emulator (bot/sandbox/telegram/emulator.py) runs in this process; each bot runs in a child
-process (bench/burst_bots.py) polling it over HTTP: first a bare aiogram echo bot, then this project's
+process (bench/burst_bots.py) polling it over HTTP: first a bare aiogram echo bot, then a bare aiogram
+bot answering with a screen like this bot's welcome (what the reply itself costs), then this project's
 whole Application on a fresh SQLite file (and on PostgreSQL when --postgres or TEST_POSTGRES_URL is given).
 An update's latency runs from the moment it is queued at the emulator to the moment the emulator receives
 the bot's first sendMessage to that chat. Printed: updates a second, p50, p99, peak RSS of the bot's
@@ -183,6 +184,7 @@ async def run(o: Options) -> tuple[list[Result], list[Result], list[FloodResult]
 
         for r in range(o.rounds):
             bursts.append(await burst("echo (bare aiogram)", ["echo"], o.people, o.seconds))
+            bursts.append(await burst("aiogram, same screen", ["screen"], o.people, o.seconds))
             bursts.append(await burst("this bot, SQLite", sqlite(f"b{r}"), o.people, o.seconds))
             if o.postgres:
                 await _wipe_postgres(o.postgres)

@@ -1,7 +1,9 @@
 """The bots the burst benchmark measures, each run in a child process so its RSS is its own.
 
-`python -m bench.burst_bots echo URL` runs a bare aiogram echo bot; `python -m bench.burst_bots app URL DB_URL`
-runs this project's whole `Application` (Telegram only). Both poll the Bot API at URL until SIGTERM.
+`python -m bench.burst_bots echo URL` runs a bare aiogram echo bot; `... screen URL` a bare aiogram bot
+that answers every message with a screen of the size of this bot's welcome (the same text and keyboard:
+what the reply itself costs the framework, with no database and no dialog); `... app URL DB_URL` runs
+this project's whole `Application` (Telegram only). Each polls the Bot API at URL until SIGTERM.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 from aiogram import Bot, Dispatcher, Router  # noqa: TID251
 from aiogram.client.session.aiohttp import AiohttpSession  # noqa: TID251
 from aiogram.client.telegram import TelegramAPIServer  # noqa: TID251
-from aiogram.types import Message  # noqa: TID251
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message  # noqa: TID251
 
 TOKEN = "123456:BENCH-token_for_the_emulator"  # noqa: S105 - the emulator accepts any well-formed token
 
@@ -27,13 +29,37 @@ async def _until_terminated() -> None:
     await stop.wait()
 
 
-async def echo(api_url: str) -> None:
+# This bot's welcome to a new person (locales/ru), as sent: 600 characters and six buttons.
+WELCOME = (
+    "Здравствуйте! Этот бот помогает семьям с детьми попросить о срочной помощи.\n\n"
+    "Чтобы принять заявку, нам нужно ваше согласие на обработку персональных данных: это то, что вы "
+    "расскажете о семье, ваш регион и способ связи с вами. Эти данные видят только координаторы службы "
+    "помощи семьям. Посмотреть или удалить их можно в любой момент командами /my_data и /delete_my_data."
+    "\n\nЕсли кому-то прямо сейчас угрожает опасность, нажмите «Экстренная помощь» — согласие для "
+    "этого не нужно."
+)
+WELCOME_KEYS = [
+    [("✅ Даю согласие", "d:consent:yes")],
+    [("Не сейчас", "d:consent:no")],
+    [("🆘 Экстренная помощь", "d:*:sos"), ("📋 Полезные контакты", "d:*:contacts")],
+    [("🇬🇧 English", "d:consent:lang.en")],
+    [("🚪 Быстрый выход", "d:*:exit")],
+]
+
+
+async def echo(api_url: str, *, screen: bool = False) -> None:
     bot = Bot(token=TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api_url)))
     router = Router(name="echo")
 
     @router.message()
     async def answer(message: Message) -> None:
-        await message.answer(message.text or "?")
+        if not screen:
+            await message.answer(message.text or "?")
+            return
+        keys = [[InlineKeyboardButton(text=t, callback_data=d) for t, d in row] for row in WELCOME_KEYS]
+        await message.answer(
+            WELCOME, parse_mode="HTML", reply_markup=InlineKeyboardMarkup(inline_keyboard=keys)
+        )
 
     dispatcher = Dispatcher()
     dispatcher.include_router(router)
@@ -69,8 +95,8 @@ async def app(api_url: str, database_url: str) -> None:
 
 def main() -> None:
     kind, api_url, *rest = sys.argv[1:]
-    if kind == "echo":
-        asyncio.run(echo(api_url))
+    if kind in {"echo", "screen"}:
+        asyncio.run(echo(api_url, screen=kind == "screen"))
     else:
         asyncio.run(app(api_url, rest[0]))
 
