@@ -31,10 +31,13 @@ class Rendered:
     protect: bool
 
 
-def inline_markup(screen: Screen) -> InlineKeyboardMarkup | None:
+def inline_markup(screen: Screen, *, kept: bool = True) -> InlineKeyboardMarkup | None:
     """The screen's buttons as Telegram's inline keyboard. Most screens are the same for everyone
     (the welcome, the menu, each triage question), and building the keyboard's models was 5% of a
-    burst's CPU: the last few hundred are kept (aiogram's models are frozen, so sharing is safe)."""
+    burst's CPU: the last few hundred are kept (aiogram's models are frozen, so sharing is safe).
+    ``kept=False`` builds it anew (the benchmark's baseline)."""
+    if not kept:
+        return _inline_keyboard.__wrapped__(screen.buttons)
     try:
         return _inline_keyboard(screen.buttons)
     except TypeError:  # a payload that cannot be hashed: built anew
@@ -57,8 +60,8 @@ def _inline_keyboard(button_rows: tuple[tuple[Button, ...], ...]) -> InlineKeybo
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
-def render(screen: Screen) -> Rendered:
-    markup: Markup = inline_markup(screen)
+def render(screen: Screen, *, kept: bool = True) -> Rendered:
+    markup: Markup = inline_markup(screen, kept=kept)
     if screen.request_contact or screen.reply_buttons:
         keyboard: list[list[KeyboardButton]] = []
         if screen.request_contact:
