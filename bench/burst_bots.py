@@ -98,7 +98,9 @@ def main() -> None:
     if kind in {"echo", "screen"}:
         asyncio.run(echo(api_url, screen=kind == "screen"))
     else:
-        asyncio.run(app(api_url, rest[0]))
+        from bot.run import run_loop  # noqa: PLC0415 - as `python -m bot` runs (uvloop where installed)
+
+        run_loop(app(api_url, rest[0]))
 
 
 if __name__ == "__main__":

