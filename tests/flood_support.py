@@ -58,7 +58,7 @@ async def turns_at(db: Database, platform: Platform, update_ids: Sequence[int]) 
                 ProcessedUpdate.platform == platform.value, ProcessedUpdate.update_id.in_(update_ids)
             )
         )
-        seen = {update_id: at for update_id, at in rows}
+        seen = {row.update_id: row.seen_at for row in rows}
     assert set(seen) == set(update_ids), "every update was handled"
     return [seen[update_id] for update_id in update_ids]
 

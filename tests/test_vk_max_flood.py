@@ -46,14 +46,20 @@ class Held:
         self.gate = asyncio.Event()
         self.gate.set()
         self.flood: list[str] = []  # in the order they reached the handler
+        self.done: list[str] = []  # and as the handler returned
         original = transport._dispatch
 
         async def held(owner: Any, raw: dict[str, Any]) -> bool:
             text = text_of(raw)
-            if text.startswith("сообщение") or text == "SOS":
+            ours = text.startswith("сообщение") or text == "SOS"
+            if ours:
                 self.flood.append(text)
                 await self.gate.wait()
-            return bool(await original(owner, raw))
+            try:
+                return bool(await original(owner, raw))
+            finally:
+                if ours:
+                    self.done.append(text)
 
         monkeypatch.setattr(transport, "_dispatch", held)
 
@@ -179,3 +185,33 @@ async def flood(side: Side) -> None:
     at = await turns_at(db, side.platform, ids)
     assert max(at[:SOS_AT]) < at[SOS_AT], "the texts typed before the SOS were handled before it"
     assert at[SOS_AT] < min(at[SOS_AT + 1 :]), "nothing typed after the SOS was handled before it"
+
+
+async def test_what_waits_in_a_lane_at_a_stop_is_handled_at_the_restart_once_and_in_order(
+    vk: VkEmulator, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    side = await vk_side(vk, db_url, monkeypatch)
+    try:
+        await open_a_request(side.flooder)
+        side.held.gate.clear()
+        for n in range(40):
+            await side.write(f"сообщение {n}")
+        await vk.wait_for(lambda: bool(side.held.flood), timeout=30)
+        [transport] = side.app.transports
+        await transport.stop_listening()  # the flooder's first turn is in hand, 39 wait in their lane
+        side.held.gate.set()
+        await vk.wait_for(lambda: bool(side.held.done), timeout=30)  # the turn in hand ends
+    finally:
+        side.held.gate.set()
+        await side.app.stop()
+    assert side.held.flood == ["сообщение 0"], "nothing is let in after the stop"
+
+    app = await start_vk_app(vk, db_url)
+    try:
+        await until_kept(app, Platform.VK, 0)
+        assert app.db is not None
+        assert_in_order(await thread_texts(app.db), 40)
+    finally:
+        await app.stop()
+    assert side.held.flood == [f"сообщение {n}" for n in range(40)], "each once, in the order sent"
+    vk.assert_no_spec_errors()
