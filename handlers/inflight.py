@@ -113,7 +113,7 @@ class Bounded:
     def slots(self) -> int:
         """Slots taken: one per running update; ``per_person``, one per person with updates running
         (and one per running update of no known person). One update of a person is handled at a time
-        anyway (the person's lock): with lanes in front (bot/telegram/polling.py, handlers/lanes.py),
+        anyway (the person's lock): with lanes in front (handlers/lane_queue.py),
         what a lane lets in runs together so the flood gate merges it, and takes one slot, not the
         slots the other families need (issue 13)."""
         if not self._per_person:
