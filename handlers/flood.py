@@ -199,6 +199,14 @@ def sos_pressed(payload: Payload | None) -> bool:
     return payload is not None and payload.step == GLOBAL_STEP and payload.value == "sos"
 
 
+def emergency(incoming: Incoming) -> bool:
+    """An SOS or words of danger typed (a caption too), or the 🆘 pressed: answered before anything."""
+    event = incoming.event
+    if event.kind is EventKind.BUTTON:
+        return sos_pressed(event.payload)
+    return bool(event.text) and urgent(event.text)
+
+
 def joined(items: Sequence[Incoming]) -> Incoming:
     """One turn for several texts: their words in the order they were sent, the first one's envelope.
 

@@ -7,7 +7,10 @@ import json
 
 from bot.max.render import urgent_event as max_urgent
 from bot.vk.render import urgent_event as vk_urgent
+from dialogs.primitives import Event, EventKind, Incoming, Payload, text_event
+from handlers.flood import emergency
 from handlers.lane_queue import LaneQueue
+from storage.vocabulary import Platform
 
 
 class Handled:
@@ -98,3 +101,14 @@ def test_max_an_sos_typed_or_pressed_is_urgent() -> None:
     assert max_urgent(message("SOS")) and max_urgent(press("d:*:sos"))
     assert not max_urgent(message("сообщение 1")) and not max_urgent(press("d:menu:new"))
     assert not max_urgent({"update_type": "bot_started", "user": {"user_id": 5}})
+
+
+def test_an_sos_typed_or_pressed_or_words_of_danger_are_answered_as_an_emergency() -> None:
+    def incoming(event: Event) -> Incoming:
+        return Incoming(Platform.VK, 5, 5, event)
+
+    assert emergency(incoming(text_event("SOS")))
+    assert emergency(incoming(Event(kind=EventKind.BUTTON, payload=Payload(step="*", value="sos"))))
+    assert emergency(incoming(text_event("муж угрожает убить")))
+    assert not emergency(incoming(text_event("сообщение 1")))
+    assert not emergency(incoming(Event(kind=EventKind.BUTTON, payload=Payload(step="menu", value="new"))))
