@@ -207,22 +207,17 @@ async def _rounds(rounds: int, seconds: float, platform: str) -> list[tuple[Floo
             return ["app", f"sqlite+aiosqlite:///{Path(tmp) / f'bench-{tag}.sqlite3'}"]
 
         for r in range(rounds):
-            quiet = await flood(
-                f"100 {start}, no flood",
-                sqlite(f"q{r}"),
-                others=100,
-                messages=0,
-                seconds=seconds,
-                platform=platform,
-            )
-            loud = await flood(
-                f"100 {start} + 500 from one",
-                sqlite(f"f{r}"),
-                others=100,
-                messages=500,
-                seconds=seconds,
-                platform=platform,
-            )
+            quiet, loud = [
+                await flood(
+                    f"100 {start}{label}",
+                    sqlite(f"{tag}{r}"),
+                    others=100,
+                    messages=n,
+                    seconds=seconds,
+                    platform=platform,
+                )
+                for label, tag, n in ((", no flood", "q", 0), (" + 500 from one", "f", 500))
+            ]
             pairs.append((quiet, loud))
     return pairs
 
