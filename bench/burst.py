@@ -81,25 +81,26 @@ async def _poll_until(done: Callable[[], bool], seconds: float, child: asyncio.s
 
 
 @asynccontextmanager
-async def running(args: list[str]) -> AsyncIterator[tuple[TelegramEmulator, asyncio.subprocess.Process]]:
-    """The emulator here and a bot polling it in a child process, its first long poll in place."""
-    emulator = TelegramEmulator()
-    await emulator.start()
+async def child_bot(
+    args: list[str], api_url: str, ready: Callable[[], bool]
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """A bot in a child process (bench/burst_bots.py) serving the emulator at ``api_url``, once
+    ``ready`` says its first long poll is in place; terminated at the end."""
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bench.burst_bots",
         args[0],
-        emulator.base_url,
+        api_url,
         *args[1:],
         cwd=ROOT,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
     try:
-        await _poll_until(lambda: bool(emulator.calls_of("getUpdates")), 60, child)
+        await _poll_until(ready, 60, child)
         await asyncio.sleep(0.3)
-        yield emulator, child
+        yield child
     finally:
         if child.returncode is None:
             child.terminate()
@@ -108,6 +109,17 @@ async def running(args: list[str]) -> AsyncIterator[tuple[TelegramEmulator, asyn
             except TimeoutError:
                 child.kill()
                 await child.wait()
+
+
+@asynccontextmanager
+async def running(args: list[str]) -> AsyncIterator[tuple[TelegramEmulator, asyncio.subprocess.Process]]:
+    """The emulator here and a bot polling it in a child process, its first long poll in place."""
+    emulator = TelegramEmulator()
+    await emulator.start()
+    try:
+        async with child_bot(args, emulator.base_url, lambda: bool(emulator.calls_of("getUpdates"))) as child:
+            yield emulator, child
+    finally:
         await emulator.stop()
 
 

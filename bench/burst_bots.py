@@ -3,7 +3,8 @@
 `python -m bench.burst_bots echo URL` runs a bare aiogram echo bot; `... screen URL` a bare aiogram bot
 that answers every message with a screen of the size of this bot's welcome (the same text and keyboard:
 what the reply itself costs the framework, with no database and no dialog); `... app URL DB_URL` runs
-this project's whole `Application` (Telegram only). Each polls the Bot API at URL until SIGTERM.
+this project's whole `Application` (Telegram only); `vk URL DB_URL` the same on VK alone. Each polls
+its API at URL until SIGTERM.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aiogram.client.telegram import TelegramAPIServer  # noqa: TID251
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message  # noqa: TID251
 
 TOKEN = "123456:BENCH-token_for_the_emulator"  # noqa: S105 - the emulator accepts any well-formed token
+VK_TOKEN, VK_GROUP = "vk-test-token", 77  # the VK emulator's own (bot/sandbox/vk/emulator.py)
 
 
 async def _until_terminated() -> None:
@@ -69,14 +71,18 @@ async def echo(api_url: str, *, screen: bool = False) -> None:
     await polling
 
 
-async def app(api_url: str, database_url: str) -> None:
+async def app(api_url: str, database_url: str, *, vk: bool = False) -> None:
     from bot.app import Application  # noqa: PLC0415 - the echo bot must not pay for importing it
     from bot.config import Settings  # noqa: PLC0415
     from bot.run import settle_heap  # noqa: PLC0415
 
+    messenger = (
+        {"vk_token": VK_TOKEN, "vk_group_id": VK_GROUP, "vk_api_url": api_url}
+        if vk
+        else {"bot_token": TOKEN, "telegram_api_url": api_url}
+    )
     settings = Settings(
-        bot_token=TOKEN,
-        telegram_api_url=api_url,
+        **messenger,
         database_url=database_url,
         consent_version="bench-1",
         redis_url=None,
@@ -100,7 +106,7 @@ def main() -> None:
     else:
         from bot.run import run_loop  # noqa: PLC0415 - as `python -m bot` runs (uvloop where installed)
 
-        run_loop(app(api_url, rest[0]))
+        run_loop(app(api_url, rest[0], vk=kind == "vk"))
 
 
 if __name__ == "__main__":

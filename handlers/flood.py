@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 
 from dialogs.danger import find_danger
 from dialogs.i18n import N_
-from dialogs.primitives import Event, EventKind, Incoming
+from dialogs.primitives import GLOBAL_STEP, Event, EventKind, Incoming, Payload
 from dialogs.validate import is_sos
 from handlers.pacer import Limit, MemoryBudget
 from storage.uow import UnitOfWork
@@ -192,6 +192,19 @@ async def own_or_taken(entry: Entry[R], own: Coroutine[object, object, R]) -> R:
 def urgent(text: str) -> bool:
     """An emergency: never merged, never held back behind a flood."""
     return "🆘" in text or is_sos(text) or bool(find_danger(text))
+
+
+def sos_pressed(payload: Payload | None) -> bool:
+    """The 🆘 button every screen has (its payload is a schema: dialogs/flow.py): never held back."""
+    return payload is not None and payload.step == GLOBAL_STEP and payload.value == "sos"
+
+
+def emergency(incoming: Incoming) -> bool:
+    """An SOS or words of danger typed (a caption too), or the 🆘 pressed: answered before anything."""
+    event = incoming.event
+    if event.kind is EventKind.BUTTON:
+        return sos_pressed(event.payload)
+    return bool(event.text) and urgent(event.text)
 
 
 def joined(items: Sequence[Incoming]) -> Incoming:

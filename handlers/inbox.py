@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from handlers.background import Job
-from handlers.inflight import MAX_IN_FLIGHT, Bounded
+from handlers.inflight import MAX_IN_FLIGHT
+from handlers.lane_queue import LaneQueue
 from storage.uow import Database, to_the_end
 from storage.vocabulary import Platform
 
@@ -149,15 +150,20 @@ class Inbox(Job):
 
 class InboxFeed:
     """A transport's side of the inbox: keep a batch before acknowledging it (trying again while the
-    database is down), then hand each update on, started in order (with the person's ticket and lock,
-    handlers/locks.py, one family's stay in order), each marked handled only when its handler succeeded.
+    database is down), then hand each update on, each marked handled only when its handler succeeded.
 
-    At most ``max_in_flight`` are handled at once (``Bounded``, the same bound as Telegram's): the rest
-    wait in order, kept in the inbox. A poll loop calls ``room`` before it asks for more; what a
-    restart or the orphan look feeds goes through the same bound."""
+    Each sender's updates go through a lane of their own (handlers/lane_queue.py, as Telegram's): a
+    flooder's updates wait there as data and go in a turn's worth at a time, sharing the person's one
+    slot and ticket (their lock keeps them in order; the flood gate merges them), so the others' updates
+    are not held up behind them. ``urgent`` says which update is an emergency, never held back behind a
+    flood; a long poll says with ``caught_up`` whether VK or MAX still holds more (a webhook: never
+    behind). At most ``max_in_flight`` updates are handled at once, whoever sent them (a lane too): the
+    rest wait in order, kept in the inbox. A poll loop calls ``room`` before it asks for more; what a
+    restart or the orphan look feeds goes through the same lanes and bound."""
 
     retry_delay = 1.0
     max_in_flight = MAX_IN_FLIGHT
+    max_held = 2000  # updates taken and not ended at most (running, or waiting in a lane or for a slot)
 
     def __init__(
         self,
@@ -166,6 +172,7 @@ class InboxFeed:
         handle: Callable[[dict[str, Any]], Awaitable[bool]],
         *,
         order: Order | None = None,
+        urgent: Callable[[dict[str, Any]], bool] = lambda _raw: False,
     ) -> None:
         if order is not None:
             inbox.order_by(platform, order)
@@ -173,7 +180,15 @@ class InboxFeed:
         self._platform = platform
         self._handle = handle
         self._order = order
-        self.queue = Bounded(f"{platform.value}-update", self.max_in_flight)
+        self._intake: LaneQueue[tuple[int, dict[str, Any]]] = LaneQueue(
+            f"{platform.value}-update",
+            key=lambda update: update[0],
+            run=lambda update: self._run(*update),
+            urgent=lambda update: urgent(update[1]),
+            limit=self.max_in_flight,
+            max_held=self.max_held,
+            tasks=self.max_in_flight,
+        )
 
     async def keep(
         self, batch: Sequence[tuple[int, dict[str, Any]]], *, cursor: tuple[str, str] | None = None
@@ -193,13 +208,17 @@ class InboxFeed:
             self.spawn(key, raw)
 
     def spawn(self, key: int, raw: dict[str, Any]) -> None:
-        """Handled now if there is room, else after the updates before it."""
+        """Into its sender's lane: handled now if there is room, else after the updates before it."""
         person = self._order(key, raw)[0] if self._order is not None else None
-        self.queue.submit(key, lambda: self._run(key, raw), person)
+        self._intake.add(person, (key, raw))
+
+    def caught_up(self, caught_up: bool) -> None:
+        """A long poll's last answer took everything the platform held (False: it may hold more)."""
+        self._intake.caught_up(caught_up)
 
     async def room(self) -> None:
-        """Back-pressure for a poll loop: wait while the bound is full (running and waiting)."""
-        await self.queue.room()
+        """Back-pressure for a poll loop: wait while the bounds are full (running and waiting)."""
+        await self._intake.room()
 
     async def _run(self, key: int, raw: dict[str, Any]) -> None:
         KEPT.set(key)
@@ -208,8 +227,8 @@ class InboxFeed:
 
     def stop(self) -> None:
         """The transport stopped listening: what waits stays in the inbox for the next start."""
-        self.queue.stop()
+        self._intake.stop()
 
     async def finish(self) -> None:
         """After the transport stopped listening: the updates being handled are finished."""
-        await self.queue.finish()
+        await self._intake.finish()

@@ -65,10 +65,16 @@ class Bounded:
     A poll loop awaits ``room()`` before it asks its platform for more (back-pressure: the burst
     waits at the platform). A webhook does not: the platform's request is answered at once and its
     update waits here (see the transports for why).
+
+    ``tasks``: updates running at most, whoever they are from, on top of ``limit`` slots (VK's and
+    MAX's bound on handlers at once, handlers/inbox.py: a person's lane never passes it either).
     """
 
-    def __init__(self, name: str, limit: int = MAX_IN_FLIGHT, *, per_person: bool = False) -> None:
+    def __init__(
+        self, name: str, limit: int = MAX_IN_FLIGHT, *, per_person: bool = False, tasks: int | None = None
+    ) -> None:
         self.limit = limit
+        self._tasks_at_most = tasks
         self._name = name
         self._waiting: deque[tuple[Hashable, Work, str | None]] = deque()
         self._held: set[Hashable] = set()  # keys waiting or running
@@ -107,7 +113,7 @@ class Bounded:
     def slots(self) -> int:
         """Slots taken: one per running update; ``per_person``, one per person with updates running
         (and one per running update of no known person). One update of a person is handled at a time
-        anyway (the person's lock): with lanes in front (bot/telegram/polling.py, handlers/lanes.py),
+        anyway (the person's lock): with lanes in front (handlers/lane_queue.py),
         what a lane lets in runs together so the flood gate merges it, and takes one slot, not the
         slots the other families need (issue 13)."""
         if not self._per_person:
@@ -119,6 +125,8 @@ class Bounded:
             key, work, person = self._waiting[0]
             joins = self._per_person and person is not None and self._people[person] > 0
             if self.slots() >= self.limit and not joins:
+                break
+            if self._tasks_at_most is not None and len(self._tasks) >= self._tasks_at_most:
                 break
             self._waiting.popleft()
             ticket = self._tickets.take(person) if person is not None else None

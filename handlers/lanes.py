@@ -14,26 +14,27 @@ taken and started first. Never an urgent update: a lane holding one goes in at o
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+S = TypeVar("S", bound=Hashable)  # who sent it: Telegram's user id, the inbox's "vk:123"
 
 
-class Lanes(Generic[T]):
+class Lanes(Generic[T, S]):
     release = 100  # updates of a lane that go in together: about one merged turn's worth
     flood_backlog = 10  # more waiting than this: a flood, which lets the others' updates go first
 
-    def __init__(self, start: Callable[[T, int | None], None], urgent: Callable[[T], bool]) -> None:
+    def __init__(self, start: Callable[[T, S | None], None], urgent: Callable[[T], bool]) -> None:
         self._start = start  # hands an update to the handlers (``done`` is called when it ends)
         self._urgent = urgent
-        self._running: Counter[int | None] = Counter()  # started, not ended, per sender (None: no sender)
-        self._waiting: dict[int, list[tuple[T, bool]]] = {}  # (update, whether urgent), in order
-        self._held_back: set[int] = set()  # flooding lanes waiting for the transport to catch up
+        self._running: Counter[S | None] = Counter()  # started, not ended, per sender (None: no sender)
+        self._waiting: dict[S, list[tuple[T, bool]]] = {}  # (update, whether urgent), in order
+        self._held_back: set[S] = set()  # flooding lanes waiting for the transport to catch up
         self._backlog = 0  # updates in _waiting
         self._caught_up = True  # a webhook's updates come as they are sent: never behind
 
-    def add(self, sender: int | None, update: T) -> None:
+    def add(self, sender: S | None, update: T) -> None:
         if sender is None or (not self._running[sender] and sender not in self._waiting):
             self._go(update, sender)
             return
@@ -43,7 +44,7 @@ class Lanes(Generic[T]):
         if urgent and sender in self._held_back:
             self._release(sender)
 
-    def done(self, sender: int | None) -> None:
+    def done(self, sender: S | None) -> None:
         self._running[sender] -= 1
         if self._running[sender]:
             return
@@ -72,7 +73,7 @@ class Lanes(Generic[T]):
         """Updates taken and not ended: started, or waiting in their lane."""
         return self._running.total() + self._backlog
 
-    def _release(self, sender: int) -> None:
+    def _release(self, sender: S) -> None:
         self._held_back.discard(sender)
         waiting = self._waiting.pop(sender)
         # Up to the last urgent one at least: it is not left behind the lane's next turn.
@@ -84,6 +85,6 @@ class Lanes(Generic[T]):
         for update, _ in now:  # in the order they came: the person's lock keeps it
             self._go(update, sender)
 
-    def _go(self, update: T, sender: int | None) -> None:
+    def _go(self, update: T, sender: S | None) -> None:
         self._running[sender] += 1
         self._start(update, sender)

@@ -26,6 +26,9 @@ from storage.vocabulary import ChatRef, Platform
 
 
 class Priority(IntEnum):
+    # The answer to an SOS or words of danger: before the other replies waiting for VK's or MAX's
+    # budget (in a burst, a hundred other families' first screens).
+    EMERGENCY = -1
     REPLY = 0  # a reply to a person who just wrote
     DESK = 1  # coordinators' cards, relay copies, desk notices
     SCHEDULED = 2  # follow-ups, reminders, SLA alerts
@@ -154,7 +157,7 @@ class PriorityPacer:
             await self._take("tg:paid", self.settings.paid, priority)
             await self._take(*self.budgets(chat)[0], priority)
             return
-        if chat.platform is Platform.TELEGRAM and priority is Priority.REPLY:
+        if chat.platform is Platform.TELEGRAM and priority <= Priority.REPLY:
             # Not bulk traffic: it goes at once, but counts against the bot's budget so bulk yields.
             await self._budget.spend("tg:bot", self.settings.telegram_bot, self._clock())
             return

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from dialogs.i18n import N_, Translator
 from dialogs.primitives import EventKind, Screen
+from handlers.flood import emergency
 from handlers.pacer import Pacer, Priority
 from handlers.ports import (
     Delivery,
@@ -29,6 +30,11 @@ async def send_screens(
     incoming = target.incoming
     chat = ChatRef(target.platform, target.chat_id, ChatKind.PRIVATE)
     sent: list[int] = []
+    # A reply to a person who just wrote goes first (the emergency numbers before any other); what
+    # the system starts is paced.
+    priority = target.priority
+    if incoming is not None:
+        priority = Priority.EMERGENCY if emergency(incoming) else Priority.REPLY
     try:
         for index, screen in enumerate(committed.outcome.screens):
             if (
@@ -43,9 +49,7 @@ async def send_screens(
             dedup = None if target.dedup is None else f"{target.dedup}:{index}"
             if target.intent is not None and screen.intent is None:
                 screen = replace(screen, intent=target.intent)  # noqa: PLW2901 - the same screen, with its intent
-            # A reply to a person who just wrote goes first; what the system starts is paced.
             # Telegram's paid broadcast (an urgent announcement) has a budget of its own.
-            priority = Priority.REPLY if incoming is not None else target.priority
             await pacer.wait(chat, priority, paid=screen.paid)
             sent += await messenger.send(target.chat_id, screen, dedup=dedup)
     except RecipientUnreachableError:

@@ -78,7 +78,7 @@ class InboxRepository:
         stmt = (
             select(InboxEntry)
             .where(InboxEntry.platform == platform.value)
-            .order_by(InboxEntry.received_at, InboxEntry.update_id)
+            .order_by(InboxEntry.received_at, InboxEntry.seq, InboxEntry.update_id)
             .limit(limit)
         )
         return (await self._s.scalars(stmt)).all()
@@ -87,7 +87,7 @@ class InboxRepository:
         stmt = (
             select(InboxEntry)
             .where(InboxEntry.received_at < before)
-            .order_by(InboxEntry.received_at, InboxEntry.update_id)
+            .order_by(InboxEntry.received_at, InboxEntry.seq, InboxEntry.update_id)
             .limit(limit)
         )
         return (await self._s.scalars(stmt)).all()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 
 from sqlalchemy import select
 
@@ -12,13 +11,19 @@ from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind, Incoming
 from handlers.conversation import ConversationService, ConversationSettings
-from storage.models import ChatMessage, Ticket, TicketEntry
+from storage.models import ChatMessage
 from storage.uow import Database
 from storage.vocabulary import Platform
 from tests.fakes import FakeMessenger, Family
+from tests.flood_support import (
+    NOTICE,
+    assert_in_order,
+    assert_slowed_and_sos_answered,
+    numbered,
+    thread_texts,
+)
 
 FLOODER, OTHERS = 777, range(5000, 5100)
-NOTICE = "Вы пишете очень быстро"
 
 
 def text_update(user: int, n: int, text: str, kind: EventKind = EventKind.TEXT) -> Incoming:
@@ -62,34 +67,22 @@ async def test_a_flood_is_merged_in_order_told_once_and_others_and_sos_are_serve
     await service.sent_log.flush()
 
     to_flooder = [screen.text for chat, screen in messenger.sent if chat == FLOODER]
-    assert sum(NOTICE in text for text in to_flooder) == 1, "told once, kindly"
-    assert len(to_flooder) < 100, f"slowed: {len(to_flooder)} answers to 501 messages"
-    sos = [i for i, text in enumerate(to_flooder) if "112" in text]
-    assert sos, "SOS answered"
+    sos_at = assert_slowed_and_sos_answered(to_flooder, sent=500)
     for user in OTHERS:
         assert any(chat == user for chat, _ in messenger.sent), f"{user} was not answered"
 
     async with db.uow() as uow:
-        ticket = (await uow.session.scalars(select(Ticket))).one()
-        entries = (
-            await uow.session.scalars(
-                select(TicketEntry).where(TicketEntry.ticket_id == ticket.id).order_by(TicketEntry.id)
-            )
-        ).all()
         kept = await uow.session.scalars(
             select(ChatMessage.message_id).where(
                 ChatMessage.chat == f"tg:{FLOODER}", ChatMessage.from_bot.is_(False)
             )
         )
         own_ids = set(kept.all())
-    relayed = [int(n) for entry in entries for n in re.findall(r"сообщение (\d+)", entry.text)]
-    assert relayed == list(range(500)), "every message reached the request's thread, in order"
-    assert len(entries) < 100, "merged: a few entries, not 500"
+    assert assert_in_order(await thread_texts(db), 500) < 100, "merged: a few entries, not 500"
     assert {100 + n for n in range(500)} <= own_ids, "each message id kept for the quick exit"
     # The SOS was not queued behind the flood: the texts sent after it were answered after it, and
     # the 250 sent before it were a few merged turns, not one turn each (nor 20 of them).
-    assert sos[0] < len(to_flooder) - 1, "the SOS answered before the rest of the flood"
-    assert sos[0] <= 10, f"the SOS waited for {sos[0]} answers"
+    assert sos_at <= 10, f"the SOS waited for {sos_at} answers"
 
 
 async def test_texts_after_an_sos_are_not_merged_in_front_of_it(
@@ -102,11 +95,7 @@ async def test_texts_after_an_sos_are_not_merged_in_front_of_it(
     sos = text_update(FLOODER, 200, "срочно")
     after = [text_update(FLOODER, 300 + n, f"сообщение {30 + n}") for n in range(30)]
     await asyncio.gather(*(service.handle(u) for u in [*before, sos, *after]))
-    async with db.uow() as uow:
-        texts = (await uow.session.scalars(select(TicketEntry.text).order_by(TicketEntry.id))).all()
-    relayed = [int(n) for text in texts for n in re.findall(r"сообщение (\d+)", text)]
-    assert relayed == list(range(60)), (relayed, texts)
-    assert not any("сообщение 29" in t and "сообщение 30" in t for t in texts), "not merged across it"
+    assert_in_order(await thread_texts(db), 60, split_at=30)
     to_flooder = [screen.text for chat, screen in messenger.sent if chat == FLOODER]
     sos_at = next(i for i, text in enumerate(to_flooder) if "112" in text)
     assert sos_at < len(to_flooder) - 1, "the texts after the SOS were handled after it"
@@ -119,9 +108,7 @@ async def test_a_story_sent_in_a_dozen_parts_at_once_is_not_a_flood(
     service, messenger = await with_open_request(db, translators, directory)
     parts = [text_update(FLOODER, 100 + n, f"сообщение {n}") for n in range(12)]
     await asyncio.gather(*(service.handle(u) for u in parts))
-    async with db.uow() as uow:
-        texts = (await uow.session.scalars(select(TicketEntry.text).order_by(TicketEntry.id))).all()
-    relayed = [[int(n) for n in re.findall(r"сообщение (\d+)", text)] for text in texts]
+    relayed = [numbered(text) for text in await thread_texts(db)]
     assert [r for r in relayed if r] == [[n] for n in range(12)], "one entry a message, in order"
     assert not any(NOTICE in screen.text for _chat, screen in messenger.sent), "not told to slow down"
 

@@ -125,11 +125,7 @@ async def test_per_person_a_persons_further_updates_join_without_a_slot() -> Non
     started: list[str] = []
 
     def work(name: str) -> Work:
-        async def run() -> None:
-            started.append(name)
-            await gate.wait()
-
-        return run
+        return held(started, gate, name)
 
     for n in range(5):
         assert queue.submit(f"flood{n}", work(f"flood{n}"), "tg:1")
@@ -142,9 +138,46 @@ async def test_per_person_a_persons_further_updates_join_without_a_slot() -> Non
     assert started == ["flood0", "flood1", "flood2", "flood3", "flood4", "a"]
     assert (queue.slots(), queue.running, queue.waiting) == (2, 6, 2)
     gate.set()
-    for _ in range(100):
-        if not (queue.running or queue.waiting):
-            break
-        await asyncio.sleep(0.01)
+    await settled(queue)
     assert started[-2:] == ["b", "flood5"] and queue.peak == 2
     await queue.finish()
+
+
+async def test_with_a_cap_on_tasks_a_persons_updates_join_their_slot_only_within_it() -> None:
+    """VK's and MAX's bound on handlers at once holds whoever the updates are from: a lane let in
+    whole waits for tasks to end rather than pass it (tests/test_inflight_burst.py)."""
+    queue = Bounded("test", limit=2, per_person=True, tasks=3)
+    gate = asyncio.Event()
+    started: list[str] = []
+
+    def work(name: str) -> Work:
+        return held(started, gate, name)
+
+    for n in range(4):
+        assert queue.submit(f"flood{n}", work(f"flood{n}"), "vk:1")
+    assert queue.submit("a", work("a"), "vk:2")
+    await asyncio.sleep(0)
+    assert started == ["flood0", "flood1", "flood2"], "three tasks at most; the rest waits in order"
+    assert (queue.slots(), queue.running, queue.waiting) == (1, 3, 2)
+    gate.set()
+    await settled(queue)
+    await queue.finish()
+    assert started == ["flood0", "flood1", "flood2", "flood3", "a"] and queue.peak == 2
+
+
+def held(started: list[str], gate: asyncio.Event, name: str) -> Work:
+    """Work that says it started, then waits for ``gate``."""
+
+    async def run() -> None:
+        started.append(name)
+        await gate.wait()
+
+    return run
+
+
+async def settled(queue: Bounded) -> None:
+    """Until nothing runs or waits in ``queue``."""
+    for _ in range(100):
+        if not (queue.running or queue.waiting):
+            return
+        await asyncio.sleep(0.01)

@@ -12,7 +12,7 @@ class Started:
 
     def __init__(self) -> None:
         self.log: list[tuple[int | None, str]] = []
-        self.lanes: Lanes[str] = Lanes(lambda update, sender: self.log.append((sender, update)), urgent)
+        self.lanes: Lanes[str, int] = Lanes(lambda update, sender: self.log.append((sender, update)), urgent)
 
     def of(self, sender: int) -> list[str]:
         return [update for who, update in self.log if who == sender]

@@ -129,3 +129,26 @@ async def test_idle_budgets_are_forgotten() -> None:
     assert len(budget._buckets) == 8
     await budget.spend("tg:new:chat", Limit(1, 1.0), 200.0)  # the tenth spend sweeps
     assert set(budget._buckets) == {"tg:new:chat"}
+
+
+async def test_on_vk_the_emergency_numbers_go_before_the_other_replies_waiting() -> None:
+    time = FakeTime()
+    p = pacer(time)
+    for _ in range(20):
+        await p.wait(VK_PERSON, Priority.REPLY)
+    order: list[Priority] = []
+
+    async def send(priority: Priority) -> None:
+        await p.wait(VK_PERSON, priority)
+        order.append(priority)
+
+    tasks = []
+    for priority in (Priority.REPLY, Priority.REPLY, Priority.EMERGENCY):
+        tasks.append(asyncio.create_task(send(priority)))
+        await asyncio.sleep(0)
+    time.move(1.1)
+    await asyncio.wait_for(asyncio.gather(*tasks), 1)
+    assert order[0] is Priority.EMERGENCY, "a burst's other first screens wait, not the SOS's numbers"
+    start = time.now
+    await p.wait(PERSON, Priority.EMERGENCY)
+    assert time.now == start, "on Telegram it goes at once, like any reply"

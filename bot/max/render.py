@@ -18,6 +18,7 @@ from typing import Any
 from bot.text import shorten, split_text
 from dialogs.primitives import Button, Event, EventKind, Payload, Screen, text_event
 from dialogs.state import Attachment
+from handlers.flood import sos_pressed, urgent
 from storage.vocabulary import AttachmentKind
 
 TEXT_LIMIT = 4000
@@ -175,3 +176,13 @@ def attachment_request(attachment: Attachment) -> dict[str, Any] | None:
 
 def payload_of(raw: Any) -> Payload | None:
     return Payload.unpack(raw) if isinstance(raw, str) else None
+
+
+def urgent_event(update: dict[str, Any]) -> bool:
+    """An emergency (an SOS or words of danger typed, the 🆘 pressed): never held back behind a flood."""
+    if update.get("update_type") == "message_created":
+        text = ((update.get("message") or {}).get("body") or {}).get("text")
+        return isinstance(text, str) and urgent(text)
+    if update.get("update_type") == "message_callback":
+        return sos_pressed(payload_of((update.get("callback") or {}).get("payload")))
+    return False

@@ -25,7 +25,7 @@ from bot.config import ConfigError
 from bot.max.client import MaxAuthError, MaxClient, MaxTiming
 from bot.max.ids import MessageIds
 from bot.max.messenger import MaxMessenger
-from bot.max.render import message_number, payload_of, to_events
+from bot.max.render import message_number, payload_of, to_events, urgent_event
 from bot.max.subscriptions import SECRET_HEADER, MaxWebhook, subscribe, unsubscribe_all
 from dialogs.primitives import Event, EventKind
 from handlers.cursors import Cursors
@@ -38,6 +38,7 @@ from storage.vocabulary import ChatKind, ChatRef, Platform, person_key
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 60.0
+FULL = 100  # updates a /updates answer holds at most (its default limit)
 UPDATE_TYPES = (
     "message_created",
     "message_callback",
@@ -77,7 +78,7 @@ class MaxTransport:
         self._router = router
         self._cursors = cursors
         self._inbox = inbox
-        self._feed = InboxFeed(inbox, Platform.MAX, self._dispatch, order=_place)
+        self._feed = InboxFeed(inbox, Platform.MAX, self._dispatch, order=_place, urgent=urgent_event)
         self._wait = wait
         self._backoff = backoff
         self.messenger = MaxMessenger(client, ids)
@@ -217,6 +218,8 @@ class MaxTransport:
             await self._feed.keep(batch, cursor=cursor)
         if marker is not None:
             self._marker = marker
+        # A full answer: more may wait at MAX, the others' among them (handlers/lanes.py).
+        self._feed.caught_up(len(updates) < FULL)
         for key, update in batch:
             self._feed.spawn(key, update)
         await self._feed.room()

@@ -22,8 +22,8 @@ from pydantic import ValidationError
 
 from handlers.flood import urgent
 from handlers.inbox import KEPT, Inbox
-from handlers.inflight import MAX_IN_FLIGHT, Bounded
-from handlers.lanes import Lanes
+from handlers.inflight import MAX_IN_FLIGHT
+from handlers.lane_queue import LaneQueue
 from storage.vocabulary import Platform, person_key
 
 log = logging.getLogger(__name__)
@@ -48,10 +48,14 @@ class InboxPolling:
         self._inbox = inbox
         inbox.order_by(Platform.TELEGRAM, _place)
         self._timeout = timeout
-        self._queue = Bounded("telegram-update", self.max_in_flight, per_person=True)
-        self._lanes: Lanes[Update] = Lanes(self._start, _urgent)
-        self._room = asyncio.Event()  # set while both bounds leave room (see max_in_flight)
-        self._room.set()
+        self._intake: LaneQueue[Update] = LaneQueue(
+            "telegram-update",
+            key=lambda update: update.update_id,
+            run=self._handle,
+            urgent=_urgent,
+            limit=self.max_in_flight,
+            max_held=self.max_held,
+        )
 
     def feed_raw(self, update_id: int, raw: dict[str, Any]) -> None:
         """A kept update (a restart's, or an orphan's): into its sender's lane like any other."""
@@ -71,8 +75,7 @@ class InboxPolling:
     async def receive(self, raw: dict[str, Any]) -> None:
         """A webhook's update: kept before the HTTP 200 (a failure here makes Telegram send it again).
         While as many updates as allowed are being handled, the 200 waits: Telegram holds the rest."""
-        await self._room.wait()
-        await self._queue.room()
+        await self._intake.room()
         update = Update.model_validate(raw, context={"bot": self._bot})
         await self._inbox.accept(Platform.TELEGRAM, [(update.update_id, raw)])
         self._feed(update)
@@ -91,8 +94,7 @@ class InboxPolling:
         )
         backoff = Backoff(config=BACKOFF)
         while True:
-            await self._room.wait()
-            await self._queue.room()
+            await self._intake.room()
             try:
                 updates = await self._bot(request, **extra)
             except TelegramUnauthorizedError:
@@ -107,12 +109,12 @@ class InboxPolling:
                 continue
             backoff.reset()
             if not updates:
-                self._lanes.caught_up(True)
+                self._intake.caught_up(True)
                 continue
             await self._keep(updates)
             request.offset = updates[-1].update_id + 1  # confirmed with the next call, after the commit
             # A full batch: more may wait at Telegram, the others' among them (handlers/lanes.py).
-            self._lanes.caught_up(len(updates) < FULL)
+            self._intake.caught_up(len(updates) < FULL)
             for update in updates:
                 self._feed(update)
 
@@ -127,32 +129,8 @@ class InboxPolling:
                 await asyncio.sleep(self.retry_delay)
 
     def _feed(self, update: Update) -> None:
-        self._lanes.add(_sender(update), update)
-        self._room_or_not()
-
-    def _start(self, update: Update, sender: int | None) -> None:
-        """A lane lets ``update`` in: it waits in the bounded queue for a slot, with its person's ticket."""
-        person = person_key(Platform.TELEGRAM, sender) if sender is not None else None
-        if not self._queue.submit(update.update_id, lambda: self._run(update, sender), person):
-            self._ended(sender)  # already here, or the queue stopped: it stays in the inbox
-
-    async def _run(self, update: Update, sender: int | None) -> None:
-        try:
-            await self._handle(update)
-        finally:
-            self._ended(sender)
-
-    def _ended(self, sender: int | None) -> None:
-        self._lanes.done(sender)
-        self._room_or_not()
-
-    def _room_or_not(self) -> None:
-        lanes = self._lanes
-        if lanes.in_flight() < self.max_in_flight and lanes.held() < self.max_held:
-            self._room.set()
-        else:
-            self._room.clear()
-            lanes.caught_up(True)  # nothing more is fetched until updates end: no one to wait for
+        sender = _sender(update)
+        self._intake.add(person_key(Platform.TELEGRAM, sender) if sender is not None else None, update)
 
     async def _handle(self, update: Update) -> None:
         KEPT.set(update.update_id)
@@ -167,7 +145,7 @@ class InboxPolling:
     async def finish(self) -> None:
         """After polling stopped: wait for the updates being handled (those still waiting, in a lane
         or for a slot, stay in the inbox for the next start)."""
-        await self._queue.finish()
+        await self._intake.finish()
 
 
 def _urgent(update: Update) -> bool:

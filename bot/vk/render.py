@@ -16,6 +16,7 @@ from typing import Any
 from bot.text import html_to_plain, shorten, split_text
 from dialogs.primitives import Button, Event, EventKind, Payload, Screen, text_event
 from dialogs.state import Attachment
+from handlers.flood import sos_pressed, urgent
 from storage.vocabulary import AttachmentKind
 
 ROW_BUTTONS = 5
@@ -265,3 +266,17 @@ def attachment_ref(attachment: Attachment) -> str | None:
     if not attachment.ref.startswith("vk:"):
         return None
     return attachment.ref.removeprefix("vk:")
+
+
+def urgent_event(raw: dict[str, Any]) -> bool:
+    """An emergency (an SOS or words of danger typed, the 🆘 pressed): never held back behind a flood."""
+    obj = raw.get("object") or {}
+    if raw.get("type") == "message_new":
+        message = obj.get("message") or {}
+        text, payload = message.get("text"), payload_of(message.get("payload"))
+    elif raw.get("type") == "message_event":
+        text, payload = None, payload_of(obj.get("payload"))
+    else:
+        return False
+    typed = isinstance(text, str) and urgent(text)
+    return typed or (isinstance(payload, Payload) and sos_pressed(payload))

@@ -27,7 +27,7 @@ from bot.config import ConfigError
 from bot.vk.client import VkCaller, create_vk
 from bot.vk.messenger import VkMessenger
 from bot.vk.options import VkCallback, VkTiming
-from bot.vk.render import ClientInfo, payload_of, replied, to_events, without_mention
+from bot.vk.render import ClientInfo, payload_of, replied, to_events, urgent_event, without_mention
 from dialogs.primitives import Event, EventKind, Payload
 from handlers.cursors import Cursors
 from handlers.inbox import Inbox, InboxFeed
@@ -74,7 +74,7 @@ class VkTransport:
         self._group_id = group_id
         self._cursor_key = f"vk:{group_id}"
         self._inbox = inbox
-        self._feed = InboxFeed(inbox, Platform.VK, self._dispatch, order=_place)
+        self._feed = InboxFeed(inbox, Platform.VK, self._dispatch, order=_place, urgent=urgent_event)
         self.callback = callback
         self._receiving = False
         self._router = router
@@ -263,6 +263,8 @@ class VkTransport:
         While the bound of events in flight is full, the long poll waits: a burst waits at VK."""
         batch = [(_inbox_key(raw), raw) for raw in raw_events]
         await self._feed.keep(batch, cursor=(self._cursor_key, ts))
+        # VK hands over every event it holds after ``ts`` in one answer (no page size): the long poll is
+        # never behind after an answer, so a flooder's lane is never held back for the others' sake.
         for key, raw in batch:
             self._feed.spawn(key, raw)
         await self._feed.room()
