@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import select
 
@@ -49,6 +50,38 @@ class HandledUpdates:
                 await self._changed.wait_for(lambda: self.done[update_id] >= times)
 
         await asyncio.wait_for(until_done(), timeout)
+
+
+class FinishedUpdates:
+    """Every update a transport has finished, as it tells the app's inbox: after the whole handling
+    (the turn committed, what it sends sent). For updates the conversation service does not see,
+    such as a coordinator's message in a group; one per app, put in place by ``finished``."""
+
+    def __init__(self, app: Application) -> None:
+        inbox = app.inbox
+        assert inbox is not None
+        self.done: set[tuple[Platform, int]] = set()
+        original = inbox.handled
+
+        def handled(platform: Platform, update_id: int) -> None:
+            original(platform, update_id)
+            self.done.add((platform, update_id))
+
+        inbox.handled = handled  # type: ignore[method-assign]
+
+    async def wait(self, emulator: TelegramEmulator, update_id: int, timeout: float = 10.0) -> None:
+        await emulator.wait_for(lambda: (Platform.TELEGRAM, update_id) in self.done, timeout=timeout)
+
+
+_FINISHED: WeakKeyDictionary[Application, FinishedUpdates] = WeakKeyDictionary()
+
+
+def finished(app: Application) -> FinishedUpdates:
+    """The app's ``FinishedUpdates``, put in place at the first call: before the update to wait for
+    is written, or it may be finished before anyone counts."""
+    if app not in _FINISHED:
+        _FINISHED[app] = FinishedUpdates(app)
+    return _FINISHED[app]
 
 
 # Tests pace and retry fast; the defaults (3 s a message per chat) are for real Telegram.
