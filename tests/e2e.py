@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -24,12 +24,16 @@ TOKEN = "123456:TEST-token_for_the_emulator"
 
 
 class HandledUpdates:
-    """Wraps the conversation service so a test can wait until one update is completely handled."""
+    """Wraps the conversation service so a test can wait until one update (or a number of them) is
+    completely handled. ``by_person``: each person's turns in the order they finished; the person's
+    lock is let go only as the turn returns, so this is the order they were handled in."""
 
     def __init__(self, app: Application) -> None:
         service = app.conversation
         assert service is not None
         self.done: Counter[int] = Counter()
+        self.by_person: dict[int, list[int]] = defaultdict(list)
+        self.total = 0
         self._changed = asyncio.Condition()
         original = service.handle
 
@@ -37,19 +41,28 @@ class HandledUpdates:
             try:
                 return await original(incoming)
             finally:
+                if incoming.update_id is not None:  # recorded before anything is awaited
+                    self.done[incoming.update_id] += 1
+                    self.by_person[incoming.user_id].append(incoming.update_id)
+                    self.total += 1
                 async with self._changed:
-                    if incoming.update_id is not None:
-                        self.done[incoming.update_id] += 1
                     self._changed.notify_all()
 
         service.handle = handle  # type: ignore[method-assign]
 
     async def wait(self, update_id: int, times: int = 1, timeout: float = 10.0) -> None:
-        async def until_done() -> None:
-            async with self._changed:
-                await self._changed.wait_for(lambda: self.done[update_id] >= times)
+        await self._until(lambda: self.done[update_id] >= times, timeout)
 
-        await asyncio.wait_for(until_done(), timeout)
+    async def until(self, total: int, timeout: float = 180.0) -> None:
+        """Until ``total`` updates are handled in all."""
+        await self._until(lambda: self.total >= total, timeout)
+
+    async def _until(self, predicate: Callable[[], bool], timeout: float) -> None:
+        async def reached() -> None:
+            async with self._changed:
+                await self._changed.wait_for(predicate)
+
+        await asyncio.wait_for(reached(), timeout)
 
 
 class FinishedUpdates:

@@ -9,9 +9,8 @@ from bot.app import Application
 from bot.sandbox.vk.emulator import VkChat, VkEmulator
 from storage.models import utcnow
 from tests.departure_support import active, audited
-from tests.e2e import HandledUpdates, settled
-from tests.vk_desk import tap, vk_cards
-from tests.vk_e2e import VkParent
+from tests.e2e import settled
+from tests.vk_desk import tap, vk_request
 
 ANNA, BORIS = 9401, 9402
 
@@ -21,14 +20,7 @@ async def test_a_coordinator_kicked_from_the_vk_conversation_is_not_nudged(
 ) -> None:
     anna = vk.member(vk_chat, ANNA, first_name="Анна")
     vk.member(vk_chat, BORIS, first_name="Борис")
-    family = VkParent(vk=vk, handled=HandledUpdates(vk_desk), user=vk.user(7401))
-    await family.start()
-    await family.walk("yes", "new", "no", "legal", "benefits", "1", "4", "r.msk")
-    await family.say("Нужна помощь с документами")
-    await family.walk("done", "chat", "send")
-    await vk.wait_for(lambda: bool(vk_cards(vk, vk_chat.peer_id)))
-    await settled(vk_desk)
-    [card] = vk_cards(vk, vk_chat.peer_id)
+    family, card = await vk_request(vk, vk_desk, vk_chat, 7401, "Нужна помощь с документами")
     await tap(vk, anna, card, ":claim")
     await family.say("Вы здесь?")
     await settled(vk_desk)

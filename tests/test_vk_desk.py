@@ -14,7 +14,7 @@ from bot.sandbox.vk.emulator import VkChat, VkEmulator
 from storage.models import AuditEntry, utcnow
 from tests.e2e import GROUP, HandledUpdates, Parent, cards, settled
 from tests.flows_support import ticket
-from tests.vk_desk import payload_of, says, tap, vk_cards
+from tests.vk_desk import payload_of, says, tap, vk_cards, vk_request
 from tests.vk_e2e import VkParent, start_vk_app
 
 ANNA, BORIS = 9301, 9302
@@ -121,14 +121,7 @@ async def test_forged_presses_are_refused(
     vk: VkEmulator, emulator: TelegramEmulator, vk_chat: VkChat, vk_desk: Application
 ) -> None:
     anna = vk.member(vk_chat, ANNA, first_name="Анна")
-    family = VkParent(vk=vk, handled=HandledUpdates(vk_desk), user=vk.user(7302))
-    await family.start()
-    await family.walk("yes", "new", "no", "legal", "benefits", "1", "4", "r.msk")
-    await family.say("Нужна помощь")
-    await family.walk("done", "chat", "send")
-    await vk.wait_for(lambda: bool(vk_cards(vk, vk_chat.peer_id)))
-    await settled(vk_desk)
-    [card] = vk_cards(vk, vk_chat.peer_id)
+    family, card = await vk_request(vk, vk_desk, vk_chat, 7302, "Нужна помощь")
     claim = payload_of(card, ":claim")
 
     # A payload for another ticket, and a card's press from the family's own dialog: nothing changes.
@@ -152,14 +145,7 @@ async def test_a_transfer_from_a_vk_conversation_to_a_telegram_group(
     async with vk_desk.db.uow() as uow:
         await uow.bindings.add(f"tg:{GROUP}", None, "humanitarian", "tg:1")
     anna = vk.member(vk_chat, ANNA, first_name="Анна")
-    family = VkParent(vk=vk, handled=HandledUpdates(vk_desk), user=vk.user(7303))
-    await family.start()
-    await family.walk("yes", "new", "no", "legal", "benefits", "1", "4", "r.msk")
-    await family.say("Нужны продукты, а не юрист")
-    await family.walk("done", "chat", "send")
-    await vk.wait_for(lambda: bool(vk_cards(vk, vk_chat.peer_id)))
-    await settled(vk_desk)
-    [card] = vk_cards(vk, vk_chat.peer_id)
+    _, card = await vk_request(vk, vk_desk, vk_chat, 7303, "Нужны продукты, а не юрист")
     await tap(vk, anna, card, ":claim")
     await tap(vk, anna, card, ":transfer")
     await vk.wait_for(lambda: any(":trc-humanitarian" in str(b["payload"]) for b in card.buttons()))
