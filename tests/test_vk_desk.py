@@ -60,7 +60,7 @@ async def test_a_telegram_family_and_a_vk_family_in_a_vk_conversation(
     current = await ticket(vk_desk)
     assert current.assignee in {f"vk:{BORIS}", f"vk:{ANNA}"}
 
-    # No phone was given (the family chose the vk_chat): the card offers none.
+    # No phone was given (the family chose the chat): the card offers none.
     assert not any(":phone" in str(b["payload"]) for b in tg_card.buttons())
 
     # The Telegram family writes: their words come into the conversation as a reply to the card.
