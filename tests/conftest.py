@@ -69,7 +69,7 @@ from bot.sandbox.max.emulator import MaxEmulator  # noqa: E402
 from bot.sandbox.telegram import spec as spec_telegram  # noqa: E402
 from bot.sandbox.telegram.emulator import TelegramEmulator  # noqa: E402
 from bot.sandbox.vk import spec as spec_vk  # noqa: E402
-from bot.sandbox.vk.emulator import VkEmulator  # noqa: E402
+from bot.sandbox.vk.emulator import VkChat, VkEmulator  # noqa: E402
 from tests.e2e import GROUP, HandledUpdates, Parent, start_app  # noqa: E402
 from tests.max_e2e import MaxParent, start_max_app  # noqa: E402
 from tests.vk_e2e import VK_GROUP, VK_TOKEN, VkParent, start_vk_app  # noqa: E402
@@ -165,6 +165,22 @@ async def vk_app(vk: VkEmulator, db_url: str) -> AsyncIterator[Application]:
 @pytest.fixture
 def vk_parent(vk: VkEmulator, vk_app: Application) -> VkParent:
     return VkParent(vk=vk, handled=HandledUpdates(vk_app), user=vk.user(7001))
+
+
+@pytest.fixture
+def vk_chat(vk: VkEmulator) -> VkChat:
+    """A VK conversation of coordinators (the bot is an admin there)."""
+    return vk.add_chat("Координаторы")
+
+
+@pytest.fixture
+async def vk_desk(
+    vk: VkEmulator, emulator: TelegramEmulator, vk_chat: VkChat, db_url: str
+) -> AsyncIterator[Application]:
+    """VK and Telegram on, the requests' cards going to ``vk_chat``."""
+    application = await start_vk_app(vk, db_url, telegram=emulator, coordinator_chat=f"vk:{vk_chat.peer_id}")
+    yield application
+    await application.stop()
 
 
 # ---- MAX ----

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import select
 
@@ -23,12 +24,16 @@ TOKEN = "123456:TEST-token_for_the_emulator"
 
 
 class HandledUpdates:
-    """Wraps the conversation service so a test can wait until one update is completely handled."""
+    """Wraps the conversation service so a test can wait until one update (or a number of them) is
+    completely handled. ``by_person``: each person's turns in the order they finished; the person's
+    lock is let go only as the turn returns, so this is the order they were handled in."""
 
     def __init__(self, app: Application) -> None:
         service = app.conversation
         assert service is not None
         self.done: Counter[int] = Counter()
+        self.by_person: dict[int, list[int]] = defaultdict(list)
+        self.total = 0
         self._changed = asyncio.Condition()
         original = service.handle
 
@@ -36,19 +41,60 @@ class HandledUpdates:
             try:
                 return await original(incoming)
             finally:
+                if incoming.update_id is not None:  # recorded before anything is awaited
+                    self.done[incoming.update_id] += 1
+                    self.by_person[incoming.user_id].append(incoming.update_id)
+                    self.total += 1
                 async with self._changed:
-                    if incoming.update_id is not None:
-                        self.done[incoming.update_id] += 1
                     self._changed.notify_all()
 
         service.handle = handle  # type: ignore[method-assign]
 
     async def wait(self, update_id: int, times: int = 1, timeout: float = 10.0) -> None:
-        async def until_done() -> None:
-            async with self._changed:
-                await self._changed.wait_for(lambda: self.done[update_id] >= times)
+        await self._until(lambda: self.done[update_id] >= times, timeout)
 
-        await asyncio.wait_for(until_done(), timeout)
+    async def until(self, total: int, timeout: float = 180.0) -> None:
+        """Until ``total`` updates are handled in all."""
+        await self._until(lambda: self.total >= total, timeout)
+
+    async def _until(self, predicate: Callable[[], bool], timeout: float) -> None:
+        async def reached() -> None:
+            async with self._changed:
+                await self._changed.wait_for(predicate)
+
+        await asyncio.wait_for(reached(), timeout)
+
+
+class FinishedUpdates:
+    """Every update a transport has finished, as it tells the app's inbox: after the whole handling
+    (the turn committed, what it sends sent). For updates the conversation service does not see,
+    such as a coordinator's message in a group; one per app, put in place by ``finished``."""
+
+    def __init__(self, app: Application) -> None:
+        inbox = app.inbox
+        assert inbox is not None
+        self.done: set[tuple[Platform, int]] = set()
+        original = inbox.handled
+
+        def handled(platform: Platform, update_id: int) -> None:
+            original(platform, update_id)
+            self.done.add((platform, update_id))
+
+        inbox.handled = handled  # type: ignore[method-assign]
+
+    async def wait(self, emulator: TelegramEmulator, update_id: int, timeout: float = 10.0) -> None:
+        await emulator.wait_for(lambda: (Platform.TELEGRAM, update_id) in self.done, timeout=timeout)
+
+
+_FINISHED: WeakKeyDictionary[Application, FinishedUpdates] = WeakKeyDictionary()
+
+
+def finished(app: Application) -> FinishedUpdates:
+    """The app's ``FinishedUpdates``, put in place at the first call: before the update to wait for
+    is written, or it may be finished before anyone counts."""
+    if app not in _FINISHED:
+        _FINISHED[app] = FinishedUpdates(app)
+    return _FINISHED[app]
 
 
 # Tests pace and retry fast; the defaults (3 s a message per chat) are for real Telegram.

@@ -11,7 +11,7 @@ from bot.app import Application
 from bot.sandbox.telegram.emulator import SentMessage, TelegramEmulator
 from storage.models import Person, Ticket, utcnow
 from storage.vocabulary import Category
-from tests.e2e import GROUP, Parent, cards, introduce, press, settled
+from tests.e2e import GROUP, Parent, cards, finished, introduce, press, settled
 
 ANSWERS: dict[Category, list[str]] = {
     Category.PSYCHOLOGICAL: ["child", "chat"],
@@ -112,15 +112,13 @@ async def group_says(
     *,
     document: bool = False,
 ) -> None:
-    """A coordinator writes in the group, as a reply; waits until the bot has handled it."""
-    before = len(emulator.calls)
-    emulator.message(
+    """A coordinator writes in the group, as a reply; waits until the bot has handled it all (what it
+    relays to the family or says in the group is sent by then: what it did not send, it will not)."""
+    updates = finished(app)
+    update_id = emulator.message(
         user_id, text, chat_id=GROUP, chat_type="supergroup", reply_to_message_id=reply_to, document=document
     )
-    await emulator.wait_for(
-        lambda: any(c.method.lower() == "getupdates" for c in emulator.calls[before + 1 :])
-    )
-    await emulator.wait_for(lambda: len(emulator.calls) > before + 1)
+    await updates.wait(emulator, update_id)
 
 
 async def offer_declined(family: Parent, emulator: TelegramEmulator, app: Application) -> None:

@@ -1,18 +1,15 @@
 """Helpers for the bound on updates in flight: count the handlers running at once, from inside, and
-record the order in which each person's turns were done."""
+the updates the inbox keeps. (The order each person's turns were done in: ``tests.e2e.HandledUpdates``.)"""
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 from bot.app import Application
-from dialogs.primitives import Incoming
-from handlers.conversation import Reply
 from storage.vocabulary import Platform
 
 Dispatch = Callable[[Any, dict[str, Any]], Awaitable[bool]]
@@ -20,7 +17,12 @@ Dispatch = Callable[[Any, dict[str, Any]], Awaitable[bool]]
 
 class Running:
     """Wraps a transport's update handler (the one its InboxFeed calls): how many run at once, the
-    most ever, and a gate that holds them (so a burst fills the bound before any finishes)."""
+    most ever, and a gate that holds them (so a burst fills the bound before any finishes).
+
+    Not ``HandledUpdates``: that one wraps an app's conversation service once it is started and
+    counts turns as they end; this one wraps the transport's class before the start (the start
+    itself feeds what the inbox kept), counts handlers while they run, whatever the update, and
+    holds them."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, transport: type[Any]) -> None:
         self.now = 0
@@ -48,38 +50,6 @@ class Running:
         async def reached() -> None:
             async with self._changed:
                 await self._changed.wait_for(lambda: self.now >= count)
-
-        await asyncio.wait_for(reached(), timeout)
-
-
-class Turns:
-    """Every turn the conversation service finished, per person, in the order they finished: the
-    person's lock is let go only as the turn returns, so this is the order they were handled in."""
-
-    def __init__(self, app: Application) -> None:
-        service = app.conversation
-        assert service is not None
-        self.by_person: dict[int, list[int]] = defaultdict(list)
-        self.total = 0
-        self._changed = asyncio.Condition()
-        original = service.handle
-
-        async def handle(incoming: Incoming) -> Reply:
-            try:
-                return await original(incoming)
-            finally:
-                if incoming.update_id is not None:
-                    self.by_person[incoming.user_id].append(incoming.update_id)
-                    self.total += 1
-                async with self._changed:
-                    self._changed.notify_all()
-
-        service.handle = handle  # type: ignore[method-assign]
-
-    async def until(self, count: int, timeout: float = 180.0) -> None:
-        async def reached() -> None:
-            async with self._changed:
-                await self._changed.wait_for(lambda: self.total >= count)
 
         await asyncio.wait_for(reached(), timeout)
 

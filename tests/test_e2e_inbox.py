@@ -4,9 +4,6 @@ cards, pages with buttons) and in a VK conversation (no links: a button makes th
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-
-import pytest
 
 from bot.app import Application
 from bot.sandbox.telegram.emulator import TelegramEmulator
@@ -14,7 +11,6 @@ from bot.sandbox.vk.emulator import VkChat, VkEmulator
 from tests.desk_support import bot_messages, group_says
 from tests.e2e import GROUP, cards, introduce, make_tickets, press, settled
 from tests.vk_desk import says, tap, vk_cards
-from tests.vk_e2e import start_vk_app
 
 OLGA = 201
 
@@ -75,26 +71,12 @@ async def test_mine_lists_only_the_callers_own(emulator: TelegramEmulator, desk_
     assert all(m.chat_id == GROUP for m in bot_messages(emulator))
 
 
-@pytest.fixture
-def chat(vk: VkEmulator) -> VkChat:
-    return vk.add_chat("Координаторы")
-
-
-@pytest.fixture
-async def vk_desk(
-    vk: VkEmulator, emulator: TelegramEmulator, chat: VkChat, db_url: str
-) -> AsyncIterator[Application]:
-    app = await start_vk_app(vk, db_url, telegram=emulator, coordinator_chat=f"vk:{chat.peer_id}")
-    yield app
-    await app.stop()
-
-
 async def test_in_a_vk_conversation_a_button_answers_the_card(
-    vk: VkEmulator, chat: VkChat, vk_desk: Application
+    vk: VkEmulator, vk_chat: VkChat, vk_desk: Application
 ) -> None:
-    anna = vk.member(chat, 9501, first_name="Анна")
+    anna = vk.member(vk_chat, 9501, first_name="Анна")
     ids = await make_tickets(vk_desk, 3, urgent_every=2)  # 0 and 2 are urgent
-    await vk.wait_for(lambda: len(vk_cards(vk, chat.peer_id)) == 3)
+    await vk.wait_for(lambda: len(vk_cards(vk, vk_chat.peer_id)) == 3)
     await settled(vk_desk)
     [listing] = await says(vk, anna, "/open")
     assert numbers(listing.text) == [ids[0], ids[2], ids[1]]
@@ -102,9 +84,9 @@ async def test_in_a_vk_conversation_a_button_answers_the_card(
     labels = [b["label"] for b in listing.buttons()]
     assert labels == [f"📍 #{n}" for n in (ids[0], ids[2], ids[1])]
 
-    card = next(c for c in vk_cards(vk, chat.peer_id) if f"#{ids[1]}" in c.text)
-    before = len(vk.sent_to(chat.peer_id))
+    card = next(c for c in vk_cards(vk, vk_chat.peer_id) if f"#{ids[1]}" in c.text)
+    before = len(vk.sent_to(vk_chat.peer_id))
     await tap(vk, anna, listing, f":go.{ids[1]}")
-    await vk.wait_for(lambda: len(vk.sent_to(chat.peer_id)) > before)
-    answer = vk.sent_to(chat.peer_id)[-1]
+    await vk.wait_for(lambda: len(vk.sent_to(vk_chat.peer_id)) > before)
+    answer = vk.sent_to(vk_chat.peer_id)[-1]
     assert f"#{ids[1]}" in answer.text and answer.reply_to == card.message_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from bot.app import Application
 from bot.sandbox.telegram.emulator import TelegramEmulator
+from handlers.relay import GroupMessage, ThreadRelay
 from storage.models import ChatMigration, Ticket, utcnow
 from tests.e2e import GROUP, HandledUpdates, Parent, cards, make_tickets, press, settled, start_app
 from tests.flows_support import (
@@ -83,6 +85,33 @@ async def test_notes_and_other_coordinators_stay_in_the_group(
     assert len(notices) == 1, "said once"
 
 
+async def test_group_says_waits_until_the_message_is_handled(
+    family: Parent, emulator: TelegramEmulator, desk_app: Application, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The relay is held while the bot goes on polling: a wait for the polls alone (group_says's
+    before) would be over long before, and "nothing relayed" would be checked too early."""
+    card = await claimed(family, emulator, desk_app)
+    entered, gate = asyncio.Event(), asyncio.Event()
+    original = ThreadRelay.handle
+
+    async def held(relay: ThreadRelay, message: GroupMessage) -> None:
+        entered.set()
+        await gate.wait()
+        await original(relay, message)
+
+    monkeypatch.setattr(ThreadRelay, "handle", held)
+    polls = len(emulator.calls_of("getUpdates"))
+    saying = asyncio.create_task(group_says(emulator, desk_app, ASSIGNEE, "Пишу семье", card.message_id))
+    try:
+        await asyncio.wait_for(entered.wait(), 10)
+        await emulator.wait_for(lambda: len(emulator.calls_of("getUpdates")) >= polls + 3)
+        assert not saying.done(), "group_says returned while the message was still being handled"
+    finally:
+        gate.set()  # or the app's stop would wait for the held relay for ever
+    await saying
+    assert [m.text for m in copies_to(emulator, family.chat_id)] == ["Пишу семье"]
+
+
 async def test_a_family_that_blocked_the_bot_is_shown_in_the_thread(
     family: Parent, emulator: TelegramEmulator, desk_app: Application
 ) -> None:
@@ -124,6 +153,11 @@ async def test_close_with_an_outcome_reopen_and_release(
     # Closed: the family's next message is no longer relayed; they are offered a new request.
     replies = await family.say("Спасибо!")
     assert "Попросить о помощи" in family.texts(replies)
+    # Nor is the assignee's message in the closed ticket's thread: group_says returns once it is
+    # handled (the notice that it stays in the group is sent by then), so "not relayed" is final.
+    await group_says(emulator, desk_app, ASSIGNEE, "Как вы?", card.message_id)
+    assert any("останется в группе" in (m.text or "") for m in emulator.sent_to(GROUP))
+    assert not copies_to(emulator, family.chat_id)
 
     refused = await press(
         emulator, OTHER, card, emulator.button_data(emulator.sent_to(GROUP)[0], "Открыть снова")
@@ -143,7 +177,7 @@ async def test_close_with_an_outcome_reopen_and_release(
     assert desk_app.db is not None
     async with desk_app.db.uow() as uow:
         actions = [e.action for e in await uow.audit.for_ticket(reopened.id)]
-    assert actions == ["card_posted", "claim", "close", "reopen", "release", "claim"]
+    assert actions == ["card_posted", "claim", "close", "internal_notice", "reopen", "release", "claim"]
 
 
 async def test_referral_asks_for_the_organisation(

@@ -5,9 +5,14 @@ order. The count comes from a wrapper around the transport's own handler, not fr
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
+from bot.app import Application
 from bot.max.transport import MaxTransport, update_number
 from bot.sandbox.max.emulator import MaxEmulator
 from bot.sandbox.vk.emulator import VkEmulator
@@ -15,7 +20,8 @@ from bot.vk.transport import VkTransport, event_number
 from handlers.inbox import InboxFeed
 from handlers.inflight import MAX_IN_FLIGHT
 from storage.vocabulary import Platform
-from tests.inflight_support import Running, Turns, kept, until_kept
+from tests.e2e import HandledUpdates
+from tests.inflight_support import Running, kept, until_kept
 from tests.max_e2e import start_max_app, start_max_webhook_app
 from tests.vk_e2e import start_vk_app
 
@@ -44,92 +50,92 @@ async def max_burst(emu: MaxEmulator) -> dict[int, list[int]]:
     return sent
 
 
-async def released(running: Running, turns: Turns, sent: dict[int, list[int]]) -> None:
-    """The handlers let go: every update handled once, in each person's order, the bound reached and
-    never passed."""
-    running.gate.set()
-    await turns.until(TOTAL)
-    assert running.peak == MAX_IN_FLIGHT
-    assert running.calls == TOTAL
-    assert_each_once_in_order(turns, sent)
+@dataclass
+class Held:
+    """An app started with its transport's handlers counted and held (``Running``), and its turns."""
+
+    running: Running
+    app: Application
+    turns: HandledUpdates
+
+    async def released(self, sent: dict[int, list[int]]) -> None:
+        """The handlers let go: every update handled once, in each person's order, the bound reached
+        and never passed."""
+        self.running.gate.set()
+        await self.turns.until(TOTAL)
+        assert self.running.peak == MAX_IN_FLIGHT
+        assert self.running.calls == TOTAL
+        assert self.turns.total == TOTAL
+        for person, ids in sent.items():
+            assert self.turns.by_person[person] == ids, (
+                f"person {person}: handled once each, in the order sent"
+            )
 
 
-def assert_each_once_in_order(turns: Turns, sent: dict[int, list[int]]) -> None:
-    assert turns.total == TOTAL
-    for person, ids in sent.items():
-        assert turns.by_person[person] == ids, f"person {person}: handled once each, in the order sent"
+@asynccontextmanager
+async def held(
+    monkeypatch: pytest.MonkeyPatch, transport: type[Any], start: Callable[[], Awaitable[Application]]
+) -> AsyncIterator[Held]:
+    running = Running(monkeypatch, transport)  # before the start: it wraps the transport's class
+    app = await start()
+    try:
+        yield Held(running, app, HandledUpdates(app))
+    finally:
+        running.gate.set()
+        await app.stop()
 
 
 async def test_a_vk_burst_waits_at_vk_beyond_the_bound(
     vk: VkEmulator, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    running = Running(monkeypatch, VkTransport)
-    app = await start_vk_app(vk, db_url)
-    turns = Turns(app)
-    try:
+    async with held(monkeypatch, VkTransport, lambda: start_vk_app(vk, db_url)) as burst:
         sent = await vk_burst(vk)
-        await running.until(MAX_IN_FLIGHT)
-        await until_kept(app, Platform.VK, TOTAL)  # all kept before any is handled
+        await burst.running.until(MAX_IN_FLIGHT)
+        await until_kept(burst.app, Platform.VK, TOTAL)  # all kept before any is handled
         polls = len(vk.lp_requests)
         await asyncio.sleep(1.5)  # an idle long poll would have asked again (wait=1 s in tests)
-        assert running.now == MAX_IN_FLIGHT, "the bound is full and holds"
+        assert burst.running.now == MAX_IN_FLIGHT, "the bound is full and holds"
         assert len(vk.lp_requests) == polls, "no more is asked of VK while the bound is full"
 
-        await released(running, turns, sent)
+        await burst.released(sent)
         assert all(vk.sent_to(person) for person in sent), "every person was answered"
         await vk.wait_for(lambda: len(vk.lp_requests) > polls)  # asking again once there is room
-    finally:
-        running.gate.set()
-        await app.stop()
     vk.assert_no_spec_errors()
 
 
 async def test_a_max_burst_over_long_polling_stays_within_the_bound(
     max_emu: MaxEmulator, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    running = Running(monkeypatch, MaxTransport)
-    app = await start_max_app(max_emu, db_url)
-    turns = Turns(app)
-    try:
+    def polls() -> int:
+        return sum(1 for method, path, *_ in max_emu.calls if (method, path) == ("GET", "/updates"))
+
+    async with held(monkeypatch, MaxTransport, lambda: start_max_app(max_emu, db_url)) as burst:
         sent = await max_burst(max_emu)
-        await running.until(MAX_IN_FLIGHT)
-        await until_kept(app, Platform.MAX, TOTAL)
-
-        def polls() -> int:
-            return sum(1 for method, path, *_ in max_emu.calls if (method, path) == ("GET", "/updates"))
-
+        await burst.running.until(MAX_IN_FLIGHT)
+        await until_kept(burst.app, Platform.MAX, TOTAL)
         asked = polls()
         await asyncio.sleep(1.5)
-        assert running.now == MAX_IN_FLIGHT
+        assert burst.running.now == MAX_IN_FLIGHT
         assert polls() == asked, "no more is asked of MAX while the bound is full"
 
-        await released(running, turns, sent)
+        await burst.released(sent)
         assert all(max_emu.in_dialog(person) for person in sent)
-    finally:
-        running.gate.set()
-        await app.stop()
     max_emu.assert_no_spec_errors()
 
 
 async def test_a_max_webhook_burst_is_answered_at_once_and_queued(
     max_emu: MaxEmulator, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    running = Running(monkeypatch, MaxTransport)
-    app = await start_max_webhook_app(max_emu, db_url)
-    turns = Turns(app)
-    try:
+    async with held(monkeypatch, MaxTransport, lambda: start_max_webhook_app(max_emu, db_url)) as burst:
         sent = await max_burst(max_emu)
         # Every post answered 200 while the handlers are held: none waits for a slot (MAX would
         # count a slow answer as a failed delivery and post it again a minute later).
         await max_emu.wait_for(lambda: len(max_emu.webhook_answers) >= TOTAL, timeout=60)
         assert set(max_emu.webhook_answers) == {200}
-        assert await kept(app, Platform.MAX) == TOTAL
-        assert running.now == MAX_IN_FLIGHT, "the rest waits in the inbox, not as tasks"
+        assert await kept(burst.app, Platform.MAX) == TOTAL
+        assert burst.running.now == MAX_IN_FLIGHT, "the rest waits in the inbox, not as tasks"
 
-        await released(running, turns, sent)
-    finally:
-        running.gate.set()
-        await app.stop()
+        await burst.released(sent)
     max_emu.assert_no_spec_errors()
 
 

@@ -22,6 +22,18 @@ def urgent(update: str) -> bool:
     return update == "SOS"
 
 
+def behind(updates: list[str], *, sender: int = FLOODER, release: int | None = None) -> Started:
+    """While the transport is behind, one sender's updates come and the first one ends."""
+    s = Started()
+    if release is not None:
+        s.lanes.release = release
+    s.lanes.caught_up(False)
+    for update in updates:
+        s.lanes.add(sender, update)
+    s.lanes.done(sender)
+    return s
+
+
 def test_a_senders_updates_take_one_slot_and_wait_untouched_behind_the_one_in_hand() -> None:
     s = Started()
     s.lanes.caught_up(False)  # the transport is behind: more waits at the platform
@@ -35,13 +47,8 @@ def test_a_senders_updates_take_one_slot_and_wait_untouched_behind_the_one_in_ha
 
 
 def test_a_flood_waits_until_the_transport_caught_up_then_goes_in_order_a_turns_worth_at_a_time() -> None:
-    s = Started()
-    s.lanes.release = 20
-    s.lanes.caught_up(False)
-    for n in range(50):
-        s.lanes.add(FLOODER, f"f{n}")
-    s.lanes.done(FLOODER)  # the first one ended while the transport is still behind: held back
-    assert s.of(FLOODER) == ["f0"]
+    s = behind([f"f{n}" for n in range(50)], release=20)
+    assert s.of(FLOODER) == ["f0"], "the first one ended while the transport is still behind: held back"
     s.lanes.add(OTHER, "o0")  # the others' updates fetched meanwhile go first
     assert s.log[-1] == (OTHER, "o0")
 
@@ -61,30 +68,16 @@ def test_a_flood_waits_until_the_transport_caught_up_then_goes_in_order_a_turns_
 
 
 def test_a_few_quick_taps_are_not_a_flood_and_go_in_at_once() -> None:
-    s = Started()
-    s.lanes.caught_up(False)
-    for n in range(4):
-        s.lanes.add(OTHER, f"o{n}")
-    s.lanes.done(OTHER)
+    s = behind([f"o{n}" for n in range(4)], sender=OTHER)
     assert s.of(OTHER) == ["o0", "o1", "o2", "o3"]
 
 
 def test_an_sos_in_a_held_flood_goes_in_at_once_with_what_came_before_it() -> None:
-    s = Started()
-    s.lanes.release = 5
-    s.lanes.caught_up(False)
-    for n in range(30):
-        s.lanes.add(FLOODER, f"f{n}")
-    s.lanes.done(FLOODER)
+    s = behind([f"f{n}" for n in range(30)], release=5)
     assert s.of(FLOODER) == ["f0"], "held back"
     s.lanes.add(FLOODER, "SOS")
     assert s.of(FLOODER) == [*(f"f{n}" for n in range(30)), "SOS"], "everything up to the SOS, in order"
 
     # An SOS already waiting when the turn in hand ends is not held back either.
-    t = Started()
-    t.lanes.release = 5
-    t.lanes.caught_up(False)
-    for n in range(30):
-        t.lanes.add(FLOODER, "SOS" if n == 20 else f"f{n}")
-    t.lanes.done(FLOODER)
+    t = behind(["SOS" if n == 20 else f"f{n}" for n in range(30)], release=5)
     assert t.of(FLOODER) == ["f0", *(f"f{n}" for n in range(1, 20)), "SOS"]

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-
-import pytest
 
 from bot.app import Application
 from bot.sandbox.telegram.emulator import TelegramEmulator
@@ -13,23 +10,8 @@ from bot.sandbox.vk.emulator import VkChat, VkEmulator
 from tests.desk_support import actions, blocked_by, request, tickets_of
 from tests.e2e import HandledUpdates, Parent, settled
 from tests.vk_desk import tap, vk_cards
-from tests.vk_e2e import start_vk_app
 
 ANNA = 9401
-
-
-@pytest.fixture
-def chat(vk: VkEmulator) -> VkChat:
-    return vk.add_chat("Координаторы")
-
-
-@pytest.fixture
-async def desk(
-    vk: VkEmulator, emulator: TelegramEmulator, chat: VkChat, db_url: str
-) -> AsyncIterator[Application]:
-    app = await start_vk_app(vk, db_url, telegram=emulator, coordinator_chat=f"vk:{chat.peer_id}")
-    yield app
-    await app.stop()
 
 
 def snackbar(answer: dict[str, str]) -> str:
@@ -37,33 +19,33 @@ def snackbar(answer: dict[str, str]) -> str:
 
 
 async def test_block_and_unblock_from_a_card_in_a_vk_conversation(
-    vk: VkEmulator, emulator: TelegramEmulator, chat: VkChat, desk: Application
+    vk: VkEmulator, emulator: TelegramEmulator, vk_chat: VkChat, vk_desk: Application
 ) -> None:
-    anna = vk.member(chat, ANNA, first_name="Анна")
-    family = Parent(emulator=emulator, handled=HandledUpdates(desk), user_id=5401)
+    anna = vk.member(vk_chat, ANNA, first_name="Анна")
+    family = Parent(emulator=emulator, handled=HandledUpdates(vk_desk), user_id=5401)
     await family.say("/start")
     await family.tap_value("yes")
     await request(family)
-    await vk.wait_for(lambda: len(vk_cards(vk, chat.peer_id)) == 1)
-    await settled(desk)
-    [card] = vk_cards(vk, chat.peer_id)
+    await vk.wait_for(lambda: len(vk_cards(vk, vk_chat.peer_id)) == 1)
+    await settled(vk_desk)
+    [card] = vk_cards(vk, vk_chat.peer_id)
 
     assert "Заблокировать этого человека?" in snackbar(await tap(vk, anna, card, ":block."))
     await vk.wait_for(lambda: any(":block-yes" in str(b.get("payload")) for b in card.buttons()))
-    assert await blocked_by(desk, "tg:5401") is None
+    assert await blocked_by(vk_desk, "tg:5401") is None
     assert "/unblock" in snackbar(await tap(vk, anna, card, ":block-yes"))
     await vk.wait_for(lambda: any(":unblock" in str(b.get("payload")) for b in card.buttons()))
     assert "заблокирован" in card.text
-    assert await blocked_by(desk, "tg:5401") == f"vk:{ANNA}"
+    assert await blocked_by(vk_desk, "tg:5401") == f"vk:{ANNA}"
 
     # A new request of the blocked family never reaches the conversation.
     said = await request(family, "other", "Ещё раз")
     assert "сохранено" in said and "112" in said
-    await settled(desk)
-    assert len(vk_cards(vk, chat.peer_id)) == 1
-    assert sorted(t.status for t in await tickets_of(desk, "tg:5401")) == ["held", "new"]
+    await settled(vk_desk)
+    assert len(vk_cards(vk, vk_chat.peer_id)) == 1
+    assert sorted(t.status for t in await tickets_of(vk_desk, "tg:5401")) == ["held", "new"]
 
     assert "Разблокирован" in snackbar(await tap(vk, anna, card, ":unblock"))
     await vk.wait_for(lambda: any(":block." in str(b.get("payload")) for b in card.buttons()))
-    assert await blocked_by(desk, "tg:5401") is None
-    assert [a for a in await actions(desk) if "block" in a] == ["block", "held_blocked", "unblock"]
+    assert await blocked_by(vk_desk, "tg:5401") is None
+    assert [a for a in await actions(vk_desk) if "block" in a] == ["block", "held_blocked", "unblock"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from bot.sandbox.vk.emulator import VkEmulator, VkMessage, VkUser
+from bot.app import Application
+from bot.sandbox.vk.emulator import VkChat, VkEmulator, VkMessage, VkUser
+from tests.e2e import HandledUpdates, settled
+from tests.vk_e2e import VkParent
 
 
 def vk_cards(vk: VkEmulator, peer_id: int) -> list[VkMessage]:
@@ -34,3 +37,19 @@ async def says(vk: VkEmulator, member: VkUser, text: str, *, reply_to: int | Non
     await member.write(text, reply_to=reply_to)
     await vk.wait_for(lambda: len(vk.sent_to(peer)) > before)
     return vk.sent_to(peer)[before:]
+
+
+async def vk_request(
+    vk: VkEmulator, app: Application, chat: VkChat, user_id: int, story: str
+) -> tuple[VkParent, VkMessage]:
+    """A VK family sends a legal request (benefits, Moscow, to be answered in the chat); returns the
+    family and the request's card in ``chat``, the only one there."""
+    family = VkParent(vk=vk, handled=HandledUpdates(app), user=vk.user(user_id))
+    await family.start()
+    await family.walk("yes", "new", "no", "legal", "benefits", "1", "4", "r.msk")
+    await family.say(story)
+    await family.walk("done", "chat", "send")
+    await vk.wait_for(lambda: bool(vk_cards(vk, chat.peer_id)))
+    await settled(app)
+    [card] = vk_cards(vk, chat.peer_id)
+    return family, card
