@@ -206,6 +206,10 @@ class ConversationService:
 
         return in_order(self._locks, key, earlier)
 
+    def hurry(self, person: str) -> None:
+        """An SOS of ``person`` waits behind their turn in hand (handlers/lanes.py): its replies go first."""
+        self._pacer.hurry(person)
+
     async def set_reachable(self, platform: Platform, user_id: int, reachable: bool) -> None:
         """The person blocked (or unblocked) the bot."""
         async with self._db.uow() as uow:

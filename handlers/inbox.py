@@ -173,6 +173,7 @@ class InboxFeed:
         *,
         order: Order | None = None,
         urgent: Callable[[dict[str, Any]], bool] = lambda _raw: False,
+        hurry: Callable[[str], None] | None = None,
     ) -> None:
         if order is not None:
             inbox.order_by(platform, order)
@@ -188,6 +189,7 @@ class InboxFeed:
             limit=self.max_in_flight,
             max_held=self.max_held,
             tasks=self.max_in_flight,
+            hurry=hurry,
         )
 
     async def keep(

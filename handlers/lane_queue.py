@@ -36,13 +36,14 @@ class LaneQueue(Generic[T]):
         limit: int,
         max_held: int,
         tasks: int | None = None,
+        hurry: Callable[[str], None] | None = None,
     ) -> None:
         self._key = key  # an update's key in the inbox
         self._run = run  # the handler; it catches its own failures
         self._limit = limit  # people whose updates are in hand at most
         self._max_held = max_held  # updates held at most, whoever sent them: what a flood cannot pass
         self.queue = Bounded(name, limit, per_person=True, tasks=tasks)
-        self._lanes: Lanes[T, str] = Lanes(self._start, urgent)
+        self._lanes: Lanes[T, str] = Lanes(self._start, urgent, hurry)
         self._here: set[Hashable] = set()  # keys in a lane, waiting for a slot or running
         self._room = asyncio.Event()  # set while both bounds leave room
         self._room.set()

@@ -25,9 +25,17 @@ class Lanes(Generic[T, S]):
     release = 100  # updates of a lane that go in together: about one merged turn's worth
     flood_backlog = 10  # more waiting than this: a flood, which lets the others' updates go first
 
-    def __init__(self, start: Callable[[T, S | None], None], urgent: Callable[[T], bool]) -> None:
+    def __init__(
+        self,
+        start: Callable[[T, S | None], None],
+        urgent: Callable[[T], bool],
+        hurry: Callable[[S], None] | None = None,
+    ) -> None:
         self._start = start  # hands an update to the handlers (``done`` is called when it ends)
         self._urgent = urgent
+        # An urgent update behind the sender's turn in hand: that turn is hurried (its replies go
+        # before others' waiting for the platform's budget), for the SOS waits until it ends.
+        self._hurry = hurry
         self._running: Counter[S | None] = Counter()  # started, not ended, per sender (None: no sender)
         self._waiting: dict[S, list[tuple[T, bool]]] = {}  # (update, whether urgent), in order
         self._held_back: set[S] = set()  # flooding lanes waiting for the transport to catch up
@@ -41,6 +49,8 @@ class Lanes(Generic[T, S]):
         urgent = self._urgent(update)
         self._waiting.setdefault(sender, []).append((update, urgent))
         self._backlog += 1
+        if urgent and self._running[sender] and self._hurry is not None:
+            self._hurry(sender)
         if urgent and sender in self._held_back:
             self._release(sender)
 

@@ -36,10 +36,24 @@ class Priority(IntEnum):
 
 
 class Pacer(Protocol):
-    async def wait(self, chat: ChatRef, priority: Priority, *, paid: bool = False, count: int = 1) -> None:
+    async def wait(
+        self,
+        chat: ChatRef,
+        priority: Priority,
+        *,
+        paid: bool = False,
+        count: int = 1,
+        person: str | None = None,
+    ) -> None:
         """Return when a message to ``chat`` may go now; it is counted as sent. ``paid``: it goes as
         Telegram's paid broadcast (an urgent announcement), with a budget of its own. ``count``: one
-        call that reaches that many people (VK's peer_ids) spends the broadcast budget for each."""
+        call that reaches that many people (VK's peer_ids) spends the broadcast budget for each.
+        ``person``: whose reply it is ("vk:123"), so that ``hurry`` can find it."""
+        ...
+
+    def hurry(self, person: str) -> None:
+        """An SOS of ``person`` waits behind their turns in hand: their replies, waiting for the budget
+        now or in the next ``HURRY_SECONDS``, go first (as EMERGENCY), so the SOS's own turn can start."""
         ...
 
 
@@ -99,6 +113,11 @@ async def _value(result: T | Awaitable[T]) -> T:
     return result
 
 
+# How long a person's replies go first after an SOS of theirs came behind a turn in hand: the turns
+# before the SOS (a flood's, merged a batch at a time) and the SOS's own, not the next minutes.
+HURRY_SECONDS = 15.0
+
+
 @dataclass(frozen=True)
 class PacerSettings:
     telegram_bot: Limit = Limit(30, 1.0)
@@ -119,6 +138,7 @@ class _Waiter:
     priority: int
     seq: int
     turn: asyncio.Event = field(compare=False, default_factory=asyncio.Event)
+    person: str | None = field(compare=False, default=None)
 
 
 class PriorityPacer:
@@ -137,6 +157,7 @@ class PriorityPacer:
         self._clock = clock
         self._sleep = sleep
         self._queues: dict[str, list[_Waiter]] = {}
+        self._hurried: dict[str, float] = {}  # person -> until when their replies go as EMERGENCY
         self._seq = itertools.count()
 
     def budgets(self, chat: ChatRef) -> list[tuple[str, Limit]]:
@@ -150,7 +171,15 @@ class PriorityPacer:
         own = s.telegram_private if chat.is_private else s.telegram_group
         return [(f"{chat.key}:chat", own), ("tg:bot", s.telegram_bot)]
 
-    async def wait(self, chat: ChatRef, priority: Priority, *, paid: bool = False, count: int = 1) -> None:
+    async def wait(
+        self,
+        chat: ChatRef,
+        priority: Priority,
+        *,
+        paid: bool = False,
+        count: int = 1,
+        person: str | None = None,
+    ) -> None:
         if paid and chat.platform is Platform.TELEGRAM:
             # Paid for: neither BROADCAST_RATE nor the bot's 30 a second hold it back, only its own
             # 1,000 a second and the chat's own limit. Other messages keep their budgets untouched.
@@ -167,12 +196,27 @@ class PriorityPacer:
                 bulk = self.settings.vk_bulk
             for _ in range(count):  # one unit at a time: a call to 100 may exceed a second's budget
                 await self._take(f"{chat.platform.value}:bulk", bulk, priority)
+        if person is not None and self._hurried and self._hurried.get(person, 0.0) > self._clock():
+            priority = Priority.EMERGENCY
         for key, limit in self.budgets(chat):
-            await self._take(key, limit, priority)
+            await self._take(key, limit, priority, person)
 
-    async def _take(self, key: str, limit: Limit, priority: Priority) -> None:
+    def hurry(self, person: str) -> None:
+        now = self._clock()
+        self._hurried = {p: until for p, until in self._hurried.items() if until > now}
+        self._hurried[person] = now + HURRY_SECONDS
+        for queue in self._queues.values():
+            hurried = False
+            for waiter in queue:
+                if waiter.person == person and waiter.priority > Priority.EMERGENCY:
+                    waiter.priority, hurried = int(Priority.EMERGENCY), True
+            if hurried:
+                heapq.heapify(queue)
+                queue[0].turn.set()
+
+    async def _take(self, key: str, limit: Limit, priority: Priority, person: str | None = None) -> None:
         queue = self._queues.setdefault(key, [])
-        me = _Waiter(int(priority), next(self._seq))
+        me = _Waiter(int(priority), next(self._seq), person=person)
         heapq.heappush(queue, me)
         try:
             while True:
@@ -196,5 +240,16 @@ class PriorityPacer:
 class NoPacer:
     """No waiting: for tests and for transports that pace themselves."""
 
-    async def wait(self, chat: ChatRef, priority: Priority, *, paid: bool = False, count: int = 1) -> None:
+    async def wait(
+        self,
+        chat: ChatRef,
+        priority: Priority,
+        *,
+        paid: bool = False,
+        count: int = 1,
+        person: str | None = None,
+    ) -> None:
+        return None
+
+    def hurry(self, person: str) -> None:
         return None

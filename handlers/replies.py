@@ -17,7 +17,7 @@ from handlers.ports import (
     RecipientUnreachableError,
 )
 from handlers.turn_parts import Committed, Target
-from storage.vocabulary import ChatKind, ChatRef
+from storage.vocabulary import ChatKind, ChatRef, person_key
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,9 @@ async def send_screens(
             if target.intent is not None and screen.intent is None:
                 screen = replace(screen, intent=target.intent)  # noqa: PLW2901 - the same screen, with its intent
             # Telegram's paid broadcast (an urgent announcement) has a budget of its own.
-            await pacer.wait(chat, priority, paid=screen.paid)
+            await pacer.wait(
+                chat, priority, paid=screen.paid, person=person_key(target.platform, target.user_id)
+            )
             sent += await messenger.send(target.chat_id, screen, dedup=dedup)
     except RecipientUnreachableError:
         log.info("a person is unreachable; marking them so")

@@ -95,6 +95,10 @@ class InboundRouter:
             return Answer()
         return await self._group(inbound)
 
+    def hurry(self, person: str) -> None:
+        """An SOS of ``person`` ("vk:123") came while a turn of theirs is in hand: hurry that turn."""
+        self.conversation.hurry(person)
+
     async def membership(self, platform: Platform, user_id: int, *, reachable: bool) -> None:
         """A person blocked (or unblocked) the bot in their private chat."""
         await self.conversation.set_reachable(platform, user_id, reachable)

@@ -226,6 +226,12 @@ class RecordingPacer:
     """Lets every message go at once and remembers who asked at which priority."""
 
     asked: list[tuple[str, int]] = field(default_factory=list)
+    hurried: list[str] = field(default_factory=list)
 
-    async def wait(self, chat: ChatRef, priority: int, *, paid: bool = False, count: int = 1) -> None:
+    async def wait(
+        self, chat: ChatRef, priority: int, *, paid: bool = False, count: int = 1, person: str | None = None
+    ) -> None:
         self.asked.append((chat.key, int(priority)))
+
+    def hurry(self, person: str) -> None:
+        self.hurried.append(person)

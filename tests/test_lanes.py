@@ -81,3 +81,18 @@ def test_an_sos_in_a_held_flood_goes_in_at_once_with_what_came_before_it() -> No
     # An SOS already waiting when the turn in hand ends is not held back either.
     t = behind(["SOS" if n == 20 else f"f{n}" for n in range(30)], release=5)
     assert t.of(FLOODER) == ["f0", *(f"f{n}" for n in range(1, 20)), "SOS"]
+
+
+def test_an_sos_behind_a_turn_in_hand_hurries_that_turn_and_nothing_else_does() -> None:
+    hurried: list[int] = []
+    log: list[tuple[int | None, str]] = []
+    lanes: Lanes[str, int] = Lanes(
+        lambda update, sender: log.append((sender, update)), urgent, hurried.append
+    )
+    lanes.add(OTHER, "SOS")  # nothing of theirs in hand: it simply goes
+    lanes.add(FLOODER, "text 1")
+    lanes.add(FLOODER, "text 2")  # behind the turn in hand, not urgent
+    assert hurried == []
+    lanes.add(FLOODER, "SOS")
+    assert hurried == [FLOODER]
+    assert log == [(OTHER, "SOS"), (FLOODER, "text 1")], "the SOS still waits its turn, in order"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-from handlers.pacer import Limit, MemoryBudget, PacerSettings, Priority, PriorityPacer
+from handlers.pacer import HURRY_SECONDS, Limit, MemoryBudget, PacerSettings, Priority, PriorityPacer
 from storage.vocabulary import ChatRef, Platform
 from tests.fakes import FakeTime
 
@@ -152,3 +152,58 @@ async def test_on_vk_the_emergency_numbers_go_before_the_other_replies_waiting()
     start = time.now
     await p.wait(PERSON, Priority.EMERGENCY)
     assert time.now == start, "on Telegram it goes at once, like any reply"
+
+
+async def test_a_turn_in_hand_is_hurried_when_its_person_sent_an_sos_behind_it() -> None:
+    """The SOS waits for the person's turn in hand (one turn of a person at a time); that turn's reply,
+    waiting for VK's budget behind a burst's other first screens, is hurried, and so is nobody else's."""
+    time = FakeTime()
+    p = pacer(time)
+    for _ in range(20):
+        await p.wait(VK_PERSON, Priority.REPLY)
+    order: list[str] = []
+
+    async def send(person: str) -> None:
+        await p.wait(VK_PERSON, Priority.REPLY, person=person)
+        order.append(person)
+
+    tasks = []
+    for person in ("vk:1", "vk:2", "vk:3", "vk:flooder", "vk:4"):
+        tasks.append(asyncio.create_task(send(person)))
+        await asyncio.sleep(0)
+    p.hurry("vk:flooder")
+    p.hurry("vk:nobody")  # no reply of theirs waits: nothing changes
+    time.move(1.1)
+    await asyncio.wait_for(asyncio.gather(*tasks), 1)
+    assert order[0] == "vk:flooder"
+    assert order[1:] == ["vk:1", "vk:2", "vk:3", "vk:4"], "the others keep their order"
+
+
+async def test_an_sos_that_comes_before_the_turn_in_hand_reaches_the_pacer_still_hurries_it() -> None:
+    """A flood's SOS comes in the same batch as the texts before it: the turn in hand is still in its
+    transaction when it is hurried. Its reply, and the next ones for a while, still go first."""
+    time = FakeTime()
+    p = pacer(time)
+    for _ in range(20):
+        await p.wait(VK_PERSON, Priority.REPLY)
+    p.hurry("vk:flooder")
+    order: list[str] = []
+
+    async def send(person: str) -> None:
+        await p.wait(VK_PERSON, Priority.REPLY, person=person)
+        order.append(person)
+
+    tasks = []
+    for person in ("vk:1", "vk:2", "vk:flooder", "vk:3"):
+        tasks.append(asyncio.create_task(send(person)))
+        await asyncio.sleep(0)
+    time.move(1.1)
+    await asyncio.wait_for(asyncio.gather(*tasks), 1)
+    assert order == ["vk:flooder", "vk:1", "vk:2", "vk:3"]
+    time.move(HURRY_SECONDS)
+    for person in ("vk:1", "vk:flooder"):
+        tasks.append(asyncio.create_task(send(person)))
+        await asyncio.sleep(0)
+    time.move(1.1)
+    await asyncio.wait_for(asyncio.gather(*tasks), 1)
+    assert order[-2:] == ["vk:1", "vk:flooder"], "after a while, their replies queue as anyone's"

@@ -78,7 +78,9 @@ class MaxTransport:
         self._router = router
         self._cursors = cursors
         self._inbox = inbox
-        self._feed = InboxFeed(inbox, Platform.MAX, self._dispatch, order=_place, urgent=urgent_event)
+        self._feed = InboxFeed(
+            inbox, Platform.MAX, self._dispatch, order=_place, urgent=urgent_event, hurry=router.hurry
+        )
         self._wait = wait
         self._backoff = backoff
         self.messenger = MaxMessenger(client, ids)

@@ -74,7 +74,9 @@ class VkTransport:
         self._group_id = group_id
         self._cursor_key = f"vk:{group_id}"
         self._inbox = inbox
-        self._feed = InboxFeed(inbox, Platform.VK, self._dispatch, order=_place, urgent=urgent_event)
+        self._feed = InboxFeed(
+            inbox, Platform.VK, self._dispatch, order=_place, urgent=urgent_event, hurry=router.hurry
+        )
         self.callback = callback
         self._receiving = False
         self._router = router
