@@ -329,12 +329,13 @@ class Application:
             await transport.stop_listening()
         # Updates already taken from the platforms will not be sent again: finish them first.
         await self.in_flight.drain(timeout=DRAIN_TIMEOUT)
+        # Closed before the flushes below: a feed's last updates are marked handled as their tasks end.
+        for transport in self.transports:
+            await transport.close()
         if self.conversation is not None:
             await self.conversation.sent_log.flush()  # the last replies' ids, before the inbox forgets them
         if self.inbox is not None:
             await self.inbox.flush()  # what was handled is not handled again at the next start
-        for transport in self.transports:
-            await transport.close()
         if self.heartbeat is not None and self.db is not None:
             with contextlib.suppress(Exception):  # best effort: a stale row is ignored after 30 s anyway
                 await self.heartbeat.gone()
