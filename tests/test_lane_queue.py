@@ -1,11 +1,14 @@
-"""Lanes in front of the bounded queue (handlers/lane_queue.py), and what VK and MAX call urgent."""
+"""Lanes in front of the bounded queue (handlers/lane_queue.py), and what each platform calls urgent."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 
+from aiogram.types import Update
+
 from bot.max.render import urgent_event as max_urgent
+from bot.telegram.polling import _urgent as telegram_urgent
 from bot.vk.render import urgent_event as vk_urgent
 from dialogs.primitives import Event, EventKind, Incoming, Payload, text_event
 from handlers.flood import emergency
@@ -112,3 +115,23 @@ def test_an_sos_typed_or_pressed_or_words_of_danger_are_answered_as_an_emergency
     assert emergency(incoming(text_event("муж угрожает убить")))
     assert not emergency(incoming(text_event("сообщение 1")))
     assert not emergency(incoming(Event(kind=EventKind.BUTTON, payload=Payload(step="menu", value="new"))))
+
+
+def test_telegram_an_sos_typed_or_pressed_is_urgent() -> None:
+    """As on VK and MAX: a press of 🆘 in the middle of a flood is not held back behind it either."""
+    chat = {"id": 5, "type": "private", "first_name": "Анна"}
+    user = {"id": 5, "is_bot": False, "first_name": "Анна"}
+
+    def text(value: str) -> Update:
+        message = {"message_id": 1, "date": 0, "chat": chat, "from": user, "text": value}
+        return Update.model_validate({"update_id": 1, "message": message})
+
+    def press(data: str) -> Update:
+        query = {"id": "q", "from": user, "chat_instance": "c", "data": data}
+        return Update.model_validate({"update_id": 2, "callback_query": query})
+
+    assert telegram_urgent(text("SOS")) and telegram_urgent(text("срочно"))
+    assert telegram_urgent(press("d:*:sos"))
+    assert not telegram_urgent(text("сообщение 1"))
+    assert not telegram_urgent(press("d:menu:new"))
+    assert not telegram_urgent(press("forged")), "data that is not our button's is not an SOS"

@@ -20,7 +20,8 @@ from aiogram.types import Update, User
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from pydantic import ValidationError
 
-from handlers.flood import urgent
+from bot.telegram.callbacks import DialogCallback
+from handlers.flood import sos_pressed, urgent
 from handlers.inbox import KEPT, Inbox
 from handlers.inflight import MAX_IN_FLIGHT
 from handlers.lane_queue import LaneQueue
@@ -149,6 +150,14 @@ class InboxPolling:
 
 
 def _urgent(update: Update) -> bool:
+    """An SOS or words of danger typed, or the 🆘 pressed: never held back behind a flood (as on VK and MAX)."""
+    if update.callback_query is not None:
+        data = update.callback_query.data or ""
+        try:
+            pressed = DialogCallback.unpack(data).neutral()
+        except (TypeError, ValueError):  # not our button's data: a forged or stale one
+            return False
+        return sos_pressed(pressed)
     text = update.message.text if update.message is not None else None
     return text is not None and urgent(text)
 
