@@ -199,12 +199,19 @@ def sos_pressed(payload: Payload | None) -> bool:
     return payload is not None and payload.step == GLOBAL_STEP and payload.value == "sos"
 
 
+def urgent_input(text: object, payload: Payload | None) -> bool:
+    """What a person sent, as a transport reads it before it is an event: an SOS or words of danger
+    typed, or the 🆘 pressed. Each platform's update is read for these two (bot/*/: never held back
+    behind a flood); ``emergency`` asks the same of a handled event."""
+    return (isinstance(text, str) and bool(text) and urgent(text)) or sos_pressed(payload)
+
+
 def emergency(incoming: Incoming) -> bool:
     """An SOS or words of danger typed (a caption too), or the 🆘 pressed: answered before anything."""
     event = incoming.event
     if event.kind is EventKind.BUTTON:
         return sos_pressed(event.payload)
-    return bool(event.text) and urgent(event.text)
+    return urgent_input(event.text, None)
 
 
 def joined(items: Sequence[Incoming]) -> Incoming:

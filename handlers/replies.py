@@ -33,6 +33,7 @@ async def send_screens(
     # A reply to a person who just wrote goes first (the emergency numbers before any other); what
     # the system starts is paced.
     priority = target.priority
+    person = person_key(target.platform, target.user_id)  # whose replies an SOS behind them hurries
     if incoming is not None:
         priority = Priority.EMERGENCY if emergency(incoming) else Priority.REPLY
     try:
@@ -50,9 +51,7 @@ async def send_screens(
             if target.intent is not None and screen.intent is None:
                 screen = replace(screen, intent=target.intent)  # noqa: PLW2901 - the same screen, with its intent
             # Telegram's paid broadcast (an urgent announcement) has a budget of its own.
-            await pacer.wait(
-                chat, priority, paid=screen.paid, person=person_key(target.platform, target.user_id)
-            )
+            await pacer.wait(chat, priority, paid=screen.paid, person=person)
             sent += await messenger.send(target.chat_id, screen, dedup=dedup)
     except RecipientUnreachableError:
         log.info("a person is unreachable; marking them so")

@@ -18,7 +18,7 @@ from typing import Any
 from bot.text import shorten, split_text
 from dialogs.primitives import Button, Event, EventKind, Payload, Screen, text_event
 from dialogs.state import Attachment
-from handlers.flood import sos_pressed, urgent
+from handlers.flood import urgent_input
 from storage.vocabulary import AttachmentKind
 
 TEXT_LIMIT = 4000
@@ -181,8 +181,7 @@ def payload_of(raw: Any) -> Payload | None:
 def urgent_event(update: dict[str, Any]) -> bool:
     """An emergency (an SOS or words of danger typed, the 🆘 pressed): never held back behind a flood."""
     if update.get("update_type") == "message_created":
-        text = ((update.get("message") or {}).get("body") or {}).get("text")
-        return isinstance(text, str) and urgent(text)
+        return urgent_input(((update.get("message") or {}).get("body") or {}).get("text"), None)
     if update.get("update_type") == "message_callback":
-        return sos_pressed(payload_of((update.get("callback") or {}).get("payload")))
+        return urgent_input(None, payload_of((update.get("callback") or {}).get("payload")))
     return False

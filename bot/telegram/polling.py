@@ -21,7 +21,7 @@ from aiogram.utils.backoff import Backoff, BackoffConfig
 from pydantic import ValidationError
 
 from bot.telegram.callbacks import DialogCallback
-from handlers.flood import sos_pressed, urgent
+from handlers.flood import urgent_input
 from handlers.inbox import KEPT, Inbox
 from handlers.inflight import MAX_IN_FLIGHT
 from handlers.lane_queue import LaneQueue
@@ -157,9 +157,8 @@ def _urgent(update: Update) -> bool:
             pressed = DialogCallback.unpack(data).neutral()
         except (TypeError, ValueError):  # not our button's data: a forged or stale one
             return False
-        return sos_pressed(pressed)
-    text = update.message.text if update.message is not None else None
-    return text is not None and urgent(text)
+        return urgent_input(None, pressed)
+    return urgent_input(update.message.text if update.message is not None else None, None)
 
 
 def _sender(update: Update) -> int | None:

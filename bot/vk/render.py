@@ -16,7 +16,7 @@ from typing import Any
 from bot.text import html_to_plain, shorten, split_text
 from dialogs.primitives import Button, Event, EventKind, Payload, Screen, text_event
 from dialogs.state import Attachment
-from handlers.flood import sos_pressed, urgent
+from handlers.flood import urgent_input
 from storage.vocabulary import AttachmentKind
 
 ROW_BUTTONS = 5
@@ -278,5 +278,4 @@ def urgent_event(raw: dict[str, Any]) -> bool:
         text, payload = None, payload_of(obj.get("payload"))
     else:
         return False
-    typed = isinstance(text, str) and urgent(text)
-    return typed or (isinstance(payload, Payload) and sos_pressed(payload))
+    return urgent_input(text, payload if isinstance(payload, Payload) else None)
