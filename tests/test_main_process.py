@@ -45,6 +45,7 @@ async def test_run_answer_and_stop_cleanly(emulator: TelegramEmulator, tmp_path:
     assert "stopped" in log
     assert "heap settled" in log  # bot/run.py settle_heap: the collector skips what the start built
     assert "running on uvloop's event loop" in log  # bot/run.py run_loop
+    assert "malloc keeps at most 2 arenas" in log  # bot/run.py fewer_malloc_arenas
     assert (tmp_path / "data" / "bot.sqlite3").is_file()
     assert len(emulator.my_commands) >= 3
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
+import storage.db
 from dialogs.assembly import assemble
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from handlers.conversation import ConversationService, ConversationSettings
 from handlers.cursors import Cursors
-from storage.db import MIGRATIONS_DIR, create_engine, migrate
+from storage.db import MIGRATIONS_DIR, create_engine, head_revision, migrate
 from storage.models import utcnow
 from storage.uow import Database
 from storage.vocabulary import Platform
@@ -95,3 +98,23 @@ async def test_a_dialog_saved_before_the_upgrade_resumes_at_its_step(
         stored = await uow.dialogs.load("tg:42")
     assert stored is not None and stored[0] == "t_desc", "the saved history still leads back"
     await db.dispose()
+
+
+def test_the_head_read_from_the_files_is_alembics() -> None:
+    """storage/db.py tells a database at head without Alembic by reading the migrations as text."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_a_broken_history_leaves_it_to_alembic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    for name, revision, parent in [("a", "0001", "None"), ("b", "0002", "'0001'"), ("c", "0003", "'0001'")]:
+        (versions / f"{name}.py").write_text(f"revision: str = '{revision}'\ndown_revision = {parent}\n")
+    monkeypatch.setattr(storage.db, "MIGRATIONS_DIR", tmp_path)
+    assert head_revision() is None, "two heads"
+    (versions / "c.py").write_text("revision: str = '0003'\ndown_revision = '0002'\n")
+    assert head_revision() == "0003"
+    (versions / "d.py").write_text("revision = compute()\n")
+    assert head_revision() is None, "a revision not written as text"
