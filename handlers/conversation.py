@@ -155,7 +155,7 @@ class ConversationService:
         platform, user_id = parse_person_key(person)
         target = Target(platform, user_id, user_id, dedup=dedup, intent=system.intent, priority=priority)
         async with self.in_flight.track(), self._locks.hold(person):
-            async with self._db.uow() as uow:
+            async with self._db.uow(quick=True) as uow:
                 committed = await self._system_turn(uow, person, system)
             if committed is None:
                 return Delivery.UNREACHABLE
@@ -229,7 +229,7 @@ class ConversationService:
         """``files``: fetched before the transaction (handlers/prefetch.py); ``merged``: a flooding
         person's texts, one turn for all (handlers/flood.py); ``tell``: the kind message about it
         goes first."""
-        async with self._db.uow() as uow:
+        async with self._db.uow(quick=True) as uow:
             # The answer is kept with the inbox row the update came in (VK and MAX name an event's
             # parts apart from the event); without an inbox, with the update itself.
             kept = KEPT.get()

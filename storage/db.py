@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import re
@@ -14,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from storage.sqlite_driver import one_trip_creator
+from storage.sqlite_driver import PATIENCE_MS, one_trip_creator
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -24,12 +25,13 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int = PATIENCE_MS) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the scheduler and update handlers read while one writes; busy_timeout makes a
-    # second writer wait for the lock instead of failing at once.
+    # second writer wait for the lock instead of failing at once (a file's connections wait only
+    # when a first try found the file locked: storage/sqlite_driver.py).
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -50,7 +52,11 @@ def create_engine(url: str) -> AsyncEngine:
         one_trip = database not in (None, "", ":memory:") and not parsed.query
         creator = {"async_creator": one_trip_creator(parsed)} if one_trip else {}
         engine = create_async_engine(url, hide_parameters=True, **creator)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(
+            engine.sync_engine,
+            "connect",
+            functools.partial(_sqlite_pragmas, busy_ms=0 if one_trip else PATIENCE_MS),
+        )
         return engine
     return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
 

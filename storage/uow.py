@@ -37,6 +37,7 @@ from storage.repositories import (
 )
 from storage.resources import ResourcesRepository
 from storage.retention import RetentionRepository
+from storage.sqlite_driver import OneTripConnection
 from storage.stats import StatsRepository
 
 T = TypeVar("T")
@@ -90,7 +91,9 @@ class Database:
             event.listen(engine.sync_engine, "before_cursor_execute", self._writer.before_execute)
 
     @asynccontextmanager
-    async def uow(self) -> AsyncIterator[UnitOfWork]:
+    async def uow(self, *, quick: bool = False) -> AsyncIterator[UnitOfWork]:
+        """``quick``: a unit of work of a few short statements keyed by a person (a family's turn);
+        on a SQLite file they run on the event loop's thread (storage/sqlite_driver.py)."""
         if self._writer is None:
             async with self._sessions() as session, session.begin():
                 yield UnitOfWork(session)
@@ -98,11 +101,19 @@ class Database:
         writer = self._writer
         async with self._sessions() as session:
             info: dict[Any, Any] = {}
+            driver: Any = None
             try:
                 async with session.begin():
-                    info = writer.bind(await session.connection())
+                    connection = await session.connection()
+                    info = writer.bind(connection)
+                    if quick:
+                        driver = (await connection.get_raw_connection()).driver_connection
+                        if isinstance(driver, OneTripConnection):
+                            driver.on_loop = True
                     yield UnitOfWork(session)
             finally:
+                if isinstance(driver, OneTripConnection):
+                    driver.on_loop = False
                 # After the commit (or the rollback): the next writer finds the file unlocked.
                 writer.release(info)
 

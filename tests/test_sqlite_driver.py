@@ -3,14 +3,18 @@ expects: rows, row counts, RETURNING, executemany, errors and rollbacks, on a re
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from storage.db import create_engine
+from storage.db import create_engine, migrate
 from storage.sqlite_driver import OneTripConnection
+from storage.uow import Database, UnitOfWork
 
 
 async def test_a_file_database_runs_each_statement_in_one_trip(tmp_path: Path) -> None:
@@ -84,3 +88,69 @@ async def test_a_memory_database_keeps_aiosqlites_own_connection() -> None:
             assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
     finally:
         await engine.dispose()
+
+
+def _thread_of_each_statement(connection: sqlite3.Connection) -> None:
+    """SQLite calls ``tid()`` on the thread that runs the statement."""
+    connection.create_function("tid", 0, threading.get_ident)
+
+
+async def _tid(uow: UnitOfWork) -> int:
+    raw = await (await uow.session.connection()).get_raw_connection()
+    driver = raw.driver_connection
+    assert isinstance(driver, OneTripConnection)
+    _thread_of_each_statement(driver._conn)
+    return int((await uow.session.execute(text("SELECT tid()"))).scalar_one())
+
+
+async def test_a_quick_unit_of_work_runs_on_the_loop_and_the_rest_off_it(tmp_path: Path) -> None:
+    db = Database(create_engine(f"sqlite+aiosqlite:///{tmp_path / 'quick.sqlite3'}"))
+    await migrate(db.engine)
+    try:
+        async with db.uow(quick=True) as uow:
+            assert await _tid(uow) == threading.get_ident(), "a family's turn: no trip to a thread"
+            await uow.dialogs.save("tg:1", "menu", {})
+        async with db.uow() as uow:
+            assert await _tid(uow) != threading.get_ident(), "anything else: on the connection's thread"
+            assert await uow.dialogs.load("tg:1") == ("menu", {}), "the quick one committed"
+    finally:
+        await db.dispose()
+
+
+async def test_a_file_locked_by_another_program_is_waited_for_off_the_loop(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A quick unit of work's write finds the file locked (a sqlite3 shell holds a write transaction):
+    the loop keeps serving meanwhile, the write goes through once the lock goes, and it is logged."""
+    path = tmp_path / "locked.sqlite3"
+    db = Database(create_engine(f"sqlite+aiosqlite:///{path}"))
+    await migrate(db.engine)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # the write lock, held by another connection
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticked: list[int] = []
+
+    def release() -> None:
+        ticked.append(ticks)
+        other.rollback()
+
+    clock = asyncio.create_task(ticking())
+    asyncio.get_running_loop().call_later(0.5, release)  # only the loop can let it go
+    try:
+        async with asyncio.timeout(30), db.uow(quick=True) as uow:
+            await uow.dialogs.save("tg:1", "menu", {})
+            assert ticked[0] >= 10, "the loop ran while the write waited (not frozen in SQLite's wait)"
+        async with db.uow() as uow:
+            assert await uow.dialogs.load("tg:1") == ("menu", {})
+        assert any("locked by another program" in r.getMessage() for r in caplog.records)
+    finally:
+        clock.cancel()
+        other.close()
+        await db.dispose()
