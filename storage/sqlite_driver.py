@@ -131,7 +131,12 @@ class OneTripConnection(aiosqlite.Connection):
         return ran
 
     async def commit(self) -> None:
-        await self._off_loop(_commit)
+        if self._conn.in_transaction:  # else nothing to commit: no trip (only reads, or ended)
+            await self._off_loop(_commit)
+
+    async def rollback(self) -> None:
+        if self._conn.in_transaction:  # the pool's reset of a connection given back: mostly nothing
+            await super().rollback()
 
     async def _off_loop(self, fn: Callable[..., Any], *args: Any) -> Any:
         """On the connection's thread; found locked, once more with patience."""

@@ -1,6 +1,6 @@
 """A stop that cancels a poll loop while it keeps a batch (handlers/inbox.py ``Inbox.accept``) waits
-for the batch's unit of work to end: no traceback from a pool reset cut in half, the batch kept, the
-connection back in the pool and SQLite's write lock free."""
+for the batch's unit of work to end: no traceback from a commit (or a pool reset) cut in half, the
+batch kept, the connection back in the pool and SQLite's write lock free."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import pytest
 
 from handlers.inbox import Inbox
 from storage.db import create_engine, migrate
+from storage.sqlite_driver import OneTripConnection
 from storage.uow import Database, to_the_end
 from storage.vocabulary import Platform
 
@@ -24,14 +24,14 @@ async def test_a_cancel_while_a_batch_is_kept_lets_its_unit_of_work_end(
     database = Database(create_engine(f"sqlite+aiosqlite:///{tmp_path / 'reset.sqlite3'}"))
     await migrate(database.engine)
     resetting = asyncio.Event()
-    rollback = aiosqlite.Connection.rollback
+    commit = OneTripConnection.commit
 
-    async def slow_rollback(self: aiosqlite.Connection) -> Any:
-        resetting.set()  # the pool's reset of a connection handed back (after the commit)
+    async def slow_commit(self: OneTripConnection) -> Any:
+        resetting.set()  # the unit of work ends (a pool reset after a commit makes no trip)
         await asyncio.sleep(0.05)
-        return await rollback(self)
+        return await commit(self)
 
-    monkeypatch.setattr(aiosqlite.Connection, "rollback", slow_rollback)
+    monkeypatch.setattr(OneTripConnection, "commit", slow_commit)
     caplog.set_level(logging.WARNING)
     inbox = Inbox(database)
     try:
