@@ -52,7 +52,7 @@ from handlers.ports import (
 from handlers.prefetch import Fetched, prefetch
 from handlers.replies import apologise, send_screens
 from handlers.sent_log import SentLog
-from handlers.turn_parts import Committed, Target, aware, person_view, ticket_view
+from handlers.turn_parts import Committed, Target, aware, person_view, reply_priority, ticket_view
 from storage.models import Person, Ticket, utcnow
 from storage.uow import Database, UnitOfWork
 from storage.vocabulary import (
@@ -174,11 +174,14 @@ class ConversationService:
             turn = self._flood.take(key, entry)
             if turn is None:  # an earlier text's turn took this one as the lock came: its answer
                 return await asyncio.shield(entry.taken.result().result)
-            return await turn.run(self._own_turn(incoming, key, turn))  # done before the lock goes
+            # Done before the lock goes; the replies' priority from what the line knows of the update.
+            return await turn.run(self._own_turn(incoming, key, turn, reply_priority(entry)))
 
-    async def _own_turn(self, incoming: Incoming, key: str, turn: Turn[Reply]) -> Reply:
+    async def _own_turn(self, incoming: Incoming, key: str, turn: Turn[Reply], priority: Priority) -> Reply:
         dedup = None if incoming.update_id is None else f"u{incoming.update_id}"
-        target = Target(incoming.platform, incoming.chat_id, incoming.user_id, incoming, dedup)
+        target = Target(
+            incoming.platform, incoming.chat_id, incoming.user_id, incoming, dedup, priority=priority
+        )
         merged = turn.items if len(turn.items) > 1 else []
         try:
             messenger = self._messengers[incoming.platform]
