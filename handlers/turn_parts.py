@@ -7,11 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from dialogs.primitives import EventKind, Incoming, Outcome
-from dialogs.state import PersonView, TicketView
 from handlers.flood import Entry, emergency
 from handlers.pacer import Priority
-from storage.models import Person, Ticket, utcnow
-from storage.vocabulary import Category, Platform, TicketStatus
+from storage.models import utcnow
+from storage.vocabulary import Platform
 
 
 @dataclass
@@ -60,29 +59,3 @@ def reply_priority(entry: Entry[Any]) -> Priority:
 def aware(moment: datetime) -> datetime:
     """SQLite gives back naive UTC datetimes; PostgreSQL aware ones."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=utcnow().tzinfo)
-
-
-def ticket_view(ticket: Ticket) -> TicketView:
-    return TicketView(
-        id=ticket.id,
-        category=Category(ticket.category),
-        status=TicketStatus(ticket.status),
-        urgent=ticket.urgent,
-        created_at=ticket.created_at,
-        description=ticket.description,
-        attachments=len(ticket.attachments),
-        phone=ticket.phone,
-        region=ticket.region,
-    )
-
-
-def person_view(person: Person) -> PersonView:
-    return PersonView(
-        key=person.key,
-        locale=person.locale,
-        consent_version=person.consent_version,
-        consent_at=person.consent_at,
-        announcements=person.announcements,
-        region=person.region,
-        created_at=person.created_at,
-    )

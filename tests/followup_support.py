@@ -16,8 +16,9 @@ from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind, Screen
 from handlers.appointments import AppointmentSettings
 from handlers.bindings import BindingDesk
-from handlers.conversation import ConversationService, ConversationSettings
+from handlers.conversation import ConversationService
 from handlers.desk_common import CoordinatorAction
+from handlers.dialog_context import ConversationSettings
 from handlers.followups import FollowUpJob, FollowUpSettings
 from handlers.localtime import Hours
 from handlers.relay import GroupMessage, ThreadRelay

@@ -12,7 +12,8 @@ from dialogs.directory import Directory
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import GLOBAL_STEP, Event, EventKind, Notice, Payload
 from dialogs.state import Attachment
-from handlers.conversation import ConversationService, ConversationSettings
+from handlers.conversation import ConversationService
+from handlers.dialog_context import ConversationSettings
 from handlers.pacer import Priority
 from storage.uow import Database
 from storage.vocabulary import AttachmentKind, Platform

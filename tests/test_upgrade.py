@@ -11,8 +11,9 @@ from sqlalchemy import Connection
 from dialogs.assembly import assemble
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
-from handlers.conversation import ConversationService, ConversationSettings
+from handlers.conversation import ConversationService
 from handlers.cursors import Cursors
+from handlers.dialog_context import ConversationSettings
 from storage.db import MIGRATIONS_DIR, create_engine, migrate
 from storage.models import utcnow
 from storage.uow import Database
