@@ -25,7 +25,8 @@ from dialogs.directory import load_directory
 from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind, Incoming, Payload
 from dialogs.state import DialogData, Draft, PersonView
-from handlers.conversation import ConversationService, ConversationSettings
+from handlers.conversation import ConversationService
+from handlers.dialog_context import ConversationSettings
 from storage.db import create_engine, migrate
 from storage.uow import Database
 from storage.vocabulary import Platform

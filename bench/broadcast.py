@@ -29,7 +29,8 @@ from bot.sandbox.vk.emulator import VkEmulator
 from dialogs.assembly import assemble
 from dialogs.directory import load_directory
 from handlers.broadcasts import BroadcastJob, BroadcastSettings
-from handlers.conversation import ConversationService, ConversationSettings
+from handlers.conversation import ConversationService
+from handlers.dialog_context import ConversationSettings
 from handlers.fanout import Fanout
 from storage.db import create_engine, migrate
 from storage.models import utcnow

@@ -11,32 +11,28 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.config import ConfigError, Settings, parse_duration, parse_ids
+from bot.config import ConfigError, Settings, parse_ids
 from bot.i18n import load_translators
+from bot.jobs import Wiring, build_jobs
 from bot.max.client import MaxTiming
-from bot.max.ids import PruneMessageIds
-from bot.region import StartLinks, region_directory
+from bot.region import region_directory
 from bot.scheduler import create_scheduler
 from bot.transport import Transport
 from bot.transports import Timings, build_transports
 from bot.vk.options import VkTiming
 from bot.web import MeteredRouter, Metrics, WebServer
 from dialogs.assembly import assemble
-from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from handlers.admins import AdminRoster
 from handlers.appointments import AppointmentSettings
 from handlers.background import Background
 from handlers.bindings import BindingDesk
-from handlers.broadcast_files import BroadcastFilesJob
-from handlers.broadcasts import BroadcastJob, BroadcastSettings
-from handlers.conversation import ConversationService, ConversationSettings
+from handlers.conversation import ConversationService
 from handlers.delivery import DeliverySettings, DeliveryWorker
 from handlers.desk_commands import DeskCommands
-from handlers.fanout import Fanout
-from handlers.followups import FollowUpJob, FollowUpSettings
+from handlers.dialog_context import ConversationSettings
+from handlers.followups import FollowUpJob
 from handlers.health import Health
-from handlers.housekeeping import Housekeeping
 from handlers.inbox import Inbox
 from handlers.inflight import InFlight
 from handlers.localtime import Hours
@@ -45,9 +41,8 @@ from handlers.pacer import Limit, PriorityPacer
 from handlers.ports import Messenger
 from handlers.relay import ThreadRelay
 from handlers.replicas import Heartbeat
-from handlers.retention import Retention
 from handlers.router import InboundRouter
-from handlers.sla import SlaSettings, SlaWatch
+from handlers.sla import SlaWatch
 from handlers.tickets import TicketDesk
 from storage.db import DatabaseRefusedError, create_engine, migrate_when_reachable
 from storage.models import utcnow
@@ -224,96 +219,33 @@ class Application:
         router.metrics = self.web.metrics
         self.transports = self._transports(router, translators, self.db, self.inbox)
         messengers.update({t.platform: t.messenger for t in self.transports})
-        broadcasts, background = self._background(
-            conversation=conversation,
-            messengers=messengers,
-            translators=translators,
-            directory=directory,
-            admins=admins,
-            start_links=start_links,
-            in_flight=in_flight,
+        jobs = build_jobs(
+            settings,
+            Wiring(
+                db=self.db,
+                pacer=self.pacer,
+                delivery=self.delivery,
+                inbox=self.inbox,
+                heartbeat=self.heartbeat,
+                conversation=conversation,
+                messengers=messengers,
+                translators=translators,
+                directory=directory,
+                admins=admins,
+                start_links=start_links,
+                in_flight=in_flight,
+                transports=self.transports,
+            ),
         )
+        self.sla, self.followups, self.background = jobs.sla, jobs.followups, jobs.background
         # The transports first: a token the platform refuses stops the start before anything runs.
         for transport in self.transports:
             await transport.start()
         self._listening = True
-        self._scheduler = create_scheduler(background)
+        self._scheduler = create_scheduler(jobs.background)
         await self.delivery.reclaim()  # what this instance was posting when it stopped goes first
-        await broadcasts.reclaim(utcnow())
+        await jobs.broadcasts.reclaim(utcnow())
         self._scheduler.start()
-
-    def _background(
-        self,
-        *,
-        conversation: ConversationService,
-        messengers: dict[Platform, Messenger],
-        translators: Translators,
-        directory: Directory,
-        admins: AdminRoster,
-        start_links: dict[Platform, str],
-        in_flight: InFlight,
-    ) -> tuple[BroadcastJob, Background]:
-        """Every background job, registered once (APScheduler only ticks them); the broadcasts job is
-        returned for its reclaim at start."""
-        settings, db, pacer, delivery = self.settings, self.db, self.pacer, self.delivery
-        inbox, heartbeat = self.inbox, self.heartbeat
-        if db is None or pacer is None or delivery is None or inbox is None or heartbeat is None:
-            raise RuntimeError("the background jobs are built after the database, pacer and workers")
-        self.sla = SlaWatch(
-            db,
-            messengers=messengers,
-            translators=translators,
-            settings=SlaSettings(
-                claim=parse_duration(settings.claim_sla),
-                claim_urgent=parse_duration(settings.claim_sla_urgent),
-                admins=admins,
-                locale=settings.default_locale,
-            ),
-            in_flight=in_flight,
-            pacer=pacer,
-        )
-        followups = FollowUpJob(
-            db,
-            push=conversation.push,
-            messengers=messengers,
-            translators=translators,
-            directory=directory,
-            settings=follow_up_settings(settings),
-            pacer=pacer,
-        )
-        self.followups = followups
-        # Every background job, registered once; APScheduler only ticks them.
-        broadcasts = BroadcastJob(
-            db,
-            push=conversation.push,
-            many=Fanout(conversation),
-            instance=settings.instance_id,
-            messengers=messengers,
-            translators=translators,
-            directory=directory,
-            settings=BroadcastSettings(
-                quiet=Hours.parse(settings.quiet_hours),
-                default_zone=ZoneInfo(settings.default_timezone),
-                locale=settings.default_locale,
-            ),
-        )
-        jobs = [
-            BroadcastFilesJob(db, messengers=messengers),  # before a broadcast with a file starts
-            delivery,
-            self.sla,
-            Housekeeping(db),
-            Retention(db, keep=parse_duration(settings.retention)),
-            followups,
-            inbox,
-            conversation.sent_log,
-            broadcasts,
-            heartbeat,
-            StartLinks(self.transports, start_links),  # /links: the bot's name on each platform
-        ]
-        if settings.max_enabled:
-            jobs.append(PruneMessageIds(db))
-        self.background = Background(jobs, in_flight=in_flight)
-        return broadcasts, self.background
 
     async def stop(self) -> None:
         if self._scheduler is not None and self._scheduler.running:
@@ -391,14 +323,3 @@ class Application:
 
     def transport(self, platform: Platform) -> Transport | None:
         return next((t for t in self.transports if t.platform is platform), None)
-
-
-def follow_up_settings(settings: Settings) -> FollowUpSettings:
-    return FollowUpSettings(
-        schedule=settings.followup_offsets,
-        expire=parse_duration(settings.followup_expire),
-        quiet=Hours.parse(settings.quiet_hours),
-        default_zone=ZoneInfo(settings.default_timezone),
-        locale=settings.default_locale,
-        admins=tuple(settings.admins),
-    )

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from dialogs.directory import Directory
 from dialogs.dispatch import Dialogs
 from dialogs.effects import DeleteMyData, ImportDirectory, RemoveResource, SaveResource
-from dialogs.engine import Context, Limits
 from dialogs.i18n import Translators, pick_locale
 from dialogs.primitives import (
     Event,
@@ -30,19 +27,15 @@ from dialogs.primitives import (
     Role,
     Screen,
     SystemEvent,
-    Traits,
     screen_from_json,
     screen_to_json,
 )
-from dialogs.resources import Resource
 from dialogs.state import DialogDataBase
 from handlers import effects
-from handlers.admins import AdminRoster
-from handlers.directory_admin import to_resource
+from handlers.dialog_context import ConversationSettings, DialogContexts
 from handlers.flood import FLOOD_NOTICE, Entry, FloodGate, Turn, first_time, joined, own_or_taken
 from handlers.inbox import KEPT
 from handlers.inflight import InFlight
-from handlers.localtime import DeskHours, Hours
 from handlers.locks import KeyedLocks, PersonLocks, in_order
 from handlers.pacer import NoPacer, Pacer, Priority
 from handlers.ports import (
@@ -52,8 +45,8 @@ from handlers.ports import (
 from handlers.prefetch import Fetched, prefetch
 from handlers.replies import apologise, send_screens
 from handlers.sent_log import SentLog
-from handlers.turn_parts import Committed, Target, aware, person_view, ticket_view
-from storage.models import Person, Ticket, utcnow
+from handlers.turn_parts import Committed, Target, aware, reply_priority
+from storage.models import utcnow
 from storage.uow import Database, UnitOfWork
 from storage.vocabulary import (
     Platform,
@@ -67,25 +60,6 @@ MAX_FOLLOW_UPS = 3
 # A person who has not answered their current step for this long has left it: a system message
 # need not wait for them any more (it is shown, then the step again).
 IDLE_AFTER = timedelta(minutes=15)
-# Another replica's change to the directory of help shows here within this many seconds.
-RESOURCES_TTL = 10.0
-
-
-@dataclass(frozen=True)
-class ConversationSettings:
-    consent_version: str
-    default_locale: str
-    policy_url: str | None = None
-    org_name: str | None = None  # ORG_NAME
-    org_hotline: str | None = None  # ORG_HOTLINE
-    limits: Limits = field(default_factory=Limits)
-    # When coordinators answer, in their time zone; outside them a new request is told when (None: always).
-    working_hours: Hours | None = None
-    desk_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Moscow"))
-    default_chat: str | None = None  # COORDINATOR_CHAT: its bound region's zone counts for working hours
-    # Filled in once the transports have started (they ask the platforms for the bot's name).
-    start_links: Mapping[Platform, str] = field(default_factory=dict)
-    admins: AdminRoster | None = None  # ADMIN_IDS and the admins added with /admins
 
 
 @dataclass(frozen=True)
@@ -121,14 +95,13 @@ class ConversationService:
         self._on_outbox = on_outbox
         self._messengers = messengers
         self._translators = translators
-        self._directory = directory
+        self._contexts = DialogContexts(translators, directory, settings)
         self._settings = settings
         self._clock = clock
         # One update of a person at a time: in this process, and across replicas when shared.
         self._locks: PersonLocks = locks or KeyedLocks()
         # Several replicas: a person's update also waits for their earlier ones kept by another one.
         self._ordered = ordered
-        self._resources: tuple[float, tuple[Resource, ...]] | None = None  # (read at, the directory)
         self.in_flight = in_flight or InFlight()
         # What was sent after each commit, written in batches (a Job: the application ticks it).
         self.sent_log = sent_log or SentLog(db)
@@ -174,11 +147,14 @@ class ConversationService:
             turn = self._flood.take(key, entry)
             if turn is None:  # an earlier text's turn took this one as the lock came: its answer
                 return await asyncio.shield(entry.taken.result().result)
-            return await turn.run(self._own_turn(incoming, key, turn))  # done before the lock goes
+            # Done before the lock goes; the replies' priority from what the line knows of the update.
+            return await turn.run(self._own_turn(incoming, key, turn, reply_priority(entry)))
 
-    async def _own_turn(self, incoming: Incoming, key: str, turn: Turn[Reply]) -> Reply:
+    async def _own_turn(self, incoming: Incoming, key: str, turn: Turn[Reply], priority: Priority) -> Reply:
         dedup = None if incoming.update_id is None else f"u{incoming.update_id}"
-        target = Target(incoming.platform, incoming.chat_id, incoming.user_id, incoming, dedup)
+        target = Target(
+            incoming.platform, incoming.chat_id, incoming.user_id, incoming, dedup, priority=priority
+        )
         merged = turn.items if len(turn.items) > 1 else []
         try:
             messenger = self._messengers[incoming.platform]
@@ -252,7 +228,7 @@ class ConversationService:
                 now=self._clock(),
                 incoming=incoming,
                 messenger=self._messengers[incoming.platform],
-                desk=self._desk_hours(),
+                desk=self._contexts.desk_hours(),
                 files=files,
                 messengers=self._messengers,
                 roster=self._settings.admins,
@@ -312,17 +288,17 @@ class ConversationService:
         person, key = scope.person, scope.person.key
         state, data = (None, {}) if new else await self._load_state(uow, key)
         traits = self._messengers[Platform(person.platform)].traits
-        ctx = await self._context(uow, person, traits, role, idle, new=new)
+        ctx = await self._contexts.context(uow, person, traits, role, idle, new=new)
         outcome = self._dialogs.step(state, data, event, ctx)
         committed = Committed(outcome=outcome, chat_key=key)
         for _ in range(MAX_FOLLOW_UPS):
             if any(isinstance(e, SaveResource | RemoveResource | ImportDirectory) for e in outcome.effects):
-                self._resources = None  # the admin who changed the directory sees the change at once
+                self._contexts.directory_changed()
             follow_up = await effects.apply(scope, outcome.effects)
             if follow_up is None:
                 break
             screens_so_far = outcome.screens
-            ctx = await self._context(uow, person, traits, role, idle)
+            ctx = await self._contexts.context(uow, person, traits, role, idle)
             outcome = self._dialogs.step(outcome.state, outcome.persisted(), follow_up, ctx)
             outcome.screens[:0] = screens_so_far
             committed.outcome = outcome
@@ -345,44 +321,6 @@ class ConversationService:
     async def _load_state(self, uow: UnitOfWork, key: str) -> tuple[str | None, dict[str, Any]]:
         stored = await uow.dialogs.load(key)
         return (None, {}) if stored is None else stored
-
-    async def _context(
-        self, uow: UnitOfWork, person: Person, traits: Traits, role: Role, idle: bool, *, new: bool = False
-    ) -> Context:
-        tickets: Sequence[Ticket] = () if new else await uow.tickets.for_person(person.id)
-        return Context(
-            translators=self._translators,
-            locale=person.locale,
-            person=person_view(person),
-            tickets=tuple(ticket_view(t) for t in tickets),
-            directory=self._directory,
-            consent_version=self._settings.consent_version,
-            policy_url=self._settings.policy_url,
-            org_name=self._settings.org_name,
-            org_hotline=self._settings.org_hotline,
-            limits=self._settings.limits,
-            traits=traits,
-            role=role,
-            idle=idle,
-            resources=await self._directory_now(uow),
-            zone=self._settings.desk_zone.key,
-            start_links={p.value: link for p, link in self._settings.start_links.items()},
-            admins=self._settings.admins.view()
-            if self._settings.admins is not None and role is Role.ADMIN
-            else (),
-        )
-
-    async def _directory_now(self, uow: UnitOfWork) -> tuple[Resource, ...]:
-        """The directory of help, read again at most every RESOURCES_TTL seconds: it changes rarely,
-        and every turn would otherwise read it whole."""
-        now = time.monotonic()
-        if self._resources is None or now - self._resources[0] > RESOURCES_TTL:
-            self._resources = (now, tuple(to_resource(row) for row in await uow.resources.all()))
-        return self._resources[1]
-
-    def _desk_hours(self) -> DeskHours:
-        settings = self._settings
-        return DeskHours(settings.working_hours, settings.desk_zone, self._directory, settings.default_chat)
 
     # ---- after the commit ----
 

@@ -7,8 +7,7 @@ from dataclasses import replace
 
 from dialogs.i18n import N_, Translator
 from dialogs.primitives import EventKind, Screen
-from handlers.flood import emergency
-from handlers.pacer import Pacer, Priority
+from handlers.pacer import Pacer
 from handlers.ports import (
     Delivery,
     DeliveryFailedError,
@@ -30,12 +29,9 @@ async def send_screens(
     incoming = target.incoming
     chat = ChatRef(target.platform, target.chat_id, ChatKind.PRIVATE)
     sent: list[int] = []
-    # A reply to a person who just wrote goes first (the emergency numbers before any other); what
-    # the system starts is paced.
+    # Decided by the turn (Target.priority): the person's text is not matched for danger again here.
     priority = target.priority
     person = person_key(target.platform, target.user_id)  # whose replies an SOS behind them hurries
-    if incoming is not None:
-        priority = Priority.EMERGENCY if emergency(incoming) else Priority.REPLY
     try:
         for index, screen in enumerate(committed.outcome.screens):
             if (

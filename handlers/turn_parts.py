@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from dialogs.primitives import Incoming, Outcome
-from dialogs.state import PersonView, TicketView
+from dialogs.primitives import EventKind, Incoming, Outcome
+from handlers.flood import Entry, emergency
 from handlers.pacer import Priority
-from storage.models import Person, Ticket, utcnow
-from storage.vocabulary import Category, Platform, TicketStatus
+from storage.models import utcnow
+from storage.vocabulary import Platform
 
 
 @dataclass
@@ -35,35 +36,26 @@ class Target:
     incoming: Incoming | None = None  # None: a turn the system started
     dedup: str | None = None  # names the turn, so a repeated send is not shown twice (VK)
     intent: str | None = None  # why the system writes first (SystemEvent.intent)
-    priority: Priority = Priority.SCHEDULED  # what the system starts is paced (broadcasts: BULK)
+    # A reply to a person who wrote goes first (``reply_priority``: the emergency numbers before any
+    # other); what the system starts is paced (broadcasts: BULK).
+    priority: Priority = Priority.SCHEDULED
+
+
+def reply_priority(entry: Entry[Any]) -> Priority:
+    """The priority of the replies to what a person sent: EMERGENCY for an SOS or words of danger
+    typed (a caption too) or the 🆘 pressed, else REPLY.
+
+    Asked once a turn, from what the person's line already knows (handlers/flood.py): a plain text
+    was matched as it entered the line (an urgent one is never mergeable), so it is not matched
+    again; a press costs nothing, and a caption is matched here."""
+    event = entry.incoming.event
+    if event.kind is EventKind.TEXT and event.attachment is None:
+        urgent = not entry.mergeable
+    else:
+        urgent = emergency(entry.incoming)
+    return Priority.EMERGENCY if urgent else Priority.REPLY
 
 
 def aware(moment: datetime) -> datetime:
     """SQLite gives back naive UTC datetimes; PostgreSQL aware ones."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=utcnow().tzinfo)
-
-
-def ticket_view(ticket: Ticket) -> TicketView:
-    return TicketView(
-        id=ticket.id,
-        category=Category(ticket.category),
-        status=TicketStatus(ticket.status),
-        urgent=ticket.urgent,
-        created_at=ticket.created_at,
-        description=ticket.description,
-        attachments=len(ticket.attachments),
-        phone=ticket.phone,
-        region=ticket.region,
-    )
-
-
-def person_view(person: Person) -> PersonView:
-    return PersonView(
-        key=person.key,
-        locale=person.locale,
-        consent_version=person.consent_version,
-        consent_at=person.consent_at,
-        announcements=person.announcements,
-        region=person.region,
-        created_at=person.created_at,
-    )

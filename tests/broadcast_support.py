@@ -15,7 +15,8 @@ from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind, Outcome, Payload, Role, Screen
 from dialogs.state import Attachment
 from handlers.broadcasts import BroadcastJob, BroadcastSettings
-from handlers.conversation import ConversationService, ConversationSettings
+from handlers.conversation import ConversationService
+from handlers.dialog_context import ConversationSettings
 from handlers.localtime import Hours
 from handlers.ports import RecipientUnreachableError
 from storage.models import Broadcast, BroadcastRecipient, Person

@@ -13,7 +13,8 @@ from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind, Role
 from dialogs.resources import Resource
 from dialogs.state import Attachment, PersonView
-from handlers.conversation import ConversationService, ConversationSettings
+from handlers.conversation import ConversationService
+from handlers.dialog_context import ConversationSettings
 from handlers.ports import FileData
 from storage.uow import Database
 from storage.vocabulary import AttachmentKind, Platform

@@ -16,8 +16,9 @@ from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind, Screen
 from handlers.appointments import AppointmentSettings
 from handlers.bindings import BindingDesk
-from handlers.conversation import ConversationService, ConversationSettings
+from handlers.conversation import ConversationService
 from handlers.desk_common import CoordinatorAction
+from handlers.dialog_context import ConversationSettings
 from handlers.followups import FollowUpJob, FollowUpSettings
 from handlers.localtime import Hours
 from handlers.relay import GroupMessage, ThreadRelay
@@ -54,8 +55,10 @@ class Rig:
         quiet: Hours | None = None,
         clock: MovableClock | None = None,
         messenger: FakeMessenger | None = None,
+        conversation: ConversationSettings | None = None,
     ) -> None:
         self.db, self.clock = db, clock or MovableClock()
+        self.directory = directory
         self.messenger = messenger or FakeMessenger()
         messengers = {Platform.TELEGRAM: self.messenger}
         self.service = ConversationService(
@@ -64,7 +67,7 @@ class Rig:
             messengers=messengers,
             translators=translators,
             directory=directory,
-            settings=ConversationSettings(consent_version="v-test", default_locale="ru"),
+            settings=conversation or ConversationSettings(consent_version="v-test", default_locale="ru"),
             clock=self.clock,
         )
         self.desk = TicketDesk(
@@ -87,7 +90,7 @@ class Rig:
             push=self.service.push,
             messengers={Platform.TELEGRAM: self.messenger},
             translators=self.desk._translators,
-            directory=self.service._directory,
+            directory=self.directory,
             settings=self.settings,
         )
 
@@ -164,7 +167,7 @@ class DeskRig(Rig):
             chat_locale="en",
             clock=self.clock,
             appointments=AppointmentSettings(
-                directory=self.service._directory,
+                directory=self.directory,
                 quiet=self.settings.quiet,
                 default_zone=ZoneInfo("Europe/Moscow"),
             ),
@@ -179,7 +182,7 @@ class DeskRig(Rig):
                 messengers={Platform.TELEGRAM: self.messenger},
                 translators=self.desk._translators,
                 chat_locale="en",
-                directory=self.service._directory,
+                directory=self.directory,
                 admins=(),
                 default_chat=None,
             ),

@@ -9,7 +9,8 @@ from dialogs.assembly import assemble
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind
-from handlers.conversation import ConversationService, ConversationSettings
+from handlers.conversation import ConversationService
+from handlers.dialog_context import ConversationSettings
 from handlers.ports import DeliveryFailedError, RecipientUnreachableError
 from storage.models import Outbox, Ticket
 from storage.uow import Database

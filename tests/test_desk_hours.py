@@ -3,28 +3,29 @@ bound region), else DEFAULT_TIMEZONE. Checked with a chat bound to Primorye (Vla
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind
+from handlers.dialog_context import ConversationSettings
 from handlers.localtime import Hours
 from storage.uow import Database
 from tests.followup_support import GROUP, Rig
 
 VLADIVOSTOK_CHAT = "tg:-100700"
+AT_WORK_9_TO_21 = ConversationSettings(
+    consent_version="v-test",
+    default_locale="ru",
+    working_hours=Hours(9, 21),
+    desk_zone=ZoneInfo("Europe/Moscow"),
+    default_chat=f"tg:{GROUP}",
+)
 
 
 async def request_at(rig: Rig, moment: datetime, region: str) -> str:
     """A family files a request at ``moment``; returns the confirmation it is shown."""
-    rig.service._settings = replace(
-        rig.service._settings,
-        working_hours=Hours(9, 21),
-        desk_zone=ZoneInfo("Europe/Moscow"),
-        default_chat=f"tg:{GROUP}",
-    )
     rig.clock.now = moment
     f = rig.family
     await f.send(Event(kind=EventKind.COMMAND, command="start"))
@@ -50,7 +51,7 @@ async def test_a_vladivostok_chat_at_its_midnight_tells_the_family_its_morning(
     db: Database, translators: Translators, directory: Directory
 ) -> None:
     await bound_to_primorye(db)
-    rig = Rig(db, translators, directory)
+    rig = Rig(db, translators, directory, conversation=AT_WORK_9_TO_21)
     # 14:00 UTC: 17:00 in Moscow (at work), 00:00 in Vladivostok (asleep).
     done = await request_at(rig, datetime(2026, 12, 2, 14, 0, tzinfo=UTC), "primorye")
     assert "не на работе" in done
@@ -62,7 +63,7 @@ async def test_a_vladivostok_chat_at_work_while_moscow_sleeps_adds_nothing(
     db: Database, translators: Translators, directory: Directory
 ) -> None:
     await bound_to_primorye(db)
-    rig = Rig(db, translators, directory)
+    rig = Rig(db, translators, directory, conversation=AT_WORK_9_TO_21)
     # 00:00 UTC: 03:00 in Moscow (DEFAULT_TIMEZONE asleep), 10:00 in Vladivostok (at work).
     done = await request_at(rig, datetime(2026, 12, 2, 0, 0, tzinfo=UTC), "primorye")
     assert "не на работе" not in done
@@ -72,7 +73,7 @@ async def test_a_request_routed_to_the_default_chat_keeps_default_timezone(
     db: Database, translators: Translators, directory: Directory
 ) -> None:
     await bound_to_primorye(db)  # a Moscow family's request goes to the default chat, not this one
-    rig = Rig(db, translators, directory)
+    rig = Rig(db, translators, directory, conversation=AT_WORK_9_TO_21)
     done = await request_at(rig, datetime(2026, 12, 2, 0, 0, tzinfo=UTC), "msk")  # 03:00 in Moscow
     assert "не на работе" in done and "2 декабря, 09:00" in done
 

@@ -10,7 +10,8 @@ from dialogs.assembly import assemble
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind, Incoming
-from handlers.conversation import ConversationService, ConversationSettings
+from handlers.conversation import ConversationService
+from handlers.dialog_context import ConversationSettings
 from storage.models import ChatMessage
 from storage.uow import Database
 from storage.vocabulary import Platform

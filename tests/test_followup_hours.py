@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,10 +12,19 @@ from dialogs.cards import Speaker
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind
+from handlers.dialog_context import ConversationSettings
 from handlers.localtime import Hours, zone_of
 from storage.models import Outbox, Ticket
 from storage.uow import Database
 from tests.followup_support import Rig
+
+# Coordinators at work 09-21 in Moscow (DEFAULT_TIMEZONE).
+AT_WORK_9_TO_21 = ConversationSettings(
+    consent_version="v-test",
+    default_locale="ru",
+    working_hours=Hours(9, 21),
+    desk_zone=ZoneInfo("Europe/Moscow"),
+)
 
 QUIET = Hours(21, 9)
 
@@ -106,10 +114,7 @@ def test_every_federal_subject_is_there_with_a_zone_and_old_codes_kept(directory
 async def _night_request(
     db: Database, translators: Translators, directory: Directory, *, danger: bool
 ) -> Rig:
-    rig = Rig(db, translators, directory)
-    rig.service._settings = replace(
-        rig.service._settings, working_hours=Hours(9, 21), desk_zone=ZoneInfo("Europe/Moscow")
-    )
+    rig = Rig(db, translators, directory, conversation=AT_WORK_9_TO_21)
     rig.clock.now = datetime(2026, 12, 2, 0, 0, tzinfo=UTC)  # 03:00 in Moscow
     f = rig.family
     await f.send(Event(kind=EventKind.COMMAND, command="start"))
@@ -150,8 +155,7 @@ async def test_an_urgent_request_at_night_still_escalates_at_once(
 async def test_in_working_hours_nothing_is_added(
     db: Database, translators: Translators, directory: Directory
 ) -> None:
-    rig = Rig(db, translators, directory)
-    rig.service._settings = replace(rig.service._settings, working_hours=Hours(9, 21))
+    rig = Rig(db, translators, directory, conversation=AT_WORK_9_TO_21)
     rig.clock.now = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)  # 12:00 in Moscow
     await rig.ticket()
     assert not any("не на работе" in s.text for s in rig.to_family())

@@ -11,7 +11,8 @@ from dialogs.assembly import assemble
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind, Incoming
-from handlers.conversation import ConversationService, ConversationSettings
+from handlers.conversation import ConversationService
+from handlers.dialog_context import ConversationSettings
 from handlers.inbox import Inbox
 from storage.models import Outbox, Ticket, utcnow
 from storage.uow import Database

@@ -14,7 +14,8 @@ from dialogs.assembly import assemble
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind, Incoming, Payload
-from handlers.conversation import ConversationService, ConversationSettings
+from handlers.conversation import ConversationService
+from handlers.dialog_context import ConversationSettings
 from handlers.inbox import KEPT, Inbox
 from handlers.locks import KeyedLocks, SharedLocks, in_order
 from storage.uow import Database

@@ -10,7 +10,8 @@ from dialogs.assembly import assemble
 from dialogs.directory import Directory
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Event, EventKind, Notice, SystemEvent
-from handlers.conversation import IDLE_AFTER, ConversationService, ConversationSettings
+from handlers.conversation import IDLE_AFTER, ConversationService
+from handlers.dialog_context import ConversationSettings
 from storage.models import utcnow
 from storage.uow import Database
 from storage.vocabulary import Platform

@@ -14,8 +14,9 @@ import storage.db
 from dialogs.assembly import assemble
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
-from handlers.conversation import ConversationService, ConversationSettings
+from handlers.conversation import ConversationService
 from handlers.cursors import Cursors
+from handlers.dialog_context import ConversationSettings
 from storage.db import MIGRATIONS_DIR, create_engine, head_revision, migrate
 from storage.models import utcnow
 from storage.uow import Database

@@ -13,7 +13,8 @@ from dialogs.assembly import assemble
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from handlers.broadcasts import BroadcastJob, BroadcastSettings
-from handlers.conversation import ConversationService, ConversationSettings
+from handlers.conversation import ConversationService
+from handlers.dialog_context import ConversationSettings
 from storage.db import MIGRATIONS_DIR, create_engine, migrate
 from storage.models import utcnow
 from storage.uow import Database
