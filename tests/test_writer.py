@@ -13,8 +13,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
-from storage.db import create_engine, migrate
+from storage.db import POSTGRES_POOL, SQLITE_POOL, create_engine, migrate
 from storage.uow import Database
 from storage.vocabulary import Platform
 
@@ -145,3 +146,31 @@ async def test_postgresql_keeps_its_pool_without_a_process_lock(db: Database) ->
                 await both.wait()  # both are inside a write transaction at the same time
 
     await asyncio.gather(write(1), write(2))
+
+
+async def test_a_burst_reuses_the_pools_connections(db: Database) -> None:
+    """200 units of work at once, on SQLite and PostgreSQL: no connection is opened beyond the pool's
+    (SQLAlchemy's overflow connections were opened and closed again and again in a burst: a thread
+    and the file's pragmas on SQLite, a server process on PostgreSQL; storage/db.py)."""
+    opened = 0
+
+    def count(*_args: object) -> None:
+        nonlocal opened
+        opened += 1
+
+    event.listen(db.engine.sync_engine, "connect", count)
+    kept = SQLITE_POOL if db.engine.dialect.name == "sqlite" else POSTGRES_POOL
+
+    async def family(n: int) -> None:
+        async with db.uow(quick=True) as uow:
+            await uow.dialogs.load(f"tg:{n}")
+            await asyncio.sleep(0)
+            await uow.dialogs.save(f"tg:{n}", "menu", {"n": n})
+
+    await asyncio.gather(*(family(n) for n in range(200)))
+    assert opened <= kept, f"{opened} connections opened for a pool of {kept}"
+    async with db.uow() as uow:
+        assert [await uow.dialogs.load(f"tg:{n}") for n in (0, 199)] == [
+            ("menu", {"n": 0}),
+            ("menu", {"n": 199}),
+        ]
