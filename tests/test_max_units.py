@@ -142,7 +142,7 @@ def test_the_spec_check_catches_what_it_should() -> None:
 def test_max_calls_share_one_budget_of_30_a_second() -> None:
     pacer = PriorityPacer()
     person, group = ChatRef(Platform.MAX, 789, ChatKind.PRIVATE), ChatRef(Platform.MAX, -70, ChatKind.GROUP)
-    assert pacer.budgets(person) == pacer.budgets(group) == [("max:token", Limit(30, 1.0))]
+    assert pacer.budgets(person) == pacer.budgets(group) == [("max:token", Limit(3, 0.1))]
 
 
 def test_max_types_stay_under_bot_max() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Sequence
 
 from handlers.pacer import HURRY_SECONDS, Limit, MemoryBudget, PacerSettings, Priority, PriorityPacer
 from storage.vocabulary import ChatRef, Platform
@@ -29,6 +30,23 @@ async def sent_at(p: PriorityPacer, time: FakeTime, chat: ChatRef, priority: Pri
 
 def gaps(times: list[float]) -> list[float]:
     return [b - a for a, b in itertools.pairwise(times)]
+
+
+async def spend_the_window(p: PriorityPacer, priority: Priority) -> None:
+    """Spend what VK's budget lets go at once: whoever comes next waits for time to move."""
+    for _ in range(p.settings.vk_token.count):
+        await p.wait(VK_PERSON, priority)
+
+
+async def until_all_went(time: FakeTime, tasks: Sequence[asyncio.Task[None]]) -> None:
+    """Time moves a window at a time until every sender waiting went."""
+    for _ in range(100):
+        if all(task.done() for task in tasks):
+            break
+        time.move(0.11)
+        for _ in range(10):
+            await asyncio.sleep(0)
+    await asyncio.wait_for(asyncio.gather(*tasks), 1)
 
 
 async def test_bulk_traffic_keeps_telegrams_per_chat_limits() -> None:
@@ -78,8 +96,7 @@ async def test_higher_priority_goes_first_when_several_wait() -> None:
 async def test_vk_counts_every_call_replies_first() -> None:
     time = FakeTime()
     p = pacer(time)
-    for _ in range(20):
-        await p.wait(VK_PERSON, Priority.DESK)
+    await spend_the_window(p, Priority.DESK)
     order: list[Priority] = []
 
     async def send(priority: Priority) -> None:
@@ -91,9 +108,8 @@ async def test_vk_counts_every_call_replies_first() -> None:
     reply = asyncio.create_task(send(Priority.REPLY))
     for _ in range(5):
         await asyncio.sleep(0)
-    assert order == [], "20 calls a second per community token, replies included"
-    time.move(1.1)
-    await asyncio.wait_for(asyncio.gather(bulk, reply), 1)
+    assert order == [], "VK's calls per community token, replies included"
+    await until_all_went(time, [bulk, reply])
     assert order == [Priority.REPLY, Priority.BULK]
 
 
@@ -134,8 +150,7 @@ async def test_idle_budgets_are_forgotten() -> None:
 async def test_on_vk_the_emergency_numbers_go_before_the_other_replies_waiting() -> None:
     time = FakeTime()
     p = pacer(time)
-    for _ in range(20):
-        await p.wait(VK_PERSON, Priority.REPLY)
+    await spend_the_window(p, Priority.REPLY)
     order: list[Priority] = []
 
     async def send(priority: Priority) -> None:
@@ -146,12 +161,45 @@ async def test_on_vk_the_emergency_numbers_go_before_the_other_replies_waiting()
     for priority in (Priority.REPLY, Priority.REPLY, Priority.EMERGENCY):
         tasks.append(asyncio.create_task(send(priority)))
         await asyncio.sleep(0)
-    time.move(1.1)
-    await asyncio.wait_for(asyncio.gather(*tasks), 1)
+    await until_all_went(time, tasks)
     assert order[0] is Priority.EMERGENCY, "a burst's other first screens wait, not the SOS's numbers"
     start = time.now
     await p.wait(PERSON, Priority.EMERGENCY)
     assert time.now == start, "on Telegram it goes at once, like any reply"
+
+
+async def test_vk_keeps_its_20_calls_a_second_a_tenth_at_a_time_so_an_sos_never_waits_a_second() -> None:
+    """A hundred first screens queued for VK's budget: never more than VK's 20 calls in a second, and an
+    SOS's answer queued among them goes at the next tenth of a second, not when the second's 20 spent at
+    once free up again (issue 13: 0.5 to 1 s for each hurried turn before the SOS)."""
+    time = FakeTime()
+    p = pacer(time)
+    went: list[tuple[float, str]] = []
+
+    async def send(who: str, priority: Priority) -> None:
+        await p.wait(VK_PERSON, priority)
+        went.append((time.now, who))
+
+    screens = [asyncio.create_task(send(f"vk:{n}", Priority.REPLY)) for n in range(100)]
+    sos: asyncio.Task[None] | None = None
+    for step in range(100):
+        if step == 23:
+            sos = asyncio.create_task(send("sos", Priority.EMERGENCY))
+            queued = time.now
+        time.move(0.05)
+        for _ in range(10):
+            await asyncio.sleep(0)
+    assert sos is not None
+    await until_all_went(time, [*screens, sos])
+    times = [at for at, _who in went]
+    assert all(later - at >= 1.0 for at, later in zip(times, times[20:], strict=False)), (
+        "never 21 calls in a second"
+    )
+    sent = next(at for at, who in went if who == "sos")
+    assert round(sent - queued, 3) <= 0.1, (
+        "the SOS's answer waits for the next tenth of a second, not the second"
+    )
+    assert len(went) == 101
 
 
 async def test_a_turn_in_hand_is_hurried_when_its_person_sent_an_sos_behind_it() -> None:
@@ -159,8 +207,7 @@ async def test_a_turn_in_hand_is_hurried_when_its_person_sent_an_sos_behind_it()
     waiting for VK's budget behind a burst's other first screens, is hurried, and so is nobody else's."""
     time = FakeTime()
     p = pacer(time)
-    for _ in range(20):
-        await p.wait(VK_PERSON, Priority.REPLY)
+    await spend_the_window(p, Priority.REPLY)
     order: list[str] = []
 
     async def send(person: str) -> None:
@@ -173,8 +220,7 @@ async def test_a_turn_in_hand_is_hurried_when_its_person_sent_an_sos_behind_it()
         await asyncio.sleep(0)
     p.hurry("vk:flooder")
     p.hurry("vk:nobody")  # no reply of theirs waits: nothing changes
-    time.move(1.1)
-    await asyncio.wait_for(asyncio.gather(*tasks), 1)
+    await until_all_went(time, tasks)
     assert order[0] == "vk:flooder"
     assert order[1:] == ["vk:1", "vk:2", "vk:3", "vk:4"], "the others keep their order"
 
@@ -184,8 +230,7 @@ async def test_an_sos_that_comes_before_the_turn_in_hand_reaches_the_pacer_still
     transaction when it is hurried. Its reply, and the next ones for a while, still go first."""
     time = FakeTime()
     p = pacer(time)
-    for _ in range(20):
-        await p.wait(VK_PERSON, Priority.REPLY)
+    await spend_the_window(p, Priority.REPLY)
     p.hurry("vk:flooder")
     order: list[str] = []
 
@@ -197,13 +242,11 @@ async def test_an_sos_that_comes_before_the_turn_in_hand_reaches_the_pacer_still
     for person in ("vk:1", "vk:2", "vk:flooder", "vk:3"):
         tasks.append(asyncio.create_task(send(person)))
         await asyncio.sleep(0)
-    time.move(1.1)
-    await asyncio.wait_for(asyncio.gather(*tasks), 1)
+    await until_all_went(time, tasks)
     assert order == ["vk:flooder", "vk:1", "vk:2", "vk:3"]
     time.move(HURRY_SECONDS)
     for person in ("vk:1", "vk:flooder"):
         tasks.append(asyncio.create_task(send(person)))
         await asyncio.sleep(0)
-    time.move(1.1)
-    await asyncio.wait_for(asyncio.gather(*tasks), 1)
+    await until_all_went(time, tasks)
     assert order[-2:] == ["vk:1", "vk:flooder"], "after a while, their replies queue as anyone's"
