@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from aiogram.fsm.storage.memory import MemoryStorage
 
 from bot.app import Application
 from bot.sandbox.telegram.emulator import TelegramEmulator
+from bot.telegram.app import TelegramTransport
 from bot.telegram.polling import InboxPolling
 from storage.vocabulary import Platform
 from tests.e2e import start_app
@@ -52,4 +54,23 @@ async def test_polling_asks_for_no_more_while_the_updates_in_flight_are_at_the_b
         await emulator.wait_for(lambda: len(emulator.calls_of("getUpdates")) > asked, timeout=10)
     finally:
         gate.set()
+        await app.stop()
+
+
+async def test_nothing_is_kept_per_person_by_aiogram(emulator: TelegramEmulator, db_url: str) -> None:
+    """Each new person's /start is answered, and aiogram's FSM storage holds no record of them: a
+    dialog's state lives in the database, and aiogram's memory storage would keep one record for every
+    person who ever wrote, for the process's life (issue 13: memory flat as dialogs grow)."""
+    app = await start_app(emulator, db_url)
+    try:
+        people = range(7101, 7131)
+        for user in people:
+            emulator.message(user, "/start")
+        for user in people:
+            await emulator.wait_sent(user, 1, timeout=20)
+        (transport,) = (t for t in app.transports if isinstance(t, TelegramTransport))
+        storage = transport.dispatcher.fsm.storage
+        assert isinstance(storage, MemoryStorage)
+        assert len(storage.storage) == 0, "a record kept for each person"
+    finally:
         await app.stop()

@@ -42,8 +42,12 @@ def create_bot(token: str, api_url: str) -> Bot:
 
 
 def create_dispatcher(router: InboundRouter) -> Dispatcher:
-    """Updates are only translated here; roles are routed once, by the neutral router."""
-    dispatcher = Dispatcher(router=router)
+    """Updates are only translated here; roles are routed once, by the neutral router.
+
+    aiogram's FSM is off: a dialog's state lives in our database (DESIGN.md), and aiogram's memory
+    storage kept a record for every person who ever wrote, for the process's life (10,000 records
+    after 10,000 new people: memory that grew with the dialogs), besides a lookup on every update."""
+    dispatcher = Dispatcher(router=router, disable_fsm=True)
     dispatcher.include_router(inbound.create_router())
     return dispatcher
 
