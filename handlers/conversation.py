@@ -205,7 +205,9 @@ class ConversationService:
         """``files``: fetched before the transaction (handlers/prefetch.py); ``merged``: a flooding
         person's texts, one turn for all (handlers/flood.py); ``tell``: the kind message about it
         goes first."""
-        async with self._db.uow(quick=True) as uow:
+        # A family's turn is a few statements by key: on SQLite they run on the loop's thread. An
+        # admin's may read whole tables (figures, the audience, the directory): off it.
+        async with self._db.uow(quick=incoming.role is not Role.ADMIN) as uow:
             # The answer is kept with the inbox row the update came in (VK and MAX name an event's
             # parts apart from the event); without an inbox, with the update itself.
             kept = KEPT.get()

@@ -9,7 +9,8 @@ whole anyway), and the sqlite3 cursor is closed before the answer comes back.
 
 Only file databases use it (``create_engine``); everything else about aiosqlite stays as it is.
 
-A unit of work of short statements keyed by a person (a family's turn: ``Database.uow(quick=True)``)
+A unit of work of short statements keyed by a person (a family's turn, not an admin's:
+``Database.uow(quick=True)``)
 makes no trip at all: its statements run on the event loop's own thread, where SQLite takes a few
 microseconds for each (WAL, ``synchronous=NORMAL``: no disk wait before the commit), and the trip's
 hand-over between threads cost more than SQLite did. In a burst of new families (bench.burst) that
@@ -111,7 +112,8 @@ def _patiently(connection: sqlite3.Connection, fn: Callable[..., Any], *args: An
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
-    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_BUSY
+    """The file is locked, which waiting cures (not a stale snapshot: SQLite's BUSY_SNAPSHOT)."""
+    return getattr(exc, "sqlite_errorcode", 0) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_BUSY_RECOVERY)
 
 
 class OneTripConnection(aiosqlite.Connection):
@@ -121,13 +123,16 @@ class OneTripConnection(aiosqlite.Connection):
         return OneTripCursor(self)
 
     async def trip(self, fn: Callable[..., Ran], *args: Any) -> Ran:
+        ran: Ran
         if self.on_loop:
             try:
                 return fn(self._conn, *args)
             except sqlite3.OperationalError as exc:
                 if not _busy(exc):
                     raise
-        ran: Ran = await self._off_loop(fn, *args)
+            ran = await self._patiently(fn, *args)
+            return ran
+        ran = await self._off_loop(fn, *args)
         return ran
 
     async def commit(self) -> None:
@@ -145,10 +150,14 @@ class OneTripConnection(aiosqlite.Connection):
         except sqlite3.OperationalError as exc:
             if not _busy(exc):
                 raise
-            # Not another unit of work of this process (they take turns: storage/uow.py WriteLock),
-            # so another program: a backup, a sqlite3 shell.
-            log.warning("the database file is locked by another program; waiting for it")
-            return await self._execute(_patiently, self._conn, fn, *args)  # type: ignore[no-untyped-call]
+            return await self._patiently(fn, *args)
+
+    async def _patiently(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """The file was locked: on the connection's thread, waiting for it."""
+        # Not another unit of work of this process (they take turns: storage/uow.py WriteLock), so
+        # another program: a backup, a sqlite3 shell.
+        log.warning("the database file is locked by another program; waiting for it")
+        return await self._execute(_patiently, self._conn, fn, *args)  # type: ignore[no-untyped-call]
 
 
 def _commit(connection: sqlite3.Connection) -> None:

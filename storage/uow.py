@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, event
@@ -41,6 +42,15 @@ from storage.sqlite_driver import OneTripConnection
 from storage.stats import StatsRepository
 
 T = TypeVar("T")
+
+# Whether the code running now is inside a unit of work (and the tasks it starts from there).
+_IN_UOW: ContextVar[bool] = ContextVar("storage.uow.in_unit_of_work", default=False)
+
+
+def in_unit_of_work() -> bool:
+    """True inside ``Database.uow``: a second unit of work opened here would be nested in it (on
+    SQLite it may not write, and it needs a second of the pool's connections)."""
+    return _IN_UOW.get()
 
 
 class UnitOfWork:
@@ -94,6 +104,15 @@ class Database:
     async def uow(self, *, quick: bool = False) -> AsyncIterator[UnitOfWork]:
         """``quick``: a unit of work of a few short statements keyed by a person (a family's turn);
         on a SQLite file they run on the event loop's thread (storage/sqlite_driver.py)."""
+        inside = _IN_UOW.set(True)
+        try:
+            async with self._uow(quick) as uow:
+                yield uow
+        finally:
+            _IN_UOW.reset(inside)
+
+    @asynccontextmanager
+    async def _uow(self, quick: bool) -> AsyncIterator[UnitOfWork]:
         if self._writer is None:
             async with self._sessions() as session, session.begin():
                 yield UnitOfWork(session)

@@ -42,7 +42,8 @@ libc.malloc_stats()
 
 
 def _arenas(mode: str) -> int:
-    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"} | {"PYTHONPATH": str(ROOT)}
+    mine = ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES")
+    env = {k: v for k, v in os.environ.items() if k not in mine} | {"PYTHONPATH": str(ROOT)}
     done = subprocess.run(  # noqa: S603 - our own interpreter and our own code
         [sys.executable, "-c", SCRIPT, mode], env=env, capture_output=True, text=True, timeout=60, check=True
     )
@@ -57,4 +58,7 @@ def test_threads_share_two_arenas() -> None:
 
 def test_a_sysadmins_setting_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert not fewer_malloc_arenas()
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=4")
     assert not fewer_malloc_arenas()

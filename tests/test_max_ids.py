@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.app import Application
 from bot.max.ids import KEPT, MessageIds, PruneMessageIds
 from storage.models import utcnow
@@ -43,3 +45,18 @@ async def test_a_big_backlog_goes_in_rounds(db: Database) -> None:
 async def test_the_application_prunes_when_max_is_on(max_app: Application) -> None:
     assert max_app.background is not None
     assert any(isinstance(job, PruneMessageIds) for job in max_app.background.jobs)
+
+
+async def test_ids_of_a_file_sent_inside_a_turn_are_saved_after_it(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An admin's export sends its file inside the turn's unit of work, which already wrote (on
+    SQLite it holds the writer): the file's MAX id is saved in a unit of work of its own once the turn
+    ends, not in one nested in it (which could not write, and could wait for the pool's connections)."""
+    ids = MessageIds(db)
+    async with db.uow() as uow:
+        assert await uow.updates.first_time(Platform.MAX, 1)  # the turn's first write
+        await ids.remember({21: "mid.file"})
+    await ids.settle()
+    assert await MessageIds(db).mids([21]) == {21: "mid.file"}, "kept in the database"
+    assert "could not be saved" not in caplog.text

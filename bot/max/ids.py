@@ -7,13 +7,14 @@ old ones are forgotten by ``PruneMessageIds``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from handlers.background import Job
-from storage.uow import Database
+from storage.uow import Database, in_unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,7 @@ class MessageIds:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._cache: OrderedDict[int, str] = OrderedDict()
+        self._saving: set[asyncio.Task[None]] = set()
 
     def _keep(self, pairs: dict[int, str]) -> None:
         for number, mid in pairs.items():
@@ -37,6 +39,23 @@ class MessageIds:
         self._keep(pairs)
         if not new:
             return
+        if in_unit_of_work():
+            # A file an effect sends inside its turn's unit of work (an admin's export, QR codes):
+            # saved in a unit of work of its own once that one ends. Nested, it could not write on
+            # SQLite (the turn holds the writer), and it would wait for a connection of the pool
+            # that other turns hold while they wait for that writer.
+            task = asyncio.create_task(self._save(new), name="max-message-ids")
+            self._saving.add(task)
+            task.add_done_callback(self._saving.discard)
+            return
+        await self._save(new)
+
+    async def settle(self) -> None:
+        """At a stop: the ids still being saved are saved."""
+        if self._saving:
+            await asyncio.gather(*self._saving, return_exceptions=True)
+
+    async def _save(self, new: dict[int, str]) -> None:
         try:
             async with self._db.uow() as uow:
                 await uow.max_ids.remember(new)

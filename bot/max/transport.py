@@ -369,6 +369,7 @@ class MaxTransport:
     async def close(self) -> None:
         await self.stop_listening()
         await self._feed.finish()
+        await self._ids.settle()
         await self._client.close()
 
 
