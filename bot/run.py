@@ -51,8 +51,7 @@ def fewer_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     connection's page cache and statements grew in a heap of their own, each half empty. Measured
     (bench.burst, 10,000 new people in two waves, SQLite): 258 MiB after them, 243 MiB with two
     arenas, the same CPU per update. A sysadmin's own setting (``MALLOC_ARENA_MAX``, or ``arena_max``
-    in ``GLIBC_TUNABLES``) is left as it is;
-    elsewhere than glibc nothing is done."""
+    in ``GLIBC_TUNABLES``) is left as it is; elsewhere than glibc nothing is done."""
     set_already = "MALLOC_ARENA_MAX" in os.environ or "arena_max" in os.environ.get("GLIBC_TUNABLES", "")
     if set_already or sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
         return False

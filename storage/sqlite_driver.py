@@ -10,9 +10,8 @@ whole anyway), and the sqlite3 cursor is closed before the answer comes back.
 Only file databases use it (``create_engine``); everything else about aiosqlite stays as it is.
 
 A unit of work of short statements keyed by a person (a family's turn, not an admin's:
-``Database.uow(quick=True)``)
-makes no trip at all: its statements run on the event loop's own thread, where SQLite takes a few
-microseconds for each (WAL, ``synchronous=NORMAL``: no disk wait before the commit), and the trip's
+``Database.uow(quick=True)``) makes no trip at all: its statements run on the event loop's own
+thread, where SQLite takes a few microseconds for each (WAL, ``synchronous=NORMAL``: no disk wait before the commit), and the trip's
 hand-over between threads cost more than SQLite did. In a burst of new families (bench.burst) that
 took 17% of the CPU per update. Such a statement never waits on the loop for SQLite's lock: the
 connections' busy timeout is 0, and a statement that finds the file locked (another process, a
@@ -137,7 +136,7 @@ class OneTripConnection(aiosqlite.Connection):
 
     async def commit(self) -> None:
         if self._conn.in_transaction:  # else nothing to commit: no trip (only reads, or ended)
-            await self._off_loop(_commit)
+            await self._off_loop(sqlite3.Connection.commit)
 
     async def rollback(self) -> None:
         if self._conn.in_transaction:  # the pool's reset of a connection given back: mostly nothing
@@ -158,10 +157,6 @@ class OneTripConnection(aiosqlite.Connection):
         # another program: a backup, a sqlite3 shell.
         log.warning("the database file is locked by another program; waiting for it")
         return await self._execute(_patiently, self._conn, fn, *args)  # type: ignore[no-untyped-call]
-
-
-def _commit(connection: sqlite3.Connection) -> None:
-    connection.commit()
 
 
 def one_trip_creator(url: URL) -> Callable[[], Any]:

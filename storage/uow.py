@@ -106,35 +106,29 @@ class Database:
         on a SQLite file they run on the event loop's thread (storage/sqlite_driver.py)."""
         inside = _IN_UOW.set(True)
         try:
-            async with self._uow(quick) as uow:
-                yield uow
+            async with self._sessions() as session:
+                if self._writer is None:
+                    async with session.begin():
+                        yield UnitOfWork(session)
+                    return
+                info: dict[Any, Any] = {}
+                driver: Any = None
+                try:
+                    async with session.begin():
+                        connection = await session.connection()
+                        info = self._writer.bind(connection)
+                        if quick:
+                            driver = (await connection.get_raw_connection()).driver_connection
+                            if isinstance(driver, OneTripConnection):
+                                driver.on_loop = True
+                        yield UnitOfWork(session)
+                finally:
+                    if isinstance(driver, OneTripConnection):
+                        driver.on_loop = False
+                    # After the commit (or the rollback): the next writer finds the file unlocked.
+                    self._writer.release(info)
         finally:
             _IN_UOW.reset(inside)
-
-    @asynccontextmanager
-    async def _uow(self, quick: bool) -> AsyncIterator[UnitOfWork]:
-        if self._writer is None:
-            async with self._sessions() as session, session.begin():
-                yield UnitOfWork(session)
-            return
-        writer = self._writer
-        async with self._sessions() as session:
-            info: dict[Any, Any] = {}
-            driver: Any = None
-            try:
-                async with session.begin():
-                    connection = await session.connection()
-                    info = writer.bind(connection)
-                    if quick:
-                        driver = (await connection.get_raw_connection()).driver_connection
-                        if isinstance(driver, OneTripConnection):
-                            driver.on_loop = True
-                    yield UnitOfWork(session)
-            finally:
-                if isinstance(driver, OneTripConnection):
-                    driver.on_loop = False
-                # After the commit (or the rollback): the next writer finds the file unlocked.
-                writer.release(info)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
