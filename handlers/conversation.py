@@ -46,6 +46,7 @@ from handlers.prefetch import Fetched, prefetch
 from handlers.replies import apologise, send_screens
 from handlers.sent_log import SentLog
 from handlers.turn_parts import Committed, Target, aware, reply_priority
+from handlers.uploads import FAILED, send_uploads
 from storage.models import utcnow
 from storage.uow import Database, UnitOfWork
 from storage.vocabulary import (
@@ -168,8 +169,36 @@ class ConversationService:
             return Reply(duplicate=True)
         if committed.admins_changed and self._settings.admins is not None:
             self._settings.admins.changed()
+        if committed.uploads and not await send_uploads(messenger, incoming.chat_id, committed.uploads):
+            # The turn's report would say the files came: the dialog is told they did not instead.
+            return await self._failed_uploads(incoming, key, target)
         await self._after_commit(target, committed)
         return Reply(toast=committed.outcome.toast, duplicate=committed.replayed)
+
+    async def _failed_uploads(self, incoming: Incoming, key: str, target: Target) -> Reply:
+        """A turn of its own after the one whose files could not be sent (still in the person's
+        lock): the dialog, in the state that turn saved, hears ``uploads.FAILED``."""
+        try:
+            async with self._db.uow() as uow:
+                person = await uow.people.get(key)
+                if person is None:  # gone in between (their data deleted): nobody to tell
+                    return Reply(toast=None)
+                scope = effects.Scope(
+                    uow=uow,
+                    person=person,
+                    now=self._clock(),
+                    incoming=incoming,
+                    messenger=self._messengers[incoming.platform],
+                    messengers=self._messengers,
+                    roster=self._settings.admins,
+                )
+                committed = await self._turn(uow, scope, FAILED, incoming.role, idle=False)
+        except Exception:
+            log.exception("failed to report a file that could not be sent")
+            await self._apologise(incoming)
+            return Reply(toast=None)
+        await self._after_commit(target, committed)
+        return Reply(toast=committed.outcome.toast)
 
     def _hold(self, incoming: Incoming, key: str) -> AbstractAsyncContextManager[None]:
         kept = KEPT.get()  # the inbox row this update came in (None: not through an inbox)
@@ -239,8 +268,13 @@ class ConversationService:
             screens = committed.outcome.screens
             if tell and not (committed.erase or committed.forget):
                 screens.insert(0, Screen(text=self._translators[person.locale].gettext(FLOOD_NOTICE)))
-            if answer_key is not None and screens and not (committed.erase or committed.forget):
-                # Kept until sent. Never for a quick exit: nothing may come back to that phone.
+            if (
+                answer_key is not None
+                and screens
+                and not (committed.erase or committed.forget or scope.uploads)
+            ):
+                # Kept until sent. Never for a quick exit: nothing may come back to that phone. Nor
+                # when files go first: a report sent again after a crash would promise files not sent.
                 answer = {"screens": [screen_to_json(s) for s in screens]}
                 await uow.inbox.set_answer(incoming.platform, answer_key, answer)
                 committed.answer_of = (incoming.platform, answer_key)
@@ -306,6 +340,7 @@ class ConversationService:
             committed.outcome = outcome
         committed.erase, committed.forget = scope.erase, scope.forget
         committed.admins_changed = scope.admins_changed
+        committed.uploads = scope.uploads
         if scope.outbox and self._on_outbox is not None:
             self._on_outbox()  # the delivery worker looks now instead of at its next poll
         if any(isinstance(e, DeleteMyData) for e in committed.outcome.effects):

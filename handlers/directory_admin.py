@@ -7,6 +7,7 @@ the role again on the server: a forged button or a stale state never changes the
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from dialogs.effects import ExportDirectory, ImportDirectory, RemoveResource, SaveResource
@@ -15,12 +16,8 @@ from dialogs.primitives import Event, EventKind, Role
 from dialogs.reports import Line, Report
 from dialogs.resources import Resource
 from handlers import directory_csv
-from handlers.ports import (
-    DeliveryFailedError,
-    FileRefusedError,
-    RecipientUnreachableError,
-    send_file,
-)
+from handlers.ports import FileRefusedError
+from handlers.uploads import Upload
 from storage.models import HelpResource
 from storage.uow import UnitOfWork
 from storage.vocabulary import Category
@@ -125,12 +122,10 @@ async def export_file(scope: Any, effect: ExportDirectory) -> Event:
     if not _admin(scope):
         return _refused()
     rows = await scope.uow.resources.all()
-    content = directory_csv.dump([to_resource(row) for row in rows])
-    try:
-        await send_file(scope.messenger, scope.incoming.chat_id, "directory.csv", content)
-    except (DeliveryFailedError, FileRefusedError, RecipientUnreachableError) as exc:
-        log.info("the directory could not be sent as a file: %s", exc)
-        return _report("failed", Report.of(N_("I could not send a file here. Please try from Telegram.")))
+    # Made and sent after the commit (handlers/uploads.py), the report under it.
+    scope.uploads.append(
+        Upload("directory.csv", partial(directory_csv.dump, [to_resource(row) for row in rows]))
+    )
     return _report(
         "exported", Report.of(N_("The directory as a CSV file: {count} resources."), count=len(rows))
     )

@@ -53,6 +53,7 @@ from handlers.admins import AdminRoster
 from handlers.localtime import DeskHours
 from handlers.ports import Messenger
 from handlers.prefetch import Fetched
+from handlers.uploads import Upload
 from storage.models import Person
 from storage.uow import UnitOfWork
 from storage.vocabulary import Category, ContactMethod, OutboxKind, Platform, person_key
@@ -78,6 +79,8 @@ class Scope:
     messengers: Mapping[Platform, Messenger] = field(default_factory=dict)
     roster: AdminRoster | None = None  # who the admins are (/admins changes the stored ones)
     admins_changed: bool = False
+    # Files made for the person who asked, sent after the commit (handlers/uploads.py).
+    uploads: list[Upload] = field(default_factory=list)
 
 
 Handler = Callable[[Scope, Any], Awaitable[Event | None]]

@@ -13,6 +13,7 @@ import statistics
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from dialogs.effects import ShowFigures
@@ -20,7 +21,7 @@ from dialogs.figures import FiguresReport
 from dialogs.i18n import N_
 from dialogs.primitives import Event, EventKind, Role
 from dialogs.reports import Report
-from handlers.ports import DeliveryFailedError, FileRefusedError, RecipientUnreachableError, send_file
+from handlers.uploads import Upload
 from storage.figures import TicketFacts
 
 log = logging.getLogger(__name__)
@@ -129,14 +130,8 @@ async def show(scope: Any, effect: ShowFigures) -> Event:
     facts = await scope.uow.figures.tickets(now - timedelta(days=days), now)
     checkins = await scope.uow.figures.checkins(now - timedelta(days=days), now)
     report = summarise(facts, days, checkins)
-    if effect.export:
+    if effect.export:  # made and sent after the commit (handlers/uploads.py), the figures under them
         name = f"requests_{(now - timedelta(days=days)).date()}_{now.date()}.csv"
-        try:
-            await send_file(scope.messenger, incoming.chat_id, name, to_csv(facts))
-            xlsx = to_xlsx(facts, report)
-            await send_file(scope.messenger, incoming.chat_id, name.removesuffix(".csv") + ".xlsx", xlsx)
-        except (DeliveryFailedError, FileRefusedError, RecipientUnreachableError) as exc:
-            log.info("the figures could not be sent as a file: %s", exc)
-            failed = Report.of(N_("I could not send a file here. Please try from Telegram."))
-            return Event(kind=EventKind.REPORT, what="failed", system=failed)
+        scope.uploads.append(Upload(name, partial(to_csv, facts)))
+        scope.uploads.append(Upload(name.removesuffix(".csv") + ".xlsx", partial(to_xlsx, facts, report)))
     return Event(kind=EventKind.REPORT, what="figures", system=report)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+from functools import partial
 from typing import Any
 
 import segno
@@ -13,7 +14,7 @@ from dialogs.admin_effects import SendQrCodes
 from dialogs.i18n import N_
 from dialogs.primitives import Event, EventKind, Role
 from dialogs.reports import Report
-from handlers.ports import DeliveryFailedError
+from handlers.uploads import Upload
 
 log = logging.getLogger(__name__)
 # Big enough to print on an A4 poster and still be read from a phone at arm's length.
@@ -29,16 +30,12 @@ def qr_png(link: str) -> bytes:
 
 
 async def send_qr_codes(scope: Any, effect: SendQrCodes) -> Event:
+    """The codes are drawn and sent after the commit (handlers/uploads.py); the report under them."""
     incoming = scope.incoming
     if incoming is None or incoming.role is not Role.ADMIN or scope.messenger is None:
         log.warning("QR codes were refused: not asked by an admin")
         return Event(kind=EventKind.REPORT, what="refused", system=Report.of(N_("Only admins can do this.")))
-    try:
-        for name, link in effect.links:
-            await scope.messenger.send_document(incoming.chat_id, name, qr_png(link), caption=link)
-    except DeliveryFailedError as exc:
-        log.info("the QR codes could not be sent as files: %s", exc)
-        failed = Report.of(N_("I could not send a file here. Please try from Telegram."))
-        return Event(kind=EventKind.REPORT, what="failed", system=failed)
+    for name, link in effect.links:
+        scope.uploads.append(Upload(name, partial(qr_png, link), caption=link, document=True))
     done = Report.of(N_("QR codes sent: {count}. Each file's caption is its link."), count=len(effect.links))
     return Event(kind=EventKind.REPORT, what="qr", system=done)

@@ -9,6 +9,7 @@ from typing import Any
 from dialogs.primitives import EventKind, Incoming, Outcome
 from handlers.flood import Entry, emergency
 from handlers.pacer import Priority
+from handlers.uploads import Upload
 from storage.models import utcnow
 from storage.vocabulary import Platform
 
@@ -24,6 +25,7 @@ class Committed:
     # The update whose answer is kept in the inbox until sent (a crash in between sends it later).
     answer_of: tuple[Platform, int] | None = None
     replayed: bool = False  # an answer kept from before a restart, sent now
+    uploads: list[Upload] = field(default_factory=list)  # sent after the commit, before the screens
 
 
 @dataclass(frozen=True)

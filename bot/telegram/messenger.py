@@ -380,9 +380,13 @@ class TelegramMessenger:
 
     async def send_document(self, chat_id: int, name: str, content: bytes, *, caption: str = "") -> list[int]:
         document = BufferedInputFile(content, filename=name)
-        message = await self._call(
-            partial(
-                self._bot.send_document, chat_id, document, caption=caption or None, parse_mode=ParseMode.HTML
-            )
+        send = partial(
+            self._bot.send_document, chat_id, document, caption=caption or None, parse_mode=ParseMode.HTML
         )
+        try:
+            message = await self._call(send)
+        except TelegramBadRequest as exc:  # a file refused, a chat gone: the caller's kind errors
+            if "chat not found" in exc.message.lower():
+                raise RecipientUnreachableError(exc.message) from exc
+            raise DeliveryFailedError(exc.message) from exc
         return [message.message_id]
