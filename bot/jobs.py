@@ -25,7 +25,7 @@ from handlers.conversation import ConversationService
 from handlers.delivery import DeliveryWorker
 from handlers.fanout import Fanout
 from handlers.followups import FollowUpJob, FollowUpSettings
-from handlers.housekeeping import Housekeeping
+from handlers.housekeeping import Housekeeping, WalCheckpoint
 from handlers.inbox import Inbox
 from handlers.inflight import InFlight
 from handlers.localtime import Hours
@@ -107,6 +107,7 @@ def build_jobs(settings: Settings, w: Wiring) -> Jobs:
         w.delivery,
         sla,
         Housekeeping(w.db),
+        WalCheckpoint(w.db),
         Retention(w.db, keep=parse_duration(settings.retention)),
         followups,
         w.inbox,

@@ -1,4 +1,5 @@
-"""Forget what is no longer needed: old update ids and the message ids of the quick exit."""
+"""Forget what is no longer needed: old update ids and the message ids of the quick exit; and copy
+SQLite's WAL into the database file, off the event loop, every second."""
 
 from __future__ import annotations
 
@@ -32,3 +33,24 @@ class Housekeeping(Job):
         if updates or messages:
             log.info("housekeeping: forgot %d update ids and %d message ids", updates, messages)
         return updates + messages
+
+
+class WalCheckpoint(Job):
+    """SQLite's WAL copied into the file every second (``Database.checkpoint``), off the event loop:
+    the connections do not do it on commit, so that a family's turn can commit on the loop's
+    thread (storage/sqlite_driver.py). Without it the WAL would only grow. PostgreSQL: a no-op."""
+
+    name = "wal_checkpoint"
+    interval = 1.0
+
+    def __init__(self, db: Database) -> None:
+        super().__init__()
+        self._db = db
+        self._left = 0
+
+    async def run_once(self, now: datetime) -> int:
+        left = await self._db.checkpoint()
+        if left and not self._left:
+            log.info("the WAL keeps %d pages that readers still use; the next checkpoints copy them", left)
+        self._left = left
+        return 0  # one round a tick: what readers hold is copied at the next one

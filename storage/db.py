@@ -28,15 +28,20 @@ SQLITE_POOL = 5  # connections to a SQLite file (see create_engine)
 POSTGRES_POOL = 10  # connections to PostgreSQL, a replica (see create_engine)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int = PATIENCE_MS) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, one_trip: bool = False) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the scheduler and update handlers read while one writes; busy_timeout makes a
     # second writer wait for the lock instead of failing at once (a file's connections wait only
     # when a first try found the file locked: storage/sqlite_driver.py).
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+    cursor.execute(f"PRAGMA busy_timeout={0 if one_trip else PATIENCE_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    if one_trip:
+        # A commit never copies the WAL into the file (which waits for the disk), so a family's turn
+        # may commit on the event loop's thread; ``Database.checkpoint`` does it off the loop instead,
+        # every second (handlers/housekeeping.py: WalCheckpoint).
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
@@ -65,7 +70,7 @@ def create_engine(url: str) -> AsyncEngine:
         event.listen(
             engine.sync_engine,
             "connect",
-            functools.partial(_sqlite_pragmas, busy_ms=0 if one_trip else PATIENCE_MS),
+            functools.partial(_sqlite_pragmas, one_trip=one_trip),
         )
         return engine
     # PostgreSQL: POSTGRES_POOL connections kept, none opened beyond them. With SQLAlchemy's default

@@ -16,8 +16,10 @@ hand-over between threads cost more than SQLite did. In a burst of new families 
 took 17% of the CPU per update. Such a statement never waits on the loop for SQLite's lock: the
 connections' busy timeout is 0, and a statement that finds the file locked (another process, a
 checkpoint) is run again on the connection's thread with the usual patience (``PATIENCE_MS``).
-Commits and rollbacks always go to the thread: a commit may checkpoint the WAL into the file,
-which waits for the disk. Anything else (a broadcast's recipients, retention, figures) keeps to
+Such a unit of work commits on the loop too: a commit only appends its pages to the WAL, since
+the connections never checkpoint on commit (``wal_autocheckpoint=0``); the WAL is copied into the
+file off the loop, every second (``Database.checkpoint``), and that is what waits for the disk.
+Rollbacks go to the thread. Anything else (a broadcast's recipients, retention, figures) keeps to
 the thread, so a long statement never holds the loop up.
 """
 
@@ -135,8 +137,20 @@ class OneTripConnection(aiosqlite.Connection):
         return ran
 
     async def commit(self) -> None:
-        if self._conn.in_transaction:  # else nothing to commit: no trip (only reads, or ended)
-            await self._off_loop(sqlite3.Connection.commit)
+        if not self._conn.in_transaction:  # nothing to commit: no trip (only reads, or ended)
+            return
+        if self.on_loop:
+            # Appends the transaction's pages to the WAL, no disk wait (``synchronous=NORMAL``) and no
+            # checkpoint (``wal_autocheckpoint=0``: storage/db.py): microseconds, like the statements.
+            try:
+                self._conn.commit()
+                return
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc):
+                    raise
+            await self._patiently(sqlite3.Connection.commit)
+            return
+        await self._off_loop(sqlite3.Connection.commit)
 
     async def rollback(self) -> None:
         if self._conn.in_transaction:  # the pool's reset of a connection given back: mostly nothing

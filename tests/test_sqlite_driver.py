@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from handlers.housekeeping import WalCheckpoint
 from storage.db import create_engine, migrate
 from storage.sqlite_driver import OneTripConnection
 from storage.uow import Database, UnitOfWork
@@ -154,3 +156,64 @@ async def test_a_file_locked_by_another_program_is_waited_for_off_the_loop(
         clock.cancel()
         other.close()
         await db.dispose()
+
+
+async def test_a_quick_unit_of_work_commits_on_the_loop_and_the_rest_off_it(tmp_path: Path) -> None:
+    """SQLite's trace callback runs on the thread that runs the statement, COMMIT included."""
+    db = Database(create_engine(f"sqlite+aiosqlite:///{tmp_path / 'commit.sqlite3'}"))
+    await migrate(db.engine)
+    commits: list[int] = []
+
+    def traced(sql: str) -> None:
+        if sql.strip().upper() == "COMMIT":
+            commits.append(threading.get_ident())
+
+    try:
+        for quick in (True, False):
+            async with db.uow(quick=quick) as uow:
+                raw = await (await uow.session.connection()).get_raw_connection()
+                driver = raw.driver_connection
+                assert isinstance(driver, OneTripConnection)
+                driver._conn.set_trace_callback(traced)
+                await uow.dialogs.save(f"tg:{int(quick)}", "menu", {})
+            driver._conn.set_trace_callback(None)
+        on_loop, off_loop = commits
+        assert on_loop == threading.get_ident(), "a family's turn commits on the loop"
+        assert off_loop != threading.get_ident(), "anything else commits on the connection's thread"
+    finally:
+        await db.dispose()
+
+
+async def test_commits_never_checkpoint_and_the_job_copies_the_wal_into_the_file(tmp_path: Path) -> None:
+    """A commit on the loop must never wait for the disk: no connection checkpoints on commit (SQLite
+    does by default once the WAL holds 1,000 pages). The WalCheckpoint job copies it, off the loop."""
+    path = tmp_path / "wal.sqlite3"
+    db = Database(create_engine(f"sqlite+aiosqlite:///{path}"))
+    await migrate(db.engine)
+    await WalCheckpoint(db).run_once(datetime.now(UTC))
+    story = "x" * 16_000  # four pages and more a turn: 1,200 pages in all
+    try:
+        async with db.uow() as uow:
+            assert (await uow.session.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one() == 0
+        for n in range(300):
+            async with db.uow(quick=True) as uow:
+                await uow.dialogs.save(f"tg:{n}", "story", {"text": story})
+        wal = path.with_name(path.name + "-wal")
+        assert wal.stat().st_size > 1_100 * 4096, "every page is still in the WAL: no commit copied it"
+        assert _in_the_file_alone(path, tmp_path) == 0
+        await WalCheckpoint(db).run_once(datetime.now(UTC))
+        assert _in_the_file_alone(path, tmp_path) == 300, "the job copied the WAL into the file"
+    finally:
+        await db.dispose()
+
+
+def _in_the_file_alone(path: Path, tmp_path: Path) -> int:
+    """How many saved steps the database file holds without its WAL (a copy of the file alone)."""
+    alone = tmp_path / "alone.sqlite3"
+    alone.write_bytes(path.read_bytes())
+    connection = sqlite3.connect(alone)
+    try:
+        return int(connection.execute("SELECT count(*) FROM dialog_states").fetchone()[0])
+    finally:
+        connection.close()
+        alone.unlink()
