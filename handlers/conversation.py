@@ -169,15 +169,20 @@ class ConversationService:
             return Reply(duplicate=True)
         if committed.admins_changed and self._settings.admins is not None:
             self._settings.admins.changed()
-        if committed.uploads and not await send_uploads(messenger, incoming.chat_id, committed.uploads):
+        if committed.uploads_lost or (
+            committed.uploads and not await send_uploads(messenger, incoming.chat_id, committed.uploads)
+        ):
             # The turn's report would say the files came: the dialog is told they did not instead.
-            return await self._failed_uploads(incoming, key, target)
+            return await self._failed_uploads(incoming, key, target, committed.answer_of)
         await self._after_commit(target, committed)
         return Reply(toast=committed.outcome.toast, duplicate=committed.replayed)
 
-    async def _failed_uploads(self, incoming: Incoming, key: str, target: Target) -> Reply:
+    async def _failed_uploads(
+        self, incoming: Incoming, key: str, target: Target, answer_of: tuple[Platform, int] | None
+    ) -> Reply:
         """A turn of its own after the one whose files could not be sent (still in the person's
-        lock): the dialog, in the state that turn saved, hears ``uploads.FAILED``."""
+        lock), or were never sent before a restart: the dialog, in the state that turn saved, hears
+        ``uploads.FAILED``; its screens answer the update (``answer_of``) instead."""
         try:
             async with self._db.uow() as uow:
                 person = await uow.people.get(key)
@@ -193,6 +198,7 @@ class ConversationService:
                     roster=self._settings.admins,
                 )
                 committed = await self._turn(uow, scope, FAILED, incoming.role, idle=False)
+                committed.answer_of = answer_of
         except Exception:
             log.exception("failed to report a file that could not be sent")
             await self._apologise(incoming)
@@ -268,14 +274,15 @@ class ConversationService:
             screens = committed.outcome.screens
             if tell and not (committed.erase or committed.forget):
                 screens.insert(0, Screen(text=self._translators[person.locale].gettext(FLOOD_NOTICE)))
-            if (
-                answer_key is not None
-                and screens
-                and not (committed.erase or committed.forget or scope.uploads)
-            ):
-                # Kept until sent. Never for a quick exit: nothing may come back to that phone. Nor
-                # when files go first: a report sent again after a crash would promise files not sent.
-                answer = {"screens": [screen_to_json(s) for s in screens]}
+            if answer_key is not None and screens and not (committed.erase or committed.forget):
+                # Kept until sent. Never for a quick exit: nothing may come back to that phone. When
+                # files go first, only that they were due: after a crash before them, the report would
+                # promise files never sent, so the person is told they could not be (``uploads_lost``).
+                answer: dict[str, Any] = (
+                    {"uploads": len(scope.uploads)}
+                    if scope.uploads
+                    else {"screens": [screen_to_json(s) for s in screens]}
+                )
                 await uow.inbox.set_answer(incoming.platform, answer_key, answer)
                 committed.answer_of = (incoming.platform, answer_key)
             return committed
@@ -293,7 +300,11 @@ class ConversationService:
         screens = [screen_from_json(raw) for raw in kept.get("screens", [])]
         outcome = Outcome(state="", data=DialogDataBase(), screens=screens)
         return Committed(
-            outcome=outcome, chat_key=key, answer_of=(incoming.platform, update_id), replayed=True
+            outcome=outcome,
+            chat_key=key,
+            answer_of=(incoming.platform, update_id),
+            replayed=True,
+            uploads_lost=bool(kept.get("uploads")),
         )
 
     async def _system_turn(self, uow: UnitOfWork, key: str, system: SystemEvent) -> Committed | None:

@@ -26,6 +26,7 @@ class Committed:
     answer_of: tuple[Platform, int] | None = None
     replayed: bool = False  # an answer kept from before a restart, sent now
     uploads: list[Upload] = field(default_factory=list)  # sent after the commit, before the screens
+    uploads_lost: bool = False  # a replay: files were due before a restart, and never sent
 
 
 @dataclass(frozen=True)

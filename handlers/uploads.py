@@ -33,7 +33,9 @@ log = logging.getLogger(__name__)
 FAILED = Event(
     kind=EventKind.REPORT,
     what="failed",
-    system=Report.of(N_("I could not send a file here. Please try from Telegram.")),
+    system=Report.of(
+        N_("I could not send the file here. Please try again in a few minutes, or from Telegram.")
+    ),
 )
 
 
@@ -65,5 +67,10 @@ async def send_uploads(messenger: Messenger, chat_id: int, uploads: Sequence[Upl
                 await send_file(messenger, chat_id, upload.name, content)
         except (DeliveryFailedError, FileRefusedError, RecipientUnreachableError) as exc:
             log.info("a file could not be sent: %s", exc)
+            return False
+        except Exception:
+            # After the commit nothing may escape unanswered (the turn's update is done with): any
+            # other failure of a messenger is told the same way, and logged whole.
+            log.exception("a file could not be sent")
             return False
     return True

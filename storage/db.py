@@ -26,6 +26,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 SQLITE_POOL = 5  # connections to a SQLite file (see create_engine)
 POSTGRES_POOL = 10  # connections to PostgreSQL, a replica (see create_engine)
+WAL_FILE_LIMIT = 16 * 1024 * 1024  # bytes a SQLite WAL file keeps once it starts over
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, one_trip: bool = False) -> None:
@@ -42,6 +43,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, one_trip: bool = Fal
         # may commit on the event loop's thread; ``Database.checkpoint`` does it off the loop instead,
         # every second (handlers/housekeeping.py: WalCheckpoint).
         cursor.execute("PRAGMA wal_autocheckpoint=0")
+        # When the WAL starts over, a file grown past this (a burst) is cut back to it.
+        cursor.execute(f"PRAGMA journal_size_limit={WAL_FILE_LIMIT}")
     cursor.close()
 
 

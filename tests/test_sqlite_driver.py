@@ -13,10 +13,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from bot.sandbox.telegram.emulator import TelegramEmulator
 from handlers.housekeeping import WalCheckpoint
 from storage.db import create_engine, migrate
 from storage.sqlite_driver import OneTripConnection
 from storage.uow import Database, UnitOfWork
+from tests.e2e import start_app
 
 
 async def test_a_file_database_runs_each_statement_in_one_trip(tmp_path: Path) -> None:
@@ -217,3 +219,54 @@ def _in_the_file_alone(path: Path, tmp_path: Path) -> int:
     finally:
         connection.close()
         alone.unlink()
+
+
+async def test_the_wal_starts_over_while_writers_never_stop(tmp_path: Path) -> None:
+    """Writers back to back on the loop while checkpoints run on a thread: a write lands during each
+    checkpoint, so SQLite would never start the WAL over (it grew 120 MB in 8 s). Once the WAL is
+    big, the checkpoint holds the process's writers and the next write starts it over; the pool's
+    connections all held by writers waiting for that lock do not stall it (the connection first)."""
+    path = tmp_path / "burst.sqlite3"
+    db = Database(create_engine(f"sqlite+aiosqlite:///{path}"))
+    await migrate(db.engine)
+    story = "x" * 16_000  # four pages and more a turn
+    wal = path.with_name(path.name + "-wal")
+    largest = 0
+    writing = True
+
+    async def writer(n: int) -> None:
+        for i in range(120):
+            async with db.uow(quick=True) as uow:
+                await uow.dialogs.save(f"tg:{n}-{i}", "story", {"text": story})
+
+    async def checkpoints() -> None:
+        nonlocal largest
+        while writing:
+            await db.checkpoint()
+            largest = max(largest, wal.stat().st_size if wal.exists() else 0)
+            await asyncio.sleep(0.02)
+
+    job = asyncio.create_task(checkpoints())
+    try:
+        async with asyncio.timeout(60):
+            await asyncio.gather(*(writer(n) for n in range(20)))  # 2,400 turns, 40 MB of WAL in all
+            writing = False
+            await job
+        async with db.uow() as uow:
+            assert (
+                await uow.session.execute(text("SELECT count(*) FROM dialog_states"))
+            ).scalar_one() == 2400
+        assert largest < 6_000 * 4096, f"the WAL file grew to {largest / 2**20:.0f} MiB"
+    finally:
+        writing = False
+        await db.dispose()
+
+
+async def test_a_started_bot_has_the_checkpoint_job(emulator: TelegramEmulator, db_url: str) -> None:
+    """Without it nothing would copy the WAL into the file while the bot runs."""
+    app = await start_app(emulator, db_url)
+    try:
+        assert app.background is not None
+        assert any(isinstance(job, WalCheckpoint) for job in app.background.jobs)
+    finally:
+        await app.stop()

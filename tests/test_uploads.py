@@ -16,6 +16,7 @@ from bot.sandbox.telegram.emulator import TelegramEmulator
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind
+from handlers import conversation
 from handlers.ports import DeliveryFailedError, FileData
 from storage.uow import Database
 from tests.directory_support import admin, service
@@ -129,3 +130,48 @@ async def test_an_export_that_fails_is_reported_and_the_dialog_goes_on(
     messenger.down = False
     await a.press(state, value)  # the same button works once the messenger is back
     assert messenger.documents, "the export came on the second try"
+
+
+async def test_a_telegram_400_on_an_export_is_reported(emulator: TelegramEmulator, app: Application) -> None:
+    """The figures' files go through the upload flow (not send_document): a 400 there is told too."""
+    admin = Parent(emulator=emulator, handled=HandledUpdates(app), user_id=ADMIN)
+    await admin.say("/admin")
+    await admin.tap_value("figures")
+    emulator.fail_next("sendDocument", error_code=400, description="Bad Request: file is too big", times=99)
+    replies = await admin.tap_value("export")
+    assert "Отправить файл сюда не получилось" in admin.texts(replies)
+
+
+async def test_files_due_when_the_process_died_are_owned_up_to_after_the_restart(
+    emulator: TelegramEmulator, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The turn committed, then the process died before the files went: the update comes again at
+    the start, and the admin is told the files could not be sent, not left with nothing."""
+
+    died = asyncio.Event()
+
+    async def dies(*_args: object) -> bool:
+        died.set()
+        raise RuntimeError("the process dies between the commit and the files")
+
+    first = await start_app(emulator, db_url, admin_ids=f"tg:{ADMIN}")
+    try:
+        admin = await at_links(emulator, first)
+        monkeypatch.setattr(conversation, "send_uploads", dies)
+        before = len(emulator.sent_to(ADMIN))
+        target = admin.last_with_buttons()
+        [data] = [d for _label, d in emulator.buttons(target) if d.endswith(":qr.tg")]
+        emulator.callback(ADMIN, target.message_id, data)
+        async with asyncio.timeout(10):
+            await died.wait()
+        assert len(emulator.sent_to(ADMIN)) == before, "nothing went before the crash"
+    finally:
+        await first.stop()
+    monkeypatch.undo()
+    again = await start_app(emulator, db_url, admin_ids=f"tg:{ADMIN}")
+    try:
+        await emulator.wait_for(lambda: len(emulator.sent_to(ADMIN)) > before, timeout=10)
+        told = " ".join(m.text or "" for m in emulator.sent_to(ADMIN)[before:])
+        assert "Отправить файл сюда не получилось" in told and "QR-коды отправлены" not in told, told
+    finally:
+        await again.stop()

@@ -74,9 +74,19 @@ async def upload_files(
         upload = BufferedInputFile(file.data, filename=file.name)
         # A photo stays a photo; everything else (a voice message too) goes as a document.
         send = bot.send_photo if file.kind is AttachmentKind.PHOTO else bot.send_document
-        message: Message = await call(partial(send, chat_id, upload, reply_parameters=reply))
+        try:
+            message: Message = await call(partial(send, chat_id, upload, reply_parameters=reply))
+        except TelegramBadRequest as exc:
+            raise refused(exc) from exc
         ids.append(message.message_id)
     return ids
+
+
+def refused(exc: TelegramBadRequest) -> DeliveryFailedError | RecipientUnreachableError:
+    """A 400 as the messenger port's errors: a chat that is gone, or a message Telegram refused."""
+    if "chat not found" in exc.message.lower():
+        return RecipientUnreachableError(exc.message)
+    return DeliveryFailedError(exc.message)
 
 
 # ---- an announcement's file, and what paid broadcasts are paid with ----
@@ -123,9 +133,7 @@ async def send_with_file(
             )
         )
     except TelegramBadRequest as exc:
-        if "chat not found" in exc.message.lower():
-            raise RecipientUnreachableError(exc.message) from exc
-        raise DeliveryFailedError(exc.message) from exc
+        raise refused(exc) from exc
     return message
 
 

@@ -385,8 +385,6 @@ class TelegramMessenger:
         )
         try:
             message = await self._call(send)
-        except TelegramBadRequest as exc:  # a file refused, a chat gone: the caller's kind errors
-            if "chat not found" in exc.message.lower():
-                raise RecipientUnreachableError(exc.message) from exc
-            raise DeliveryFailedError(exc.message) from exc
+        except TelegramBadRequest as exc:
+            raise tg_files.refused(exc) from exc
         return [message.message_id]

@@ -13,9 +13,9 @@ from typing import Any
 
 import requests
 
-from bot.vk.client import VkCaller
+from bot.vk.client import UNREACHABLE, VkCaller, VkCallError
 from dialogs.state import Attachment
-from handlers.ports import DeliveryFailedError, FileData, FileRefusedError
+from handlers.ports import DeliveryFailedError, FileData, FileRefusedError, RecipientUnreachableError
 from storage.vocabulary import AttachmentKind
 
 MB = 1024 * 1024
@@ -93,6 +93,10 @@ async def upload(call: VkCaller, peer_id: int, file: FileData) -> str:
         return _ref("doc", saved["doc"])
     except (requests.RequestException, KeyError, IndexError, TypeError, ValueError) as exc:
         raise DeliveryFailedError(f"VK upload failed: {type(exc).__name__}") from exc
+    except VkCallError as exc:  # VK refused a step of the upload (an upload server, the save)
+        if exc.code in UNREACHABLE:
+            raise RecipientUnreachableError(str(exc)) from exc
+        raise DeliveryFailedError(f"VK upload refused: {exc}") from exc
 
 
 def _ref(kind: str, obj: dict[str, Any]) -> str:
