@@ -45,6 +45,8 @@ class Scope(Protocol):
 
 
 log = logging.getLogger(__name__)
+# Seconds an admin's turn waits for Telegram's answer about the bot's Stars (see price_paid).
+STAR_BALANCE_WAIT = 5.0
 
 Push = Callable[..., Awaitable[object]]  # ConversationService.push(person, event, dedup=..., priority=...)
 DONE_STATUSES = (
@@ -91,8 +93,12 @@ async def price_paid(scope: Scope, effect: PricePaid) -> Event:
         return Event(kind=EventKind.BROADCAST, what="paid_unavailable")
     n = await scope.uow.broadcasts.count(_audience(effect.audience), Platform.TELEGRAM.value)
     try:
-        balance = await telegram.star_balance()
-    except (DeliveryFailedError, RecipientUnreachableError) as exc:
+        # Asked inside the admin's turn, whose transaction holds SQLite's one writer: a Telegram that
+        # says "retry after a minute" would hold every family's turn that long. Not read in time, it
+        # is not read: the admin may ask again.
+        async with asyncio.timeout(STAR_BALANCE_WAIT):
+            balance = await telegram.star_balance()
+    except (DeliveryFailedError, RecipientUnreachableError, TimeoutError) as exc:
         log.info("the bot's Stars balance could not be read: %s", type(exc).__name__)
         return Event(kind=EventKind.BROADCAST, what="paid_unavailable")
     return Event(kind=EventKind.BROADCAST, what="priced", number=n, text=str(balance))

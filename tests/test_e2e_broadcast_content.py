@@ -3,6 +3,7 @@ real vk-api client against the emulators."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,6 +12,7 @@ from bot.app import Application
 from bot.sandbox.max.emulator import MaxEmulator
 from bot.sandbox.telegram.emulator import TelegramEmulator
 from bot.sandbox.vk.emulator import VkEmulator
+from handlers import broadcasts
 from handlers.background import Job
 from storage.models import utcnow
 from tests.e2e import HandledUpdates, Parent, broadcasts_done, start_app
@@ -132,6 +134,25 @@ async def test_a_paid_broadcast_shows_its_cost_and_the_balance_then_goes_paid(
     replies = [c for c in emulator.calls_of("sendMessage") if str(c.params.get("chat_id")) == str(ADMIN)]
     assert replies and all(not c.params.get("allow_paid_broadcast") for c in replies), "only the broadcast"
     assert not emulator.spec_errors
+
+
+async def test_a_balance_telegram_is_slow_to_give_is_not_waited_for(
+    emulator: TelegramEmulator, tg_app: Application, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The balance is asked inside the admin's turn, which holds SQLite's one writer: a "retry after
+    30 s" is not waited out (every family's turn would wait with it); the admin may send as usual."""
+    monkeypatch.setattr(broadcasts, "STAR_BALANCE_WAIT", 0.5)
+    handled = HandledUpdates(tg_app)
+    await subscribed(Parent(emulator=emulator, handled=handled, user_id=5221))
+    admin = Parent(emulator=emulator, handled=handled, user_id=ADMIN)
+    await admin.say("/broadcast")
+    await admin.say("Сегодня ночью открыт кризисный центр для мам")
+    await admin.walk("skip", "skip", "all")
+    emulator.fail_next("getMyStarBalance", error_code=429, retry_after=30)
+    started = asyncio.get_running_loop().time()
+    told = admin.texts(await admin.tap_value("paid"))
+    assert "узнать баланс звёзд бота сейчас не получилось" in told, told
+    assert asyncio.get_running_loop().time() - started < 20, "not the 30 s Telegram asked for"
 
 
 @pytest.fixture
