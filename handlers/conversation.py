@@ -47,7 +47,7 @@ from handlers.replies import apologise, send_screens
 from handlers.sent_log import SentLog
 from handlers.turn_parts import Committed, Target, aware, reply_priority
 from handlers.uploads import FAILED, send_uploads
-from storage.models import utcnow
+from storage.models import Person, utcnow
 from storage.uow import Database, UnitOfWork
 from storage.vocabulary import (
     Platform,
@@ -188,15 +188,7 @@ class ConversationService:
                 person = await uow.people.get(key)
                 if person is None:  # gone in between (their data deleted): nobody to tell
                     return Reply(toast=None)
-                scope = effects.Scope(
-                    uow=uow,
-                    person=person,
-                    now=self._clock(),
-                    incoming=incoming,
-                    messenger=self._messengers[incoming.platform],
-                    messengers=self._messengers,
-                    roster=self._settings.admins,
-                )
+                scope = self._scope(uow, person, incoming)
                 committed = await self._turn(uow, scope, FAILED, incoming.role, idle=False)
                 committed.answer_of = answer_of
         except Exception:
@@ -259,17 +251,7 @@ class ConversationService:
             if incoming.event.kind is not EventKind.BUTTON or incoming.own_message:
                 ids = [i.message_id for i in own if i.message_id is not None]
                 await uow.chat_log.add(key, ids, from_bot=False)
-            scope = effects.Scope(
-                uow=uow,
-                person=person,
-                now=self._clock(),
-                incoming=incoming,
-                messenger=self._messengers[incoming.platform],
-                desk=self._contexts.desk_hours(),
-                files=files,
-                messengers=self._messengers,
-                roster=self._settings.admins,
-            )
+            scope = self._scope(uow, person, incoming, files)
             committed = await self._turn(uow, scope, incoming.event, incoming.role, idle=False, new=new)
             screens = committed.outcome.screens
             if tell and not (committed.erase or committed.forget):
@@ -286,6 +268,22 @@ class ConversationService:
                 await uow.inbox.set_answer(incoming.platform, answer_key, answer)
                 committed.answer_of = (incoming.platform, answer_key)
             return committed
+
+    def _scope(
+        self, uow: UnitOfWork, person: Person, incoming: Incoming, files: Mapping[str, Fetched] | None = None
+    ) -> effects.Scope:
+        """What the effects of a turn ``incoming`` started work on (``files``: fetched before it)."""
+        return effects.Scope(
+            uow=uow,
+            person=person,
+            now=self._clock(),
+            incoming=incoming,
+            messenger=self._messengers[incoming.platform],
+            desk=self._contexts.desk_hours(),
+            files=files or {},
+            messengers=self._messengers,
+            roster=self._settings.admins,
+        )
 
     async def _kept_answer(
         self, uow: UnitOfWork, incoming: Incoming, update_id: int, key: str
