@@ -30,3 +30,18 @@ async def test_a_vk_admin_gets_the_figures_as_csv_and_xlsx(vk: VkEmulator, db_ur
         assert "Telegram" not in admin.texts(replies), "no apology: the files came"
     finally:
         await app.stop()
+
+
+async def test_a_vk_refusal_in_the_upload_flow_is_told_to_the_admin(vk: VkEmulator, db_url: str) -> None:
+    """VK refuses the upload server (error 15, access denied): the admin is told the files could not
+    be sent, after the turn's commit, instead of the figures that promise them."""
+    app = await start_vk_app(vk, db_url, admin_ids="vk:7202")
+    try:
+        admin = VkParent(vk=vk, handled=HandledUpdates(app), user=vk.user(7202))
+        await admin.say("/figures")
+        vk.fail("docs.getMessagesUploadServer", 15, times=5)
+        replies = await admin.tap_value("export")
+        assert "Отправить файл сюда не получилось" in admin.texts(replies)
+        assert not [u for u in vk.uploaded.values() if u.peer_id == 7202]
+    finally:
+        await app.stop()
