@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -43,6 +42,9 @@ from storage.sqlite_driver import OneTripConnection
 from storage.stats import StatsRepository
 
 T = TypeVar("T")
+# The WAL's size (pages) past which a checkpoint holds the writers to start it over: SQLite's own
+# default for its checkpoint on commit, which the connections do not do (storage/db.py).
+WAL_PAGES = 1000
 
 # Whether the code running now is inside a unit of work (and the tasks it starts from there).
 _IN_UOW: ContextVar[bool] = ContextVar("storage.uow.in_unit_of_work", default=False)
@@ -134,8 +136,9 @@ class Database:
     async def checkpoint(self) -> int:
         """SQLite: copy what the WAL holds into the database file, off the event loop; the number of
         pages it could not copy yet (readers still use them: the next checkpoint will). PASSIVE: it
-        waits for no writer and no reader. The connections never do it on commit (storage/db.py);
-        a job calls this every second (handlers/housekeeping.py). PostgreSQL: nothing to do, 0."""
+        waits for no reader, and for no writer unless the WAL has grown past ``WAL_PAGES``. The
+        connections never do it on commit (storage/db.py); a job calls this every second
+        (handlers/housekeeping.py). PostgreSQL: nothing to do, 0."""
         if self._writer is None:
             return 0
         pages, copied = await self._checkpoint(holding=None)
@@ -154,7 +157,7 @@ class Database:
         async with self.uow() as uow:
             # The connection first: the pool's may all be held by writers waiting for the lock.
             await uow.session.connection()
-            async with holding.held() if holding is not None else contextlib.nullcontext():
+            async with holding.held() if holding is not None else nullcontext():
                 result = await uow.session.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))
                 _busy, pages, copied = result.one()
         return int(pages), int(copied)
@@ -183,9 +186,6 @@ async def to_the_end(work: Awaitable[T]) -> T:
 
 
 _HOLDS = "storage.uow.holds_write_lock"
-# The WAL's size (pages) past which a checkpoint holds the writers to start it over: SQLite's own
-# default for its checkpoint on commit, which the connections do not do (storage/db.py).
-WAL_PAGES = 1000
 _READS = ("SELECT", "PRAGMA")
 
 
