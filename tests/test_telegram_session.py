@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import gc
 import weakref
-from typing import cast
+from typing import Any, cast
 
+import pytest
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.methods import Response
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
@@ -76,3 +78,74 @@ async def test_a_sent_text_is_read_for_its_id_only(emulator: TelegramEmulator) -
     assert isinstance(edited, SentText) and edited.message_id == answer.message_id
     assert emulator.last_sent(42).text == "Вопрос снят"
     emulator.assert_no_spec_errors()
+
+
+async def test_a_kept_keyboard_is_walked_once_and_a_new_one_is_sent_as_it_is(
+    emulator: TelegramEmulator,
+) -> None:
+    """Most screens share one kept keyboard (bot/telegram/render.py): what it becomes in the request
+    is kept with it, so it is not walked field by field again for every message that carries it."""
+    bot = create_bot("123:abc", emulator.base_url)
+    session = bot.session
+    welcome = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=f"Кнопка {n}", callback_data=f"d:x:{n}")] for n in range(6)
+        ]
+    )
+    walked: list[object] = []
+    prepare = session.prepare_value
+
+    def counting(value: object, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(value, InlineKeyboardMarkup):
+            walked.append(value)
+        return prepare(value, *args, **kwargs)
+
+    session.prepare_value = counting  # type: ignore[method-assign]
+    try:
+        for n in range(3):
+            await bot(SendText(chat_id=42, text=f"Экран {n}", reply_markup=welcome))
+        other = InlineKeyboardMarkup(
+            inline_keyboard=[[InlineKeyboardButton(text="Другая", callback_data="d:y:1")]]
+        )
+        await bot(SendText(chat_id=42, text="Другой экран", reply_markup=other))
+    finally:
+        await bot.session.close()
+    assert walked == [welcome, other], "each keyboard object walked once, however often it is sent"
+    sent = emulator.sent_to(42)
+    assert [emulator.buttons(m) for m in sent[:3]] == [[(f"Кнопка {n}", f"d:x:{n}") for n in range(6)]] * 3
+    assert emulator.buttons(sent[3]) == [("Другая", "d:y:1")]
+    emulator.assert_no_spec_errors()
+
+
+async def test_an_answer_is_read_from_its_text_and_a_refusal_as_aiogram_reads_it(
+    emulator: TelegramEmulator,
+) -> None:
+    """A successful answer is read by pydantic straight from the JSON text (aiogram's ``json_loads``
+    is not called); a refusal still goes through aiogram, which raises the error that names it."""
+    bot = create_bot("123:abc", emulator.base_url)
+    session = bot.session
+    decoded: list[str] = []
+    loads = session.json_loads
+
+    def counting(text: str) -> Any:
+        decoded.append(text)
+        return loads(text)
+
+    session.json_loads = counting
+    try:
+        sent = cast(object, await bot(SendText(chat_id=42, text="Здравствуйте")))
+        me = await bot.get_me()
+        assert decoded == [], "successful answers are not decoded in Python first"
+        emulator.fail_next("sendMessage", error_code=429, retry_after=7)
+        with pytest.raises(TelegramRetryAfter) as slowed:
+            await bot(SendText(chat_id=42, text="Ещё раз"))
+        emulator.fail_next("sendMessage", error_code=400, description="Bad Request: chat not found")
+        with pytest.raises(TelegramBadRequest, match="chat not found"):
+            await bot(SendText(chat_id=42, text="Ещё раз"))
+    finally:
+        await bot.session.close()
+    assert isinstance(sent, SentText) and sent.message_id == emulator.last_sent(42).message_id
+    assert me.is_bot and me.bot is bot, "aiogram's objects are still bound to the bot"
+    assert slowed.value.retry_after == 7
+    assert len(decoded) == 2, "each refusal read by aiogram's own path"
+    assert [m.text for m in emulator.sent_to(42)] == ["Здравствуйте"]
