@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from aiogram.fsm.storage.memory import MemoryStorage
@@ -31,9 +32,9 @@ async def test_polling_asks_for_no_more_while_the_updates_in_flight_are_at_the_b
     gate = asyncio.Event()
     handle = InboxPolling._handle
 
-    async def held(self: InboxPolling, update: object) -> None:
+    async def held(self: InboxPolling, raw: dict[str, Any]) -> None:
         await gate.wait()  # the turns take long: the bound fills up
-        await handle(self, update)  # type: ignore[arg-type]
+        await handle(self, raw)
 
     monkeypatch.setattr(InboxPolling, "max_in_flight", 3)
     monkeypatch.setattr(InboxPolling, "_handle", held)
@@ -74,3 +75,35 @@ async def test_nothing_is_kept_per_person_by_aiogram(emulator: TelegramEmulator,
         assert len(storage.storage) == 0, "a record kept for each person"
     finally:
         await app.stop()
+
+
+async def test_an_update_aiogram_cannot_read_fails_no_one_else(
+    emulator: TelegramEmulator, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Updates wait in their lanes as Telegram sent them and are read when handled: one that aiogram
+    cannot read (a field of a kind it does not expect) is dropped with an error in the log, while
+    the rest of its batch is answered and the bot polls on. Read with the batch, as before, it failed
+    the whole batch, again and again, and nobody was answered any more."""
+    app = await start_app(emulator, db_url)
+    try:
+        emulator.message(7101, "/start")
+        broken = {"message_id": 1, "date": 0, "chat": "not a chat", "from": {"id": 7102}, "text": "/start"}
+        bad_id = emulator._enqueue({"message": broken})
+        emulator.message(7103, "/start")
+        await emulator.wait_sent(7101, 1, timeout=20)
+        await emulator.wait_sent(7103, 1, timeout=20)
+        emulator.message(7104, "/start")
+        await emulator.wait_sent(7104, 1, timeout=20)
+        assert app.db is not None
+        for _ in range(100):  # handled updates are forgotten by the inbox's job (every 0.5 s)
+            async with app.db.uow() as uow:
+                if not await uow.inbox.pending(Platform.TELEGRAM):
+                    break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the unreadable update stayed in the inbox")
+    finally:
+        await app.stop()
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any(f"update {bad_id} could not be read" in e and "message.chat" in e for e in errors)
+    assert not any("not a chat" in e for e in errors), "where it failed is logged, not what it said"

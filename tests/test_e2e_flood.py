@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -29,12 +30,12 @@ async def test_a_flooders_waiting_updates_leave_the_slots_to_the_others(
     dispatched: list[int] = []  # the flooder's updates as they reach the Dispatcher
     handle = InboxPolling._handle
 
-    async def held(self: InboxPolling, update: object) -> None:
-        message = getattr(update, "message", None)
-        if message is not None and message.chat.id == FLOODER:
-            dispatched.append(getattr(update, "update_id", 0))
+    async def held(self: InboxPolling, raw: dict[str, Any]) -> None:
+        # As Telegram sent it: updates wait in their lanes as plain data, read when handled.
+        if raw.get("message", {}).get("chat", {}).get("id") == FLOODER:
+            dispatched.append(raw["update_id"])
             await gate.wait()  # the flooder's turn takes long: their later updates pile up
-        await handle(self, update)  # type: ignore[arg-type]
+        await handle(self, raw)
 
     monkeypatch.setattr(InboxPolling, "max_in_flight", 3)
     monkeypatch.setattr(InboxPolling, "_handle", held)

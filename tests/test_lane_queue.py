@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 from aiogram.types import Update
 
@@ -122,16 +123,19 @@ def test_telegram_an_sos_typed_or_pressed_is_urgent() -> None:
     chat = {"id": 5, "type": "private", "first_name": "Анна"}
     user = {"id": 5, "is_bot": False, "first_name": "Анна"}
 
-    def text(value: str) -> Update:
+    def text(value: str) -> dict[str, Any]:
         message = {"message_id": 1, "date": 0, "chat": chat, "from": user, "text": value}
-        return Update.model_validate({"update_id": 1, "message": message})
+        return {"update_id": 1, "message": message}
 
-    def press(data: str) -> Update:
+    def press(data: str) -> dict[str, Any]:
         query = {"id": "q", "from": user, "chat_instance": "c", "data": data}
-        return Update.model_validate({"update_id": 2, "callback_query": query})
+        return {"update_id": 2, "callback_query": query}
 
     assert telegram_urgent(text("SOS")) and telegram_urgent(text("срочно"))
     assert telegram_urgent(press("d:*:sos"))
     assert not telegram_urgent(text("сообщение 1"))
     assert not telegram_urgent(press("d:menu:new"))
     assert not telegram_urgent(press("forged")), "data that is not our button's is not an SOS"
+    # As Telegram sends them, before aiogram reads them: checked in the lane, read when handled.
+    assert Update.model_validate(text("SOS")).message is not None
+    assert not telegram_urgent({"update_id": 3, "message": {"text": 5}}), "nothing to read: not an SOS"

@@ -4,6 +4,12 @@ aiogram's own polling confirms updates (the next ``getUpdates`` offset) before t
 crash in between lost what a family had just sent. Here a batch is committed to the inbox first;
 the offset moves only after that, and each update is then fed to the Dispatcher. A restart feeds
 what the inbox still holds before it asks Telegram for more.
+
+Updates are kept and wait in their senders' lanes as the plain data Telegram sent (as VK's and
+MAX's do); each becomes aiogram's ``Update`` only when it is handled. A flood's 500 updates are then
+not turned into models and back into data before the others' updates behind them are even fetched
+(issue 13), and one update aiogram cannot read is dropped with an error in the log instead of failing its whole
+batch, again and again, for everyone.
 """
 
 from __future__ import annotations
@@ -11,12 +17,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.methods import GetUpdates
-from aiogram.types import Update, User
+from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from pydantic import ValidationError
 
@@ -31,6 +37,13 @@ log = logging.getLogger(__name__)
 
 FULL = 100  # updates a getUpdates gives at most (its default limit)
 BACKOFF = BackoffConfig(min_delay=1.0, max_delay=60.0, factor=1.5, jitter=0.1)
+Raw = dict[str, Any]  # an update as Telegram sent it
+
+
+class GetRawUpdates(GetUpdates):
+    """getUpdates, its answer read as plain data (the request is aiogram's own)."""
+
+    __returning__ = list[Raw]
 
 
 class InboxPolling:
@@ -49,23 +62,18 @@ class InboxPolling:
         self._inbox = inbox
         inbox.order_by(Platform.TELEGRAM, _place)
         self._timeout = timeout
-        self._intake: LaneQueue[Update] = LaneQueue(
+        self._intake: LaneQueue[Raw] = LaneQueue(
             "telegram-update",
-            key=lambda update: update.update_id,
+            key=lambda raw: raw["update_id"],
             run=self._handle,
             urgent=_urgent,
             limit=self.max_in_flight,
             max_held=self.max_held,
         )
 
-    def feed_raw(self, update_id: int, raw: dict[str, Any]) -> None:
+    def feed_raw(self, update_id: int, raw: Raw) -> None:
         """A kept update (a restart's, or an orphan's): into its sender's lane like any other."""
-        try:
-            update = Update.model_validate({**raw, "update_id": update_id}, context={"bot": self._bot})
-        except ValidationError:
-            log.exception("a kept Telegram update could not be read; it stays in the inbox")
-            return
-        self._feed(update)
+        self._feed({**raw, "update_id": update_id})
 
     async def replay(self) -> None:
         """What was kept before the last stop and not finished goes first (through the same bound)."""
@@ -77,15 +85,15 @@ class InboxPolling:
         """A webhook's update: kept before the HTTP 200 (a failure here makes Telegram send it again).
         While as many updates as allowed are being handled, the 200 waits: Telegram holds the rest."""
         await self._intake.room()
-        update = Update.model_validate(raw, context={"bot": self._bot})
-        await self._inbox.accept(Platform.TELEGRAM, [(update.update_id, raw)])
-        self._feed(update)
+        Update.model_validate(raw, context={"bot": self._bot})  # one it cannot read: a 400, not kept
+        await self._inbox.accept(Platform.TELEGRAM, [(raw["update_id"], raw)])
+        self._feed(raw)
 
     async def run(self) -> None:
         """Until cancelled. A cancel while asking or saving loses nothing: unsaved updates are not
         confirmed, so Telegram gives them again."""
         await self.replay()
-        request = GetUpdates(
+        request = GetRawUpdates(
             timeout=self._timeout, allowed_updates=self._dispatcher.resolve_used_update_types()
         )
         extra = (
@@ -97,7 +105,7 @@ class InboxPolling:
         while True:
             await self._intake.room()
             try:
-                updates = await self._bot(request, **extra)
+                answer = cast(list[object], await self._bot(request, **extra))
             except TelegramUnauthorizedError:
                 raise  # a revoked token will not come back by itself: the application stops loudly
             except Exception as exc:
@@ -109,18 +117,21 @@ class InboxPolling:
                 await backoff.asleep()
                 continue
             backoff.reset()
+            updates: list[Raw] = [
+                u for u in answer if isinstance(u, dict) and isinstance(u.get("update_id"), int)
+            ]
             if not updates:
                 self._intake.caught_up(True)
                 continue
             await self._keep(updates)
-            request.offset = updates[-1].update_id + 1  # confirmed with the next call, after the commit
+            request.offset = updates[-1]["update_id"] + 1  # confirmed with the next call, after the commit
             # A full batch: more may wait at Telegram, the others' among them (handlers/lanes.py).
-            self._intake.caught_up(len(updates) < FULL)
+            self._intake.caught_up(len(answer) < FULL)
             for update in updates:
                 self._feed(update)
 
-    async def _keep(self, updates: Sequence[Update]) -> None:
-        batch = [(u.update_id, u.model_dump(mode="json", exclude_none=True, by_alias=True)) for u in updates]
+    async def _keep(self, updates: Sequence[Raw]) -> None:
+        batch = [(raw["update_id"], raw) for raw in updates]
         while True:
             try:
                 await self._inbox.accept(Platform.TELEGRAM, batch)
@@ -129,12 +140,20 @@ class InboxPolling:
                 log.exception("could not keep Telegram updates in the inbox; retrying")
                 await asyncio.sleep(self.retry_delay)
 
-    def _feed(self, update: Update) -> None:
-        sender = _sender(update)
-        self._intake.add(person_key(Platform.TELEGRAM, sender) if sender is not None else None, update)
+    def _feed(self, raw: Raw) -> None:
+        self._intake.add(_place(raw["update_id"], raw)[0], raw)
 
-    async def _handle(self, update: Update) -> None:
-        KEPT.set(update.update_id)
+    async def _handle(self, raw: Raw) -> None:
+        KEPT.set(raw["update_id"])
+        try:
+            update = Update.model_validate(raw, context={"bot": self._bot})
+        except ValidationError as exc:
+            # It can never be handled (a webhook's is refused with a 400 before it is kept): kept, it
+            # would hold its sender's later updates behind it. Where it failed, not what it said.
+            where = sorted({".".join(map(str, error["loc"])) for error in exc.errors()})
+            log.error("Telegram update %s could not be read (%s); it is dropped", raw["update_id"], where)
+            self._inbox.handled(Platform.TELEGRAM, raw["update_id"])
+            return
         try:
             await self._dispatcher.feed_update(self._bot, update)
         except Exception:
@@ -149,29 +168,24 @@ class InboxPolling:
         await self._intake.finish()
 
 
-def _urgent(update: Update) -> bool:
+def _urgent(raw: Raw) -> bool:
     """An SOS or words of danger typed, or the 🆘 pressed: never held back behind a flood (as on VK and MAX)."""
-    if update.callback_query is not None:
-        data = update.callback_query.data or ""
+    query = raw.get("callback_query")
+    if isinstance(query, dict):
+        data = query.get("data")
         try:
-            pressed = DialogCallback.unpack(data).neutral()
+            pressed = DialogCallback.unpack(data if isinstance(data, str) else "").neutral()
         except (TypeError, ValueError):  # not our button's data: a forged or stale one
             return False
         return urgent_input(None, pressed)
-    return urgent_input(update.message.text if update.message is not None else None, None)
+    message = raw.get("message")
+    text = message.get("text") if isinstance(message, dict) else None
+    return urgent_input(text if isinstance(text, str) else None, None)
 
 
-def _sender(update: Update) -> int | None:
-    """Who sent it (a message, a button press, a block...): their updates share one slot."""
-    try:
-        user = getattr(update.event, "from_user", None)
-    except LookupError:  # an update type this aiogram does not know: a slot of its own
-        return None
-    return user.id if isinstance(user, User) else None
-
-
-def _place(update_id: int, raw: dict[str, Any]) -> tuple[str | None, int | None]:
-    """Whose update it is, and its place: Telegram numbers a bot's updates in order."""
+def _place(update_id: int, raw: Raw) -> tuple[str | None, int | None]:
+    """Whose update it is (a message, a button press, a block...: their updates share one slot and
+    one lane; None: one of its own), and its place: Telegram numbers a bot's updates in order."""
     for body in raw.values():
         sender = body.get("from") if isinstance(body, dict) else None
         if isinstance(sender, dict) and isinstance(sender.get("id"), int):
