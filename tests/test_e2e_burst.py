@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -80,18 +81,26 @@ async def test_nothing_is_kept_per_person_by_aiogram(emulator: TelegramEmulator,
 async def test_an_update_aiogram_cannot_read_fails_no_one_else(
     emulator: TelegramEmulator, db_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Updates wait in their lanes as Telegram sent them and are read when handled: one that aiogram
-    cannot read (a field of a kind it does not expect) is dropped with an error in the log, while
-    the rest of its batch is answered and the bot polls on. Read with the batch, as before, it failed
-    the whole batch, again and again, and nobody was answered any more."""
+    """Updates wait in their lanes as Telegram sent them and are read when handled. One that aiogram
+    cannot read (a field of a kind it does not expect) no longer fails its whole batch: what can be
+    read of a family's message is answered (an SOS is still an SOS), anything else is dropped with an
+    error in the log, and the bot polls on. Read with the batch, as before, it failed the whole batch,
+    again and again, and nobody was answered any more."""
     app = await start_app(emulator, db_url)
+    private = {"type": "private", "first_name": "Анна"}
     try:
         emulator.message(7101, "/start")
         broken = {"message_id": 1, "date": 0, "chat": "not a chat", "from": {"id": 7102}, "text": "/start"}
-        bad_id = emulator._enqueue({"message": broken})
+        dropped = emulator._enqueue({"message": broken})
+        sos = {"message_id": 2, "date": 0, "chat": {"id": 7105, **private}, "entities": "?", "text": "SOS"}
+        answered = emulator._enqueue(
+            {"message": {**sos, "from": {"id": 7105, "is_bot": False, "first_name": "Анна"}}}
+        )
+        odd = {"message_id": 3, "date": 0, "chat": {"id": 7106, **private}, "sticker": "?"}
+        emulator._enqueue({"message": {**odd, "from": {"id": 7106, "is_bot": False, "first_name": "Ира"}}})
         emulator.message(7103, "/start")
-        await emulator.wait_sent(7101, 1, timeout=20)
-        await emulator.wait_sent(7103, 1, timeout=20)
+        for user in (7101, 7103, 7105, 7106):
+            await emulator.wait_sent(user, 1, timeout=20)
         emulator.message(7104, "/start")
         await emulator.wait_sent(7104, 1, timeout=20)
         assert app.db is not None
@@ -101,9 +110,11 @@ async def test_an_update_aiogram_cannot_read_fails_no_one_else(
                     break
             await asyncio.sleep(0.05)
         else:
-            raise AssertionError("the unreadable update stayed in the inbox")
+            raise AssertionError("an unreadable update stayed in the inbox")
     finally:
         await app.stop()
-    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
-    assert any(f"update {bad_id} could not be read" in e and "message.chat" in e for e in errors)
-    assert not any("not a chat" in e for e in errors), "where it failed is logged, not what it said"
+    assert any("112" in (m.text or "") for m in emulator.sent_to(7105)), "the SOS: the emergency numbers"
+    logged = [(r.levelname, r.getMessage()) for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any(f"update {dropped} could not be read" in m and "message.chat" in m for _, m in logged)
+    assert ("CRITICAL", next(m for _, m in logged if f"update {answered} " in m)) in logged, "an SOS: loudest"
+    assert not any("SOS" in m or "not a chat" in m for _, m in logged), "where it failed, not what it said"

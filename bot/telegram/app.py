@@ -19,7 +19,6 @@ from aiogram.exceptions import (
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from aiohttp import web
-from pydantic import ValidationError
 
 from bot.config import ConfigError
 from bot.telegram import inbound
@@ -141,8 +140,6 @@ class TelegramTransport:
             return web.Response(status=400)
         try:
             await self._polling.receive(raw)
-        except ValidationError:
-            return web.Response(status=400)
         except Exception:
             log.exception("a webhook update could not be kept; Telegram will send it again")
             return web.Response(status=500)

@@ -6,15 +6,19 @@ decided by ``handlers.router``, for every platform alike.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import Router
 from aiogram.enums import ChatMemberStatus, ChatType
 from aiogram.types import CallbackQuery, Chat, ChatMemberUpdated, Message, Update, User
 
 from bot.telegram.callbacks import DialogCallback
 from bot.telegram.render import to_event
-from dialogs.primitives import Event, EventKind
+from dialogs.primitives import Event, EventKind, text_event
 from handlers.router import Inbound, InboundRouter
 from storage.vocabulary import ChatKind, ChatRef, Platform
+
+UNREADABLE = "unreadable"  # what an UNSUPPORTED event says of a message aiogram could not read
 
 KINDS = {
     ChatType.PRIVATE: ChatKind.PRIVATE,
@@ -180,3 +184,30 @@ async def on_chat_member(update: ChatMemberUpdated, event_update: Update, router
     if was_gone != is_gone:
         kind = EventKind.MEMBER_LEFT if is_gone else EventKind.MEMBER_JOINED
         await _member(update.chat, update.new_chat_member.user, kind, event_update.update_id, router)
+
+
+def unreadable(raw: dict[str, Any]) -> Inbound | None:
+    """What can still be read of a family's private message that aiogram could not (a field of a
+    kind it does not expect): who wrote, where, and the text if there is one, so that an SOS is still
+    an SOS and anything else is answered kindly instead of never. None for anything else."""
+    message = raw.get("message")
+    if not isinstance(message, dict):
+        return None
+    chat, sender = message.get("chat"), message.get("from")
+    if not (isinstance(chat, dict) and isinstance(sender, dict) and chat.get("type") == "private"):
+        return None
+    chat_id, user_id, text = chat.get("id"), sender.get("id"), message.get("text")
+    if not isinstance(chat_id, int) or not isinstance(user_id, int) or sender.get("is_bot") is True:
+        return None
+    message_id = message.get("message_id")
+    return Inbound(
+        chat=ChatRef(Platform.TELEGRAM, chat_id, ChatKind.PRIVATE),
+        user_id=user_id,
+        event=text_event(text)
+        if isinstance(text, str) and text
+        else Event(kind=EventKind.UNSUPPORTED, what=UNREADABLE),
+        update_id=raw["update_id"],
+        message_id=message_id if isinstance(message_id, int) else None,
+        text=text if isinstance(text, str) else "",
+        has_media=not isinstance(text, str),
+    )

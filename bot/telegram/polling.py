@@ -8,8 +8,9 @@ what the inbox still holds before it asks Telegram for more.
 Updates are kept and wait in their senders' lanes as the plain data Telegram sent (as VK's and
 MAX's do); each becomes aiogram's ``Update`` only when it is handled. A flood's 500 updates are then
 not turned into models and back into data before the others' updates behind them are even fetched
-(issue 13), and one update aiogram cannot read is dropped with an error in the log instead of failing its whole
-batch, again and again, for everyone.
+(issue 13), and one update aiogram cannot read no longer fails its whole batch, again and again, for everyone:
+what can be read of a family's private message is answered (``inbound.unreadable``), anything else
+is dropped with an error in the log.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from aiogram.utils.backoff import Backoff, BackoffConfig
 from pydantic import ValidationError
 
 from bot.telegram.callbacks import DialogCallback
+from bot.telegram.inbound import unreadable
 from handlers.flood import urgent_input
 from handlers.inbox import KEPT, Inbox
 from handlers.inflight import MAX_IN_FLIGHT
@@ -85,7 +87,8 @@ class InboxPolling:
         """A webhook's update: kept before the HTTP 200 (a failure here makes Telegram send it again).
         While as many updates as allowed are being handled, the 200 waits: Telegram holds the rest."""
         await self._intake.room()
-        Update.model_validate(raw, context={"bot": self._bot})  # one it cannot read: a 400, not kept
+        # Read when handled, as a polled one: one aiogram cannot read is answered or dropped then
+        # (a 400 would only make Telegram send it again and again).
         await self._inbox.accept(Platform.TELEGRAM, [(raw["update_id"], raw)])
         self._feed(raw)
 
@@ -121,6 +124,9 @@ class InboxPolling:
                 u for u in answer if isinstance(u, dict) and isinstance(u.get("update_id"), int)
             ]
             if not updates:
+                if answer:  # not one update in it: asked again at once, it would come back at once
+                    log.warning("Telegram answered getUpdates with no update in it; retrying")
+                    await backoff.asleep()
                 self._intake.caught_up(True)
                 continue
             await self._keep(updates)
@@ -148,11 +154,7 @@ class InboxPolling:
         try:
             update = Update.model_validate(raw, context={"bot": self._bot})
         except ValidationError as exc:
-            # It can never be handled (a webhook's is refused with a 400 before it is kept): kept, it
-            # would hold its sender's later updates behind it. Where it failed, not what it said.
-            where = sorted({".".join(map(str, error["loc"])) for error in exc.errors()})
-            log.error("Telegram update %s could not be read (%s); it is dropped", raw["update_id"], where)
-            self._inbox.handled(Platform.TELEGRAM, raw["update_id"])
+            await self._unreadable(raw, exc)
             return
         try:
             await self._dispatcher.feed_update(self._bot, update)
@@ -161,6 +163,27 @@ class InboxPolling:
             log.exception("a Telegram update could not be handled")
             return
         self._inbox.handled(Platform.TELEGRAM, update.update_id)
+
+    async def _unreadable(self, raw: Raw, exc: ValidationError) -> None:
+        """An update aiogram cannot read (a field of a kind it does not expect) can never be handled as
+        it is: what can be read of a family's message goes to the router, anything else is dropped.
+        Kept, it would hold its sender's later updates behind it."""
+        fallback = unreadable(raw)
+        where = sorted({".".join(map(str, error["loc"])) for error in exc.errors()})
+        log.log(
+            logging.CRITICAL if _urgent(raw) else logging.ERROR,
+            "Telegram update %s could not be read (%s); %s",  # where it failed, never what it said
+            raw["update_id"],
+            where,
+            "what could be read of it is answered" if fallback is not None else "it is dropped",
+        )
+        if fallback is not None:
+            try:
+                await self._dispatcher["router"].route(fallback)
+            except Exception:
+                log.exception("a Telegram update could not be handled")
+                return
+        self._inbox.handled(Platform.TELEGRAM, raw["update_id"])
 
     async def finish(self) -> None:
         """After polling stopped: wait for the updates being handled (those still waiting, in a lane

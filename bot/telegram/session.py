@@ -16,7 +16,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup
 from aiohttp import ClientError, ClientTimeout
 from pydantic import ValidationError
 
@@ -35,8 +35,8 @@ class KeepingSession(AiohttpSession):
     - aiogram reads an answer with ``json.loads`` and then validates the objects in Python; a
       successful answer is read by pydantic straight from the JSON text instead (a failed one still
       goes through aiogram, which raises the error that says what Telegram refused).
-    - A keyboard (a screen's six buttons, each with a dozen empty fields) was walked field by field
-      for every message that carried it, though most screens share one kept keyboard
+    - An inline keyboard (a screen's six buttons, each with a dozen empty fields) was walked field by
+      field for every message that carried it, though most screens share one kept keyboard
       (bot/telegram/render.py): what it becomes in the request is kept with it."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -66,7 +66,7 @@ class KeepingSession(AiohttpSession):
         files: dict[str, Any] = {}
         params = {}
         markup = getattr(method, "reply_markup", None)
-        keyboard = isinstance(markup, InlineKeyboardMarkup | ReplyKeyboardMarkup)
+        keyboard = isinstance(markup, InlineKeyboardMarkup)  # kept by bot/telegram/render.py; others are not
         dumped = method.model_dump(warnings=False, exclude={"reply_markup"} if keyboard else None)
         for key, value in dumped.items():
             prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
