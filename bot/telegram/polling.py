@@ -8,9 +8,9 @@ what the inbox still holds before it asks Telegram for more.
 Updates are kept and wait in their senders' lanes as the plain data Telegram sent (as VK's and
 MAX's do); each becomes aiogram's ``Update`` only when it is handled. A flood's 500 updates are then
 not turned into models and back into data before the others' updates behind them are even fetched
-(issue 13), and one update aiogram cannot read no longer fails its whole batch, again and again, for everyone:
-what can be read of a family's private message is answered (``inbound.unreadable``), anything else
-is dropped with an error in the log.
+(issue 13), and one update aiogram cannot read no longer fails its whole batch, again and again, for
+everyone: what can be read of a family's private message is answered (``inbound.unreadable``),
+anything else is dropped with an error in the log.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from handlers.flood import urgent_input
 from handlers.inbox import KEPT, Inbox
 from handlers.inflight import MAX_IN_FLIGHT
 from handlers.lane_queue import LaneQueue
+from handlers.router import Inbound
 from storage.vocabulary import Platform, person_key
 
 log = logging.getLogger(__name__)
@@ -154,33 +155,16 @@ class InboxPolling:
         try:
             update = Update.model_validate(raw, context={"bot": self._bot})
         except ValidationError as exc:
-            await self._unreadable(raw, exc)
-            return
-        try:
-            await self._dispatcher.feed_update(self._bot, update)
-        except Exception:
-            # Left in the inbox: the next start tries it again (a turn already committed is not repeated).
-            log.exception("a Telegram update could not be handled")
-            return
-        self._inbox.handled(Platform.TELEGRAM, update.update_id)
-
-    async def _unreadable(self, raw: Raw, exc: ValidationError) -> None:
-        """An update aiogram cannot read (a field of a kind it does not expect) can never be handled as
-        it is: what can be read of a family's message goes to the router, anything else is dropped.
-        Kept, it would hold its sender's later updates behind it."""
-        fallback = unreadable(raw)
-        where = sorted({".".join(map(str, error["loc"])) for error in exc.errors()})
-        log.log(
-            logging.CRITICAL if _urgent(raw) else logging.ERROR,
-            "Telegram update %s could not be read (%s); %s",  # where it failed, never what it said
-            raw["update_id"],
-            where,
-            "what could be read of it is answered" if fallback is not None else "it is dropped",
-        )
-        if fallback is not None:
+            fallback = _unreadable(raw, exc)
+            work = None if fallback is None else self._dispatcher["router"].route(fallback)
+        else:
+            work = self._dispatcher.feed_update(self._bot, update)
+        if work is not None:
             try:
-                await self._dispatcher["router"].route(fallback)
+                await work
             except Exception:
+                # Left in the inbox: the next start tries it again (a turn already committed is not
+                # repeated).
                 log.exception("a Telegram update could not be handled")
                 return
         self._inbox.handled(Platform.TELEGRAM, raw["update_id"])
@@ -189,6 +173,22 @@ class InboxPolling:
         """After polling stopped: wait for the updates being handled (those still waiting, in a lane
         or for a slot, stay in the inbox for the next start)."""
         await self._intake.finish()
+
+
+def _unreadable(raw: Raw, exc: ValidationError) -> Inbound | None:
+    """An update aiogram cannot read (a field of a kind it does not expect) can never be handled as it
+    is: what can be read of a family's message goes to the router, anything else is dropped (kept, it
+    would hold its sender's later updates behind it). The log says where it failed, never what it said."""
+    fallback = unreadable(raw)
+    where = sorted({".".join(map(str, error["loc"])) for error in exc.errors()})
+    log.log(
+        logging.CRITICAL if _urgent(raw) else logging.ERROR,
+        "Telegram update %s could not be read (%s); %s",
+        raw["update_id"],
+        where,
+        "what could be read of it is answered" if fallback is not None else "it is dropped",
+    )
+    return fallback
 
 
 def _urgent(raw: Raw) -> bool:
