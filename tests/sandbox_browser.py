@@ -209,14 +209,14 @@ class Page:
             )
         )
 
-    def download(self, link: Any) -> bytes:
-        """The bytes behind a link, fetched by the page itself (same origin, same cookies)."""
+    def download(self, href: str) -> bytes:
+        """The bytes behind a link's address, fetched by the page itself (same origin, same cookies)."""
         encoded = self.driver.execute_async_script(
             "const done = arguments[1];"
-            "fetch(arguments[0].href).then(r => r.arrayBuffer()).then(b => {"
+            "fetch(arguments[0]).then(r => r.arrayBuffer()).then(b => {"
             "  let s = ''; for (const c of new Uint8Array(b)) s += String.fromCharCode(c); done(btoa(s));"
             "}).catch(e => done('error: ' + e));",
-            link,
+            href,
         )
         assert not str(encoded).startswith("error"), encoded
         return base64.b64decode(str(encoded))

@@ -80,11 +80,17 @@ def test_a_family_asks_a_coordinator_takes_it_and_answers(
     document.write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 20)
     page.until(lambda: page.last_card().find_element("css selector", "button.reply").click() or True)
     page.pick("group", "document", document)
-    [link] = page.until(
-        lambda: page.pane("tg_family").find_elements("css selector", ".msg a.file[download]"), what="the link"
+    # Read at once, in the retried look: the pane re-renders on every change, so an element kept from
+    # a moment ago may be gone by the next call.
+    [(name, label, href)] = page.until(
+        lambda: [
+            (a.get_attribute("download"), a.text, a.get_attribute("href"))
+            for a in page.pane("tg_family").find_elements("css selector", ".msg a.file[download]")
+        ],
+        what="the link",
     )
-    assert link.get_attribute("download") == "договор.pdf" and "КБ" in link.text
-    assert page.download(link) == document.read_bytes()
+    assert name == "договор.pdf" and "КБ" in label
+    assert page.download(href) == document.read_bytes()
 
     # The same from VK, taken by another coordinator.
     page.pane("vk_family").find_element("css selector", ".keyboard button.start").click()
