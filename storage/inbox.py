@@ -11,6 +11,7 @@ from sqlalchemy import Table, bindparam, delete, null, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxEntry, ProcessedUpdate, utcnow
+from storage.prepared import Hot
 from storage.repositories import dialect_of, table_insert
 from storage.vocabulary import Platform
 
@@ -28,6 +29,9 @@ def _set_answer() -> Any:
     t = INBOX
     where = (t.c.platform == bindparam("b_platform"), t.c.update_id == bindparam("b_update_id"))
     return update(t).where(*where).values(answer=bindparam("b_answer"))
+
+
+_SET_ANSWER = Hot(lambda _dialect: _set_answer())  # a turn's hot statement (storage/prepared.py)
 
 
 def _keys_in() -> Any:
@@ -120,7 +124,7 @@ class InboxRepository:
     async def set_answer(self, platform: Platform, update_id: int, answer: dict[str, Any] | None) -> None:
         # SQL NULL for no answer, as before (a bare None would be stored as the JSON text 'null').
         values = {"b_platform": platform.value, "b_update_id": update_id}
-        await self._s.execute(_set_answer(), values | {"b_answer": null() if answer is None else answer})
+        await _SET_ANSWER.run(self._s, values | {"b_answer": null() if answer is None else answer})
 
     async def answer_of(self, platform: Platform, update_id: int) -> dict[str, Any] | None:
         stmt = select(InboxEntry.answer).where(

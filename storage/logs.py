@@ -11,7 +11,8 @@ from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChatMessage, Outbox, ProcessedUpdate, utcnow
-from storage.repositories import dialect_insert, dialect_of, rowcount, table_insert
+from storage.prepared import Hot
+from storage.repositories import dialect_insert, rowcount, table_insert
 from storage.vocabulary import OutboxKind, Platform
 
 
@@ -115,6 +116,9 @@ def _seen_insert(dialect: str) -> Any:
     return table_insert(dialect, PROCESSED).on_conflict_do_nothing(index_elements=["platform", "update_id"])
 
 
+_SEEN = Hot(_seen_insert)
+
+
 class UpdateLog:
     """Update ids already processed, per platform."""
 
@@ -124,7 +128,7 @@ class UpdateLog:
     async def first_time(self, platform: Platform, update_id: int) -> bool:
         """Record the update id; False when it was seen before (a redelivery)."""
         values = {"platform": platform.value, "update_id": update_id, "seen_at": utcnow()}
-        return rowcount(await self._s.execute(_seen_insert(dialect_of(self._s)), values)) == 1
+        return (await _SEEN.run(self._s, values)).rowcount == 1
 
     async def first_times(self, platform: Platform, update_ids: Sequence[int]) -> set[int]:
         """Record several update ids in one statement; return those not seen before."""
@@ -152,6 +156,9 @@ def _chat_messages_insert() -> Any:
     return insert(CHAT_MESSAGES)
 
 
+_CHAT_INSERT = Hot(lambda _dialect: _chat_messages_insert())
+
+
 class ChatLog:
     """Message ids of private chats, for the quick exit. Never message text."""
 
@@ -171,7 +178,7 @@ class ChatLog:
         ]
         if rows:
             # Core on the mapped table: an executemany without the ORM's bulk-insert bookkeeping.
-            await self._s.execute(_chat_messages_insert(), rows)
+            await _CHAT_INSERT.run(self._s, rows)
 
     async def since(self, chat: str, since: datetime) -> list[int]:
         stmt = (

@@ -22,6 +22,7 @@ from storage.models import (
     TicketPost,
     utcnow,
 )
+from storage.prepared import Hot
 from storage.vocabulary import OPEN_STATUSES, Platform, TicketStatus
 
 
@@ -84,6 +85,12 @@ def _tickets_of() -> Any:
     return select(Ticket).where(mine).order_by(Ticket.id.desc()).limit(bindparam("b_limit"))
 
 
+# A turn's hot statements (storage/prepared.py).
+_PERSON_UPSERT = Hot(_person_upsert)
+_DIALOG_STATE = Hot(lambda _dialect: _dialog_state())
+_DIALOG_UPSERT = Hot(_dialog_upsert)
+
+
 class PeopleRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
@@ -105,9 +112,9 @@ class PeopleRepository:
         values |= {"announcements": False, "reachable": True, "created_at": now, "updated_at": now}
         # Session.execute autoflushes before a Core statement too (SQLAlchemy #9809): a person renamed
         # in this unit of work is written before the upsert looks for the key (tested).
-        row = (await self._s.execute(_person_upsert(dialect_of(self._s)), values)).one()
-        created = row.created_at.replace(tzinfo=None) == now.replace(tzinfo=None)
-        return self._attach(row._asdict()), created
+        row = (await _PERSON_UPSERT.run(self._s, values)).one()
+        created = row["created_at"].replace(tzinfo=None) == now.replace(tzinfo=None)
+        return self._attach(row), created
 
     def _attach(self, columns: dict[str, Any]) -> Person:
         """The person of a row read with Core, as the session's own object: changes to it (a locale, a
@@ -301,8 +308,8 @@ class DialogStateStore:
         self._s = session
 
     async def load(self, key: str) -> tuple[str, dict[str, Any]] | None:
-        row = (await self._s.execute(_dialog_state(), {"b_key": key})).first()
-        return None if row is None else (row.state, dict(row.data))
+        row = (await _DIALOG_STATE.run(self._s, {"b_key": key})).first()
+        return None if row is None else (row["state"], dict(row["data"]))
 
     async def updated_at(self, key: str) -> datetime | None:
         """When the person last moved in their dialog (a system event may wait for an active one)."""
@@ -311,7 +318,7 @@ class DialogStateStore:
 
     async def save(self, key: str, state: str, data: dict[str, Any]) -> None:
         values = {"key": key, "state": state, "data": data, "updated_at": utcnow()}
-        await self._s.execute(_dialog_upsert(dialect_of(self._s)), values)
+        await _DIALOG_UPSERT.run(self._s, values)
 
     async def delete(self, key: str) -> None:
         await self._s.execute(delete(DialogStateRow).where(DialogStateRow.key == key))

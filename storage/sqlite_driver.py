@@ -61,12 +61,12 @@ class OneTripCursor:
         return None
 
     async def execute(self, sql: str, parameters: Any = None) -> OneTripCursor:
-        ran = await self._connection.trip(_run, sql, parameters, False)
+        ran = await self._connection.trip(run_one, sql, parameters, False)
         self.description, self._rows, self.rowcount, self.lastrowid = ran
         return self
 
     async def executemany(self, sql: str, parameters: Any) -> OneTripCursor:
-        ran = await self._connection.trip(_run, sql, parameters, True)
+        ran = await self._connection.trip(run_one, sql, parameters, True)
         self.description, self._rows, self.rowcount, self.lastrowid = ran
         return self
 
@@ -86,7 +86,7 @@ class OneTripCursor:
         self._rows = []  # the sqlite3 cursor was closed on the connection's thread already
 
 
-def _run(connection: sqlite3.Connection, sql: str, parameters: Any, many: bool) -> Ran:
+def run_one(connection: sqlite3.Connection, sql: str, parameters: Any, many: bool) -> Ran:
     """On the connection's thread: the whole of one statement."""
     cursor = connection.cursor()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager, nullcontext
 from contextvars import ContextVar
@@ -29,6 +30,7 @@ from storage.followups import FollowUpsRepository
 from storage.inbox import InboxRepository
 from storage.logs import ChatLog, OutboxRepository, UpdateLog
 from storage.moderation import ModerationRepository
+from storage.prepared import LANE, Lane
 from storage.repositories import (
     CursorStore,
     DialogStateStore,
@@ -120,12 +122,15 @@ class Database:
                     async with session.begin():
                         connection = await session.connection()
                         info = self._writer.bind(connection)
-                        if quick:
-                            driver = (await connection.get_raw_connection()).driver_connection
-                            if isinstance(driver, OneTripConnection):
-                                driver.on_loop = True
+                        driver = (await connection.get_raw_connection()).driver_connection
+                        if isinstance(driver, OneTripConnection):
+                            driver.on_loop = quick
+                            # The hot statements' way to the connection (storage/prepared.py).
+                            claim = functools.partial(self._writer.claim, info)
+                            session.info[LANE] = Lane(driver, self.engine.dialect, claim)
                         yield UnitOfWork(session)
                 finally:
+                    session.info.pop(LANE, None)
                     if isinstance(driver, OneTripConnection):
                         driver.on_loop = False
                     # After the commit (or the rollback): the next writer finds the file unlocked.
@@ -212,12 +217,18 @@ class WriteLock:
         info = conn.info
         if info.get(_HOLDS) is not False or statement.lstrip()[:6].upper().startswith(_READS):
             return  # holds it already, is not a unit of work (migrations), or only reads
+        await_only(self.claim(info))
+
+    async def claim(self, info: dict[Any, Any]) -> None:
+        """The writer for the unit of work whose connection's ``info`` this is (kept to its end)."""
+        if info.get(_HOLDS):
+            return
         task = asyncio.current_task()
         if task is not None and task is self._owner:
             # The same task already writes in another unit of work: waiting here would wait for
             # itself (SQLite would answer "database is locked" after its busy timeout).
             raise RuntimeError("a unit of work nested in another one must not write on SQLite")
-        await_only(self._lock.acquire())
+        await self._lock.acquire()
         self._owner = task
         info[_HOLDS] = True
 
