@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxEntry, ProcessedUpdate, utcnow
 from storage.prepared import Hot
-from storage.repositories import dialect_of, table_insert
+from storage.repositories import table_insert
 from storage.vocabulary import Platform
 
 INBOX = cast(Table, InboxEntry.__table__)
@@ -31,7 +31,9 @@ def _set_answer() -> Any:
     return update(t).where(*where).values(answer=bindparam("b_answer"))
 
 
-_SET_ANSWER = Hot(lambda _dialect: _set_answer())  # a turn's hot statement (storage/prepared.py)
+# Hot statements (storage/prepared.py): a turn's answer, and every batch an intake keeps.
+_SET_ANSWER = Hot(lambda _dialect: _set_answer())
+_KEEP = Hot(_keep)
 
 
 def _keys_in() -> Any:
@@ -75,7 +77,7 @@ class InboxRepository:
             }
             for (uid, raw), (person, seq) in zip(updates, places, strict=True)
         ]
-        await self._s.execute(_keep(dialect_of(self._s)), rows)
+        await _KEEP.run(self._s, rows)
 
     async def pending(self, platform: Platform, limit: int = 10_000) -> Sequence[InboxEntry]:
         """What a restart must finish, oldest first (the order the platform gave)."""

@@ -3,6 +3,7 @@ and that changes nothing of what is written, read, locked or raised."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind
 from handlers.conversation import ConversationService
 from handlers.dialog_context import ConversationSettings
-from storage import logs, repositories
+from storage import inbox, logs, repositories
 from storage.db import create_engine, migrate
 from storage.prepared import LANE
 from storage.uow import Database, UnitOfWork
@@ -34,6 +35,7 @@ HOT = (
     "SELECT dialog_states.state",
     "INSERT INTO dialog_states",
     "UPDATE inbox SET answer",
+    "INSERT INTO inbox",
 )
 
 
@@ -67,10 +69,10 @@ async def _a_turns_statements(uow: UnitOfWork, n: int, *, straight: bool) -> dic
     assert await uow.dialogs.load(key) is None
     await uow.dialogs.save(key, "menu", {"answers": {"кто": "мама"}, "n": 1.5, "nothing": None})
     loaded = await uow.dialogs.load(key)
-    await uow.inbox.accept(Platform.TELEGRAM, [(n, {"update_id": n})])
+    await uow.inbox.accept(Platform.TELEGRAM, [(n, {"update_id": 0, "text": "Помогите"})], [("vk:5", 3)])
     await uow.inbox.set_answer(Platform.TELEGRAM, n, {"screens": [{"text": "Здравствуйте"}]})
     answer = await uow.inbox.answer_of(Platform.TELEGRAM, n)
-    await uow.inbox.accept(Platform.TELEGRAM, [(n + 1, {"update_id": n + 1})])
+    await uow.inbox.accept(Platform.TELEGRAM, [(n + 1, {"update_id": 1}), (n + 2, {})])
     await uow.inbox.set_answer(Platform.TELEGRAM, n + 1, None)
     columns = {c: getattr(person, c) for c in ("id", "key", "locale", "reachable", "announcements")}
     return {"person": columns | {"created_at": person.created_at}, "state": loaded, "answer": answer}
@@ -96,7 +98,8 @@ def _stored(path: Path, n: int) -> dict[str, list[tuple[Any, ...]]]:
                 "SELECT state, data, updated_at FROM dialog_states WHERE key = ?", (f"tg:{n}",)
             ).fetchall(),
             "inbox": raw.execute(
-                "SELECT update_id - ?, answer, typeof(answer) FROM inbox WHERE update_id IN (?, ?)"
+                "SELECT update_id - ?, answer, typeof(answer), raw, received_at, person, seq FROM inbox"
+                " WHERE update_id IN (?, ?)"
                 " ORDER BY update_id",
                 (n, n, n + 1),
             ).fetchall(),
@@ -106,7 +109,7 @@ def _stored(path: Path, n: int) -> dict[str, list[tuple[Any, ...]]]:
 async def test_hot_statements_write_and_read_exactly_what_sqlalchemy_does(
     sqlite: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for module in (logs, repositories):
+    for module in (inbox, logs, repositories):
         monkeypatch.setattr(module, "utcnow", lambda: NOW)
     through = _through_sqlalchemy(sqlite)
     async with sqlite.uow(quick=True) as uow:
@@ -125,6 +128,9 @@ async def test_hot_statements_write_and_read_exactly_what_sqlalchemy_does(
     assert one == two
     assert all(rows for rows in one.values()), one
     assert one["inbox"][1][2] == "null"  # no answer is SQL NULL, not the JSON text 'null'
+    kept = [json.loads(row[3]) for row in one["inbox"]]
+    assert kept == [{"update_id": 0, "text": "Помогите"}, {"update_id": 1}]
+    assert one["inbox"][0][-2:] == ("vk:5", 3)
 
 
 async def test_a_familys_start_runs_its_hot_statements_straight_on_the_connection(
