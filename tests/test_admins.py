@@ -4,8 +4,11 @@ nothing for a forged admin button."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -14,10 +17,10 @@ from bot.sandbox.telegram.emulator import TelegramEmulator
 from dialogs.assembly import assemble
 from dialogs.i18n import Translators
 from dialogs.primitives import Role
-from handlers.admins import AdminRoster
+from handlers.admins import TTL, AdminRoster
 from handlers.sla import SlaSettings, SlaWatch
 from storage.models import utcnow
-from storage.uow import Database
+from storage.uow import Database, UnitOfWork
 from storage.vocabulary import Platform
 from tests.directory_support import documents
 from tests.e2e import GROUP, HandledUpdates, Parent, start_app
@@ -183,6 +186,42 @@ async def test_the_stored_admins_on_every_backend(db: Database) -> None:
     roster.changed()
     await roster.refresh()
     assert "tg:1" not in roster and list(roster) == ["tg:9", "vk:2"]
+
+
+async def test_a_burst_of_updates_reads_the_stored_admins_once(db: Database) -> None:
+    """Hundreds of updates ask for the roster at once when it is old: one read for all of them, but
+    never a read that began before a change made here."""
+    now = [0.0]
+    roster = AdminRoster({"tg:9"}, db, clock=lambda: now[0])
+    reads: list[int] = []
+    real = db.uow
+
+    @asynccontextmanager
+    async def counted(**kwargs: Any) -> AsyncIterator[UnitOfWork]:
+        reads.append(1)
+        async with real(**kwargs) as uow:
+            yield uow
+            await asyncio.sleep(0.02)  # the read ends a while after it read, as under load
+
+    db.uow = counted  # type: ignore[method-assign]
+    try:
+        await asyncio.gather(*(roster.refresh() for _ in range(300)))
+        assert len(reads) == 1
+        await asyncio.gather(*(roster.refresh() for _ in range(300)))
+        assert len(reads) == 1  # fresh: not read again
+        now[0] += TTL + 1
+        first = asyncio.gather(*(roster.refresh() for _ in range(100)))
+        await asyncio.sleep(0.01)  # that read has read the table
+        async with real() as uow:
+            assert await uow.admins.add("tg:1", "tg:9", datetime(2026, 11, 28, tzinfo=UTC))
+        roster.changed()  # an admin added here meanwhile: that read missed them
+        second = asyncio.gather(*(roster.refresh() for _ in range(100)))
+        await asyncio.gather(first, second)
+        assert len(reads) == 3 and "tg:1" in roster
+        await roster.refresh()
+        assert len(reads) == 3
+    finally:
+        db.uow = real  # type: ignore[method-assign]
 
 
 async def test_sla_alerts_reach_the_stored_admins_too(db: Database, translators: Translators) -> None:
