@@ -71,7 +71,8 @@ class _Compiled:
     binds: tuple[Callable[[Any], Any] | None, ...]
     columns: tuple[str, ...]  # what a row answers
     results: tuple[Callable[[Any], Any] | None, ...]
-    constructs: Callable[[Params], dict[str, Any]]  # every parameter's value, the statement's own too
+    # Every parameter's value, the statement's own too; None: the values given are all of them.
+    constructs: Callable[[Params], dict[str, Any]] | None
     writes: bool
 
 
@@ -111,13 +112,13 @@ def _clean(session: AsyncSession) -> bool:
 
 def _compile(statement: Any, dialect: Dialect, keys: list[str]) -> _Compiled | None:
     try:
-        return _compiled(statement.compile(dialect=dialect, column_keys=keys), dialect)
+        return _compiled(statement.compile(dialect=dialect, column_keys=keys), dialect, set(keys))
     except (AttributeError, TypeError):  # SQLAlchemy's compiled form changed: its own execution, then
         log.warning("a hot statement runs through SQLAlchemy's execution", exc_info=True)
         return None
 
 
-def _compiled(compiled: Any, dialect: Dialect) -> _Compiled | None:
+def _compiled(compiled: Any, dialect: Dialect, keys: set[str]) -> _Compiled | None:
     if (
         compiled.insert_prefetch
         or compiled.update_prefetch
@@ -137,7 +138,9 @@ def _compiled(compiled: Any, dialect: Dialect) -> _Compiled | None:
         binds=tuple(processors.get(name) for name in names),
         columns=tuple(column.keyname for column in compiled._result_columns),
         results=results,
-        constructs=lambda given: compiled.construct_params(given, _check=False),
+        constructs=None
+        if keys.issuperset(names)
+        else lambda given: compiled.construct_params(given, _check=False),
         writes=not compiled.string.lstrip()[:6].upper().startswith("SELECT"),
     )
 
@@ -162,10 +165,12 @@ async def _run(lane: Lane, compiled: _Compiled, params: Params | Sequence[Params
 
 
 def _positional(compiled: _Compiled, params: Params) -> tuple[Any, ...]:
-    values = compiled.constructs(params)
+    values = params if compiled.constructs is None else compiled.constructs(params)
     return tuple(
-        value if process is None else process(value)
-        for value, process in zip((values[name] for name in compiled.names), compiled.binds, strict=True)
+        [
+            values[name] if process is None else process(values[name])
+            for name, process in zip(compiled.names, compiled.binds, strict=True)
+        ]
     )
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import bindparam, event, update
 from sqlalchemy.exc import IntegrityError
 
 from dialogs.assembly import assemble
@@ -21,7 +21,7 @@ from handlers.conversation import ConversationService
 from handlers.dialog_context import ConversationSettings
 from storage import inbox, logs, repositories
 from storage.db import create_engine, migrate
-from storage.prepared import LANE
+from storage.prepared import LANE, Hot
 from storage.uow import Database, UnitOfWork
 from storage.vocabulary import Platform
 from tests.fakes import FakeMessenger, Family
@@ -181,3 +181,32 @@ async def test_a_hot_statements_failure_is_sqlalchemys_rolls_back_and_frees_the_
     async with db.uow(quick=True) as uow:  # the writer is free, and nothing of that turn was kept
         assert await uow.updates.first_time(Platform.TELEGRAM, 7)
         assert await uow.dialogs.load("tg:7") is None
+
+
+async def test_a_statements_own_values_and_defaults_are_written_as_sqlalchemy_writes_them(
+    sqlite: Database,
+) -> None:
+    """A value the statement holds itself (not given at the call) is written, processed; a value
+    SQLAlchemy makes at execution (an ``onupdate``) sends the statement through its execution."""
+    states, people = repositories.DIALOG_STATES, repositories.PEOPLE
+    moved = Hot(
+        lambda _dialect: (
+            update(states).where(states.c.key == bindparam("b_key")).values(state="closed", updated_at=NOW)
+        )
+    )
+    quiet = Hot(
+        lambda _dialect: update(people).where(people.c.key == bindparam("b_key")).values(reachable=False)
+    )
+    through = _through_sqlalchemy(sqlite)
+    async with sqlite.uow(quick=True) as uow:
+        person, _ = await uow.people.get_or_create("tg:8", Platform.TELEGRAM, "ru")
+        await uow.dialogs.save("tg:8", "menu", {})
+        assert (await moved.run(uow.session, {"b_key": "tg:8"})).rowcount == 1
+        assert not through
+        assert (await quiet.run(uow.session, {"b_key": "tg:8"})).rowcount == 1
+        assert [s.split(" SET ")[0] for s in through] == ["UPDATE people"]  # for its updated_at
+    async with sqlite.uow() as uow:
+        assert await uow.dialogs.updated_at("tg:8") == NOW
+        assert await uow.dialogs.load("tg:8") == ("closed", {})
+        again = await uow.people.get("tg:8")
+        assert again is not None and again.reachable is False and again.updated_at > person.updated_at
