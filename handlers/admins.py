@@ -46,6 +46,7 @@ class AdminRoster(Collection[str]):
         self._reading: asyncio.Future[None] | None = None
         self._reading_after = 0
         self._changes = 0
+        self._stored_after = -1  # the count of changes when what ``_stored`` holds was read
 
     @property
     def stored(self) -> tuple[str, ...]:
@@ -89,8 +90,9 @@ class AdminRoster(Collection[str]):
         began = self._clock()
         async with db.uow() as uow:
             stored = tuple(await uow.admins.keys())
+        if changes >= self._stored_after:  # not older than what a later read stored already
+            self._stored, self._stored_after = stored, changes
         if changes == self._changes:  # else a change made meanwhile may be missing: read at the next
-            self._stored = stored
             self._read_at = began
 
     def _read_done(self, reading: asyncio.Future[None]) -> None:

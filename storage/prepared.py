@@ -46,6 +46,10 @@ class Lane:
     driver: OneTripConnection
     dialect: Dialect
     claim: Callable[[], Any]  # awaitable: the writer is this unit of work's (at once if it is)
+    transaction: Any  # the unit of work's (SessionTransaction): its statements go in no other
+
+    def current(self, session: AsyncSession) -> bool:
+        return session.sync_session.get_transaction() is self.transaction
 
 
 @dataclass(frozen=True)
@@ -87,9 +91,9 @@ class Hot:
         """The statement with ``params`` (a list: once for each), in the unit of work of ``session``."""
         lane: Lane | None = session.info.get(LANE)
         first = params if isinstance(params, Mapping) else (params[0] if params else None)
-        if lane is not None and first is not None and _clean(session):
+        if lane is not None and first is not None and lane.current(session) and _clean(session):
             compiled = self._compile(lane.dialect, first)
-            if compiled is not None:
+            if compiled is not None and (isinstance(params, Mapping) or _alike(params)):
                 return await _run(lane, compiled, params)
         result = await session.execute(self._build(session.get_bind().dialect.name), params)
         if not isinstance(result, CursorResult):
@@ -102,6 +106,12 @@ class Hot:
         if key not in self._compiled:
             self._compiled[key] = _compile(self._build(dialect.name), dialect, sorted(params))
         return self._compiled[key]
+
+
+def _alike(rows: Sequence[Params]) -> bool:
+    """Every row of an executemany names the same values (else SQLAlchemy says which one is missing)."""
+    keys = rows[0].keys()
+    return all(row.keys() == keys for row in rows)
 
 
 def _clean(session: AsyncSession) -> bool:
@@ -124,6 +134,7 @@ def _compiled(compiled: Any, dialect: Dialect, keys: set[str]) -> _Compiled | No
         or compiled.update_prefetch
         or compiled.literal_execute_params
         or compiled.post_compile_params
+        or compiled.escaped_bind_names
         or compiled.positiontup is None
     ):
         return None  # values SQLAlchemy makes at execution: its own execution does that

@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
 from sqlalchemy.util import await_only, greenlet_spawn
 
 from storage.admins import AdminsRepository
@@ -124,34 +123,43 @@ class Database:
     @asynccontextmanager
     async def _sqlite(self, writer: WriteLock, quick: bool) -> AsyncIterator[AsyncSession]:
         """A SQLite unit of work's session: begun, committed (or rolled back) and closed as
-        ``async with session.begin()`` does, in two hand-overs to SQLAlchemy's synchronous side
-        instead of five (a family's turn: 5% of the bot's CPU in a burst went to them)."""
+        ``async with session.begin()`` does, in three hand-overs to SQLAlchemy's synchronous side
+        instead of five (a family's turn: 5% of the bot's CPU in a burst went to them).
+
+        The connection goes back to the pool at the close, where another unit of work may take it
+        at once: everything this one set on it is undone before, and the writer freed after."""
         session = self._sessions()
         sync = session.sync_session
-        info: dict[Any, Any] = {}
+        claim: Claim | None = None
         driver: Any = None
+        committed = False
         try:
             connection: Connection = await greenlet_spawn(sync.connection)  # the transaction begins
-            info = writer.bind(connection)
+            claim = writer.bind(connection)
             driver = connection.connection.driver_connection  # checked out just now: no I/O
             if isinstance(driver, OneTripConnection):
                 driver.on_loop = quick
                 # The hot statements' way to the connection (storage/prepared.py).
-                claim = functools.partial(writer.claim, info)
-                session.info[LANE] = Lane(driver, self.engine.dialect, claim)
+                hold = functools.partial(writer.claim, claim)
+                session.info[LANE] = Lane(driver, self.engine.dialect, hold, sync.get_transaction())
             yield session
-            await greenlet_spawn(_commit_and_close, sync)
-        except BaseException:
-            # Rolls the transaction back, to its end even if cancelled meanwhile: the writer is free
-            # only once the file is.
-            await to_the_end(greenlet_spawn(sync.close))
-            raise
+            await greenlet_spawn(sync.commit)
+            committed = True
         finally:
             session.info.pop(LANE, None)
             if isinstance(driver, OneTripConnection):
                 driver.on_loop = False
-            # After the commit (or the rollback): the next writer finds the file unlocked.
-            writer.release(info)
+            if claim is not None:
+                claim.unbind()
+            try:
+                if committed:
+                    await greenlet_spawn(sync.close)  # nothing to wait for: the pool has it back
+                else:
+                    # Rolls the transaction back, to its end even if cancelled meanwhile.
+                    await to_the_end(greenlet_spawn(sync.close))
+            finally:
+                # After the commit or the rollback: the next writer finds the file unlocked.
+                writer.release(claim)
         # The event loop's other tasks go next: a quick unit of work may never have waited (its
         # statements and commit on the loop, the writer free, a connection ready), and writers back
         # to back would keep the loop (the WAL's checkpoint job, tests/test_sqlite_driver.py).
@@ -190,13 +198,6 @@ class Database:
         await self.engine.dispose()
 
 
-def _commit_and_close(session: Session) -> None:
-    try:
-        session.commit()
-    finally:
-        session.close()
-
-
 async def to_the_end(work: Awaitable[T]) -> T:
     """Await ``work`` (a whole unit of work, in a task of its own) to its end even if the caller is
     cancelled meanwhile, any number of times; the cancel is raised after it. For the units of work a
@@ -216,7 +217,25 @@ async def to_the_end(work: Awaitable[T]) -> T:
     return task.result()
 
 
-_HOLDS = "storage.uow.holds_write_lock"
+_CLAIM = "storage.uow.claim"  # in a connection's ``info`` while a unit of work has it
+
+
+class Claim:
+    """A unit of work's part in the writer: whether it holds it. Its own, not the connection's: the
+    connection goes back to the pool, and to another unit of work, before the writer is freed."""
+
+    __slots__ = ("_info", "holds")
+
+    def __init__(self, info: dict[Any, Any]) -> None:
+        self._info = info
+        self.holds = False
+
+    def unbind(self) -> None:
+        """The connection is no longer this unit of work's (before it goes back to the pool)."""
+        if self._info.get(_CLAIM) is self:
+            del self._info[_CLAIM]
+
+
 _READS = ("SELECT", "PRAGMA")
 
 
@@ -224,30 +243,32 @@ class WriteLock:
     """The process's one SQLite writer; see ``Database``.
 
     The lock is taken inside SQLAlchemy's synchronous execution (a greenlet under the AsyncSession),
-    where ``await_only`` may wait on the event loop. Each unit of work has its own pooled connection
-    for its whole life, so the connection's ``info`` says whether this unit of work holds the lock.
+    where ``await_only`` may wait on the event loop, or by a hot statement (storage/prepared.py).
+    Each unit of work has its own pooled connection until its close, so the connection's ``info``
+    names the unit of work's ``Claim`` meanwhile.
     """
 
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
 
-    def bind(self, connection: Connection) -> dict[Any, Any]:
-        """Mark the connection as a unit of work's; its ``info`` is then the unit's lock state."""
-        connection.info[_HOLDS] = False
-        return connection.info
+    def bind(self, connection: Connection) -> Claim:
+        """Mark the connection as a unit of work's, until ``Claim.unbind``."""
+        claim = Claim(connection.info)
+        connection.info[_CLAIM] = claim
+        return claim
 
     def before_execute(
         self, conn: Connection, _cursor: Any, statement: str, *_args: Any, **_kwargs: Any
     ) -> None:
-        info = conn.info
-        if info.get(_HOLDS) is not False or statement.lstrip()[:6].upper().startswith(_READS):
-            return  # holds it already, is not a unit of work (migrations), or only reads
-        await_only(self.claim(info))
+        claim = conn.info.get(_CLAIM)
+        if claim is None or claim.holds or statement.lstrip()[:6].upper().startswith(_READS):
+            return  # not a unit of work's (migrations), holds it already, or only reads
+        await_only(self.claim(claim))
 
-    async def claim(self, info: dict[Any, Any]) -> None:
-        """The writer for the unit of work whose connection's ``info`` this is (kept to its end)."""
-        if info.get(_HOLDS):
+    async def claim(self, claim: Claim) -> None:
+        """The writer for the unit of work of ``claim`` (kept to its end)."""
+        if claim.holds:
             return
         task = asyncio.current_task()
         if task is not None and task is self._owner:
@@ -256,10 +277,11 @@ class WriteLock:
             raise RuntimeError("a unit of work nested in another one must not write on SQLite")
         await self._lock.acquire()
         self._owner = task
-        info[_HOLDS] = True
+        claim.holds = True
 
-    def release(self, info: dict[Any, Any]) -> None:
-        if info.pop(_HOLDS, False):
+    def release(self, claim: Claim | None) -> None:
+        if claim is not None and claim.holds:
+            claim.holds = False
             self._owner = None
             self._lock.release()
 

@@ -195,13 +195,15 @@ async def test_a_burst_of_updates_reads_the_stored_admins_once(db: Database) -> 
     roster = AdminRoster({"tg:9"}, db, clock=lambda: now[0])
     reads: list[int] = []
     real = db.uow
+    lasting = {1: 0.1}  # the second read ends well after it read (and after the third), as under load
 
     @asynccontextmanager
     async def counted(**kwargs: Any) -> AsyncIterator[UnitOfWork]:
         reads.append(1)
+        lasts = lasting.get(len(reads) - 1, 0.02)
         async with real(**kwargs) as uow:
             yield uow
-            await asyncio.sleep(0.02)  # the read ends a while after it read, as under load
+            await asyncio.sleep(lasts)
 
     db.uow = counted  # type: ignore[method-assign]
     try:
@@ -216,10 +218,38 @@ async def test_a_burst_of_updates_reads_the_stored_admins_once(db: Database) -> 
             assert await uow.admins.add("tg:1", "tg:9", datetime(2026, 11, 28, tzinfo=UTC))
         roster.changed()  # an admin added here meanwhile: that read missed them
         second = asyncio.gather(*(roster.refresh() for _ in range(100)))
-        await asyncio.gather(first, second)
-        assert len(reads) == 3 and "tg:1" in roster
+        await second
+        assert len(reads) == 3 and "tg:1" in roster and not first.done()
+        await first  # the older read ends last: what it read is not kept over the newer
+        assert "tg:1" in roster
         await roster.refresh()
         assert len(reads) == 3
+    finally:
+        db.uow = real  # type: ignore[method-assign]
+
+
+async def test_a_failed_read_of_the_stored_admins_fails_its_waiters_and_is_tried_again(db: Database) -> None:
+    roster = AdminRoster({"tg:9"}, db)
+    async with db.uow() as uow:
+        assert await uow.admins.add("tg:1", "tg:9", datetime(2026, 11, 28, tzinfo=UTC))
+    real = db.uow
+    down = True
+
+    @asynccontextmanager
+    async def flaky(**kwargs: Any) -> AsyncIterator[UnitOfWork]:
+        await asyncio.sleep(0.01)
+        if down:
+            raise ConnectionError("the database is down")
+        async with real(**kwargs) as uow:
+            yield uow
+
+    db.uow = flaky  # type: ignore[method-assign]
+    try:
+        results = await asyncio.gather(*(roster.refresh() for _ in range(50)), return_exceptions=True)
+        assert all(isinstance(r, ConnectionError) for r in results) and "tg:1" not in roster
+        down = False
+        await roster.refresh()
+        assert "tg:1" in roster
     finally:
         db.uow = real  # type: ignore[method-assign]
 

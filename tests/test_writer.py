@@ -89,6 +89,36 @@ async def test_a_failed_unit_of_work_rolls_back_and_lets_the_next_writer_in(sqli
         assert await uow.dialogs.load("tg:2") == ("menu", {})
 
 
+@pytest.mark.parametrize("quick", [True, False])
+async def test_failed_units_of_work_in_a_full_pool_never_keep_the_writer(
+    sqlite: Database, quick: bool
+) -> None:
+    """A failed unit of work's connection goes back to the pool, and to the next unit of work waiting
+    for one, while it is rolled back: what it frees afterwards is its own part in the writer, not the
+    next one's (the writer was once kept for ever, and every write after waited)."""
+
+    async def family(n: int) -> None:
+        async with sqlite.uow(quick=quick) as uow:
+            if n % 3:  # a hot statement (storage/prepared.py) or SQLAlchemy's own execution
+                await uow.dialogs.save(f"tg:{n}", "menu", {"n": n})
+            else:
+                await uow.people.set_reachable(f"tg:{n}", False)
+                await uow.dialogs.save(f"tg:{n}", "menu", {"n": n})
+            await asyncio.sleep(0)
+            if n % 2:
+                raise ValueError(f"turn {n} failed")
+
+    async with asyncio.timeout(30):
+        results = await asyncio.gather(*(family(n) for n in range(200)), return_exceptions=True)
+        assert sum(isinstance(r, ValueError) for r in results) == 100
+        assert all(r is None or isinstance(r, ValueError) for r in results), results
+        async with sqlite.uow(quick=quick) as uow:  # the writer is free
+            await uow.dialogs.save("tg:last", "menu", {})
+    async with sqlite.uow() as uow:
+        for n in range(200):
+            assert await uow.dialogs.load(f"tg:{n}") == (None if n % 2 else ("menu", {"n": n}))
+
+
 async def test_a_writer_cancelled_while_waiting_does_not_keep_the_lock(sqlite: Database) -> None:
     wrote = asyncio.Event()
     finish = asyncio.Event()
