@@ -119,6 +119,26 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
 
 class OneTripConnection(aiosqlite.Connection):
     on_loop = False  # set for a quick unit of work's life (storage/uow.py): statements on the loop
+    # Calls handed to the connection's thread (counted on the loop) and finished there (counted on
+    # that thread). A call whose awaiting task was cancelled still runs there later: a first write
+    # that has not run yet has not begun a transaction, and the pool's reset must wait for it.
+    _sent = 0
+    _ran = 0
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        self._sent += 1
+
+        def counted() -> Any:
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._ran += 1
+
+        return await super()._execute(counted)  # type: ignore[no-untyped-call]
+
+    def _settled(self) -> bool:
+        """No transaction open, and nothing still to run on the connection's thread."""
+        return not self._conn.in_transaction and self._ran == self._sent
 
     def cursor(self) -> OneTripCursor:  # type: ignore[override]  # an awaitable context, as aiosqlite's
         return OneTripCursor(self)
@@ -137,7 +157,7 @@ class OneTripConnection(aiosqlite.Connection):
         return ran
 
     async def commit(self) -> None:
-        if not self._conn.in_transaction:  # nothing to commit: no trip (only reads, or ended)
+        if self._settled():  # nothing to commit: no trip (only reads, or ended)
             return
         if self.on_loop:
             # Appends the transaction's pages to the WAL, no disk wait (``synchronous=NORMAL``) and no
@@ -153,13 +173,15 @@ class OneTripConnection(aiosqlite.Connection):
         await self._off_loop(sqlite3.Connection.commit)
 
     async def rollback(self) -> None:
-        if self._conn.in_transaction:  # the pool's reset of a connection given back: mostly nothing
+        # The pool's reset of a connection given back: mostly nothing. After what a cancelled task
+        # left on the thread, on the thread: the rollback runs after it.
+        if not self._settled():
             await super().rollback()
 
     async def _off_loop(self, fn: Callable[..., Any], *args: Any) -> Any:
         """On the connection's thread; found locked, once more with patience."""
         try:
-            return await self._execute(fn, self._conn, *args)  # type: ignore[no-untyped-call]
+            return await self._execute(fn, self._conn, *args)
         except sqlite3.OperationalError as exc:
             if not _busy(exc):
                 raise
@@ -170,7 +192,7 @@ class OneTripConnection(aiosqlite.Connection):
         # Not another unit of work of this process (they take turns: storage/uow.py WriteLock), so
         # another program: a backup, a sqlite3 shell.
         log.warning("the database file is locked by another program; waiting for it")
-        return await self._execute(_patiently, self._conn, fn, *args)  # type: ignore[no-untyped-call]
+        return await self._execute(_patiently, self._conn, fn, *args)
 
 
 def one_trip_creator(url: URL) -> Callable[[], Any]:

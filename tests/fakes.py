@@ -7,9 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dialogs.assembly import assemble
+from dialogs.directory import Directory
+from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind, Incoming, Payload, Role, Screen, Traits
 from dialogs.state import Attachment
 from handlers.conversation import ConversationService
+from handlers.dialog_context import ConversationSettings
 from handlers.ports import (
     ChatRights,
     FileData,
@@ -18,6 +22,7 @@ from handlers.ports import (
     RecipientUnreachableError,
     SendResult,
 )
+from storage.uow import Database
 from storage.vocabulary import AttachmentKind, ChatRef, Platform
 
 
@@ -144,6 +149,20 @@ class FakeManyMessenger(FakeMessenger):
             else:
                 results[chat_id] = await self.send(chat_id, screen)
         return results
+
+
+def conversation(
+    db: Database, translators: Translators, directory: Directory, messenger: FakeMessenger
+) -> ConversationService:
+    """The conversation service of the use-case tests: every dialog, Telegram through ``messenger``."""
+    return ConversationService(
+        db,
+        dialogs=assemble(),
+        messengers={Platform.TELEGRAM: messenger},
+        translators=translators,
+        directory=directory,
+        settings=ConversationSettings(consent_version="v-test", default_locale="ru"),
+    )
 
 
 class Family:

@@ -13,18 +13,15 @@ import pytest
 from sqlalchemy import bindparam, event, update
 from sqlalchemy.exc import IntegrityError
 
-from dialogs.assembly import assemble
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind
-from handlers.conversation import ConversationService
-from handlers.dialog_context import ConversationSettings
 from storage import inbox, logs, repositories
 from storage.db import create_engine, migrate
 from storage.prepared import LANE, Hot
 from storage.uow import Database, UnitOfWork
 from storage.vocabulary import Platform
-from tests.fakes import FakeMessenger, Family
+from tests.fakes import FakeMessenger, Family, conversation
 
 NOW = datetime(2026, 3, 1, 21, 30, 5, 123456, tzinfo=UTC)
 # How the hot statements begin (storage/prepared.py: ``Hot``).
@@ -138,14 +135,7 @@ async def test_a_familys_start_runs_its_hot_statements_straight_on_the_connectio
 ) -> None:
     """If SQLAlchemy changed so that they fell back to its execution, this says so."""
     messenger = FakeMessenger()
-    service = ConversationService(
-        sqlite,
-        dialogs=assemble(),
-        messengers={Platform.TELEGRAM: messenger},
-        translators=translators,
-        directory=directory,
-        settings=ConversationSettings(consent_version="v-test", default_locale="ru"),
-    )
+    service = conversation(sqlite, translators, directory, messenger)
     through = _through_sqlalchemy(sqlite)
     family = Family(service, user_id=31)
     await family.send(Event(kind=EventKind.COMMAND, command="start"))

@@ -233,6 +233,7 @@ async def test_the_wal_starts_over_while_writers_never_stop(tmp_path: Path) -> N
     wal = path.with_name(path.name + "-wal")
     largest = 0
     writing = True
+    salts: set[bytes] = set()  # a WAL that starts over is given a new salt in its header
 
     async def writer(n: int) -> None:
         for i in range(120):
@@ -243,7 +244,10 @@ async def test_the_wal_starts_over_while_writers_never_stop(tmp_path: Path) -> N
         nonlocal largest
         while writing:
             await db.checkpoint()
-            largest = max(largest, wal.stat().st_size if wal.exists() else 0)
+            if wal.exists():
+                largest = max(largest, wal.stat().st_size)
+                with wal.open("rb") as header:
+                    salts.add(header.read(24)[16:24])
             await asyncio.sleep(0.02)
 
     job = asyncio.create_task(checkpoints())
@@ -256,7 +260,10 @@ async def test_the_wal_starts_over_while_writers_never_stop(tmp_path: Path) -> N
             assert (
                 await uow.session.execute(text("SELECT count(*) FROM dialog_states"))
             ).scalar_one() == 2400
-        assert largest < 6_000 * 4096, f"the WAL file grew to {largest / 2**20:.0f} MiB"
+        # How far it grows between two checkpoints depends on the machine (each copy waits for the
+        # disk meanwhile); that it starts over while the writers never stop does not.
+        assert len(salts) > 1, "the WAL never started over"
+        assert largest < 48 * 2**20, f"the WAL file grew to {largest / 2**20:.0f} MiB"
     finally:
         writing = False
         await db.dispose()

@@ -8,6 +8,7 @@ was locked before waiting for it, and the fixture fails a test where that happen
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -117,6 +118,40 @@ async def test_failed_units_of_work_in_a_full_pool_never_keep_the_writer(
     async with sqlite.uow() as uow:
         for n in range(200):
             assert await uow.dialogs.load(f"tg:{n}") == (None if n % 2 else ("menu", {"n": n}))
+
+
+async def test_a_write_cancelled_on_the_connections_thread_is_never_committed_by_the_next_one(
+    sqlite: Database,
+) -> None:
+    """A statement handed to the connection's thread runs there even when the task awaiting it is
+    cancelled first: the pool's reset of that connection waits for it and rolls it back, instead of
+    finding no transaction yet and leaving it to whoever takes the connection next (who committed
+    it, in 96 of 100 rounds)."""
+    cancelled = 0
+    for n in range(40):
+        started = asyncio.Event()
+
+        async def admin_turn(n: int = n, started: asyncio.Event = started) -> None:
+            async with sqlite.uow() as uow:  # not quick: its statements go to the connection's thread
+                await uow.dialogs.load("tg:0")
+                started.set()
+                await uow.dialogs.save(f"tg:cancelled-{n}", "menu", {})
+
+        task = asyncio.create_task(admin_turn())
+        await started.wait()
+        await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        cancelled += task.cancelled()
+        for k in range(5):  # whichever connection they get
+            async with asyncio.timeout(30), sqlite.uow() as uow:
+                await uow.dialogs.save(f"tg:{n}.{k}", "menu", {})
+    assert cancelled > 20, "the cancels landed while the write was on the thread"
+    async with sqlite.uow() as uow:
+        kept = [n for n in range(40) if await uow.dialogs.load(f"tg:cancelled-{n}") is not None]
+        assert await uow.dialogs.load("tg:39.4") == ("menu", {})
+    assert kept == []
 
 
 async def test_a_writer_cancelled_while_waiting_does_not_keep_the_lock(sqlite: Database) -> None:
