@@ -7,19 +7,17 @@ from datetime import UTC, datetime
 
 from bot.sandbox.telegram.emulator import SentMessage, TelegramEmulator
 from dialogs import engine
-from dialogs.assembly import assemble
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind, Role
 from dialogs.resources import Resource
 from dialogs.state import Attachment, PersonView
 from handlers.conversation import ConversationService
-from handlers.dialog_context import ConversationSettings
 from handlers.ports import FileData
 from storage.uow import Database
-from storage.vocabulary import AttachmentKind, Platform
+from storage.vocabulary import AttachmentKind
 from tests.e2e import Parent
-from tests.fakes import FakeMessenger, Family
+from tests.fakes import FakeMessenger, Family, conversation
 
 ADMIN = 7
 
@@ -27,14 +25,7 @@ ADMIN = 7
 def service(
     db: Database, messenger: FakeMessenger, translators: Translators, directory: Directory
 ) -> ConversationService:
-    return ConversationService(
-        db,
-        dialogs=assemble(),
-        messengers={Platform.TELEGRAM: messenger},
-        translators=translators,
-        directory=directory,
-        settings=ConversationSettings(consent_version="v-test", default_locale="en"),
-    )
+    return conversation(db, messenger, translators, directory, locale="en")
 
 
 def admin(svc: ConversationService) -> Family:

@@ -152,16 +152,24 @@ class FakeManyMessenger(FakeMessenger):
 
 
 def conversation(
-    db: Database, translators: Translators, directory: Directory, messenger: FakeMessenger
+    db: Database,
+    messenger: FakeMessenger,
+    translators: Translators,
+    directory: Directory,
+    *,
+    locale: str = "ru",
+    **options: Any,
 ) -> ConversationService:
-    """The conversation service of the use-case tests: every dialog, Telegram through ``messenger``."""
+    """The conversation service of the use-case tests: every dialog, Telegram through ``messenger``
+    (``options``: the service's own, a clock, shared locks, ...)."""
     return ConversationService(
         db,
         dialogs=assemble(),
         messengers={Platform.TELEGRAM: messenger},
         translators=translators,
         directory=directory,
-        settings=ConversationSettings(consent_version="v-test", default_locale="ru"),
+        settings=ConversationSettings(consent_version="v-test", default_locale=locale),
+        **options,
     )
 
 

@@ -5,17 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from dialogs.assembly import assemble
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind
 from handlers.conversation import ConversationService
-from handlers.dialog_context import ConversationSettings
 from handlers.ports import DeliveryFailedError, RecipientUnreachableError
 from storage.models import Outbox, Ticket
 from storage.uow import Database
-from storage.vocabulary import Platform
-from tests.fakes import FakeMessenger, Family
+from tests.fakes import FakeMessenger, Family, conversation
 
 
 @pytest.fixture
@@ -27,14 +24,7 @@ def messenger() -> FakeMessenger:
 def service(
     db: Database, messenger: FakeMessenger, translators: Translators, directory: Directory
 ) -> ConversationService:
-    return ConversationService(
-        db,
-        dialogs=assemble(),
-        messengers={Platform.TELEGRAM: messenger},
-        translators=translators,
-        directory=directory,
-        settings=ConversationSettings(consent_version="v-test", default_locale="ru"),
-    )
+    return conversation(db, messenger, translators, directory)
 
 
 async def test_ticket_and_outbox_are_committed_before_the_reply(

@@ -6,16 +6,14 @@ import asyncio
 
 from sqlalchemy import select
 
-from dialogs.assembly import assemble
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind, Incoming
 from handlers.conversation import ConversationService
-from handlers.dialog_context import ConversationSettings
 from storage.models import ChatMessage
 from storage.uow import Database
 from storage.vocabulary import Platform
-from tests.fakes import FakeMessenger, Family
+from tests.fakes import FakeMessenger, Family, conversation
 from tests.flood_support import (
     NOTICE,
     assert_in_order,
@@ -38,14 +36,7 @@ async def with_open_request(
 ) -> tuple[ConversationService, FakeMessenger]:
     """The flooder, with an open request: what they write goes to its thread."""
     messenger = FakeMessenger()
-    service = ConversationService(
-        db,
-        dialogs=assemble(),
-        messengers={Platform.TELEGRAM: messenger},
-        translators=translators,
-        directory=directory,
-        settings=ConversationSettings(consent_version="v-test", default_locale="ru"),
-    )
+    service = conversation(db, messenger, translators, directory)
     flooder = Family(service, user_id=FLOODER)
     await flooder.to_summary()
     await flooder.press("t_summary", "send")

@@ -7,17 +7,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from dialogs.assembly import assemble
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind, Incoming
 from handlers.conversation import ConversationService
-from handlers.dialog_context import ConversationSettings
 from handlers.inbox import Inbox
 from storage.models import Outbox, Ticket, utcnow
 from storage.uow import Database
 from storage.vocabulary import OutboxKind, Platform
-from tests.fakes import FakeMessenger, Family
+from tests.fakes import FakeMessenger, Family, conversation
 
 
 class Crash(BaseException):
@@ -36,14 +34,7 @@ class CrashingMessenger(FakeMessenger):
 def service_for(
     db: Database, messenger: FakeMessenger, translators: Translators, directory: Directory
 ) -> ConversationService:
-    return ConversationService(
-        db,
-        dialogs=assemble(),
-        messengers={Platform.TELEGRAM: messenger},
-        translators=translators,
-        directory=directory,
-        settings=ConversationSettings(consent_version="v-test", default_locale="ru"),
-    )
+    return conversation(db, messenger, translators, directory)
 
 
 async def test_an_answer_committed_but_not_sent_is_sent_after_a_restart_once(

@@ -10,17 +10,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from dialogs.assembly import assemble
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind, Incoming, Payload
 from handlers.conversation import ConversationService
-from handlers.dialog_context import ConversationSettings
 from handlers.inbox import KEPT, Inbox
 from handlers.locks import KeyedLocks, SharedLocks, in_order
 from storage.uow import Database
 from storage.vocabulary import Platform
-from tests.fakes import FakeMessenger, FakeTime
+from tests.fakes import FakeMessenger, FakeTime, conversation
 
 PERSON = 42
 
@@ -46,15 +44,9 @@ def replica(
     shared: KeyedLocks,
     ordered: bool,
 ) -> ConversationService:
-    return ConversationService(
-        db,
-        dialogs=assemble(),
-        messengers={Platform.TELEGRAM: messenger},
-        translators=translators,
-        directory=directory,
-        settings=ConversationSettings(consent_version="v-test", default_locale="ru"),
-        locks=SharedLocks(shared.hold),  # the replicas' one lock (Redis in production)
-        ordered=ordered,
+    # The replicas' one lock (Redis in production).
+    return conversation(
+        db, messenger, translators, directory, locks=SharedLocks(shared.hold), ordered=ordered
     )
 
 

@@ -135,7 +135,7 @@ async def test_a_familys_start_runs_its_hot_statements_straight_on_the_connectio
 ) -> None:
     """If SQLAlchemy changed so that they fell back to its execution, this says so."""
     messenger = FakeMessenger()
-    service = conversation(sqlite, translators, directory, messenger)
+    service = conversation(sqlite, messenger, translators, directory)
     through = _through_sqlalchemy(sqlite)
     family = Family(service, user_id=31)
     await family.send(Event(kind=EventKind.COMMAND, command="start"))

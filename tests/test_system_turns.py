@@ -6,16 +6,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from dialogs.assembly import assemble
 from dialogs.directory import Directory
 from dialogs.i18n import N_, Translators
 from dialogs.primitives import Event, EventKind, Notice, SystemEvent
 from handlers.conversation import IDLE_AFTER, ConversationService
-from handlers.dialog_context import ConversationSettings
 from storage.models import utcnow
 from storage.uow import Database
-from storage.vocabulary import Platform
-from tests.fakes import FakeMessenger, Family
+from tests.fakes import FakeMessenger, Family, conversation
 
 # Any message of the catalogs will do: the point is that it is translated for the person.
 CHECK_IN = N_("✉️ Sent to your coordinator (request #{n}).")
@@ -37,15 +34,7 @@ def clock() -> Clock:
 def make_service(
     db: Database, messenger: FakeMessenger, translators: Translators, directory: Directory, clock: Clock
 ) -> ConversationService:
-    return ConversationService(
-        db,
-        dialogs=assemble(),
-        messengers={Platform.TELEGRAM: messenger},
-        translators=translators,
-        directory=directory,
-        settings=ConversationSettings(consent_version="v-test", default_locale="ru"),
-        clock=clock,
-    )
+    return conversation(db, messenger, translators, directory, clock=clock)
 
 
 @pytest.fixture

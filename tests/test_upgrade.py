@@ -11,17 +11,14 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 import storage.db
-from dialogs.assembly import assemble
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
-from handlers.conversation import ConversationService
 from handlers.cursors import Cursors
-from handlers.dialog_context import ConversationSettings
 from storage.db import MIGRATIONS_DIR, create_engine, head_revision, migrate
 from storage.models import utcnow
 from storage.uow import Database
 from storage.vocabulary import Platform
-from tests.fakes import FakeMessenger, Family
+from tests.fakes import FakeMessenger, Family, conversation
 
 # Exactly what the previous version saved for a parent who was writing their story, and for VK's
 # long-poll position (kept then as a dialog state).
@@ -75,14 +72,7 @@ async def test_a_dialog_saved_before_the_upgrade_resumes_at_its_step(
     async with db.uow() as uow:
         assert await uow.dialogs.load("cursor:vk:77") is None
     messenger = FakeMessenger()
-    service = ConversationService(
-        db,
-        dialogs=assemble(),
-        messengers={Platform.TELEGRAM: messenger},
-        translators=translators,
-        directory=directory,
-        settings=ConversationSettings(consent_version="v-test", default_locale="ru"),
-    )
+    service = conversation(db, messenger, translators, directory)
     family = Family(service)
     await family.text("И угрожает забрать ребёнка.")
     await family.press("t_desc", "done")

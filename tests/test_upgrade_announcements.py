@@ -9,18 +9,15 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, text
 
-from dialogs.assembly import assemble
 from dialogs.directory import Directory
 from dialogs.i18n import Translators
 from handlers.broadcasts import BroadcastJob, BroadcastSettings
-from handlers.conversation import ConversationService
-from handlers.dialog_context import ConversationSettings
 from storage.db import MIGRATIONS_DIR, create_engine, migrate
 from storage.models import utcnow
 from storage.uow import Database
 from storage.vocabulary import Platform
 from tests.broadcast_support import Admin as Person
-from tests.fakes import FakeMessenger
+from tests.fakes import FakeMessenger, conversation
 
 # An announcement the version before kept for a family in the middle of a step (no file, no "paid").
 OLD_PENDING = {"kind": "announcement", "broadcast": 1, "texts": {"*": "Старое объявление"}}
@@ -63,14 +60,7 @@ async def test_people_mid_way_and_old_broadcasts_go_on_after_the_upgrade(
     await migrate(db.engine)
 
     messenger = FakeMessenger()
-    service = ConversationService(
-        db,
-        dialogs=assemble(),
-        messengers={Platform.TELEGRAM: messenger},
-        translators=translators,
-        directory=directory,
-        settings=ConversationSettings(consent_version="v-test", default_locale="ru"),
-    )
+    service = conversation(db, messenger, translators, directory)
     first = Person(service, user_id=42)
     await first.press("consent", "yes")
     asked = messenger.sent[-1][1]
