@@ -9,11 +9,15 @@ the names of its values, and run with SQLAlchemy's own type processing (bind and
 so what is written and read is exactly what ``Session.execute`` writes and reads) on the unit of
 work's own connection, in its transaction, committed with it.
 
-Only where that is the same thing as ``Session.execute``: a SQLite file (storage/sqlite_driver.py)
-in a unit of work that has no ORM changes pending (``Session.execute`` would flush them first) and a
-statement with no Python-side defaults or expanding parameters. Anything else (PostgreSQL, a memory
-database, a pending change) goes through ``Session.execute`` as before, with the same answer. A
-write takes the process's one SQLite writer first (storage/uow.py ``WriteLock``), as every write does.
+Only where that is the same thing as ``Session.execute``: a SQLite file (storage/sqlite_driver.py),
+inside its unit of work's own transaction, with no ORM change pending (``Session.execute`` would
+flush it first), and a statement whose values are all given, by the same names in every row (no
+Python-side default or ``onupdate``, no expanding or escaped parameter). Anything else (PostgreSQL, a
+memory database, a pending change) goes through ``Session.execute`` as before, with the same answer.
+A write takes the process's one SQLite writer first (storage/uow.py ``WriteLock``), as every write
+does. The statements are compiled from SQLAlchemy's private compiled form, hence the 2.1.x pin in
+pyproject.toml; if that form changed, they would go through ``Session.execute`` (logged), and
+tests/test_prepared.py would say so.
 """
 
 from __future__ import annotations
