@@ -33,7 +33,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.sqlite_driver import OneTripConnection, run_one
+from storage.sqlite_driver import OneTripConnection, only_reads, run_one
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ def _compiled(compiled: Any, dialect: Dialect, keys: set[str]) -> _Compiled | No
         constructs=None
         if keys.issuperset(names)
         else lambda given: compiled.construct_params(given, _check=False),
-        writes=not compiled.string.lstrip()[:6].upper().startswith("SELECT"),
+        writes=not only_reads(compiled.string),
     )
 
 

@@ -112,6 +112,11 @@ def _patiently(connection: sqlite3.Connection, fn: Callable[..., Any], *args: An
         connection.execute("PRAGMA busy_timeout=0")
 
 
+def only_reads(sql: str) -> bool:
+    """A statement that writes nothing: it needs no turn as the process's SQLite writer."""
+    return sql.lstrip()[:6].upper().startswith(("SELECT", "PRAGMA"))
+
+
 def _busy(exc: sqlite3.OperationalError) -> bool:
     """The file is locked, which waiting cures (not a stale snapshot: SQLite's BUSY_SNAPSHOT)."""
     return getattr(exc, "sqlite_errorcode", 0) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_BUSY_RECOVERY)

@@ -40,7 +40,7 @@ from storage.repositories import (
 )
 from storage.resources import ResourcesRepository
 from storage.retention import RetentionRepository
-from storage.sqlite_driver import OneTripConnection
+from storage.sqlite_driver import OneTripConnection, only_reads
 from storage.stats import StatsRepository
 
 T = TypeVar("T")
@@ -236,9 +236,6 @@ class Claim:
             del self._info[_CLAIM]
 
 
-_READS = ("SELECT", "PRAGMA")
-
-
 class WriteLock:
     """The process's one SQLite writer; see ``Database``.
 
@@ -262,7 +259,7 @@ class WriteLock:
         self, conn: Connection, _cursor: Any, statement: str, *_args: Any, **_kwargs: Any
     ) -> None:
         claim = conn.info.get(_CLAIM)
-        if claim is None or claim.holds or statement.lstrip()[:6].upper().startswith(_READS):
+        if claim is None or claim.holds or only_reads(statement):
             return  # not a unit of work's (migrations), holds it already, or only reads
         await_only(self.claim(claim))
 
