@@ -160,7 +160,9 @@ class ConversationService:
         try:
             messenger = self._messengers[incoming.platform]
             files = await prefetch(self._db, self._dialogs, messenger, incoming, key)
-            committed = await self._process(incoming, key, files, merged, tell=turn.tell)
+            committed = await self._process(
+                incoming, key, files, merged, tell=turn.tell, first=priority is Priority.EMERGENCY
+            )
         except Exception:
             log.exception("failed to handle an update from a %s user", incoming.platform.value)
             await self._apologise(incoming)
@@ -228,13 +230,14 @@ class ConversationService:
         merged: Sequence[Incoming] = (),
         *,
         tell: bool = False,
+        first: bool = False,
     ) -> Committed | None:
         """``files``: fetched before the transaction (handlers/prefetch.py); ``merged``: a flooding
         person's texts, one turn for all (handlers/flood.py); ``tell``: the kind message about it
-        goes first."""
+        goes first; ``first``: an emergency's, ahead of the turns waiting for a connection."""
         # A family's turn is a few statements by key: on SQLite they run on the loop's thread. An
         # admin's may read whole tables (figures, the audience, the directory): off it.
-        async with self._db.uow(quick=incoming.role is not Role.ADMIN) as uow:
+        async with self._db.uow(quick=incoming.role is not Role.ADMIN, first=first) as uow:
             # The answer is kept with the inbox row the update came in (VK and MAX name an event's
             # parts apart from the event); without an inbox, with the update itself.
             kept = KEPT.get()

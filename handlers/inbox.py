@@ -88,7 +88,8 @@ class Inbox(Job):
         places = self._places(platform, updates)
 
         async def keep() -> None:
-            async with self._db.uow() as uow:
+            # Ahead of the turns waiting for a connection: the next fetch waits for this keep.
+            async with self._db.uow(first=True) as uow:
                 await uow.inbox.accept(platform, updates, places)
                 if cursor is not None:
                     await uow.cursors.save(*cursor)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, event, text
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.util import await_only, greenlet_spawn
 
 from storage.admins import AdminsRepository
@@ -104,21 +107,38 @@ class Database:
         if engine.dialect.name == "sqlite":
             self._writer = WriteLock()
             event.listen(engine.sync_engine, "before_cursor_execute", self._writer.before_execute)
+        pool = engine.sync_engine.pool
+        self._gate = Gate(pool.size(), pool.timeout()) if isinstance(pool, QueuePool) else None
 
     @asynccontextmanager
-    async def uow(self, *, quick: bool = False) -> AsyncIterator[UnitOfWork]:
+    async def uow(self, *, quick: bool = False, first: bool = False) -> AsyncIterator[UnitOfWork]:
         """``quick``: a unit of work of a few short statements keyed by a person (a family's turn);
-        on a SQLite file they run on the event loop's thread (storage/sqlite_driver.py)."""
+        on a SQLite file they run on the event loop's thread (storage/sqlite_driver.py). ``first``:
+        ahead of the others waiting for a connection (``Gate``)."""
+        # A unit of work nested in another (or in a task started inside one) does not queue at the
+        # gate: it would wait for a connection its own caller may hold. It meets the pool as before.
+        gate = None if _IN_UOW.get() else self._gate
         inside = _IN_UOW.set(True)
         try:
-            if self._writer is None:
-                async with self._sessions() as session, session.begin():
+            if gate is not None:
+                await gate.enter(first=first)
+            try:
+                if self._writer is None:
+                    async with self._sessions() as session, session.begin():
+                        yield UnitOfWork(session)
+                    return
+                async with self._sqlite(self._writer, quick) as session:
                     yield UnitOfWork(session)
-                return
-            async with self._sqlite(self._writer, quick) as session:
-                yield UnitOfWork(session)
+            finally:
+                if gate is not None:
+                    gate.leave()  # the connection is back in the pool: the next in line finds it
         finally:
             _IN_UOW.reset(inside)
+        if self._writer is not None:
+            # The event loop's other tasks go next: a quick unit of work may never have waited (its
+            # statements and commit on the loop, the writer free, a connection ready), and writers
+            # back to back would keep the loop (the WAL's checkpoint job, tests/test_sqlite_driver.py).
+            await asyncio.sleep(0)
 
     @asynccontextmanager
     async def _sqlite(self, writer: WriteLock, quick: bool) -> AsyncIterator[AsyncSession]:
@@ -160,10 +180,6 @@ class Database:
             finally:
                 # After the commit or the rollback: the next writer finds the file unlocked.
                 writer.release(claim)
-        # The event loop's other tasks go next: a quick unit of work may never have waited (its
-        # statements and commit on the loop, the writer free, a connection ready), and writers back
-        # to back would keep the loop (the WAL's checkpoint job, tests/test_sqlite_driver.py).
-        await asyncio.sleep(0)
 
     async def checkpoint(self) -> int:
         """SQLite: copy what the WAL holds into the database file, off the event loop; the number of
@@ -215,6 +231,58 @@ async def to_the_end(work: Awaitable[T]) -> T:
             task.exception()  # its own failure, if any, is less news than the cancel
         raise asyncio.CancelledError
     return task.result()
+
+
+class Gate:
+    """Units of work take the pool's connections in the order they asked for them, those asked
+    ``first`` (an intake's keep of a batch, an emergency's turn) before the rest.
+
+    SQLAlchemy's asyncio pool lets a newcomer take a connection that was just given back before the
+    units of work already waiting for one, and a waiter that lost it queues again at the end (its
+    ``get`` tries ``get_nowait`` first; asyncio's ``Queue.get`` appends a woken getter that found it
+    empty again). In the flood row's 100 first screens one turn in six waited until nearly all the
+    others were done. Here a freed place is handed to the first in line, so whoever holds a place
+    finds a connection in the pool at once: nothing else takes them (a nested unit of work does not
+    pass here, and the pool opens none beyond its size). In the same row, a poll loop's keep of a
+    batch waited behind the hundred turns in line, and so did the next ``getUpdates``: it goes first."""
+
+    __slots__ = ("_first", "_free", "_line", "_timeout")
+
+    def __init__(self, size: int, timeout: float) -> None:
+        self._free = size
+        self._first: deque[asyncio.Future[None]] = deque()
+        self._line: deque[asyncio.Future[None]] = deque()
+        self._timeout = timeout  # as long as the pool itself would wait, and failing as it would
+
+    async def enter(self, *, first: bool = False) -> None:
+        if self._free and not self._first and not self._line:
+            self._free -= 1  # a place is free and nobody is in line: no wait
+            return
+        place: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        line = self._first if first else self._line
+        line.append(place)
+        try:
+            async with asyncio.timeout(self._timeout):
+                await place
+        except BaseException as exc:
+            if place.done() and not place.cancelled():
+                self.leave()  # handed a place as it was cancelled: the next in line has it
+            else:
+                line.remove(place)
+            if isinstance(exc, TimeoutError):
+                raise PoolTimeoutError(
+                    f"no connection was free for {self._timeout:.0f} s (units of work in line)"
+                ) from None
+            raise
+
+    def leave(self) -> None:
+        for line in (self._first, self._line):
+            while line:
+                place = line.popleft()
+                if not place.done():
+                    place.set_result(None)
+                    return
+        self._free += 1
 
 
 _CLAIM = "storage.uow.claim"  # in a connection's ``info`` while a unit of work has it

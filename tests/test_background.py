@@ -149,10 +149,10 @@ async def no_transaction_while_sending(db: Database, messenger: FakeMessenger) -
     real_uow = db.uow
 
     @asynccontextmanager
-    async def counted(*, quick: bool = False) -> AsyncIterator[UnitOfWork]:
+    async def counted(*, quick: bool = False, first: bool = False) -> AsyncIterator[UnitOfWork]:
         open_now[0] += 1
         try:
-            async with real_uow(quick=quick) as uow:
+            async with real_uow(quick=quick, first=first) as uow:
                 yield uow
         finally:
             open_now[0] -= 1

@@ -17,7 +17,7 @@ from handlers.conversation import ConversationService
 from handlers.dialog_context import ConversationSettings
 from storage.uow import Database, UnitOfWork
 from storage.vocabulary import Platform
-from tests.fakes import FakeMessenger, Family
+from tests.fakes import FakeMessenger, Family, conversation
 
 
 @pytest.mark.parametrize(("role", "quick"), [(Role.FAMILY, True), (Role.ADMIN, False)])
@@ -36,9 +36,9 @@ async def test_a_familys_turn_is_quick_and_an_admins_is_not(
     real = db.uow
 
     @asynccontextmanager
-    async def recorded(*, quick: bool = False) -> AsyncIterator[UnitOfWork]:
+    async def recorded(*, quick: bool = False, first: bool = False) -> AsyncIterator[UnitOfWork]:
         asked.append(quick)
-        async with real(quick=quick) as uow:
+        async with real(quick=quick, first=first) as uow:
             yield uow
 
     db.uow = recorded  # type: ignore[method-assign]
@@ -48,3 +48,30 @@ async def test_a_familys_turn_is_quick_and_an_admins_is_not(
         db.uow = real  # type: ignore[method-assign]
     assert asked, "the turn had a unit of work"
     assert (True in asked) is quick, f"{role}: units of work asked for {asked}"
+
+
+@pytest.mark.parametrize(("text", "first"), [("SOS", True), ("мне угрожают", True), ("привет", False)])
+async def test_an_emergencys_turn_goes_ahead_of_the_line_for_a_connection(
+    db: Database, translators: Translators, directory: Directory, text: str, first: bool
+) -> None:
+    """An SOS or words of danger take the next free connection before the turns waiting
+    (storage/uow.py ``Gate``); any other turn waits in line."""
+    service = conversation(db, FakeMessenger(), translators, directory)
+    family = Family(service, user_id=78)
+    await family.send(Event(kind=EventKind.COMMAND, command="start"))
+    asked: list[bool] = []
+    real = db.uow
+
+    @asynccontextmanager
+    async def recorded(*, quick: bool = False, first: bool = False) -> AsyncIterator[UnitOfWork]:
+        asked.append(first)
+        async with real(quick=quick, first=first) as uow:
+            yield uow
+
+    db.uow = recorded  # type: ignore[method-assign]
+    try:
+        await family.text(text)
+    finally:
+        db.uow = real  # type: ignore[method-assign]
+    assert asked, "the turn had a unit of work"
+    assert (True in asked) is first, f"{text!r}: units of work asked first={asked}"

@@ -1,0 +1,184 @@
+"""Units of work get the pool's connections in the order they asked (storage/uow.py ``Gate``).
+
+SQLAlchemy's asyncio pool let a newcomer take a connection just given back before those already
+waiting, and a waiter that lost it queued again at the end: in a burst some families waited until
+nearly everyone else was done (the flood row's p99). An intake's keep of a batch and an emergency's
+turn go ahead of the line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from handlers.inbox import Inbox
+from storage.db import POSTGRES_POOL, SQLITE_POOL
+from storage.uow import Database, Gate, UnitOfWork
+from storage.vocabulary import Platform
+
+
+async def test_units_of_work_get_connections_in_the_order_they_asked(db: Database) -> None:
+    """New ones keep arriving while others wait (a burst): nobody is overtaken. Without the gate,
+    SQLAlchemy's pool let about half of these 200 be overtaken."""
+    await _open_the_pool(db)
+    asked: list[int] = []
+    entered: list[int] = []
+
+    async def family(n: int) -> None:
+        asked.append(n)
+        async with db.uow(quick=True) as uow:
+            entered.append(n)
+            await uow.dialogs.save(f"tg:{n}", "menu", {"n": n})
+            await asyncio.sleep(0)
+
+    tasks: list[asyncio.Task[None]] = []
+    async with asyncio.timeout(60):
+        for wave in range(20):
+            tasks += [asyncio.create_task(family(wave * 10 + i)) for i in range(10)]
+            await asyncio.sleep(0)  # the next ones arrive while these are in line
+        await asyncio.gather(*tasks)
+    assert len(asked) == 200
+    overtaken = [n for i, n in enumerate(entered) if n != asked[i]]
+    assert entered == asked, f"{len(overtaken)} of 200 were overtaken"
+    async with db.uow() as uow:
+        assert await uow.dialogs.load("tg:199") == ("menu", {"n": 199})
+
+
+async def _open_the_pool(db: Database) -> None:
+    """Every connection of the pool opened (opening one takes a while: whoever finds one open
+    enters before those still opening theirs)."""
+    size = SQLITE_POOL if db.engine.dialect.name == "sqlite" else POSTGRES_POOL
+    all_in = asyncio.Barrier(size)
+
+    async def hold() -> None:
+        async with db.uow() as uow:
+            await uow.dialogs.load("tg:0")
+            await all_in.wait()
+
+    async with asyncio.timeout(30):
+        await asyncio.gather(*(hold() for _ in range(size)))
+
+
+async def test_first_ones_go_ahead_of_the_line(db: Database) -> None:
+    """With every connection taken, an intake's keep (``first``) asked for after ten turns gets the
+    next free connection; the turns keep their order behind it."""
+    size = SQLITE_POOL if db.engine.dialect.name == "sqlite" else POSTGRES_POOL
+    go = asyncio.Event()
+    held = asyncio.Event()
+    holding: list[int] = []
+    entered: list[str] = []
+
+    async def hold(n: int) -> None:
+        async with db.uow() as uow:
+            await uow.dialogs.load(f"tg:{n}")
+            holding.append(n)
+            if len(holding) == size:
+                held.set()
+            await go.wait()
+
+    async def turn(name: str, *, first: bool = False) -> None:
+        async with db.uow(quick=True, first=first) as uow:
+            entered.append(name)
+            await uow.dialogs.save(f"tg:{name}", "menu", {})
+
+    async with asyncio.timeout(30):
+        holders = [asyncio.create_task(hold(n)) for n in range(size)]
+        await held.wait()  # every connection is taken
+        waiting = [asyncio.create_task(turn(f"t{n}")) for n in range(10)]
+        await asyncio.sleep(0.05)
+        keep = asyncio.create_task(turn("keep", first=True))
+        await asyncio.sleep(0.05)
+        assert entered == []
+        go.set()
+        await asyncio.gather(*holders, *waiting, keep)
+    assert entered == ["keep", *(f"t{n}" for n in range(10))]
+
+
+async def test_a_cancelled_waiter_loses_no_place() -> None:
+    gate = Gate(1, 5.0)
+    await gate.enter()
+    # Cancelled while in line: it leaves the line.
+    gone = asyncio.create_task(gate.enter())
+    await asyncio.sleep(0)
+    gone.cancel()
+    # Handed the place and cancelled before it ran: the place goes on to the next in line.
+    handed = asyncio.create_task(gate.enter())
+    after = asyncio.create_task(gate.enter())
+    await asyncio.sleep(0)
+    gate.leave()  # hands the place to ``handed``
+    handed.cancel()
+    async with asyncio.timeout(5):
+        with pytest.raises(asyncio.CancelledError):
+            await gone
+        with pytest.raises(asyncio.CancelledError):
+            await handed
+        await after  # it has the place
+    gate.leave()
+    async with asyncio.timeout(1):
+        await gate.enter()  # free again: nobody took two places, nobody left one behind
+    blocked = asyncio.create_task(gate.enter())
+    await asyncio.sleep(0.01)
+    assert not blocked.done(), "one place: a second unit of work waits"
+    blocked.cancel()
+
+
+async def test_waiting_too_long_fails_as_the_pool_would() -> None:
+    gate = Gate(1, 0.05)
+    await gate.enter()
+    with pytest.raises(PoolTimeoutError, match="no connection was free"):
+        await gate.enter()
+    gate.leave()
+    await gate.enter()  # the timed-out one took no place with it
+
+
+async def test_an_intakes_keep_goes_ahead_of_the_turns_in_line(db: Database) -> None:
+    """A poll loop asks for more only once its batch is kept: the keep does not wait behind the
+    turns already in line for a connection (the flood row: the next getUpdates waited 94 ms)."""
+    size = SQLITE_POOL if db.engine.dialect.name == "sqlite" else POSTGRES_POOL
+    go, held = asyncio.Event(), asyncio.Event()
+    holding: list[int] = []
+    entered: list[str] = []
+
+    async def hold(n: int) -> None:
+        async with db.uow() as uow:
+            await uow.dialogs.load(f"tg:{n}")
+            holding.append(n)
+            if len(holding) == size:
+                held.set()
+            await go.wait()
+
+    async def turn(n: int) -> None:
+        async with db.uow(quick=True) as uow:
+            await uow.dialogs.save(f"tg:{n}", "menu", {})
+
+    real = db.uow
+
+    @asynccontextmanager
+    async def recorded(*, quick: bool = False, first: bool = False) -> AsyncIterator[UnitOfWork]:
+        async with real(quick=quick, first=first) as uow:
+            entered.append("keep" if not quick else "turn")
+            yield uow
+
+    inbox = Inbox(db)
+    async with asyncio.timeout(30):
+        holders = [asyncio.create_task(hold(n)) for n in range(size)]
+        await held.wait()
+        db.uow = recorded  # type: ignore[method-assign]
+        try:
+            waiting = [asyncio.create_task(turn(n)) for n in range(10)]
+            await asyncio.sleep(0.05)
+            keep = asyncio.create_task(
+                inbox.accept(Platform.TELEGRAM, [(7, {"update_id": 7, "message": {}})])
+            )
+            await asyncio.sleep(0.05)
+            assert entered == []
+            go.set()
+            await asyncio.gather(*holders, *waiting, keep)
+        finally:
+            db.uow = real  # type: ignore[method-assign]
+    assert entered == ["keep"] + ["turn"] * 10
+    assert [update_id for update_id, _raw in await inbox.pending(Platform.TELEGRAM)] == [7]
