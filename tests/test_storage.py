@@ -49,6 +49,23 @@ async def test_update_ids_are_recorded_once(db: Database) -> None:
         assert await uow.updates.prune(utcnow() + timedelta(seconds=1)) == 2
 
 
+async def test_a_merged_turns_update_ids_are_recorded_once_in_one_statement(db: Database) -> None:
+    """``first_times`` (a flood's merged turn): the ids not seen before, whether seen in an earlier
+    turn, twice in the same batch, or on another platform; for as many ids as a merged turn takes."""
+    async with db.uow() as uow:
+        assert await uow.updates.first_time(Platform.TELEGRAM, 5)
+        assert await uow.updates.first_times(Platform.TELEGRAM, []) == set()
+        assert await uow.updates.first_times(Platform.TELEGRAM, [4, 5, 6, 6]) == {4, 6}
+        assert await uow.updates.first_times(Platform.VK, [5, 6]) == {5, 6}
+        assert await uow.updates.first_times(Platform.TELEGRAM, list(range(1000, 1100))) == set(
+            range(1000, 1100)
+        )
+    async with db.uow() as uow:
+        assert await uow.updates.first_times(Platform.TELEGRAM, [6, 7, 1099, 1100]) == {7, 1100}
+        assert not await uow.updates.first_time(Platform.TELEGRAM, 4)
+        assert await uow.updates.prune(utcnow() + timedelta(seconds=1)) == 107
+
+
 async def test_a_failed_use_case_rolls_back_everything(db: Database) -> None:
     with pytest.raises(RuntimeError):
         async with db.uow() as uow:
