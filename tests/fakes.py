@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from handlers.ports import (
     RecipientUnreachableError,
     SendResult,
 )
-from storage.uow import Database
+from storage.uow import Database, UnitOfWork
 from storage.vocabulary import AttachmentKind, ChatRef, Platform
 
 
@@ -262,3 +263,22 @@ class RecordingPacer:
 
     def hurry(self, person: str) -> None:
         self.hurried.append(person)
+
+
+@contextmanager
+def units_of_work(db: Database) -> Iterator[list[tuple[bool, bool]]]:
+    """Each unit of work entered meanwhile (past the pool's gate), in order: (quick, first)."""
+    entered: list[tuple[bool, bool]] = []
+    real = db.uow
+
+    @asynccontextmanager
+    async def recorded(*, quick: bool = False, first: bool = False) -> AsyncIterator[UnitOfWork]:
+        async with real(quick=quick, first=first) as uow:
+            entered.append((quick, first))
+            yield uow
+
+    db.uow = recorded  # type: ignore[method-assign]
+    try:
+        yield entered
+    finally:
+        db.uow = real  # type: ignore[method-assign]

@@ -17,8 +17,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from handlers.inbox import Inbox
 from storage.db import POSTGRES_POOL, SQLITE_POOL
-from storage.uow import Database, Gate, UnitOfWork
+from storage.uow import Database, Gate
 from storage.vocabulary import Platform
+from tests.fakes import units_of_work
 
 
 async def test_units_of_work_get_connections_in_the_order_they_asked(db: Database) -> None:
@@ -48,29 +49,23 @@ async def test_units_of_work_get_connections_in_the_order_they_asked(db: Databas
         assert await uow.dialogs.load("tg:199") == ("menu", {"n": 199})
 
 
+def _pool_size(db: Database) -> int:
+    return SQLITE_POOL if db.engine.dialect.name == "sqlite" else POSTGRES_POOL
+
+
 async def _open_the_pool(db: Database) -> None:
     """Every connection of the pool opened (opening one takes a while: whoever finds one open
     enters before those still opening theirs)."""
-    size = SQLITE_POOL if db.engine.dialect.name == "sqlite" else POSTGRES_POOL
-    all_in = asyncio.Barrier(size)
-
-    async def hold() -> None:
-        async with db.uow() as uow:
-            await uow.dialogs.load("tg:0")
-            await all_in.wait()
-
-    async with asyncio.timeout(30):
-        await asyncio.gather(*(hold() for _ in range(size)))
+    async with _every_connection_held(db):
+        pass
 
 
-async def test_first_ones_go_ahead_of_the_line(db: Database) -> None:
-    """With every connection taken, an intake's keep (``first``) asked for after ten turns gets the
-    next free connection; the turns keep their order behind it."""
-    size = SQLITE_POOL if db.engine.dialect.name == "sqlite" else POSTGRES_POOL
-    go = asyncio.Event()
-    held = asyncio.Event()
+@asynccontextmanager
+async def _every_connection_held(db: Database) -> AsyncIterator[None]:
+    """Inside: each of the pool's connections is held by a unit of work; they end at the exit."""
+    size = _pool_size(db)
+    go, held = asyncio.Event(), asyncio.Event()
     holding: list[int] = []
-    entered: list[str] = []
 
     async def hold(n: int) -> None:
         async with db.uow() as uow:
@@ -80,21 +75,35 @@ async def test_first_ones_go_ahead_of_the_line(db: Database) -> None:
                 held.set()
             await go.wait()
 
+    holders = [asyncio.create_task(hold(n)) for n in range(size)]
+    try:
+        async with asyncio.timeout(30):
+            await held.wait()
+        yield
+    finally:
+        go.set()
+        async with asyncio.timeout(30):
+            await asyncio.gather(*holders)
+
+
+async def test_first_ones_go_ahead_of_the_line(db: Database) -> None:
+    """With every connection taken, a unit of work asked ``first`` after ten turns gets the next
+    free connection; the turns keep their order behind it."""
+    entered: list[str] = []
+
     async def turn(name: str, *, first: bool = False) -> None:
         async with db.uow(quick=True, first=first) as uow:
             entered.append(name)
             await uow.dialogs.save(f"tg:{name}", "menu", {})
 
-    async with asyncio.timeout(30):
-        holders = [asyncio.create_task(hold(n)) for n in range(size)]
-        await held.wait()  # every connection is taken
+    async with _every_connection_held(db):
         waiting = [asyncio.create_task(turn(f"t{n}")) for n in range(10)]
         await asyncio.sleep(0.05)
         keep = asyncio.create_task(turn("keep", first=True))
         await asyncio.sleep(0.05)
         assert entered == []
-        go.set()
-        await asyncio.gather(*holders, *waiting, keep)
+    async with asyncio.timeout(30):
+        await asyncio.gather(*waiting, keep)
     assert entered == ["keep", *(f"t{n}" for n in range(10))]
 
 
@@ -138,47 +147,23 @@ async def test_waiting_too_long_fails_as_the_pool_would() -> None:
 async def test_an_intakes_keep_goes_ahead_of_the_turns_in_line(db: Database) -> None:
     """A poll loop asks for more only once its batch is kept: the keep does not wait behind the
     turns already in line for a connection (the flood row: the next getUpdates waited 94 ms)."""
-    size = SQLITE_POOL if db.engine.dialect.name == "sqlite" else POSTGRES_POOL
-    go, held = asyncio.Event(), asyncio.Event()
-    holding: list[int] = []
-    entered: list[str] = []
-
-    async def hold(n: int) -> None:
-        async with db.uow() as uow:
-            await uow.dialogs.load(f"tg:{n}")
-            holding.append(n)
-            if len(holding) == size:
-                held.set()
-            await go.wait()
 
     async def turn(n: int) -> None:
         async with db.uow(quick=True) as uow:
             await uow.dialogs.save(f"tg:{n}", "menu", {})
 
-    real = db.uow
-
-    @asynccontextmanager
-    async def recorded(*, quick: bool = False, first: bool = False) -> AsyncIterator[UnitOfWork]:
-        async with real(quick=quick, first=first) as uow:
-            entered.append("keep" if not quick else "turn")
-            yield uow
-
     inbox = Inbox(db)
-    async with asyncio.timeout(30):
-        holders = [asyncio.create_task(hold(n)) for n in range(size)]
-        await held.wait()
-        db.uow = recorded  # type: ignore[method-assign]
-        try:
+    size = _pool_size(db)
+    with units_of_work(db) as entered:
+        async with _every_connection_held(db):
             waiting = [asyncio.create_task(turn(n)) for n in range(10)]
             await asyncio.sleep(0.05)
-            keep = asyncio.create_task(
-                inbox.accept(Platform.TELEGRAM, [(7, {"update_id": 7, "message": {}})])
-            )
+            raw = {"update_id": 7, "message": {}}
+            keep = asyncio.create_task(inbox.accept(Platform.TELEGRAM, [(7, raw)]))
             await asyncio.sleep(0.05)
-            assert entered == []
-            go.set()
-            await asyncio.gather(*holders, *waiting, keep)
-        finally:
-            db.uow = real  # type: ignore[method-assign]
-    assert entered == ["keep"] + ["turn"] * 10
+            assert len(entered) == size  # the holders
+        async with asyncio.timeout(30):
+            await asyncio.gather(*waiting, keep)
+    # The keep (not quick, first) entered before the ten turns (quick) that asked before it.
+    assert entered[size:] == [(False, True)] + [(True, False)] * 10
     assert [update_id for update_id, _raw in await inbox.pending(Platform.TELEGRAM)] == [7]

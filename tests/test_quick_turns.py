@@ -4,9 +4,6 @@ tables (figures, the audience of an announcement, the directory) and would hold 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import pytest
 
 from dialogs.assembly import assemble
@@ -15,9 +12,9 @@ from dialogs.i18n import Translators
 from dialogs.primitives import Event, EventKind, Role
 from handlers.conversation import ConversationService
 from handlers.dialog_context import ConversationSettings
-from storage.uow import Database, UnitOfWork
+from storage.uow import Database
 from storage.vocabulary import Platform
-from tests.fakes import FakeMessenger, Family, conversation
+from tests.fakes import FakeMessenger, Family, conversation, units_of_work
 
 
 @pytest.mark.parametrize(("role", "quick"), [(Role.FAMILY, True), (Role.ADMIN, False)])
@@ -32,20 +29,9 @@ async def test_a_familys_turn_is_quick_and_an_admins_is_not(
         directory=directory,
         settings=ConversationSettings(consent_version="v-test", default_locale="ru"),
     )
-    asked: list[bool] = []
-    real = db.uow
-
-    @asynccontextmanager
-    async def recorded(*, quick: bool = False, first: bool = False) -> AsyncIterator[UnitOfWork]:
-        asked.append(quick)
-        async with real(quick=quick, first=first) as uow:
-            yield uow
-
-    db.uow = recorded  # type: ignore[method-assign]
-    try:
+    with units_of_work(db) as entered:
         await Family(service, user_id=77, role=role).send(Event(kind=EventKind.COMMAND, command="start"))
-    finally:
-        db.uow = real  # type: ignore[method-assign]
+    asked = [q for q, _first in entered]
     assert asked, "the turn had a unit of work"
     assert (True in asked) is quick, f"{role}: units of work asked for {asked}"
 
@@ -59,19 +45,8 @@ async def test_an_emergencys_turn_goes_ahead_of_the_line_for_a_connection(
     service = conversation(db, FakeMessenger(), translators, directory)
     family = Family(service, user_id=78)
     await family.send(Event(kind=EventKind.COMMAND, command="start"))
-    asked: list[bool] = []
-    real = db.uow
-
-    @asynccontextmanager
-    async def recorded(*, quick: bool = False, first: bool = False) -> AsyncIterator[UnitOfWork]:
-        asked.append(first)
-        async with real(quick=quick, first=first) as uow:
-            yield uow
-
-    db.uow = recorded  # type: ignore[method-assign]
-    try:
+    with units_of_work(db) as entered:
         await family.text(text)
-    finally:
-        db.uow = real  # type: ignore[method-assign]
+    asked = [f for _quick, f in entered]
     assert asked, "the turn had a unit of work"
     assert (True in asked) is first, f"{text!r}: units of work asked first={asked}"

@@ -30,10 +30,10 @@ KINDS = {
 def create_router() -> Router:
     """A new router per Dispatcher: a router can belong to one Dispatcher only (restarts, tests)."""
     router = Router(name=__name__)
-    router.message.register(on_migrated, _migrated)
-    router.message.register(on_left, _left)
-    router.message.register(on_joined, _joined)
-    router.message.register(on_message, _from_someone)
+    # One handler for every message, which tells the kinds apart itself: aiogram calls each handler's
+    # filter in turn (its arguments resolved for each call), and a family's text passed three filters
+    # before its own: 15% of aiogram's dispatch of a text (bench: 81 -> 68 us).
+    router.message.register(on_any_message)
     router.callback_query.register(on_button)
     router.my_chat_member.register(on_membership, _in_private)
     # Registering it makes allowed_updates ask for chat_member (Telegram sends it to admin bots only).
@@ -43,28 +43,12 @@ def create_router() -> Router:
 
 # Filters are coroutines on purpose: aiogram runs a plain callable, magic filters (``F.x``) included,
 # in a worker thread (``asyncio.to_thread``), two thread hops per message for one attribute test.
-async def _migrated(message: Message) -> bool:
-    return message.migrate_to_chat_id is not None
-
-
-async def _from_someone(message: Message) -> bool:
-    return message.from_user is not None
-
-
 async def _in_private(update: ChatMemberUpdated) -> bool:
     return update.chat.type == ChatType.PRIVATE
 
 
 async def _in_group(update: ChatMemberUpdated) -> bool:
     return update.chat.type != ChatType.PRIVATE
-
-
-async def _left(message: Message) -> bool:
-    return message.left_chat_member is not None
-
-
-async def _joined(message: Message) -> bool:
-    return bool(message.new_chat_members)
 
 
 def chat_ref(chat: Chat) -> ChatRef | None:
@@ -94,6 +78,19 @@ async def _replies_to_bot(message: Message) -> bool:
     if replied is None or replied.from_user is None or replied.forum_topic_created or message.bot is None:
         return False
     return replied.from_user.id == (await message.bot.me()).id
+
+
+async def on_any_message(message: Message, event_update: Update, router: InboundRouter) -> None:
+    """A group that moved, someone who left or joined, or a message someone sent (a channel's post,
+    sent by no one, is not ours)."""
+    if message.migrate_to_chat_id is not None:
+        await on_migrated(message, router)
+    elif message.left_chat_member is not None:
+        await on_left(message, event_update, router)
+    elif message.new_chat_members:
+        await on_joined(message, event_update, router)
+    elif message.from_user is not None:
+        await on_message(message, event_update, router)
 
 
 async def on_message(message: Message, event_update: Update, router: InboundRouter) -> None:
