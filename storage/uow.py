@@ -267,7 +267,7 @@ class Gate:
         except BaseException as exc:
             if place.done() and not place.cancelled():
                 self.leave()  # handed a place as it was cancelled: the next in line has it
-            else:
+            elif place in line:  # ``leave`` drops a cancelled place it meets first
                 line.remove(place)
             if isinstance(exc, TimeoutError):
                 raise PoolTimeoutError(

@@ -135,6 +135,25 @@ async def test_a_cancelled_waiter_loses_no_place() -> None:
     blocked.cancel()
 
 
+async def test_a_place_freed_between_a_cancel_and_its_delivery_goes_to_the_next() -> None:
+    """The waiter's place is cancelled at once, its task learns it a step later: a place freed in
+    between passes it over (and its task leaves the line without a fuss)."""
+    gate = Gate(1, 5.0)
+    await gate.enter()
+    gone = asyncio.create_task(gate.enter())
+    after = asyncio.create_task(gate.enter())
+    await asyncio.sleep(0)
+    gone.cancel()
+    gate.leave()  # before ``gone`` runs again
+    async with asyncio.timeout(5):
+        with pytest.raises(asyncio.CancelledError):
+            await gone
+        await after
+    gate.leave()
+    async with asyncio.timeout(1):
+        await gate.enter()
+
+
 async def test_waiting_too_long_fails_as_the_pool_would() -> None:
     gate = Gate(1, 0.05)
     await gate.enter()
