@@ -51,14 +51,26 @@ T = TypeVar("T")
 # default for its checkpoint on commit, which the connections do not do (storage/db.py).
 WAL_PAGES = 1000
 
-# Whether the code running now is inside a unit of work (and the tasks it starts from there).
-_IN_UOW: ContextVar[bool] = ContextVar("storage.uow.in_unit_of_work", default=False)
+
+class _Open:
+    """The outermost unit of work the code running now is in, while it is open. A task started
+    inside one carries it, and sees it closed once that unit of work ends."""
+
+    __slots__ = ("open",)
+
+    def __init__(self) -> None:
+        self.open = True
+
+
+_IN_UOW: ContextVar[_Open | None] = ContextVar("storage.uow.in_unit_of_work", default=None)
 
 
 def in_unit_of_work() -> bool:
-    """True inside ``Database.uow``: a second unit of work opened here would be nested in it (on
-    SQLite it may not write, and it needs a second of the pool's connections)."""
-    return _IN_UOW.get()
+    """True inside ``Database.uow``, or in a task started there while that unit of work is open: a
+    second unit of work opened here would be nested in it (on SQLite it may not write, and it needs
+    a second of the pool's connections)."""
+    outer = _IN_UOW.get()
+    return outer is not None and outer.open
 
 
 class UnitOfWork:
@@ -115,10 +127,13 @@ class Database:
         """``quick``: a unit of work of a few short statements keyed by a person (a family's turn);
         on a SQLite file they run on the event loop's thread (storage/sqlite_driver.py). ``first``:
         ahead of the others waiting for a connection (``Gate``)."""
-        # A unit of work nested in another (or in a task started inside one) does not queue at the
-        # gate: it would wait for a connection its own caller may hold. It meets the pool as before.
-        gate = None if _IN_UOW.get() else self._gate
-        inside = _IN_UOW.set(True)
+        # A unit of work nested in another that is open (or in a task started inside it) does not
+        # queue at the gate: it would wait for a place its own caller may hold. It meets the pool as
+        # before. A task started inside one that has ended since queues like any other.
+        nested = in_unit_of_work()
+        gate = None if nested else self._gate
+        mine = None if nested else _Open()
+        inside = _IN_UOW.set(mine) if mine is not None else None
         try:
             if gate is not None:
                 await gate.enter(first=first)
@@ -133,7 +148,10 @@ class Database:
                 if gate is not None:
                     gate.leave()  # the connection is back in the pool: the next in line finds it
         finally:
-            _IN_UOW.reset(inside)
+            if mine is not None:
+                mine.open = False
+            if inside is not None:
+                _IN_UOW.reset(inside)
         if self._writer is not None:
             # The event loop's other tasks go next: a quick unit of work may never have waited (its
             # statements and commit on the loop, the writer free, a connection ready), and writers

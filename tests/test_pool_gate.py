@@ -17,7 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from handlers.inbox import Inbox
 from storage.db import POSTGRES_POOL, SQLITE_POOL
-from storage.uow import Database, Gate
+from storage.uow import Database, Gate, in_unit_of_work
 from storage.vocabulary import Platform
 from tests.fakes import units_of_work
 
@@ -186,3 +186,44 @@ async def test_an_intakes_keep_goes_ahead_of_the_turns_in_line(db: Database) -> 
     # The keep (not quick, first) entered before the ten turns (quick) that asked before it.
     assert entered[size:] == [(False, True)] + [(True, False)] * 10
     assert [update_id for update_id, _raw in await inbox.pending(Platform.TELEGRAM)] == [7]
+
+
+async def test_a_task_started_inside_a_unit_of_work_is_nested_only_while_that_one_is_open(
+    db: Database,
+) -> None:
+    """A turn wakes the delivery job from inside its unit of work: that task's own units of work
+    queue at the gate once the turn's has ended (they had taken connections without a place for
+    the task's whole life, and a place holder then found none in the pool)."""
+    seen: list[tuple[str, bool]] = []
+    later = asyncio.Event()
+
+    async def look(when: str) -> None:
+        seen.append((when, in_unit_of_work()))
+
+    async def afterwards() -> None:
+        await later.wait()
+        await look("after")
+        async with db.uow() as uow:
+            await look("in its own")
+            await uow.dialogs.load("tg:1")
+
+    async with db.uow() as uow:
+        await uow.dialogs.load("tg:1")
+        woken = asyncio.create_task(afterwards())
+        await asyncio.create_task(look("while open"))
+        async with db.uow() as nested:
+            await nested.dialogs.load("tg:2")
+            await look("nested")
+        await look("after the nested one")
+    await look("outside")
+    later.set()
+    async with asyncio.timeout(10):
+        await woken
+    assert seen == [
+        ("while open", True),
+        ("nested", True),
+        ("after the nested one", True),
+        ("outside", False),
+        ("after", False),
+        ("in its own", True),
+    ]
