@@ -183,6 +183,63 @@ async def on_chat_member(update: ChatMemberUpdated, event_update: Update, router
         await _member(update.chat, update.new_chat_member.user, kind, event_update.update_id, router)
 
 
+# What a family's plain text in their private chat carries, and nothing more (``plain_text``).
+PLAIN_MESSAGE = {"message_id": int, "date": int, "chat": dict, "from": dict, "text": str}
+PLAIN_CHAT = {"id": int, "type": str, "first_name": str, "last_name": str, "username": str}
+PLAIN_SENDER = {
+    "id": int,
+    "is_bot": bool,
+    "first_name": str,
+    "last_name": str,
+    "username": str,
+    "language_code": str,
+    "is_premium": bool,
+}
+
+
+def _plain(data: object, fields: dict[str, type], required: tuple[str, ...]) -> bool:
+    """Only the given fields, each of its type (``bool`` is not an ``int`` here), and the required."""
+    return (
+        isinstance(data, dict)
+        and all(key in fields and type(value) is fields[key] for key, value in data.items())
+        and all(key in data for key in required)
+    )
+
+
+def plain_text(raw: dict[str, Any]) -> Inbound | None:
+    """A family's plain text in their private chat (who, where, when and the words: no reply, no
+    formatting, no forward), read as ``on_message`` reads it through aiogram; None for anything else,
+    which aiogram reads. For a flood's texts (bot/telegram/polling.py): tested to be the same."""
+    message = raw.get("message")
+    if not isinstance(message, dict) or raw.keys() != {"update_id", "message"}:
+        return None
+    if not _plain(message, PLAIN_MESSAGE, ("message_id", "date", "chat", "from", "text")):
+        return None
+    chat, sender, text = message["chat"], message["from"], message["text"]
+    if not (
+        text
+        and type(raw["update_id"]) is int
+        and _plain(chat, PLAIN_CHAT, ("id", "type"))
+        and chat["type"] == ChatType.PRIVATE
+        and _plain(sender, PLAIN_SENDER, ("id", "is_bot", "first_name"))
+        and sender["is_bot"] is False
+    ):
+        return None
+    first, last, username = sender["first_name"], sender.get("last_name"), sender.get("username")
+    full_name = f"{first} {last}" if last else first  # as aiogram's ``User.full_name``
+    return Inbound(
+        chat=ChatRef(Platform.TELEGRAM, chat["id"], ChatKind.PRIVATE),
+        user_id=sender["id"],
+        user_name=full_name or (f"@{username}" if username else str(sender["id"])),
+        event=text_event(text),
+        update_id=raw["update_id"],
+        message_id=message["message_id"],
+        language_code=sender.get("language_code"),
+        text=text,
+        has_media=False,
+    )
+
+
 def unreadable(raw: dict[str, Any]) -> Inbound | None:
     """What can still be read of a family's private message that aiogram could not (a field of a
     kind it does not expect): who wrote, where, and the text if there is one, so that an SOS is still
