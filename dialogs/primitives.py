@@ -201,8 +201,9 @@ class Event:
 
 def text_event(text: str) -> Event:
     """Typed text as an event: "/name args" is a command on every platform."""
-    if text.startswith("/") and len(text) > 1:
-        name = text[1:].split(maxsplit=1)[0].split("@", 1)[0]
+    words = text[1:].split(maxsplit=1) if text.startswith("/") else []
+    if words:  # "/" with nothing after it but spaces is a text (it raised IndexError)
+        name = words[0].split("@", 1)[0]
         return Event(kind=EventKind.COMMAND, command=name.lower(), text=text)
     return Event(kind=EventKind.TEXT, text=text)
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from bot.telegram.app import create_dispatcher
 from bot.telegram.inbound import plain_text
+from dialogs.primitives import Event, EventKind, text_event
 from handlers.router import Answer, Inbound
 
 
@@ -52,7 +53,8 @@ maybe = st.none() | names
 
 @settings(max_examples=150, deadline=None)
 @given(
-    text=st.text(min_size=1, max_size=60) | st.sampled_from(["/start", "/START@bot x", "SOS", " ", "🆘"]),
+    text=st.text(min_size=1, max_size=60)
+    | st.sampled_from(["/start", "/START@bot x", "SOS", " ", "🆘", "/", "/ ", "/\xa0", "/ start"]),
     first=names,
     last=maybe,
     username=maybe,
@@ -95,6 +97,7 @@ def _with(raw: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, A
         (("message", "from", "last_name"), None),
         (("message", "from", "added_to_attachment_menu"), True),
         (("message", "date"), "yesterday"),
+        (("message", "date"), 2**63),  # no time aiogram can read
         (("update_id",), 1.5),
         (("edited_message",), {}),
     ],
@@ -111,3 +114,11 @@ def test_an_update_of_another_kind_is_left_to_aiogram() -> None:
     without_sender = copy.deepcopy(raw)
     del without_sender["message"]["from"]
     assert plain_text(without_sender) is None
+
+
+def test_a_slash_and_spaces_is_a_text_not_a_crash() -> None:
+    """Typed "/" and a space (any platform): it raised IndexError, and the update was never answered."""
+    for typed in ("/ ", "/\xa0", "/\n"):
+        assert text_event(typed) == Event(kind=EventKind.TEXT, text=typed)
+    assert text_event("/ start").command == "start"  # as it was
+    assert text_event("/").kind is EventKind.TEXT

@@ -218,6 +218,7 @@ def plain_text(raw: dict[str, Any]) -> Inbound | None:
     chat, sender, text = message["chat"], message["from"], message["text"]
     if not (
         text
+        and abs(message["date"]) < 2**40  # a time aiogram can read (larger: its ValidationError)
         and type(raw["update_id"]) is int
         and _plain(chat, PLAIN_CHAT, ("id", "type"))
         and chat["type"] == ChatType.PRIVATE
