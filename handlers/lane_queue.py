@@ -37,15 +37,13 @@ class LaneQueue(Generic[T]):
         max_held: int,
         tasks: int | None = None,
         hurry: Callable[[str], None] | None = None,
-        run_flooded: Callable[[T], Awaitable[None]] | None = None,
     ) -> None:
         self._key = key  # an update's key in the inbox
         self._run = run  # the handler; it catches its own failures
-        self._run_flooded = run_flooded or run  # the same, for what a flooding lane lets in
         self._limit = limit  # people whose updates are in hand at most
         self._max_held = max_held  # updates held at most, whoever sent them: what a flood cannot pass
         self.queue = Bounded(name, limit, per_person=True, tasks=tasks)
-        self._lanes: Lanes[T, str] = Lanes(self._start, urgent, hurry, flooded=self._start_flooded)
+        self._lanes: Lanes[T, str] = Lanes(self._start, urgent, hurry)
         self._here: set[Hashable] = set()  # keys in a lane, waiting for a slot or running
         self._room = asyncio.Event()  # set while both bounds leave room
         self._room.set()
@@ -70,18 +68,14 @@ class LaneQueue(Generic[T]):
         await self._room.wait()
         await self.queue.room()
 
-    def _start(self, update: T, person: str | None, *, flooded: bool = False) -> None:
+    def _start(self, update: T, person: str | None) -> None:
         """A lane lets ``update`` in: it waits in the bounded queue for a slot, with its person's ticket."""
-        run = self._run_flooded if flooded else self._run
-        if not self.queue.submit(self._key(update), lambda: self._handle(update, person, run), person):
+        if not self.queue.submit(self._key(update), lambda: self._handle(update, person), person):
             self._ended(update, person)  # the queue stopped: it stays in the inbox
 
-    def _start_flooded(self, update: T, person: str | None) -> None:
-        self._start(update, person, flooded=True)
-
-    async def _handle(self, update: T, person: str | None, run: Callable[[T], Awaitable[None]]) -> None:
+    async def _handle(self, update: T, person: str | None) -> None:
         try:
-            await run(update)
+            await self._run(update)
         finally:
             self._ended(update, person)
 

@@ -30,13 +30,8 @@ class Lanes(Generic[T, S]):
         start: Callable[[T, S | None], None],
         urgent: Callable[[T], bool],
         hurry: Callable[[S], None] | None = None,
-        *,
-        flooded: Callable[[T, S | None], None] | None = None,
     ) -> None:
         self._start = start  # hands an update to the handlers (``done`` is called when it ends)
-        # Hands over what a flooding lane lets in (more than ``flood_backlog`` waited): the texts of
-        # a flood, merged into a few turns anyway, may be read more cheaply (bot/telegram/polling.py).
-        self._flooded = flooded or start
         self._urgent = urgent
         # An urgent update behind the sender's turn in hand: that turn is hurried (its replies go
         # before others' waiting for the platform's budget), for the SOS waits until it ends.
@@ -91,7 +86,6 @@ class Lanes(Generic[T, S]):
     def _release(self, sender: S) -> None:
         self._held_back.discard(sender)
         waiting = self._waiting.pop(sender)
-        flooding = len(waiting) > self.flood_backlog
         # Up to the last urgent one at least: it is not left behind the lane's next turn.
         cut = max([self.release, *(i + 1 for i, (_, urgent) in enumerate(waiting) if urgent)])
         now, later = waiting[:cut], waiting[cut:]
@@ -99,8 +93,8 @@ class Lanes(Generic[T, S]):
             self._waiting[sender] = later
         self._backlog -= len(now)
         for update, _ in now:  # in the order they came: the person's lock keeps it
-            self._go(update, sender, flooding=flooding)
+            self._go(update, sender)
 
-    def _go(self, update: T, sender: S | None, *, flooding: bool = False) -> None:
+    def _go(self, update: T, sender: S | None) -> None:
         self._running[sender] += 1
-        (self._flooded if flooding else self._start)(update, sender)
+        self._start(update, sender)

@@ -96,30 +96,3 @@ def test_an_sos_behind_a_turn_in_hand_hurries_that_turn_and_nothing_else_does() 
     lanes.add(FLOODER, "SOS")
     assert hurried == [FLOODER]
     assert log == [(OTHER, "SOS"), (FLOODER, "text 1")], "the SOS still waits its turn, in order"
-
-
-def test_what_a_flooding_lane_lets_in_is_handed_over_as_a_flood() -> None:
-    """More than ``flood_backlog`` waiting: handed to ``flooded`` (a flood's texts may be read more
-    cheaply, bot/telegram/polling.py); a few waiting, or nothing waiting, go as usual."""
-    log: list[tuple[str, int | None, str]] = []
-    lanes: Lanes[str, int] = Lanes(
-        lambda update, sender: log.append(("usual", sender, update)),
-        urgent,
-        flooded=lambda update, sender: log.append(("flood", sender, update)),
-    )
-    lanes.add(OTHER, "o0")
-    for n in range(3):
-        lanes.add(OTHER, f"o{n + 1}")  # a few behind the one in hand
-    lanes.done(OTHER)
-    assert [kind for kind, _sender, _update in log] == ["usual"] * 4
-
-    log.clear()
-    lanes.caught_up(False)
-    lanes.add(FLOODER, "f0")
-    for n in range(1, 40):
-        lanes.add(FLOODER, f"f{n}")
-    lanes.add(FLOODER, "SOS")  # let in with the texts before it
-    assert [kind for kind, _sender, _update in log] == ["usual"], "the rest wait behind the one in hand"
-    lanes.done(FLOODER)
-    assert log[0] == ("usual", FLOODER, "f0")
-    assert log[1:] == [("flood", FLOODER, f"f{n}") for n in range(1, 40)] + [("flood", FLOODER, "SOS")]

@@ -1,4 +1,4 @@
-"""A flood's plain texts are read straight from Telegram's data (bot/telegram/inbound.py
+"""A family's plain private texts are read straight from Telegram's data (bot/telegram/inbound.py
 ``plain_text``): exactly what aiogram's reading gives the router, or not at all."""
 
 from __future__ import annotations
@@ -49,6 +49,12 @@ def text_update(text: str = "сообщение", **sender: Any) -> dict[str, An
 
 names = st.text(max_size=12)
 maybe = st.none() | names
+# The marks Telegram puts in a text (a /command, a link, bold...), with the optional fields read as plain.
+entity = st.fixed_dictionaries(
+    {"type": st.sampled_from(["bot_command", "url", "bold", "mention", "pre"]), "offset": st.integers(0, 60)}
+    | {"length": st.integers(0, 60)},
+    optional={"url": names, "language": names, "custom_emoji_id": names},
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -60,13 +66,30 @@ maybe = st.none() | names
     username=maybe,
     language=st.none() | st.sampled_from(["ru", "en", "uk", ""]),
     premium=st.none() | st.booleans(),
+    entities=st.none() | st.lists(entity, max_size=3),
 )
 async def test_a_plain_text_is_read_as_aiogram_reads_it(
-    text: str, first: str, last: str | None, username: str | None, language: str | None, premium: bool | None
+    text: str,
+    first: str,
+    last: str | None,
+    username: str | None,
+    language: str | None,
+    premium: bool | None,
+    entities: list[dict[str, Any]] | None,
 ) -> None:
     optional = {"last_name": last, "username": username, "language_code": language, "is_premium": premium}
     raw = text_update(text, first_name=first, **{k: v for k, v in optional.items() if v is not None})
+    if entities is not None:
+        raw["message"]["entities"] = entities
     assert [plain_text(raw)] == await through_aiogram(raw)
+
+
+def test_a_command_with_its_mark_is_plain() -> None:
+    """As Telegram sends /start: with a bot_command mark (the burst of issue 13 is read this way)."""
+    raw = text_update("/start")
+    raw["message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": 6}]
+    found = plain_text(raw)
+    assert found is not None and found.event.command == "start"
 
 
 def _with(raw: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
@@ -85,7 +108,11 @@ def _with(raw: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, A
             ("message", "reply_to_message"),
             {"message_id": 5, "date": 1, "chat": {"id": 8001, "type": "private"}},
         ),
-        (("message", "entities"), [{"type": "bold", "offset": 0, "length": 3}]),
+        (("message", "entities"), [{"type": "text_mention", "offset": 0, "length": 3, "user": {"id": 1}}]),
+        (("message", "entities"), [{"type": "bold", "offset": "0", "length": 3}]),
+        (("message", "entities"), [{"type": "bold", "offset": 0}]),
+        (("message", "entities"), [{"type": "date_time", "offset": 0, "length": 3, "unix_time": 1}]),
+        (("message", "entities"), {"type": "bold"}),
         (("message", "forward_origin"), {"type": "hidden_user", "date": 1, "sender_user_name": "X"}),
         (("message", "photo"), [{"file_id": "a", "file_unique_id": "b", "width": 1, "height": 1}]),
         (("message", "text"), ""),

@@ -184,7 +184,7 @@ async def on_chat_member(update: ChatMemberUpdated, event_update: Update, router
 
 
 # What a family's plain text in their private chat carries, and nothing more (``plain_text``).
-PLAIN_MESSAGE = {"message_id": int, "date": int, "chat": dict, "from": dict, "text": str}
+PLAIN_MESSAGE = {"message_id": int, "date": int, "chat": dict, "from": dict, "text": str, "entities": list}
 PLAIN_CHAT = {"id": int, "type": str, "first_name": str, "last_name": str, "username": str}
 PLAIN_SENDER = {
     "id": int,
@@ -194,6 +194,18 @@ PLAIN_SENDER = {
     "username": str,
     "language_code": str,
     "is_premium": bool,
+}
+
+
+# Marks in a text (a /command, a link, bold...), which the router does not read; one that names a user
+# (a text mention) carries a whole user, and goes through aiogram.
+PLAIN_ENTITY = {
+    "type": str,
+    "offset": int,
+    "length": int,
+    "url": str,
+    "language": str,
+    "custom_emoji_id": str,
 }
 
 
@@ -207,9 +219,10 @@ def _plain(data: object, fields: dict[str, type], required: tuple[str, ...]) -> 
 
 
 def plain_text(raw: dict[str, Any]) -> Inbound | None:
-    """A family's plain text in their private chat (who, where, when and the words: no reply, no
-    formatting, no forward), read as ``on_message`` reads it through aiogram; None for anything else,
-    which aiogram reads. For a flood's texts (bot/telegram/polling.py): tested to be the same."""
+    """A family's plain text in their private chat (who, where, when and the words, with the marks of
+    a command or a link in them: no reply, no forward, no media), read as ``on_message`` reads it
+    through aiogram; None for anything else, which aiogram reads. Most of what families send: read
+    this way before aiogram's models and dispatch (bot/telegram/polling.py), tested to be the same."""
     message = raw.get("message")
     if not isinstance(message, dict) or raw.keys() != {"update_id", "message"}:
         return None
@@ -224,6 +237,10 @@ def plain_text(raw: dict[str, Any]) -> Inbound | None:
         and chat["type"] == ChatType.PRIVATE
         and _plain(sender, PLAIN_SENDER, ("id", "is_bot", "first_name"))
         and sender["is_bot"] is False
+        and all(
+            _plain(entity, PLAIN_ENTITY, ("type", "offset", "length"))
+            for entity in message.get("entities", ())
+        )
     ):
         return None
     first, last, username = sender["first_name"], sender.get("last_name"), sender.get("username")

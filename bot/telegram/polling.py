@@ -2,11 +2,12 @@
 
 aiogram's own polling confirms updates (the next ``getUpdates`` offset) before they are handled, so a
 crash in between lost what a family had just sent. Here a batch is committed to the inbox first;
-the offset moves only after that, and each update is then fed to the Dispatcher. A restart feeds
-what the inbox still holds before it asks Telegram for more.
+the offset moves only after that, and each update is then handled. A restart handles what the
+inbox still holds before it asks Telegram for more.
 
 Updates are kept and wait in their senders' lanes as the plain data Telegram sent (as VK's and
-MAX's do); each becomes aiogram's ``Update`` only when it is handled. A flood's 500 updates are then
+MAX's do); each is read only when it is handled: a family's plain private text straight from that
+data (``inbound.plain_text``), anything else as aiogram's ``Update``, fed to the Dispatcher. A flood's 500 updates are then
 not turned into models and back into data before the others' updates behind them are even fetched
 (issue 13), and one update aiogram cannot read no longer fails its whole batch, again and again, for
 everyone: what can be read of a family's private message is answered (``inbound.unreadable``),
@@ -69,7 +70,6 @@ class InboxPolling:
             "telegram-update",
             key=lambda raw: raw["update_id"],
             run=self._handle,
-            run_flooded=self._handle_flooded,
             urgent=_urgent,
             limit=self.max_in_flight,
             max_held=self.max_held,
@@ -152,6 +152,15 @@ class InboxPolling:
         self._intake.add(_place(raw["update_id"], raw)[0], raw)
 
     async def _handle(self, raw: Raw) -> None:
+        """A family's plain private text is read straight from Telegram's data, as aiogram's reading
+        would (tested: ``inbound.plain_text``), and goes to the router without aiogram's models and
+        dispatch: most of what families send, and in a burst of /start aiogram's reading was a tenth
+        of the bot's CPU (issue 13; a flood's texts, merged into a few turns anyway, had each cost
+        ~0.2 ms while the others' updates waited behind them). Anything else goes through aiogram."""
+        inbound = plain_text(raw)
+        if inbound is not None:
+            await self._finish(raw, self._dispatcher["router"].route(inbound))
+            return
         try:
             update = Update.model_validate(raw, context={"bot": self._bot})
         except ValidationError as exc:
@@ -160,18 +169,6 @@ class InboxPolling:
         else:
             work = self._dispatcher.feed_update(self._bot, update)
         await self._finish(raw, work)
-
-    async def _handle_flooded(self, raw: Raw) -> None:
-        """What a flooding lane lets in: hundreds of a person's texts, merged into a few turns. A
-        plain private text is read straight from Telegram's data, as aiogram's reading would (tested:
-        ``inbound.plain_text``), and goes to the router without aiogram's models and dispatch: in the
-        flood row each text cost ~0.2 ms before it was merged, a third of it aiogram's, while the
-        others' updates waited behind them (issue 13). Anything else goes through aiogram."""
-        inbound = plain_text(raw)
-        if inbound is None:
-            await self._handle(raw)
-            return
-        await self._finish(raw, self._dispatcher["router"].route(inbound))
 
     async def _finish(self, raw: Raw, work: Awaitable[object] | None) -> None:
         KEPT.set(raw["update_id"])  # the inbox row it came in (handlers/conversation.py)
