@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from storage import jsontext
 from storage.sqlite_driver import PATIENCE_MS, one_trip_creator
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def create_engine(url: str) -> AsyncEngine:
             if one_trip
             else {}
         )
-        engine = create_async_engine(url, hide_parameters=True, **creator)
+        engine = create_async_engine(url, hide_parameters=True, json_serializer=jsontext.dumps, **creator)
         event.listen(
             engine.sync_engine,
             "connect",
@@ -80,7 +81,12 @@ def create_engine(url: str) -> AsyncEngine:
     # (5, and 10 more on demand) a burst opened and closed connections all the time: each a new server
     # process, with its prepared statements lost (bench.burst: 0.34 of the echo's rate -> 0.42-0.47).
     return create_async_engine(
-        url, pool_pre_ping=True, hide_parameters=True, pool_size=POSTGRES_POOL, max_overflow=0
+        url,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        json_serializer=jsontext.dumps,
+        pool_size=POSTGRES_POOL,
+        max_overflow=0,
     )
 
 

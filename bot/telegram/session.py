@@ -6,7 +6,6 @@ Each was found by py-spy sampling the bot while `python -m bench.burst` had a th
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from http import HTTPStatus
 from typing import Any, cast
@@ -19,6 +18,8 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import InlineKeyboardMarkup
 from aiohttp import ClientError, ClientTimeout
 from pydantic import ValidationError
+
+from storage import jsontext
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 SUCCESS = (HTTPStatus.OK.value, HTTPStatus.IM_USED.value)  # as aiogram reads a status
@@ -61,7 +62,7 @@ class KeepingSession(AiohttpSession):
                     return response
         return super().check_response(bot, method, status_code, content)
 
-    def json_body(self, bot: Bot, method: TelegramMethod[Any]) -> str | None:
+    def json_body(self, bot: Bot, method: TelegramMethod[Any]) -> bytes | None:
         """The call as a JSON object, or None when it uploads a file (that needs a multipart form)."""
         files: dict[str, Any] = {}
         params = {}
@@ -74,7 +75,7 @@ class KeepingSession(AiohttpSession):
                 params[key] = prepared
         if keyboard:
             params["reply_markup"] = self._keyboard(bot, markup)
-        return None if files else json.dumps(params, ensure_ascii=False)
+        return None if files else jsontext.dumps_bytes(params)
 
     def _keyboard(self, bot: Bot, markup: Any) -> Any:
         """A keyboard as the request carries it, kept for the same keyboard object (aiogram's models
@@ -103,7 +104,7 @@ class KeepingSession(AiohttpSession):
         try:
             async with session.post(
                 url,
-                data=body.encode(),
+                data=body,
                 headers=JSON_HEADERS,
                 timeout=ClientTimeout(total=self.timeout if timeout is None else timeout),
             ) as resp:
