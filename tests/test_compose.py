@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from typing import Any
 
 import yaml
@@ -61,3 +62,9 @@ def test_the_dockerfile_caches_dependencies_checks_health_and_pins() -> None:
     assert pins and all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[\w.+!-]+", pin) for pin in pins), pins
     pinned = {pin.split("==")[0].lower().replace("_", "-") for pin in pins}
     assert {"aiogram", "sqlalchemy", "asyncpg", "redis", "prometheus-client", "pymorphy3"} <= pinned
+    # Every dependency pyproject.toml names is in the image: openpyxl (the figures' XLSX, imported only
+    # when one is made) and orjson had been left out, which no start of the image shows.
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = project["dependencies"] + project["optional-dependencies"]["postgres"]
+    names = {re.split(r"[^A-Za-z0-9_.\-]", dep, maxsplit=1)[0].lower().replace("_", "-") for dep in wanted}
+    assert names <= pinned, sorted(names - pinned)

@@ -7,10 +7,10 @@ inbox still holds before it asks Telegram for more.
 
 Updates are kept and wait in their senders' lanes as the plain data Telegram sent (as VK's and
 MAX's do); each is read only when it is handled: a family's plain private text straight from that
-data (``inbound.plain_text``), anything else as aiogram's ``Update``, fed to the Dispatcher. A flood's 500 updates are then
-not turned into models and back into data before the others' updates behind them are even fetched
-(issue 13), and one update aiogram cannot read no longer fails its whole batch, again and again, for
-everyone: what can be read of a family's private message is answered (``inbound.unreadable``),
+data (``inbound.plain_text``), anything else as aiogram's ``Update``, fed to the Dispatcher. A
+flood's 500 updates are then not turned into models and back into data before the others' updates
+behind them are even fetched (issue 13), and one update aiogram cannot read no longer fails its
+whole batch, again and again, for everyone: what can be read of a family's private message is answered (``inbound.unreadable``),
 anything else is dropped with an error in the log.
 """
 
