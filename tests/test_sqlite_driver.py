@@ -134,23 +134,20 @@ async def test_a_file_locked_by_another_program_is_waited_for_off_the_loop(
     ticks = 0
 
     async def ticking() -> None:
+        # Only the loop can let the lock go, after it has run ten times while the write waited: a
+        # write frozen in SQLite's wait on the loop would never see it go (a fixed delay instead
+        # failed on a loaded machine, where a stall of the whole process looked like a frozen loop).
         nonlocal ticks
-        while True:
+        while ticks < 10:
             await asyncio.sleep(0.01)
             ticks += 1
-
-    ticked: list[int] = []
-
-    def release() -> None:
-        ticked.append(ticks)
         other.rollback()
 
     clock = asyncio.create_task(ticking())
-    asyncio.get_running_loop().call_later(0.5, release)  # only the loop can let it go
     try:
         async with asyncio.timeout(30), db.uow(quick=True) as uow:
             await uow.dialogs.save("tg:1", "menu", {})
-            assert ticked[0] >= 10, "the loop ran while the write waited (not frozen in SQLite's wait)"
+            assert ticks == 10, "the loop ran while the write waited, and let the lock go"
         async with db.uow() as uow:
             assert await uow.dialogs.load("tg:1") == ("menu", {})
         assert any("locked by another program" in r.getMessage() for r in caplog.records)
