@@ -25,6 +25,12 @@ async def test_a_second_start_keeps_the_person_and_their_language(db: Database) 
         # to it is written at the commit like any loaded object's.
         assert await uow.session.get(Person, again.id) is again
         assert await uow.people.get("tg:77") is again
+        # Filled as the ORM's loading fills an object (storage/repositories.py): the same as loaded.
+        loaded = (await uow.session.execute(select(Person).where(Person.id == again.id))).scalar_one()
+        assert loaded is again
+        for column in Person.__table__.columns:
+            assert getattr(again, column.key) == (await uow.session.scalar(select(column)))
+        assert not uow.session.dirty and not uow.session.new and again in uow.session
         await uow.people.set_locale(again, "en")
         again.reachable = False
     async with db.uow() as uow:
