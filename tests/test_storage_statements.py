@@ -4,7 +4,7 @@ is kept once, and dialog states are read fresh."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from storage.models import InboxEntry, Person, utcnow
 from storage.uow import Database
@@ -19,17 +19,21 @@ async def test_a_second_start_keeps_the_person_and_their_language(db: Database) 
     created_at = person.created_at
     async with db.uow() as uow:
         again, created_again = await uow.people.get_or_create("tg:77", Platform.TELEGRAM, "en")
+        # Filled as the ORM's loading fills an object (storage/repositories.py): every column loaded
+        # before anything else is read (a missing one would be loaded later, off the greenlet).
+        state = inspect(again)
+        assert not state.unloaded and state.dict.keys() >= set(Person.__mapper__.column_attrs.keys())
+        assert state.persistent and not state.modified
         assert not created_again and again.id == person.id
         assert (again.locale, again.consent_version, again.created_at) == ("ru", "v1", created_at)
         # The row read by the upsert is the session's object: a later read returns it, and a change
         # to it is written at the commit like any loaded object's.
         assert await uow.session.get(Person, again.id) is again
         assert await uow.people.get("tg:77") is again
-        # Filled as the ORM's loading fills an object (storage/repositories.py): the same as loaded.
-        loaded = (await uow.session.execute(select(Person).where(Person.id == again.id))).scalar_one()
-        assert loaded is again
-        for column in Person.__table__.columns:
-            assert getattr(again, column.key) == (await uow.session.scalar(select(column)))
+        row = (
+            await uow.session.execute(select(*Person.__table__.columns).where(Person.id == again.id))
+        ).one()
+        assert {key: getattr(again, key) for key in row._fields} == row._asdict(), "the same as loaded"
         assert not uow.session.dirty and not uow.session.new and again in uow.session
         await uow.people.set_locale(again, "en")
         again.reachable = False
