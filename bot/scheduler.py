@@ -24,6 +24,11 @@ def create_scheduler(background: Background) -> AsyncIOScheduler:
             # from warning about every tick skipped while a long round (paced sends) goes on.
             max_instances=2,
             coalesce=True,
+            # A tick due while the loop was busy runs late rather than never: APScheduler's default
+            # (1 s) skipped it with a warning, and the start links' first tick, skipped after a
+            # stall at the start, came back only at its next interval, 5 minutes later (a test's
+            # failure on the CI machine); a daily job would have waited a day.
+            misfire_grace_time=None,
             next_run_time=utcnow() + timedelta(seconds=job.delay),
         )
     return scheduler
