@@ -27,16 +27,13 @@ OPTIONS = (
 )
 
 
-def dumps(value: Any) -> str:
-    try:
-        return orjson.dumps(value, option=OPTIONS).decode()
-    except orjson.JSONEncodeError:
-        return json.dumps(value)
-
-
 def dumps_bytes(value: Any) -> bytes:
     """UTF-8 JSON: non-ASCII text as it is, not escaped, where orjson writes it."""
     try:
         return orjson.dumps(value, option=OPTIONS)
     except orjson.JSONEncodeError:
         return json.dumps(value).encode()
+
+
+def dumps(value: Any) -> str:
+    return dumps_bytes(value).decode()

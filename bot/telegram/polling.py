@@ -10,8 +10,8 @@ MAX's do); each is read only when it is handled: a family's plain private text s
 data (``inbound.plain_text``), anything else as aiogram's ``Update``, fed to the Dispatcher. A
 flood's 500 updates are then not turned into models and back into data before the others' updates
 behind them are even fetched (issue 13), and one update aiogram cannot read no longer fails its
-whole batch, again and again, for everyone: what can be read of a family's private message is answered (``inbound.unreadable``),
-anything else is dropped with an error in the log.
+whole batch, again and again, for everyone: what can be read of a family's private message is
+answered (``inbound.unreadable``), anything else is dropped with an error in the log.
 """
 
 from __future__ import annotations
