@@ -21,8 +21,9 @@ from typing import Any
 from handlers.background import Job
 from handlers.inflight import MAX_IN_FLIGHT
 from handlers.lane_queue import LaneQueue
-from storage.uow import Database, to_the_end
+from storage.uow import Database
 from storage.vocabulary import Platform
+from storage.writer import to_the_end
 
 log = logging.getLogger(__name__)
 

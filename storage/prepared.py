@@ -50,10 +50,12 @@ class Lane:
     driver: OneTripConnection
     dialect: Dialect
     claim: Callable[[], Any]  # awaitable: the writer is this unit of work's (at once if it is)
-    transaction: Any  # the unit of work's (SessionTransaction): its statements go in no other
+    transaction: Any  # the unit of work's (SessionTransaction): its statements go in no other; or None
 
     def current(self, session: AsyncSession) -> bool:
-        return session.sync_session.get_transaction() is self.transaction
+        """None: the connection is kept for the unit of work (storage/quick.py), whose transaction is
+        the connection's own, whether SQLAlchemy began one on it or not."""
+        return self.transaction is None or session.sync_session.get_transaction() is self.transaction
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ class Hot:
         """The statement with ``params`` (a list: once for each), in the unit of work of ``session``."""
         lane: Lane | None = session.info.get(LANE)
         first = params if isinstance(params, Mapping) else (params[0] if params else None)
-        if lane is not None and first is not None and lane.current(session) and _clean(session):
+        if lane is not None and first is not None and lane.current(session) and clean(session):
             compiled = self._compile(lane.dialect, first)
             if compiled is not None and (isinstance(params, Mapping) or _alike(params)):
                 return await _run(lane, compiled, params)
@@ -118,7 +120,7 @@ def _alike(rows: Sequence[Params]) -> bool:
     return all(row.keys() == keys for row in rows)
 
 
-def _clean(session: AsyncSession) -> bool:
+def clean(session: AsyncSession) -> bool:
     """No ORM change waits for a flush (``Session.execute`` would write it first)."""
     sync = session.sync_session
     return not (sync.new or sync.dirty or sync.deleted)

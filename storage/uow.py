@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection, event, text
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import QueuePool
-from sqlalchemy.util import await_only, greenlet_spawn
+from sqlalchemy.util import greenlet_spawn
 
 from storage.admins import AdminsRepository
 from storage.appointments import AppointmentsRepository
@@ -34,6 +32,7 @@ from storage.inbox import InboxRepository
 from storage.logs import ChatLog, OutboxRepository, UpdateLog
 from storage.moderation import ModerationRepository
 from storage.prepared import LANE, Lane
+from storage.quick import QuickLane
 from storage.repositories import (
     CursorStore,
     DialogStateStore,
@@ -43,10 +42,10 @@ from storage.repositories import (
 )
 from storage.resources import ResourcesRepository
 from storage.retention import RetentionRepository
-from storage.sqlite_driver import OneTripConnection, only_reads
+from storage.sqlite_driver import OneTripConnection
 from storage.stats import StatsRepository
+from storage.writer import Claim, Gate, WriteLock, to_the_end
 
-T = TypeVar("T")
 # The WAL's size (pages) past which a checkpoint holds the writers to start it over: SQLite's own
 # default for its checkpoint on commit, which the connections do not do (storage/db.py).
 WAL_PAGES = 1000
@@ -120,18 +119,31 @@ class Database:
             self._writer = WriteLock()
             event.listen(engine.sync_engine, "before_cursor_execute", self._writer.before_execute)
         pool = engine.sync_engine.pool
-        self._gate = Gate(pool.size(), pool.timeout()) if isinstance(pool, QueuePool) else None
+        self._gate: Gate | None = None
+        self._lane: QuickLane | None = None
+        if isinstance(pool, QueuePool):
+            size = pool.size()
+            if self._writer is not None:
+                # A SQLite file: families' turns on a connection of their own (storage/quick.py),
+                # which the pool lends it for good.
+                self._lane = QuickLane(engine, self._sessions, self._writer, pool.timeout())
+                size -= 1
+            self._gate = Gate(size, pool.timeout())
 
     @asynccontextmanager
     async def uow(self, *, quick: bool = False, first: bool = False) -> AsyncIterator[UnitOfWork]:
         """``quick``: a unit of work of a few short statements keyed by a person (a family's turn);
-        on a SQLite file they run on the event loop's thread (storage/sqlite_driver.py). ``first``:
-        ahead of the others waiting for a connection (``Gate``)."""
+        on a SQLite file they run on the event loop's thread (storage/sqlite_driver.py), on the
+        connection kept for such turns (storage/quick.py). ``first``: ahead of the others waiting for
+        a connection (``Gate``)."""
         # A unit of work nested in another that is open (or in a task started inside it) does not
         # queue at the gate: it would wait for a place its own caller may hold. It meets the pool as
         # before. A task started inside one that has ended since queues like any other.
         nested = in_unit_of_work()
-        gate = None if nested else self._gate
+        lane = self._lane if quick and not nested else None
+        if lane is not None and not await lane.usable():
+            lane = None
+        gate = None if nested else lane.gate if lane is not None else self._gate
         mine = None if nested else _Open()
         inside = _IN_UOW.set(mine) if mine is not None else None
         try:
@@ -142,7 +154,7 @@ class Database:
                     async with self._sessions() as session, session.begin():
                         yield UnitOfWork(session)
                     return
-                async with self._sqlite(self._writer, quick) as session:
+                async with lane.unit() if lane is not None else self._sqlite(self._writer, quick) as session:
                     yield UnitOfWork(session)
             finally:
                 if gate is not None:
@@ -229,151 +241,6 @@ class Database:
         return int(pages), int(copied)
 
     async def dispose(self) -> None:
+        if self._lane is not None:
+            await self._lane.close()
         await self.engine.dispose()
-
-
-async def to_the_end(work: Awaitable[T]) -> T:
-    """Await ``work`` (a whole unit of work, in a task of its own) to its end even if the caller is
-    cancelled meanwhile, any number of times; the cancel is raised after it. For the units of work a
-    stop cancels in passing (a poll loop keeping a batch): cut inside its commit or the pool's reset
-    of its connection, it left a traceback in the log and the connection unreset."""
-    task = asyncio.ensure_future(work)
-    cancelled = False
-    while not task.done():
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            cancelled = True
-    if cancelled:
-        if not task.cancelled():
-            task.exception()  # its own failure, if any, is less news than the cancel
-        raise asyncio.CancelledError
-    return task.result()
-
-
-class Gate:
-    """Units of work take the pool's connections in the order they asked for them, those asked
-    ``first`` (an intake's keep of a batch, an emergency's turn) before the rest.
-
-    SQLAlchemy's asyncio pool lets a newcomer take a connection that was just given back before the
-    units of work already waiting for one, and a waiter that lost it queues again at the end (its
-    ``get`` tries ``get_nowait`` first; asyncio's ``Queue.get`` appends a woken getter that found it
-    empty again). In the flood row's 100 first screens one turn in six waited until nearly all the
-    others were done. Here a freed place is handed to the first in line, so whoever holds a place
-    finds a connection in the pool at once: nothing else takes them (a nested unit of work does not
-    pass here, and the pool opens none beyond its size). In the same row, a poll loop's keep of a
-    batch waited behind the hundred turns in line, and so did the next ``getUpdates``: it goes first."""
-
-    __slots__ = ("_first", "_free", "_line", "_timeout")
-
-    def __init__(self, size: int, timeout: float) -> None:
-        self._free = size
-        self._first: deque[asyncio.Future[None]] = deque()
-        self._line: deque[asyncio.Future[None]] = deque()
-        self._timeout = timeout  # as long as the pool itself would wait, and failing as it would
-
-    async def enter(self, *, first: bool = False) -> None:
-        if self._free and not self._first and not self._line:
-            self._free -= 1  # a place is free and nobody is in line: no wait
-            return
-        place: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        line = self._first if first else self._line
-        line.append(place)
-        try:
-            async with asyncio.timeout(self._timeout):
-                await place
-        except BaseException as exc:
-            if place.done() and not place.cancelled():
-                self.leave()  # handed a place as it was cancelled: the next in line has it
-            elif place in line:  # ``leave`` drops a cancelled place it meets first
-                line.remove(place)
-            if isinstance(exc, TimeoutError):
-                raise PoolTimeoutError(
-                    f"no connection was free for {self._timeout:.0f} s (units of work in line)"
-                ) from None
-            raise
-
-    def leave(self) -> None:
-        for line in (self._first, self._line):
-            while line:
-                place = line.popleft()
-                if not place.done():
-                    place.set_result(None)
-                    return
-        self._free += 1
-
-
-_CLAIM = "storage.uow.claim"  # in a connection's ``info`` while a unit of work has it
-
-
-class Claim:
-    """A unit of work's part in the writer: whether it holds it. Its own, not the connection's: the
-    connection goes back to the pool, and to another unit of work, before the writer is freed."""
-
-    __slots__ = ("_info", "holds")
-
-    def __init__(self, info: dict[Any, Any]) -> None:
-        self._info = info
-        self.holds = False
-
-    def unbind(self) -> None:
-        """The connection is no longer this unit of work's (before it goes back to the pool)."""
-        if self._info.get(_CLAIM) is self:
-            del self._info[_CLAIM]
-
-
-class WriteLock:
-    """The process's one SQLite writer; see ``Database``.
-
-    The lock is taken inside SQLAlchemy's synchronous execution (a greenlet under the AsyncSession),
-    where ``await_only`` may wait on the event loop, or by a hot statement (storage/prepared.py).
-    Each unit of work has its own pooled connection until its close, so the connection's ``info``
-    names the unit of work's ``Claim`` meanwhile.
-    """
-
-    def __init__(self) -> None:
-        self._lock = asyncio.Lock()
-        self._owner: asyncio.Task[Any] | None = None
-
-    def bind(self, connection: Connection) -> Claim:
-        """Mark the connection as a unit of work's, until ``Claim.unbind``."""
-        claim = Claim(connection.info)
-        connection.info[_CLAIM] = claim
-        return claim
-
-    def before_execute(
-        self, conn: Connection, _cursor: Any, statement: str, *_args: Any, **_kwargs: Any
-    ) -> None:
-        claim = conn.info.get(_CLAIM)
-        if claim is None or claim.holds or only_reads(statement):
-            return  # not a unit of work's (migrations), holds it already, or only reads
-        await_only(self.claim(claim))
-
-    async def claim(self, claim: Claim) -> None:
-        """The writer for the unit of work of ``claim`` (kept to its end)."""
-        if claim.holds:
-            return
-        task = asyncio.current_task()
-        if task is not None and task is self._owner:
-            # The same task already writes in another unit of work: waiting here would wait for
-            # itself (SQLite would answer "database is locked" after its busy timeout).
-            raise RuntimeError("a unit of work nested in another one must not write on SQLite")
-        await self._lock.acquire()
-        self._owner = task
-        claim.holds = True
-
-    def release(self, claim: Claim | None) -> None:
-        if claim is not None and claim.holds:
-            claim.holds = False
-            self._owner = None
-            self._lock.release()
-
-    @asynccontextmanager
-    async def held(self) -> AsyncIterator[None]:
-        """No unit of work writes meanwhile (what runs inside must only read)."""
-        async with self._lock:
-            self._owner = asyncio.current_task()
-            try:
-                yield
-            finally:
-                self._owner = None

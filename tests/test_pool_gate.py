@@ -1,9 +1,10 @@
-"""Units of work get the pool's connections in the order they asked (storage/uow.py ``Gate``).
+"""Units of work get the pool's connections in the order they asked (storage/writer.py ``Gate``).
 
 SQLAlchemy's asyncio pool let a newcomer take a connection just given back before those already
 waiting, and a waiter that lost it queued again at the end: in a burst some families waited until
 nearly everyone else was done (the flood row's p99). An intake's keep of a batch and an emergency's
-turn go ahead of the line.
+turn go ahead of the line. On a SQLite file families' turns have a connection of their own
+(storage/quick.py), one turn at a time, in the same order; the pool's other places are the rest's.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from handlers.inbox import Inbox
 from storage.db import POSTGRES_POOL, SQLITE_POOL
-from storage.uow import Database, Gate, in_unit_of_work
+from storage.uow import Database, in_unit_of_work
 from storage.vocabulary import Platform
+from storage.writer import Gate
 from tests.fakes import units_of_work
 
 
@@ -49,8 +51,14 @@ async def test_units_of_work_get_connections_in_the_order_they_asked(db: Databas
         assert await uow.dialogs.load("tg:199") == ("menu", {"n": 199})
 
 
+def _lane(db: Database) -> bool:
+    """Families' turns have a connection of their own (a SQLite file: storage/quick.py)."""
+    return db.engine.dialect.name == "sqlite"
+
+
 def _pool_size(db: Database) -> int:
-    return SQLITE_POOL if db.engine.dialect.name == "sqlite" else POSTGRES_POOL
+    """The places of units of work that are not a family's turn (or of every one: PostgreSQL)."""
+    return SQLITE_POOL - 1 if _lane(db) else POSTGRES_POOL
 
 
 async def _open_the_pool(db: Database) -> None:
@@ -61,27 +69,32 @@ async def _open_the_pool(db: Database) -> None:
 
 
 @asynccontextmanager
-async def _every_connection_held(db: Database) -> AsyncIterator[None]:
-    """Inside: each of the pool's connections is held by a unit of work; they end at the exit."""
+async def _every_connection_held(db: Database, *, lane: bool = True) -> AsyncIterator[asyncio.Event]:
+    """Inside: each of the pool's connections is held by a unit of work, and (``lane``) the families'
+    own by a turn; they end at the exit, or the pool's holders when the event yielded is set."""
     size = _pool_size(db)
-    go, held = asyncio.Event(), asyncio.Event()
+    pool_go, lane_go, held = asyncio.Event(), asyncio.Event(), asyncio.Event()
     holding: list[int] = []
+    holds_lane = lane and _lane(db)
 
-    async def hold(n: int) -> None:
-        async with db.uow() as uow:
+    async def hold(n: int, *, quick: bool = False) -> None:
+        async with db.uow(quick=quick) as uow:
             await uow.dialogs.load(f"tg:{n}")
             holding.append(n)
-            if len(holding) == size:
+            if len(holding) == size + holds_lane:
                 held.set()
-            await go.wait()
+            await (lane_go if quick else pool_go).wait()
 
     holders = [asyncio.create_task(hold(n)) for n in range(size)]
+    if holds_lane:
+        holders.append(asyncio.create_task(hold(size, quick=True)))
     try:
         async with asyncio.timeout(30):
             await held.wait()
-        yield
+        yield pool_go
     finally:
-        go.set()
+        pool_go.set()
+        lane_go.set()
         async with asyncio.timeout(30):
             await asyncio.gather(*holders)
 
@@ -172,19 +185,26 @@ async def test_an_intakes_keep_goes_ahead_of_the_turns_in_line(db: Database) -> 
             await uow.dialogs.save(f"tg:{n}", "menu", {})
 
     inbox = Inbox(db)
-    size = _pool_size(db)
+    holders = _pool_size(db) + _lane(db)
     with units_of_work(db) as entered:
-        async with _every_connection_held(db):
+        async with _every_connection_held(db) as pool_go:
             waiting = [asyncio.create_task(turn(n)) for n in range(10)]
             await asyncio.sleep(0.05)
             raw = {"update_id": 7, "message": {}}
             keep = asyncio.create_task(inbox.accept(Platform.TELEGRAM, [(7, raw)]))
             await asyncio.sleep(0.05)
-            assert len(entered) == size  # the holders
+            assert len(entered) == holders
+            if _lane(db):
+                # The turns wait for their own connection, the keep for one of the pool's: it goes in
+                # as soon as one is free, while the family's turn in hand still holds theirs.
+                pool_go.set()
+                async with asyncio.timeout(30):
+                    await keep
+                assert entered[holders:] == [(False, True)]
         async with asyncio.timeout(30):
             await asyncio.gather(*waiting, keep)
     # The keep (not quick, first) entered before the ten turns (quick) that asked before it.
-    assert entered[size:] == [(False, True)] + [(True, False)] * 10
+    assert entered[holders:] == [(False, True)] + [(True, False)] * 10
     assert [update_id for update_id, _raw in await inbox.pending(Platform.TELEGRAM)] == [7]
 
 

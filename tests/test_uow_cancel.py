@@ -14,8 +14,9 @@ import pytest
 from handlers.inbox import Inbox
 from storage.db import create_engine, migrate
 from storage.sqlite_driver import OneTripConnection
-from storage.uow import Database, to_the_end
+from storage.uow import Database
 from storage.vocabulary import Platform
+from storage.writer import to_the_end
 
 
 async def test_a_cancel_while_a_batch_is_kept_lets_its_unit_of_work_end(

@@ -1,0 +1,193 @@
+"""Families' turns on a SQLite file take turns on a connection kept for them (storage/quick.py): a
+turn of hot statements only is committed on the loop with no SQLAlchemy transaction; anything that
+goes through the session is in the same transaction; a failure, a cancel or a broken connection
+undoes the whole turn and leaves the lane usable."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError, UnboundExecutionError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.db import create_engine, migrate
+from storage.prepared import LANE
+from storage.sqlite_driver import OneTripConnection
+from storage.uow import Database
+from storage.vocabulary import Platform
+
+
+@pytest.fixture
+async def lane_db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(create_engine(f"sqlite+aiosqlite:///{tmp_path / 'lane.sqlite3'}"))
+    await migrate(database.engine)
+    yield database
+    await database.dispose()
+
+
+def _rows(db: Database, sql: str) -> list[tuple[object, ...]]:
+    """What another program reading the file sees: only what was committed."""
+    path = db.engine.url.database
+    assert path is not None
+    with sqlite3.connect(path) as other:
+        return list(other.execute(sql))
+
+
+def _through_sqlalchemy(db: Database) -> list[str]:
+    seen: list[str] = []
+    event.listen(db.engine.sync_engine, "before_cursor_execute", lambda *a, **_k: seen.append(a[2]))
+    return seen
+
+
+async def _new_family(db: Database, n: int) -> None:
+    """A new family's /start, as the turn writes it: every statement a hot one."""
+    async with db.uow(quick=True) as uow:
+        assert await uow.updates.first_time(Platform.TELEGRAM, n)
+        await uow.people.get_or_create(f"tg:{n}", Platform.TELEGRAM, "ru")
+        await uow.chat_log.add(f"tg:{n}", [n], from_bot=False)
+        await uow.dialogs.save(f"tg:{n}", "menu", {"n": n})
+
+
+async def test_a_turn_of_hot_statements_is_committed_without_sqlalchemys_transaction(
+    lane_db: Database,
+) -> None:
+    seen = _through_sqlalchemy(lane_db)
+    for n in (1, 2):
+        await _new_family(lane_db, n)
+    assert seen == [], "nothing went through SQLAlchemy's execution, COMMIT included"
+    assert _rows(lane_db, "SELECT key, state FROM dialog_states ORDER BY key") == [
+        ("tg:1", "menu"),
+        ("tg:2", "menu"),
+    ]
+    assert lane_db.engine.pool.checkedout() == 1, "one connection, kept for the turns"  # type: ignore[attr-defined]
+
+
+async def test_what_goes_through_the_session_shares_the_turns_transaction(lane_db: Database) -> None:
+    """A changed object and a statement of the session's own are committed with the hot statements
+    before them, in one transaction; the commit is SQLAlchemy's."""
+    seen = _through_sqlalchemy(lane_db)
+    async with lane_db.uow(quick=True) as uow:
+        person, _ = await uow.people.get_or_create("tg:7", Platform.TELEGRAM, "ru")
+        await uow.dialogs.save("tg:7", "menu", {})
+        person.locale = "en"
+        mine = (await uow.session.execute(text("SELECT count(*) FROM dialog_states"))).scalar_one()
+        assert mine == 1, "the session reads what the hot statements wrote: one transaction"
+        assert _rows(lane_db, "SELECT count(*) FROM dialog_states") == [(0,)], "not committed yet"
+    assert any(s.startswith("UPDATE people") for s in seen), "the change was flushed by SQLAlchemy"
+    assert _rows(lane_db, "SELECT key, locale FROM people") == [("tg:7", "en")]
+    assert _rows(lane_db, "SELECT key FROM dialog_states") == [("tg:7",)]
+
+
+async def test_an_object_changed_last_is_flushed_and_committed(lane_db: Database) -> None:
+    """Nothing went through the session yet, but an object of it changed: SQLAlchemy's commit."""
+    async with lane_db.uow(quick=True) as uow:
+        await uow.dialogs.save("tg:12", "menu", {})
+        person, _ = await uow.people.get_or_create("tg:12", Platform.TELEGRAM, "ru")
+        person.locale = "en"
+    assert _rows(lane_db, "SELECT key, locale FROM people") == [("tg:12", "en")]
+    assert _rows(lane_db, "SELECT key FROM dialog_states") == [("tg:12",)]
+
+
+@pytest.mark.parametrize("through_session", [False, True])
+async def test_a_failed_turn_leaves_nothing_behind(lane_db: Database, through_session: bool) -> None:
+    with pytest.raises(RuntimeError, match="the dialog failed"):
+        async with lane_db.uow(quick=True) as uow:
+            person, _ = await uow.people.get_or_create("tg:3", Platform.TELEGRAM, "ru")
+            await uow.dialogs.save("tg:3", "menu", {})
+            if through_session:
+                person.locale = "en"
+                await uow.session.flush()
+            raise RuntimeError("the dialog failed")
+    assert _rows(lane_db, "SELECT count(*) FROM people") == [(0,)]
+    assert _rows(lane_db, "SELECT count(*) FROM dialog_states") == [(0,)]
+    await _new_family(lane_db, 4)  # the lane and the writer are free again
+    assert _rows(lane_db, "SELECT key FROM people") == [("tg:4",)]
+
+
+async def test_a_commit_that_fails_is_sqlalchemys_error_and_undoes_the_turn(lane_db: Database) -> None:
+    """A check SQLite makes only at the commit (a foreign key, deferred): the commit on the loop
+    raises as SQLAlchemy would, the turn is rolled back, the next one goes on."""
+    path = lane_db.engine.url.database
+    assert path is not None
+    with sqlite3.connect(path) as other:
+        other.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        other.execute(
+            "CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+    with pytest.raises(IntegrityError):
+        async with lane_db.uow(quick=True) as uow:
+            await uow.dialogs.save("tg:5", "menu", {})
+            driver = uow.session.info[LANE].driver
+            assert isinstance(driver, OneTripConnection)
+            driver._conn.execute("INSERT INTO child (parent_id) VALUES (1)")  # no such parent
+    assert _rows(lane_db, "SELECT count(*) FROM dialog_states") == [(0,)]
+    await _new_family(lane_db, 6)
+    assert _rows(lane_db, "SELECT key FROM dialog_states") == [("tg:6",)]
+
+
+async def test_a_turn_cancelled_while_waiting_for_the_writer_undoes_its_part(lane_db: Database) -> None:
+    """The writer is held by another unit of work (the intake keeping a batch); the turn has read,
+    then is cancelled at its first write: the lane is free for the next turn, nothing is left."""
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def writer() -> None:
+        async with lane_db.uow() as uow:
+            await uow.updates.first_time(Platform.TELEGRAM, 100)
+            holding.set()
+            await release.wait()
+
+    other = asyncio.create_task(writer())
+    await asyncio.wait_for(holding.wait(), 5)
+
+    async def turn() -> None:
+        async with lane_db.uow(quick=True) as uow:
+            await uow.dialogs.load("tg:8")
+            await uow.dialogs.save("tg:8", "menu", {})
+
+    waiting = asyncio.create_task(turn())
+    await asyncio.sleep(0.05)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    release.set()
+    await asyncio.wait_for(other, 5)
+    await asyncio.wait_for(_new_family(lane_db, 9), 5)
+    assert _rows(lane_db, "SELECT key FROM dialog_states") == [("tg:9",)]
+
+
+async def test_turns_take_turns_on_the_lane(lane_db: Database) -> None:
+    """Two families' turns never share the connection at once: the second enters when the first ends."""
+    inside: list[str] = []
+
+    async def turn(name: str) -> None:
+        async with lane_db.uow(quick=True) as uow:
+            inside.append(f"{name} in")
+            await uow.dialogs.save(f"tg:{name}", "menu", {})
+            await asyncio.sleep(0.02)  # (a turn's own wait, e.g. for the writer)
+            inside.append(f"{name} out")
+
+    await asyncio.gather(turn("a"), turn("b"))
+    assert inside == ["a in", "a out", "b in", "b out"]
+
+
+async def test_a_session_used_after_its_turn_cannot_reach_the_kept_connection(lane_db: Database) -> None:
+    async with lane_db.uow(quick=True) as uow:
+        await uow.dialogs.save("tg:10", "menu", {})
+    with pytest.raises(UnboundExecutionError):
+        await uow.session.execute(text("SELECT 1"))
+
+
+async def test_a_broken_kept_connection_is_replaced(lane_db: Database) -> None:
+    """Broken between turns (SQLAlchemy invalidated it: the file's connection is closed)."""
+    async with lane_db.uow(quick=True) as uow:
+        await uow.dialogs.save("tg:11", "menu", {})
+        kept = uow.session.bind
+    assert isinstance(kept, AsyncConnection)
+    await kept.invalidate()
+    await _new_family(lane_db, 12)
+    assert _rows(lane_db, "SELECT key FROM dialog_states ORDER BY key") == [("tg:11",), ("tg:12",)]
