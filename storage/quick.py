@@ -43,6 +43,8 @@ from storage.writer import Gate, WriteLock, to_the_end
 
 log = logging.getLogger(__name__)
 
+Kept = tuple[AsyncConnection, Connection, OneTripConnection]
+
 
 class QuickLane:
     """The connection kept for the quick units of work of a SQLite file, one at a time."""
@@ -55,33 +57,48 @@ class QuickLane:
         self._sessions = sessions
         self._writer = writer
         self._opening = asyncio.Lock()
-        self._kept: tuple[AsyncConnection, Connection, OneTripConnection] | None = None
-        self._usable: bool | None = None  # None: not known until the first connection is opened
+        self._kept: Kept | None = None
+        self._usable: bool | None = None  # None: not known until a first connection is opened
 
     async def usable(self) -> bool:
-        """Its connection is open (opened now if it was not): a SQLite file's own driver's."""
-        if self._kept is not None and _broken(self._kept[1]):
-            await self._drop()
+        """A SQLite file's own driver's connection can be kept (found out once, by opening one)."""
         if self._usable is None:
             async with self._opening:
                 if self._usable is None:
-                    connection = await self._engine.connect()
-                    bound = connection.sync_connection
-                    driver = None if bound is None else bound.connection.driver_connection
-                    if bound is not None and isinstance(driver, OneTripConnection):
-                        self._kept = (connection, bound, driver)
-                        self._usable = True
-                    else:  # a memory database or a URI's options: the pool, as before
-                        await connection.close()
-                        self._usable = False
+                    self._kept = await self._open()
+                    self._usable = self._kept is not None
         return bool(self._usable)
+
+    async def _open(self) -> Kept | None:
+        connection = await self._engine.connect()
+        bound = connection.sync_connection
+        driver = None if bound is None else bound.connection.driver_connection
+        if bound is not None and isinstance(driver, OneTripConnection):
+            return connection, bound, driver
+        await connection.close()  # a memory database or a URI's options: the pool, as before
+        return None
+
+    async def _connection(self) -> Kept:
+        """The kept connection, another if it broke (or after ``close``); under the lane's place."""
+        kept = self._kept
+        if kept is not None and _broken(kept[1]):
+            await self._drop(kept)
+            kept = None
+        if kept is None:
+            kept = await self._open()
+            if kept is None:
+                raise RuntimeError("the lane's connection is no longer a SQLite file's own")
+            self._kept = kept
+        return kept
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[AsyncSession]:
         """A unit of work's session on the kept connection; its place (``gate``) is held already."""
-        if self._kept is None:
-            raise RuntimeError("the lane's connection is opened by usable() first")
-        connection, bound, driver = self._kept
+        kept = await self._connection()
+        connection, bound, driver = kept
+        if bound.get_transaction() is not None:  # never left behind (tested); if it was, not joined
+            log.error("the families' connection still had a transaction; it is rolled back")
+            await greenlet_spawn(bound.rollback)
         session = self._sessions(bind=connection)
         sync = session.sync_session
         claim = self._writer.bind(bound)
@@ -91,7 +108,7 @@ class QuickLane:
         ended = False
         try:
             yield session
-            if bound.in_transaction() or not clean(session):
+            if bound.get_transaction() is not None or not clean(session):
                 # SQLAlchemy began a transaction on the connection (or will, to flush): the hot
                 # statements' writes are in it, and its commit is theirs.
                 await greenlet_spawn(_commit_and_close, sync)
@@ -110,19 +127,20 @@ class QuickLane:
                 sync.bind = None  # a session used after its unit of work must not reach the connection
                 self._writer.release(claim)
                 if _broken(bound):
-                    await self._drop()
+                    await to_the_end(self._drop(kept))
 
-    async def _drop(self) -> None:
-        """The kept connection broke: the next unit of work opens another."""
-        kept, self._kept, self._usable = self._kept, None, None
-        if kept is not None:
-            log.warning("the connection kept for families' turns broke; opening another")
-            try:
-                await kept[0].close()
-            except Exception:
-                log.debug("closing the broken connection failed", exc_info=True)
+    async def _drop(self, kept: Kept) -> None:
+        """A kept connection that broke: the next unit of work opens another."""
+        if self._kept is kept:
+            self._kept = None
+        log.warning("the connection kept for families' turns broke; the next turn opens another")
+        try:
+            await kept[0].close()
+        except Exception:
+            log.debug("closing the broken connection failed", exc_info=True)
 
     async def close(self) -> None:
+        """Its connection back to the pool (``Database.dispose``); a later turn opens another."""
         kept, self._kept = self._kept, None
         if kept is not None:
             await kept[0].close()
@@ -150,10 +168,23 @@ async def _commit(driver: OneTripConnection, engine: AsyncEngine) -> None:
 
 
 async def _roll_back(sync: Session, bound: Connection, driver: OneTripConnection) -> None:
-    """Everything the unit of work wrote, undone: SQLAlchemy's transaction (the hot statements' writes
-    are in it) or the statements' own, after what a cancelled one left on the connection's thread."""
-    if bound.in_transaction():
-        await greenlet_spawn(sync.close)
-    else:
+    """Everything the unit of work wrote, undone: SQLAlchemy's transaction (the hot statements'
+    writes are in it), even one whose commit failed (SQLAlchemy leaves it on the connection,
+    inactive, for a rollback), and the statements' own, after what a cancelled one left on the
+    connection's thread. A connection that broke has nothing left to undo."""
+    try:
+        if bound.get_transaction() is not None:
+            await greenlet_spawn(_close_and_roll_back, sync, bound)
+        else:
+            sync.close()  # it holds no connection: nothing to hand over
+    finally:
+        if not _broken(bound):
+            await driver.rollback()
+
+
+def _close_and_roll_back(sync: Session, bound: Connection) -> None:
+    try:
         sync.close()
-    await driver.rollback()
+    finally:
+        if bound.get_transaction() is not None:
+            bound.rollback()

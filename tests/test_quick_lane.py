@@ -44,6 +44,17 @@ def _through_sqlalchemy(db: Database) -> list[str]:
     return seen
 
 
+def _checked_at_commit(db: Database) -> None:
+    """A table whose rows SQLite checks only at the commit (a deferred foreign key)."""
+    path = db.engine.url.database
+    assert path is not None
+    with sqlite3.connect(path) as other:
+        other.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        other.execute(
+            "CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+
+
 async def _new_family(db: Database, n: int) -> None:
     """A new family's /start, as the turn writes it: every statement a hot one."""
     async with db.uow(quick=True) as uow:
@@ -112,13 +123,7 @@ async def test_a_failed_turn_leaves_nothing_behind(lane_db: Database, through_se
 async def test_a_commit_that_fails_is_sqlalchemys_error_and_undoes_the_turn(lane_db: Database) -> None:
     """A check SQLite makes only at the commit (a foreign key, deferred): the commit on the loop
     raises as SQLAlchemy would, the turn is rolled back, the next one goes on."""
-    path = lane_db.engine.url.database
-    assert path is not None
-    with sqlite3.connect(path) as other:
-        other.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
-        other.execute(
-            "CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
-        )
+    _checked_at_commit(lane_db)
     with pytest.raises(IntegrityError):
         async with lane_db.uow(quick=True) as uow:
             await uow.dialogs.save("tg:5", "menu", {})
@@ -191,3 +196,62 @@ async def test_a_broken_kept_connection_is_replaced(lane_db: Database) -> None:
     await kept.invalidate()
     await _new_family(lane_db, 12)
     assert _rows(lane_db, "SELECT key FROM dialog_states ORDER BY key") == [("tg:11",), ("tg:12",)]
+
+
+async def test_a_commit_of_sqlalchemys_that_fails_leaves_the_lane_usable(lane_db: Database) -> None:
+    """SQLAlchemy leaves a transaction whose commit failed on the connection, inactive, for a
+    rollback: every later turn through the session failed to begin until it was rolled back (found
+    by review)."""
+    _checked_at_commit(lane_db)
+    with pytest.raises(IntegrityError):
+        async with lane_db.uow(quick=True) as uow:
+            await uow.dialogs.save("tg:1", "menu", {})
+            await uow.session.execute(text("INSERT INTO child (parent_id) VALUES (1)"))
+    for n in (2, 3):
+        async with lane_db.uow(quick=True) as uow:
+            await uow.dialogs.save(f"tg:{n}", "menu", {})
+            await uow.session.execute(text("SELECT 1"))
+    assert _rows(lane_db, "SELECT key FROM dialog_states ORDER BY key") == [("tg:2",), ("tg:3",)]
+
+
+async def test_a_turn_cancelled_inside_sqlalchemy_is_cancelled_and_the_next_ones_go_on(
+    lane_db: Database,
+) -> None:
+    """SQLAlchemy takes a cancel in its execution for a broken connection and drops it: the turn
+    ends cancelled (it ended with a ValueError from the closed connection), the turn waiting behind
+    it gets a new connection (it failed for want of one), and so does the next (found by review)."""
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def writer() -> None:
+        async with lane_db.uow() as uow:
+            await uow.updates.first_time(Platform.TELEGRAM, 100)
+            holding.set()
+            await release.wait()
+
+    async def through_session() -> None:
+        async with lane_db.uow(quick=True) as uow:
+            await uow.session.execute(text("UPDATE dialog_states SET state = 'x' WHERE key = 'nobody'"))
+
+    other = asyncio.create_task(writer())
+    await asyncio.wait_for(holding.wait(), 5)
+    cancelled = asyncio.create_task(through_session())
+    await asyncio.sleep(0.05)  # it waits for the writer, inside SQLAlchemy's execution
+    behind = asyncio.create_task(_new_family(lane_db, 1))
+    await asyncio.sleep(0.05)  # in line for the lane
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    release.set()
+    async with asyncio.timeout(5):
+        await other
+        await behind
+        await _new_family(lane_db, 2)
+    assert _rows(lane_db, "SELECT key FROM dialog_states ORDER BY key") == [("tg:1",), ("tg:2",)]
+
+
+async def test_turns_after_a_dispose_open_the_lane_again(lane_db: Database) -> None:
+    """As units of work on the pool's connections do (a turn still running when the bot stops)."""
+    await _new_family(lane_db, 1)
+    await lane_db.dispose()
+    await _new_family(lane_db, 2)
+    assert _rows(lane_db, "SELECT key FROM dialog_states ORDER BY key") == [("tg:1",), ("tg:2",)]
