@@ -63,8 +63,9 @@ def create_engine(url: str) -> AsyncEngine:
         # URI databases keep aiosqlite's own connect (their pooling is SQLAlchemy's business).
         one_trip = database not in (None, "", ":memory:") and not parsed.query
         # Its pool keeps SQLITE_POOL connections and opens no more: writes take turns anyway
-        # (storage/uow.py), and an overflow connection was opened and closed again and again in a
-        # burst (a thread, the file, its pragmas: 6% of the CPU; bench.burst 2.1 -> 1.8 ms an update).
+        # (storage/writer.py; one connection is kept for families' turns: storage/quick.py), and an
+        # overflow connection was opened and closed again and again in a burst (a thread, the file,
+        # its pragmas: 6% of the CPU; bench.burst 2.1 -> 1.8 ms an update).
         creator: dict[str, Any] = (
             {"async_creator": one_trip_creator(parsed), "pool_size": SQLITE_POOL, "max_overflow": 0}
             if one_trip

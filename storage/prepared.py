@@ -14,7 +14,7 @@ inside its unit of work's own transaction, with no ORM change pending (``Session
 flush it first), and a statement whose values are all given, by the same names in every row (no
 Python-side default or ``onupdate``, no expanding or escaped parameter). Anything else (PostgreSQL, a
 memory database, a pending change) goes through ``Session.execute`` as before, with the same answer.
-A write takes the process's one SQLite writer first (storage/uow.py ``WriteLock``), as every write
+A write takes the process's one SQLite writer first (storage/writer.py ``WriteLock``), as every write
 does. The statements are compiled from SQLAlchemy's private compiled form, hence the 2.1.x pin in
 pyproject.toml; if that form changed, they would go through ``Session.execute`` (logged), and
 tests/test_prepared.py would say so.

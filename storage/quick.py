@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.util import greenlet_spawn
@@ -81,8 +82,10 @@ class QuickLane:
     async def _connection(self) -> Kept:
         """The kept connection, another if it broke (or after ``close``); under the lane's place."""
         kept = self._kept
-        if kept is not None and _broken(kept[1]):
-            await self._drop(kept)
+        if kept is not None and (_broken(kept[1]) or _left_open(kept)):
+            # Never left open by a turn that ended (tested), unless its rollback failed: the pool's
+            # reset then rolls it back, or drops a connection it cannot, as for any connection.
+            await to_the_end(self._drop(kept))
             kept = None
         if kept is None:
             kept = await self._open()
@@ -96,9 +99,6 @@ class QuickLane:
         """A unit of work's session on the kept connection; its place (``gate``) is held already."""
         kept = await self._connection()
         connection, bound, driver = kept
-        if bound.get_transaction() is not None:  # never left behind (tested); if it was, not joined
-            log.error("the families' connection still had a transaction; it is rolled back")
-            await greenlet_spawn(bound.rollback)
         session = self._sessions(bind=connection)
         sync = session.sync_session
         claim = self._writer.bind(bound)
@@ -130,7 +130,8 @@ class QuickLane:
                     await to_the_end(self._drop(kept))
 
     async def _drop(self, kept: Kept) -> None:
-        """A kept connection that broke: the next unit of work opens another."""
+        """A kept connection that broke (or was left with a transaction open): back to the pool,
+        whose reset rolls back what is left or drops the connection; the next turn opens another."""
         if self._kept is kept:
             self._kept = None
         log.warning("the connection kept for families' turns broke; the next turn opens another")
@@ -140,14 +141,31 @@ class QuickLane:
             log.debug("closing the broken connection failed", exc_info=True)
 
     async def close(self) -> None:
-        """Its connection back to the pool (``Database.dispose``); a later turn opens another."""
-        kept, self._kept = self._kept, None
-        if kept is not None:
-            await kept[0].close()
+        """Its connection back to the pool (``Database.dispose``), once the turn in hand has ended
+        (closed under it, its writes so far were rolled back and the rest committed: found by
+        review); a later turn opens another. A turn that does not end within the pool's timeout
+        keeps it: what it leaves open is rolled back when the process ends."""
+        try:
+            await self.gate.enter(first=True)
+        except PoolTimeoutError:
+            log.warning("a family's turn still holds its connection at the stop; it is left to it")
+            return
+        try:
+            kept, self._kept = self._kept, None
+            if kept is not None:
+                await kept[0].close()
+        finally:
+            self.gate.leave()
 
 
 def _broken(bound: Connection) -> bool:
     return bound.invalidated or bound.closed
+
+
+def _left_open(kept: Kept) -> bool:
+    """A transaction still open on the connection: SQLAlchemy's, or the statements' own."""
+    _connection, bound, driver = kept
+    return bound.get_transaction() is not None or not driver.settled()
 
 
 def _commit_and_close(sync: Session) -> None:

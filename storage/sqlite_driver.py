@@ -10,7 +10,8 @@ whole anyway), and the sqlite3 cursor is closed before the answer comes back.
 Only file databases use it (``create_engine``); everything else about aiosqlite stays as it is.
 
 A unit of work of short statements keyed by a person (a family's turn, not an admin's:
-``Database.uow(quick=True)``) makes no trip at all: its statements run on the event loop's own
+``Database.uow(quick=True)``, on the connection kept for such turns: storage/quick.py) makes no
+trip at all: its statements run on the event loop's own
 thread, where SQLite takes a few microseconds for each (WAL, ``synchronous=NORMAL``: no disk wait before the commit), and the trip's
 hand-over between threads cost more than SQLite did. In a burst of new families (bench.burst) that
 took 17% of the CPU per update. Such a statement never waits on the loop for SQLite's lock: the
@@ -141,7 +142,7 @@ class OneTripConnection(aiosqlite.Connection):
 
         return await super()._execute(counted)  # type: ignore[no-untyped-call]
 
-    def _settled(self) -> bool:
+    def settled(self) -> bool:
         """No transaction open, and nothing still to run on the connection's thread."""
         return not self._conn.in_transaction and self._ran == self._sent
 
@@ -162,7 +163,7 @@ class OneTripConnection(aiosqlite.Connection):
         return ran
 
     async def commit(self) -> None:
-        if self._settled():  # nothing to commit: no trip (only reads, or ended)
+        if self.settled():  # nothing to commit: no trip (only reads, or ended)
             return
         if self.on_loop:
             # Appends the transaction's pages to the WAL, no disk wait (``synchronous=NORMAL``) and no
@@ -180,7 +181,7 @@ class OneTripConnection(aiosqlite.Connection):
     async def rollback(self) -> None:
         # The pool's reset of a connection given back: mostly nothing. After what a cancelled task
         # left on the thread, on the thread: the rollback runs after it.
-        if not self._settled():
+        if not self.settled():
             await super().rollback()
 
     async def _off_loop(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -194,7 +195,7 @@ class OneTripConnection(aiosqlite.Connection):
 
     async def _patiently(self, fn: Callable[..., Any], *args: Any) -> Any:
         """The file was locked: on the connection's thread, waiting for it."""
-        # Not another unit of work of this process (they take turns: storage/uow.py WriteLock), so
+        # Not another unit of work of this process (they take turns: storage/writer.py WriteLock), so
         # another program: a backup, a sqlite3 shell.
         log.warning("the database file is locked by another program; waiting for it")
         return await self._execute(_patiently, self._conn, fn, *args)

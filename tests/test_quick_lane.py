@@ -255,3 +255,50 @@ async def test_turns_after_a_dispose_open_the_lane_again(lane_db: Database) -> N
     await lane_db.dispose()
     await _new_family(lane_db, 2)
     assert _rows(lane_db, "SELECT key FROM dialog_states ORDER BY key") == [("tg:1",), ("tg:2",)]
+
+
+async def test_a_dispose_waits_for_the_turn_in_hand(lane_db: Database) -> None:
+    """Closed under a turn (the stop's dispose after its drain), the connection went back to the pool:
+    the turn's first write was rolled back, its second committed, and it reported success (found by
+    review)."""
+    inside, go = asyncio.Event(), asyncio.Event()
+
+    async def turn() -> None:
+        async with lane_db.uow(quick=True) as uow:
+            await uow.dialogs.save("tg:1", "menu", {})
+            inside.set()
+            await go.wait()
+            await uow.dialogs.save("tg:2", "menu", {})
+
+    running = asyncio.create_task(turn())
+    await asyncio.wait_for(inside.wait(), 5)
+    disposing = asyncio.create_task(lane_db.dispose())
+    await asyncio.sleep(0.05)
+    assert not disposing.done(), "the dispose waits for the turn's place"
+    go.set()
+    async with asyncio.timeout(5):
+        await running
+        await disposing
+    assert _rows(lane_db, "SELECT key FROM dialog_states ORDER BY key") == [("tg:1",), ("tg:2",)]
+
+
+async def test_writes_a_failed_rollback_left_open_are_never_committed_by_the_next_turn(
+    lane_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The statements' rollback fails once (a disk error): the connection is not kept with the
+    failed turn's writes open for the next turn's commit (found by review)."""
+    real = OneTripConnection.rollback
+    failures = [sqlite3.OperationalError("disk I/O error")]
+
+    async def flaky(self: OneTripConnection) -> None:
+        if failures:
+            raise failures.pop()
+        await real(self)
+
+    monkeypatch.setattr(OneTripConnection, "rollback", flaky)
+    with pytest.raises((RuntimeError, sqlite3.OperationalError)):
+        async with lane_db.uow(quick=True) as uow:
+            await uow.dialogs.save("tg:failed", "menu", {})
+            raise RuntimeError("the dialog failed")
+    await _new_family(lane_db, 1)
+    assert _rows(lane_db, "SELECT key FROM dialog_states ORDER BY key") == [("tg:1",)]

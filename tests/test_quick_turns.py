@@ -41,7 +41,8 @@ async def test_an_emergencys_turn_goes_ahead_of_the_line_for_a_connection(
     db: Database, translators: Translators, directory: Directory, text: str, first: bool
 ) -> None:
     """An SOS or words of danger take the next free connection before the turns waiting
-    (storage/uow.py ``Gate``); any other turn waits in line."""
+    (storage/writer.py ``Gate``; on a SQLite file the line for the families' own connection,
+    storage/quick.py); any other turn waits in line."""
     service = conversation(db, FakeMessenger(), translators, directory)
     family = Family(service, user_id=78)
     await family.send(Event(kind=EventKind.COMMAND, command="start"))
