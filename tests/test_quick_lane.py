@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,26 @@ def _checked_at_commit(db: Database) -> None:
         other.execute(
             "CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
         )
+
+
+@asynccontextmanager
+async def _writer_held(db: Database) -> AsyncIterator[None]:
+    """Inside: another unit of work (the intake keeping a batch, say) holds the process's writer."""
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def writer() -> None:
+        async with db.uow() as uow:
+            await uow.updates.first_time(Platform.TELEGRAM, 100)
+            holding.set()
+            await release.wait()
+
+    other = asyncio.create_task(writer())
+    await asyncio.wait_for(holding.wait(), 5)
+    try:
+        yield
+    finally:
+        release.set()
+        await asyncio.wait_for(other, 5)
 
 
 async def _new_family(db: Database, n: int) -> None:
@@ -138,29 +159,18 @@ async def test_a_commit_that_fails_is_sqlalchemys_error_and_undoes_the_turn(lane
 async def test_a_turn_cancelled_while_waiting_for_the_writer_undoes_its_part(lane_db: Database) -> None:
     """The writer is held by another unit of work (the intake keeping a batch); the turn has read,
     then is cancelled at its first write: the lane is free for the next turn, nothing is left."""
-    holding, release = asyncio.Event(), asyncio.Event()
-
-    async def writer() -> None:
-        async with lane_db.uow() as uow:
-            await uow.updates.first_time(Platform.TELEGRAM, 100)
-            holding.set()
-            await release.wait()
-
-    other = asyncio.create_task(writer())
-    await asyncio.wait_for(holding.wait(), 5)
 
     async def turn() -> None:
         async with lane_db.uow(quick=True) as uow:
             await uow.dialogs.load("tg:8")
             await uow.dialogs.save("tg:8", "menu", {})
 
-    waiting = asyncio.create_task(turn())
-    await asyncio.sleep(0.05)
-    waiting.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await waiting
-    release.set()
-    await asyncio.wait_for(other, 5)
+    async with _writer_held(lane_db):
+        waiting = asyncio.create_task(turn())
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
     await asyncio.wait_for(_new_family(lane_db, 9), 5)
     assert _rows(lane_db, "SELECT key FROM dialog_states") == [("tg:9",)]
 
@@ -220,30 +230,20 @@ async def test_a_turn_cancelled_inside_sqlalchemy_is_cancelled_and_the_next_ones
     """SQLAlchemy takes a cancel in its execution for a broken connection and drops it: the turn
     ends cancelled (it ended with a ValueError from the closed connection), the turn waiting behind
     it gets a new connection (it failed for want of one), and so does the next (found by review)."""
-    holding, release = asyncio.Event(), asyncio.Event()
-
-    async def writer() -> None:
-        async with lane_db.uow() as uow:
-            await uow.updates.first_time(Platform.TELEGRAM, 100)
-            holding.set()
-            await release.wait()
 
     async def through_session() -> None:
         async with lane_db.uow(quick=True) as uow:
             await uow.session.execute(text("UPDATE dialog_states SET state = 'x' WHERE key = 'nobody'"))
 
-    other = asyncio.create_task(writer())
-    await asyncio.wait_for(holding.wait(), 5)
-    cancelled = asyncio.create_task(through_session())
-    await asyncio.sleep(0.05)  # it waits for the writer, inside SQLAlchemy's execution
-    behind = asyncio.create_task(_new_family(lane_db, 1))
-    await asyncio.sleep(0.05)  # in line for the lane
-    cancelled.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await cancelled
-    release.set()
+    async with _writer_held(lane_db):
+        cancelled = asyncio.create_task(through_session())
+        await asyncio.sleep(0.05)  # it waits for the writer, inside SQLAlchemy's execution
+        behind = asyncio.create_task(_new_family(lane_db, 1))
+        await asyncio.sleep(0.05)  # in line for the lane
+        cancelled.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
     async with asyncio.timeout(5):
-        await other
         await behind
         await _new_family(lane_db, 2)
     assert _rows(lane_db, "SELECT key FROM dialog_states ORDER BY key") == [("tg:1",), ("tg:2",)]
