@@ -16,11 +16,15 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError, UnboundExecutionError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dialogs.directory import Directory
+from dialogs.i18n import Translators
+from dialogs.primitives import Event, EventKind
 from storage.db import create_engine, migrate
 from storage.prepared import LANE
 from storage.sqlite_driver import OneTripConnection
 from storage.uow import Database
 from storage.vocabulary import Platform
+from tests.fakes import FakeMessenger, Family, conversation
 
 
 @pytest.fixture
@@ -302,3 +306,23 @@ async def test_writes_a_failed_rollback_left_open_are_never_committed_by_the_nex
             raise RuntimeError("the dialog failed")
     await _new_family(lane_db, 1)
     assert _rows(lane_db, "SELECT key FROM dialog_states ORDER BY key") == [("tg:1",)]
+
+
+async def test_a_new_familys_start_begins_no_sqlalchemy_transaction(
+    lane_db: Database, translators: Translators, directory: Directory
+) -> None:
+    """The whole /start of a new family (the burst of issue 13), through the conversation: hot
+    statements only, committed by the connection on the loop. A change that sends it through the
+    session (an object changed, a query of its own) would cost the burst its gain: this says so.
+    (The process's first turn reads the directory of help, once: the first family warms it.)"""
+    messenger = FakeMessenger()
+    service = conversation(lane_db, messenger, translators, directory)
+    await Family(service, user_id=41).send(Event(kind=EventKind.COMMAND, command="start"))
+    begun: list[object] = []
+    event.listen(lane_db.engine.sync_engine, "begin", begun.append)
+    second = Family(service, user_id=42)
+    second.update_id = 100  # (each Family numbers its updates from 1)
+    await second.send(Event(kind=EventKind.COMMAND, command="start"))
+    assert [chat for chat, _screen in messenger.sent if chat == 42], "the family was answered"
+    assert begun == [], "the turn went through SQLAlchemy's transaction"
+    assert _rows(lane_db, "SELECT key FROM dialog_states ORDER BY key") == [("tg:41",), ("tg:42",)]
