@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import CursorResult
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.sqlite_driver import OneTripConnection, only_reads, run_one
@@ -174,11 +174,14 @@ async def _run(lane: Lane, compiled: _Compiled, params: Params | Sequence[Params
         many = isinstance(params, Sequence)
         _description, rows, rowcount, _lastrowid = await lane.driver.trip(run_one, compiled.sql, given, many)
     except sqlite3.Error as exc:
-        # As SQLAlchemy raises it (its IntegrityError, OperationalError, ...), never with the values.
-        raise DBAPIError.instance(
-            compiled.sql, None, exc, sqlite3.Error, hide_parameters=True, dialect=lane.dialect
-        ) from exc
+        raise as_sqlalchemys(compiled.sql, exc, lane.dialect) from exc
     return Ran([_row(compiled, row) for row in rows], rowcount)
+
+
+def as_sqlalchemys(sql: str, exc: sqlite3.Error, dialect: Dialect) -> StatementError:
+    """SQLite's error as SQLAlchemy raises it (its IntegrityError, OperationalError, ...), never
+    with the values."""
+    return DBAPIError.instance(sql, None, exc, sqlite3.Error, hide_parameters=True, dialect=dialect)
 
 
 def _positional(compiled: _Compiled, params: Params) -> tuple[Any, ...]:

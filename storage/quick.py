@@ -33,13 +33,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.util import greenlet_spawn
 
-from storage.prepared import LANE, Lane, clean
+from storage.prepared import LANE, Lane, as_sqlalchemys, clean
 from storage.sqlite_driver import OneTripConnection
 from storage.writer import Gate, WriteLock, to_the_end
 
@@ -180,10 +179,7 @@ async def _commit(driver: OneTripConnection, engine: AsyncEngine) -> None:
     try:
         await driver.commit()
     except sqlite3.Error as exc:
-        # As SQLAlchemy raises it (its OperationalError, ...), never with any values.
-        raise DBAPIError.instance(
-            "COMMIT", None, exc, sqlite3.Error, hide_parameters=True, dialect=engine.dialect
-        ) from exc
+        raise as_sqlalchemys("COMMIT", exc, engine.dialect) from exc
 
 
 async def _roll_back(sync: Session, bound: Connection, driver: OneTripConnection) -> None:
